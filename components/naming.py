@@ -1,0 +1,31 @@
+"""Physical names for Google resources, derived from Pulumi logical names.
+
+Google caps and restricts ids (a service account id is 6-30 characters), so long
+names are shortened with a stable hash suffix instead of being cut, which keeps two
+long names that share a prefix from colliding.
+"""
+
+import hashlib
+import re
+
+_INVALID = re.compile(r"[^a-z0-9-]+")
+
+
+def resource_id(*parts: str, max_length: int, min_length: int = 1) -> str:
+    """Join parts into a lower-case, hyphenated id that fits Google's limits."""
+    raw = "-".join(p for p in parts if p)
+    slug = _INVALID.sub("-", raw.lower()).strip("-")
+    slug = re.sub(r"-{2,}", "-", slug)
+    if not slug or not slug[0].isalpha():
+        slug = f"a-{slug}".rstrip("-")
+    if len(slug) > max_length:
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:6]
+        slug = f"{slug[: max_length - 7].rstrip('-')}-{digest}"
+    while len(slug) < min_length:
+        slug += "-x"
+    return slug
+
+
+def service_account_id(*parts: str) -> str:
+    """A service account id: 6-30 characters, a letter first."""
+    return resource_id(*parts, max_length=30, min_length=6)

@@ -1,0 +1,263 @@
+"""Run a Pulumi program offline, under mocks, and capture its resource graph.
+
+The Pulumi CLI is not needed: the program runs in this process against a mock
+engine that answers like Google would for the outputs the components read
+(service account e-mails, function URLs, hosting URLs). Tests, benchmarks, the
+policy pack and the local stack runner all look at the same captured graph.
+"""
+
+import json
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import ROOT, get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+DEFAULT_PROJECT_ID = "approvals-test"
+
+
+@dataclass(frozen=True)
+class CapturedResource:
+    """One registered resource: what the program asked for, and where it hangs."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The resources a program registered, in order, and its stack outputs."""
+
+    resources: tuple[CapturedResource, ...]
+    outputs: dict[str, Any]
+
+    def of_type(self, type_token: str) -> list[CapturedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def named(self, name: str) -> CapturedResource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources are named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> CapturedResource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def children(self, parent: CapturedResource) -> list[CapturedResource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def ancestors(self, resource: CapturedResource) -> Iterator[CapturedResource]:
+        while resource.parent and any(r.urn == resource.parent for r in self.resources):
+            resource = self.by_urn(resource.parent)
+            yield resource
+
+
+class GoogleCloudMocks(pulumi_mocks.Mocks):
+    """Answers like the Google provider for the outputs the components depend on."""
+
+    def __init__(self, project_id: str) -> None:
+        self.project_id = project_id
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        project = inputs.get("project", self.project_id)
+        computed = _COMPUTED.get(args.typ)
+        outputs = {**inputs, **(computed(inputs, project, args.name) if computed else {})}
+        resource_id = outputs.pop("__id", None) or f"{args.name}-id"
+        return resource_id, outputs
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+def _account(inputs: dict[str, Any], project: str, _: str) -> dict[str, Any]:
+    email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
+    return {
+        "__id": f"projects/{project}/serviceAccounts/{email}",
+        "email": email,
+        "member": f"serviceAccount:{email}",
+        "name": f"projects/{project}/serviceAccounts/{email}",
+        "uniqueId": str(abs(hash(email)) % 10**21),
+    }
+
+
+def _function(inputs: dict[str, Any], project: str, name: str) -> dict[str, Any]:
+    function_name = inputs.get("name", name)
+    location = inputs.get("location", "europe-west1")
+    return {
+        "__id": f"projects/{project}/locations/{location}/functions/{function_name}",
+        "url": f"https://{location}-{project}.cloudfunctions.net/{function_name}",
+        "state": "ACTIVE",
+    }
+
+
+def _custom_role(inputs: dict[str, Any], project: str, _: str) -> dict[str, Any]:
+    role_name = f"projects/{project}/roles/{inputs['roleId']}"
+    return {"__id": role_name, "name": role_name}
+
+
+def _hosting_site(inputs: dict[str, Any], project: str, _: str) -> dict[str, Any]:
+    site = inputs["siteId"]
+    return {"name": f"projects/{project}/sites/{site}", "defaultUrl": f"https://{site}.web.app"}
+
+
+def _hosting_version(inputs: dict[str, Any], _project: str, name: str) -> dict[str, Any]:
+    return {"name": f"sites/{inputs['siteId']}/versions/{name}-version", "versionId": f"{name}-version"}
+
+
+def _ruleset(_inputs: dict[str, Any], _project: str, name: str) -> dict[str, Any]:
+    return {"name": f"{name}-ruleset-id"}
+
+
+def _workflow(inputs: dict[str, Any], project: str, _: str) -> dict[str, Any]:
+    return {
+        "__id": f"projects/{project}/locations/{inputs.get('region')}/workflows/{inputs['name']}",
+        "revisionId": "000001-abc",
+        "state": "ACTIVE",
+    }
+
+
+def _bucket(inputs: dict[str, Any], _project: str, _name: str) -> dict[str, Any]:
+    return {
+        "url": f"gs://{inputs['name']}",
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{inputs['name']}",
+    }
+
+
+_COMPUTED: dict[str, Callable[[dict[str, Any], str, str], dict[str, Any]]] = {
+    "gcp:serviceaccount/account:Account": _account,
+    "gcp:cloudfunctionsv2/function:Function": _function,
+    "gcp:projects/iAMCustomRole:IAMCustomRole": _custom_role,
+    "gcp:firebase/hostingSite:HostingSite": _hosting_site,
+    "gcp:firebase/hostingVersion:HostingVersion": _hosting_version,
+    "gcp:firebaserules/ruleset:Ruleset": _ruleset,
+    "gcp:workflows/workflow:Workflow": _workflow,
+    "gcp:storage/bucket:Bucket": _bucket,
+}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock engine that also keeps each registration's parent and dependencies."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[tuple[Any, str]] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the engine's RPC name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append((request, response.urn))
+        return response
+
+    def graph(self, outputs: dict[str, Any]) -> Graph:
+        resources = []
+        for request, urn in self.registrations:
+            state = self.resources[urn].state
+            resources.append(
+                CapturedResource(
+                    urn=urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=request.custom,
+                    inputs=_sync_await(_deserialize(request.object)),
+                    outputs=dict(state),
+                    dependencies=tuple(request.dependencies),
+                )
+            )
+        return Graph(resources=tuple(resources), outputs=outputs)
+
+
+async def _deserialize(struct: Any) -> dict[str, Any]:
+    from pulumi.runtime import rpc
+
+    return rpc.deserialize_properties(struct)
+
+
+def config_value(value: Any) -> str:
+    """Stack config as the engine hands it to a program: strings, JSON for the rest."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
+    """The `config:` of `Pulumi.<stack>.yaml`, as the engine would pass it."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no stack config {path}")
+    document = yaml.safe_load(path.read_text()) or {}
+    return {key: config_value(value) for key, value in (document.get("config") or {}).items()}
+
+
+def capture(
+    program: Callable[[], None],
+    *,
+    project: str = "approvals",
+    stack: str = "dev",
+    config: Mapping[str, str] | None = None,
+) -> Graph:
+    """Run `program` under mocks and return everything it registered."""
+    config = dict(config or {})
+    mocks = GoogleCloudMocks(config.get("gcp:project", DEFAULT_PROJECT_ID))
+    monitor = RecordingMonitor(mocks)
+    set_all_config(config)
+    # A fresh root stack per run, so exports of an earlier capture do not leak in.
+    ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    exported: dict[str, Any] = {}
+
+    def run() -> None:
+        program()
+        stack_outputs = getattr(get_root_resource(), "outputs", {})
+        exported.update(_sync_await(pulumi.Output.from_input(stack_outputs).future()) or {})
+
+    _sync_await(run_pulumi_func(run))
+    return monitor.graph(exported)
+
+
+def capture_program(
+    program_path: Path,
+    *,
+    stack: str = "dev",
+    config: Mapping[str, str] | None = None,
+    project: str | None = None,
+) -> Graph:
+    """Run a Pulumi program file (a `__main__.py`) the way `pulumi up` would, offline.
+
+    Stack config comes from `Pulumi.<stack>.yaml` beside the program when it
+    exists; `config` entries override it.
+    """
+    program_path = program_path.resolve()
+    project_dir = program_path.parent
+    settings = (
+        yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+        if (project_dir / "Pulumi.yaml").is_file()
+        else {}
+    )
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    merged = {**(stack_config(project_dir, stack) if stack_file.is_file() else {}), **(config or {})}
+
+    def run() -> None:
+        sys.path.insert(0, str(project_dir))
+        try:
+            runpy.run_path(str(program_path), run_name="__main__")
+        finally:
+            sys.path.remove(str(project_dir))
+
+    return capture(run, project=project or settings.get("name", "project"), stack=stack, config=merged)

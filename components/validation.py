@@ -1,0 +1,45 @@
+"""Checks shared by the components' argument classes."""
+
+import re
+from collections.abc import Mapping
+
+from .errors import InvalidArgumentError
+
+REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+# Firestore also takes multi-regions such as nam5 and eur3.
+FIRESTORE_LOCATION = re.compile(r"^([a-z]+-[a-z]+[0-9]+|nam[0-9]+|eur[0-9]+)$")
+PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+def check_pattern(argument: str, value: object, pattern: re.Pattern[str], allowed: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise InvalidArgumentError(argument, f"{value!r} is not valid", allowed)
+    return value
+
+
+def check_int_range(argument: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidArgumentError(argument, f"{value!r} is out of range", f"an integer from {low} to {high}")
+    return value
+
+
+def check_bool(argument: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(argument, f"{value!r} is not a boolean", "True or False")
+    return value
+
+
+def check_labels(argument: str, labels: Mapping[str, str]) -> dict[str, str]:
+    for key, value in labels.items():
+        check_pattern(
+            f"{argument}[{key!r}]", key, LABEL_KEY, "a lower-case key of up to 63 letters, digits, _ or -"
+        )
+        check_pattern(
+            f"{argument}[{key!r}]",
+            value,
+            LABEL_VALUE,
+            "a lower-case value of up to 63 letters, digits, _ or -",
+        )
+    return dict(labels)
