@@ -1,0 +1,1 @@
+"""Performance benchmarks: they print figures and ratios, they assert nothing."""

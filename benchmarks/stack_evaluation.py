@@ -1,0 +1,104 @@
+"""How long the components take to evaluate under mocks, against raw pulumi_gcp calls.
+
+The baseline replays the very resources the components registered (same types,
+names and inputs) as flat `pulumi_gcp` constructor calls: what a team would write
+by hand, with no validation, rendering or output plumbing. The ratio is the cost
+of the components' work on top of Pulumi's own.
+"""
+
+import importlib
+import re
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
+from components.testing import CapturedResource, Graph, capture, capture_program
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = {"gcp:project": "approvals-bench"}
+TEMPLATES = ("translation_validation", "expense_approval", "deploy_approval")
+PARAMS = {"deploy_approval": {"DEPLOY_WEBHOOK_URL": "https://deploy.example.com/hook"}}
+
+
+def fifty_workflows() -> None:
+    """One platform and 50 workflows, cycling through the catalog's templates."""
+    platform = ApprovalPlatform("approvals", ApprovalPlatformArgs())
+    for index in range(50):
+        template = TEMPLATES[index % len(TEMPLATES)]
+        ApprovalWorkflow(
+            f"workflow-{index:02d}",
+            ApprovalWorkflowArgs(
+                platform=platform,
+                template=template,
+                approvers=[f"approver{index}@example.com"],
+                params=PARAMS.get(template, {}),
+            ),
+        )
+
+
+def _gcp_class(type_token: str) -> Callable[..., pulumi.CustomResource]:
+    # "gcp:projects/iAMMember:IAMMember" -> pulumi_gcp.projects.IAMMember
+    module = type_token.split(":")[1].split("/")[0]
+    return getattr(importlib.import_module(f"pulumi_gcp.{module}"), type_token.rsplit(":", 1)[1])
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+# Maps whose keys are data (env var names, labels, headers), not property names.
+_DATA_MAPS = {"userEnvVars", "environmentVariables", "labels", "headers"}
+
+
+def _python_inputs(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        if key in _DATA_MAPS:
+            return value
+        return {_snake(k): _python_inputs(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_python_inputs(v) for v in value]
+    return value
+
+
+def flat_program(graph: Graph) -> Callable[[], None]:
+    """A program that registers `graph`'s custom resources directly, top level."""
+    resources: list[CapturedResource] = [r for r in graph.resources if r.custom]
+
+    def program() -> None:
+        for resource in resources:
+            _gcp_class(resource.type)(resource.name, **_python_inputs(resource.inputs))
+
+    return program
+
+
+def timed(run: Callable[[], Graph], repeat: int) -> tuple[float, Graph]:
+    samples, graph = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        graph = run()
+        samples.append(time.perf_counter() - start)
+    assert graph is not None
+    return statistics.median(samples), graph
+
+
+def report(repeat: int = 5) -> list[str]:
+    lines = []
+    reference_s, reference = timed(lambda: capture_program(REPO / "__main__.py", stack="dev"), repeat)
+    fifty_s, fifty = timed(lambda: capture(fifty_workflows, config=CONFIG), repeat)
+    flat_reference_s, _ = timed(lambda: capture(flat_program(reference), config=CONFIG), repeat)
+    flat_fifty_s, _ = timed(lambda: capture(flat_program(fifty), config=CONFIG), repeat)
+    for label, components_s, flat_s, graph in (
+        ("reference stack (dev)", reference_s, flat_reference_s, reference),
+        ("50 ApprovalWorkflows", fifty_s, flat_fifty_s, fifty),
+    ):
+        custom = sum(r.custom for r in graph.resources)
+        lines.append(
+            f"{label:24} {custom:4d} resources  components {components_s * 1000:7.1f} ms"
+            f"  raw pulumi_gcp {flat_s * 1000:7.1f} ms  ratio {components_s / flat_s:4.2f}x"
+        )
+    return lines

@@ -1,0 +1,186 @@
+"""A wrong argument fails at construction, naming it and what is allowed; defaults can all be overridden."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi_gcp as gcp
+import pytest
+
+from components import (
+    ApprovalPlatform,
+    ApprovalPlatformArgs,
+    ApprovalWorkflow,
+    ApprovalWorkflowArgs,
+    Collections,
+    InvalidArgumentError,
+)
+from components.testing import Graph, capture
+
+CONFIG = {"gcp:project": "approvals-test"}
+
+
+def run(program: Callable[[], Any]) -> Graph:
+    return capture(program, config=CONFIG)
+
+
+def platform() -> ApprovalPlatform:
+    return ApprovalPlatform("approvals", ApprovalPlatformArgs())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "hint"),
+    [
+        ({"region": "Europe West"}, "ApprovalPlatformArgs.region", "europe-west1"),
+        ({"firestore_location": "mars"}, "ApprovalPlatformArgs.firestore_location", "eur3"),
+        ({"max_instances": 0}, "ApprovalPlatformArgs.max_instances", "1 to 1000"),
+        ({"min_instances": 5, "max_instances": 2}, "ApprovalPlatformArgs.min_instances", "0 to 2"),
+        ({"function_memory": "3Gi"}, "ApprovalPlatformArgs.function_memory", "256Mi"),
+        ({"ingress_settings": "OPEN"}, "ApprovalPlatformArgs.ingress_settings", "ALLOW_ALL"),
+        ({"deletion_protection": "yes"}, "ApprovalPlatformArgs.deletion_protection", "True or False"),
+        ({"labels": {"Team": "x"}}, "ApprovalPlatformArgs.labels['Team']", "lower-case"),
+        ({"database_id": "My DB"}, "ApprovalPlatformArgs.database_id", "(default)"),
+        ({"hosting_site_id": "x"}, "ApprovalPlatformArgs.hosting_site_id", "6-30"),
+        (
+            {"collections": Collections(requests="same", callbacks="same")},
+            "ApprovalPlatformArgs.collections",
+            "",
+        ),
+        ({"project": "Not_A_Project"}, "ApprovalPlatformArgs.project", "project id"),
+    ],
+)
+def test_bad_platform_arguments(kwargs: dict[str, Any], argument: str, hint: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        run(lambda: ApprovalPlatform("approvals", ApprovalPlatformArgs(**kwargs)))
+    assert caught.value.argument == argument
+    assert hint in str(caught.value)
+
+
+def test_a_missing_project_says_how_to_set_it() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"pulumi config set gcp:project"):
+        capture(lambda: ApprovalPlatform("approvals", ApprovalPlatformArgs()), config={})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "hint"),
+    [
+        ({"template": "no_such_template"}, "ApprovalWorkflowArgs.template", "translation_validation"),
+        ({"approvers": []}, "ApprovalWorkflowArgs.approvers", "non-empty"),
+        ({"approvers": "alice@example.com"}, "ApprovalWorkflowArgs.approvers", "non-empty"),
+        ({"approvers": ["not-an-email"]}, "ApprovalWorkflowArgs.approvers", "group:NAME"),
+        ({"approvers": ["a@example.com", "A@example.com"]}, "ApprovalWorkflowArgs.approvers", "duplicates"),
+        ({"timeout_seconds": 0}, "ApprovalWorkflowArgs.timeout_seconds", "1 to 31536000"),
+        ({"timeout_seconds": 400 * 86400}, "ApprovalWorkflowArgs.timeout_seconds", "1 to 31536000"),
+        ({"params": {"NO_SUCH_PARAM": "x"}}, "ApprovalWorkflowArgs.params", "TARGET_LANGUAGE"),
+        ({"call_log_level": "VERBOSE"}, "ApprovalWorkflowArgs.call_log_level", "LOG_ALL_CALLS"),
+        ({"workflow_key": "Bad Key"}, "ApprovalWorkflowArgs.workflow_key", "lower-case"),
+        ({"extra_roles": ["owner"]}, "ApprovalWorkflowArgs.extra_roles", "roles/"),
+    ],
+)
+def test_bad_workflow_arguments(kwargs: dict[str, Any], argument: str, hint: str) -> None:
+    def program() -> None:
+        args = {"platform": platform(), "template": "translation_validation", "approvers": ["a@example.com"]}
+        ApprovalWorkflow("translate", ApprovalWorkflowArgs(**{**args, **kwargs}))
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        run(program)
+    assert caught.value.argument == argument
+    assert hint in str(caught.value)
+
+
+def test_platform_must_be_a_platform() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"ApprovalWorkflowArgs.platform: got str"):
+        run(
+            lambda: ApprovalWorkflow(
+                "w",
+                ApprovalWorkflowArgs(platform="approvals", template="expense_approval", approvers=["a@b.co"]),
+            )
+        )
+
+
+def test_a_required_template_param_is_named_when_missing() -> None:
+    def program() -> None:
+        ApprovalWorkflow(
+            "deploy",
+            ApprovalWorkflowArgs(platform=platform(), template="deploy_approval", approvers=["a@b.co"]),
+        )
+
+    with pytest.raises(InvalidArgumentError, match=r"ApprovalWorkflowArgs.params: .*DEPLOY_WEBHOOK_URL"):
+        run(program)
+
+
+def test_a_bad_argument_registers_nothing() -> None:
+    """The error comes before the first resource, so nothing is half-created."""
+    errors: list[InvalidArgumentError] = []
+
+    def program() -> None:
+        try:
+            ApprovalPlatform("approvals", ApprovalPlatformArgs(region="nowhere"))
+        except InvalidArgumentError as error:
+            errors.append(error)
+
+    graph = run(program)
+    assert len(errors) == 1
+    assert graph.resources == ()
+
+
+def test_existing_resources_are_used_instead_of_created() -> None:
+    def program() -> None:
+        database = gcp.firestore.Database(
+            "mine-db", name="shared", location_id="eur3", type="FIRESTORE_NATIVE"
+        )
+        account = gcp.serviceaccount.Account("mine-sa", account_id="my-decider")
+        workflow_account = gcp.serviceaccount.Account("mine-wf-sa", account_id="my-workflow")
+        bucket = gcp.storage.Bucket("mine-bucket", name="my-sources", location="EU")
+        shared = ApprovalPlatform(
+            "approvals",
+            ApprovalPlatformArgs(
+                database=database, decide_service_account=account, source_bucket=bucket, enable_apis=False
+            ),
+        )
+        ApprovalWorkflow(
+            "expenses",
+            ApprovalWorkflowArgs(
+                platform=shared,
+                template="expense_approval",
+                approvers=["a@example.com"],
+                service_account=workflow_account,
+            ),
+        )
+
+    graph = run(program)
+    assert [d.name for d in graph.of_type("gcp:firestore/database:Database")] == ["mine-db"]
+    assert [b.name for b in graph.of_type("gcp:storage/bucket:Bucket")] == ["mine-bucket"]
+    assert graph.of_type("gcp:projects/service:Service") == []
+    accounts = {a.inputs["accountId"] for a in graph.of_type("gcp:serviceaccount/account:Account")}
+    assert accounts == {"my-decider", "my-workflow", "approvals-start", "approvals-web", "approvals-build"}
+    (decide,) = [
+        f for f in graph.of_type("gcp:cloudfunctionsv2/function:Function") if f.name == "approvals-decide"
+    ]
+    assert (
+        decide.inputs["serviceConfig"]["serviceAccountEmail"]
+        == "my-decider@approvals-test.iam.gserviceaccount.com"
+    )
+    assert decide.inputs["serviceConfig"]["environmentVariables"]["APPROVALS_DATABASE"] == "shared"
+    (release,) = graph.of_type("gcp:firebaserules/release:Release")
+    assert release.inputs["name"] == "cloud.firestore/shared"
+    (workflow,) = graph.of_type("gcp:workflows/workflow:Workflow")
+    assert "my-workflow@" in workflow.inputs["serviceAccount"]
+
+
+def test_grant_invoke_gives_only_the_starter_role() -> None:
+    def program() -> None:
+        workflow = ApprovalWorkflow(
+            "expenses",
+            ApprovalWorkflowArgs(
+                platform=platform(), template="expense_approval", approvers=["a@example.com"]
+            ),
+        )
+        workflow.grant_invoke("ci", "serviceAccount:ci@approvals-test.iam.gserviceaccount.com")
+
+    graph = run(program)
+    (grant,) = [
+        m
+        for m in graph.of_type("gcp:projects/iAMMember:IAMMember")
+        if m.inputs["member"] == "serviceAccount:ci@approvals-test.iam.gserviceaccount.com"
+    ]
+    assert grant.inputs["role"] == "projects/approvals-test/roles/approvals_approvals_executionStarter"

@@ -1,0 +1,80 @@
+"""Each identity holds exactly the roles its job needs, and nothing is public but hosting's way in."""
+
+from collections import defaultdict
+
+from components.testing import Graph
+
+DB_CONDITION = 'resource.name == "projects/approvals-dev/databases/(default)"'
+STARTER = "projects/approvals-dev/roles/approvals_approvals_executionStarter"
+SENDER = "projects/approvals-dev/roles/approvals_approvals_callbackSender"
+
+
+def bindings(graph: Graph) -> dict[str, set[tuple[str, str | None]]]:
+    """member -> {(role, condition expression)} over every project IAMMember."""
+    found: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
+    for member in graph.of_type("gcp:projects/iAMMember:IAMMember"):
+        condition = member.inputs.get("condition")
+        found[member.inputs["member"]].add((member.inputs["role"], condition and condition["expression"]))
+    return found
+
+
+def sa(account_id: str) -> str:
+    return f"serviceAccount:{account_id}@approvals-dev.iam.gserviceaccount.com"
+
+
+def test_platform_identities_hold_only_their_own_roles(dev_graph: Graph) -> None:
+    found = bindings(dev_graph)
+    assert found[sa("approvals-start")] == {(STARTER, None), ("roles/datastore.viewer", DB_CONDITION)}
+    assert found[sa("approvals-decide")] == {(SENDER, None), ("roles/datastore.user", DB_CONDITION)}
+    assert sa("approvals-web") not in found
+    assert found[sa("approvals-build")] == {
+        ("roles/logging.logWriter", None),
+        ("roles/artifactregistry.writer", None),
+        ("roles/storage.objectViewer", None),
+    }
+
+
+def test_custom_roles_carry_one_permission_each(dev_graph: Graph) -> None:
+    roles = {
+        r.outputs["name"]: r.inputs["permissions"]
+        for r in dev_graph.of_type("gcp:projects/iAMCustomRole:IAMCustomRole")
+    }
+    assert roles == {STARTER: ["workflows.executions.create"], SENDER: ["workflows.callbacks.send"]}
+
+
+def test_each_workflow_runs_as_its_own_account_with_its_templates_roles(dev_graph: Graph) -> None:
+    found = bindings(dev_graph)
+    assert found[sa("wf-translation-validation")] == {
+        ("roles/datastore.user", DB_CONDITION),
+        ("roles/logging.logWriter", None),
+        ("roles/cloudtranslate.user", None),
+    }
+    assert found[sa("wf-expense-approval")] == {
+        ("roles/datastore.user", DB_CONDITION),
+        ("roles/logging.logWriter", None),
+    }
+    accounts = [w.inputs["serviceAccount"] for w in dev_graph.of_type("gcp:workflows/workflow:Workflow")]
+    assert len(set(accounts)) == len(accounts) == 2
+
+
+def test_no_primitive_roles_and_no_public_access_but_hosting(dev_graph: Graph) -> None:
+    for member in dev_graph.of_type("gcp:projects/iAMMember:IAMMember"):
+        assert member.inputs["role"] not in {"roles/owner", "roles/editor", "roles/viewer"}
+        assert member.inputs["member"] not in {"allUsers", "allAuthenticatedUsers"}
+    public = {
+        (m.inputs["name"], m.inputs["role"])
+        for m in dev_graph.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
+        if m.inputs["member"] == "allUsers"
+    }
+    # Hosting forwards to these three; start and decide check an ID token on every call.
+    assert public == {
+        ("approvals-web", "roles/run.invoker"),
+        ("approvals-start", "roles/run.invoker"),
+        ("approvals-decide", "roles/run.invoker"),
+    }
+
+
+def test_the_source_bucket_is_private(dev_graph: Graph) -> None:
+    (bucket,) = dev_graph.of_type("gcp:storage/bucket:Bucket")
+    assert bucket.inputs["uniformBucketLevelAccess"] is True
+    assert bucket.inputs["publicAccessPrevention"] == "enforced"

@@ -1,0 +1,153 @@
+"""The reference stack registers the whole platform, each piece under its owner."""
+
+import json
+
+import yaml
+
+from components.testing import CapturedResource, Graph
+
+COMPONENTS = {
+    "approvals:index:ApprovalPlatform",
+    "approvals:index:ApprovalWorkflow",
+    "approvals:index:ApprovalDatabase",
+    "approvals:index:ApprovalHosting",
+    "approvals:index:PythonFunction",
+}
+
+
+def owner(graph: Graph, resource: CapturedResource) -> CapturedResource:
+    return graph.by_urn(resource.parent)
+
+
+def test_every_resource_hangs_under_a_component(dev_graph: Graph) -> None:
+    for resource in dev_graph.resources:
+        if resource.type == "approvals:index:ApprovalPlatform" or (
+            resource.type == "approvals:index:ApprovalWorkflow"
+        ):
+            assert resource.parent.endswith("pulumi:pulumi:Stack::approvals-dev"), resource.urn
+        else:
+            assert owner(dev_graph, resource).type in COMPONENTS, resource.urn
+
+
+def test_the_platform_owns_the_shared_pieces(dev_graph: Graph) -> None:
+    platform = dev_graph.named("approvals")
+    owned = {r.type for r in dev_graph.children(platform)}
+    assert {
+        "approvals:index:ApprovalDatabase",
+        "approvals:index:ApprovalHosting",
+        "approvals:index:PythonFunction",
+        "gcp:serviceaccount/account:Account",
+        "gcp:storage/bucket:Bucket",
+        "gcp:projects/service:Service",
+        "gcp:projects/iAMCustomRole:IAMCustomRole",
+        "gcp:projects/iAMMember:IAMMember",
+    } <= owned
+    functions = [r for r in dev_graph.children(platform) if r.type == "approvals:index:PythonFunction"]
+    assert sorted(f.name for f in functions) == ["approvals-decide", "approvals-start", "approvals-web"]
+
+
+def test_each_function_is_built_from_its_own_sources(dev_graph: Graph) -> None:
+    for role in ("start", "decide", "web"):
+        component = dev_graph.named(f"approvals-{role}")
+        function = next(r for r in dev_graph.children(component) if r.type.endswith("function:Function"))
+        source = next(
+            r for r in dev_graph.children(component) if r.type.endswith("bucketObject:BucketObject")
+        )
+        build = function.inputs["buildConfig"]
+        assert build["runtime"] == "python311"
+        assert build["entryPoint"] == role
+        assert build["serviceAccount"].endswith("approvals-build@approvals-dev.iam.gserviceaccount.com")
+        assert build["source"]["storageSource"]["object"] == source.outputs["name"]
+        archive = set(source.inputs["source"].assets)
+        assert {"main.py", "requirements.txt", "common/__init__.py"} <= archive
+        assert not any("__pycache__" in path or path.endswith(".pyc") for path in archive)
+        service = function.inputs["serviceConfig"]
+        assert service["serviceAccountEmail"] == f"approvals-{role}@approvals-dev.iam.gserviceaccount.com"
+        assert service["maxInstanceCount"] == 3
+        assert service["ingressSettings"] == "ALLOW_ALL"
+        assert service["environmentVariables"]["GOOGLE_CLOUD_PROJECT"] == "approvals-dev"
+
+
+def test_functions_get_the_settings_they_read(dev_graph: Graph) -> None:
+    def env(role: str) -> dict[str, str]:
+        component = dev_graph.named(f"approvals-{role}")
+        function = next(r for r in dev_graph.children(component) if r.type.endswith("function:Function"))
+        return function.inputs["serviceConfig"]["environmentVariables"]
+
+    assert env("start")["APPROVALS_WORKFLOWS_COLLECTION"] == "approval_workflows"
+    assert env("decide")["APPROVALS_CALLBACKS_COLLECTION"] == "approval_callbacks"
+    assert env("decide")["APPROVALS_REQUESTS_COLLECTION"] == "approval_requests"
+    assert {env(r)["APPROVALS_DATABASE"] for r in ("start", "decide", "web")} == {"(default)"}
+
+
+def test_hosting_rewrites_the_api_and_the_page(dev_graph: Graph) -> None:
+    (version,) = dev_graph.of_type("gcp:firebase/hostingVersion:HostingVersion")
+    rewrites = {(r["glob"], r["run"]["serviceId"]) for r in version.inputs["config"]["rewrites"]}
+    assert rewrites == {
+        ("/api/start", "approvals-start"),
+        ("/api/decide", "approvals-decide"),
+        ("**", "approvals-web"),
+    }
+    (release,) = dev_graph.of_type("gcp:firebase/hostingRelease:HostingRelease")
+    assert release.inputs["versionName"] == version.outputs["name"]
+
+
+def test_firestore_rules_deny_by_default(dev_graph: Graph) -> None:
+    (ruleset,) = dev_graph.of_type("gcp:firebaserules/ruleset:Ruleset")
+    (rules_file,) = ruleset.inputs["source"]["files"]
+    rules = rules_file["content"]
+    assert "approval_callbacks" not in rules, "callback URLs must have no client rule at all"
+    assert "approval_audit" not in rules
+    assert "if true" not in rules
+    assert "allow write: if false" in rules
+    (release,) = dev_graph.of_type("gcp:firebaserules/release:Release")
+    assert release.inputs["name"] == "cloud.firestore"
+    assert release.inputs["rulesetName"] == "projects/approvals-dev/rulesets/" + ruleset.outputs["name"]
+
+
+def test_the_translation_workflow_matches_its_template(dev_graph: Graph) -> None:
+    component = dev_graph.named("translation-validation")
+    (workflow,) = [r for r in dev_graph.children(component) if r.type == "gcp:workflows/workflow:Workflow"]
+    (account,) = [r for r in dev_graph.children(component) if r.type.endswith("account:Account")]
+    source = yaml.safe_load(workflow.inputs["sourceContents"])
+    assert {"main", "request_approval"} <= set(source)
+    env = workflow.inputs["userEnvVars"]
+    assert json.loads(env["APPROVERS"]) == ["alice@example.com", "bob@example.com"]
+    assert env["APPROVAL_TIMEOUT_SECONDS"] == "3600"
+    assert env["SOURCE_LANGUAGE"] == "en" and env["TARGET_LANGUAGE"] == "fr"
+    assert env["APPROVALS_REQUESTS_COLLECTION"] == "approval_requests"
+    assert workflow.inputs["serviceAccount"] == account.outputs["name"]
+    assert workflow.inputs["region"] == "europe-west1"
+    assert workflow.inputs["callLogLevel"] == "LOG_ERRORS_ONLY"
+    assert workflow.inputs["labels"]["approval-template"] == "translation-validation"
+
+
+def test_each_workflow_is_registered_for_the_start_function(dev_graph: Graph) -> None:
+    documents = {d.inputs["documentId"]: d for d in dev_graph.of_type("gcp:firestore/document:Document")}
+    assert set(documents) == {"translation-validation", "expense-approval"}
+    registration = documents["translation-validation"]
+    assert registration.inputs["collection"] == "approval_workflows"
+    fields = json.loads(registration.inputs["fields"])
+    assert fields["workflow_name"]["stringValue"] == (
+        "projects/approvals-dev/locations/europe-west1/workflows/translation-validation"
+    )
+    schema = json.loads(fields["input_schema"]["stringValue"])
+    assert "text" in schema["required"]
+
+
+def test_the_stack_exports_what_a_user_needs(dev_graph: Graph) -> None:
+    outputs = dev_graph.outputs
+    assert outputs["site_url"] == "https://approvals-dev-approvals.web.app"
+    assert outputs["start_url"].endswith("/approvals-start")
+    assert outputs["decide_url"].endswith("/approvals-decide")
+    assert outputs["database_name"] == "(default)"
+    assert set(outputs["workflows"]) == {"translation-validation", "expense-approval"}
+
+
+def test_apis_are_enabled_once_and_never_disabled(dev_graph: Graph) -> None:
+    services = [s.inputs["service"] for s in dev_graph.of_type("gcp:projects/service:Service")]
+    assert len(services) == len(set(services))
+    assert {"workflows.googleapis.com", "firestore.googleapis.com", "translate.googleapis.com"} <= set(
+        services
+    )
+    assert all(not s.inputs["disableOnDestroy"] for s in dev_graph.of_type("gcp:projects/service:Service"))
