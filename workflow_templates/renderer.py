@@ -1,0 +1,155 @@
+"""Merging the step library into a template, and checking the result."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from .catalog import PACKAGE_DIR, RESERVED_ENV_PREFIXES, Template
+from .errors import TemplateError
+from .source import parse_yaml
+from .workflow import Subworkflow, subworkflows
+
+LIBRARY_DIR = PACKAGE_DIR / "lib"
+
+# Workflows limits (quotas page): user env vars per workflow, source size.
+MAX_USER_ENV_VARS = 20
+MAX_SOURCE_BYTES = 128 * 1024
+
+# The env vars Workflows itself provides to every execution.
+BUILTIN_ENV_VARS = frozenset(
+    {
+        "GOOGLE_CLOUD_LOCATION",
+        "GOOGLE_CLOUD_PROJECT_ID",
+        "GOOGLE_CLOUD_PROJECT_NUMBER",
+        "GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME",
+        "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID",
+        "GOOGLE_CLOUD_WORKFLOW_ID",
+        "GOOGLE_CLOUD_WORKFLOW_REVISION_ID",
+    }
+)
+
+
+def render(template: Template, env: Mapping[str, str]) -> str:
+    """The workflow's source_contents: the template plus the library subworkflows it reaches.
+
+    env holds the workflow's user env vars (platform settings and template
+    parameters); every sys.get_env without a default must find its variable.
+    """
+    _check_env(template.path, env)
+    own = subworkflows(parse_yaml(template.path))
+    if "main" not in own:
+        raise TemplateError(template.path, "the workflow has no main subworkflow")
+    library = library_subworkflows()
+    for name, subworkflow in own.items():
+        if name in library:
+            raise TemplateError(
+                template.path,
+                f"subworkflow {name!r} has the name of a step library subworkflow "
+                f"({library[name].path.name}); rename it",
+                line=subworkflow.line,
+            )
+    merged = {**own, **{name: library[name] for name in reachable(own, library)}}
+    for subworkflow in merged.values():
+        _check_calls(subworkflow, {**own, **library})
+        _check_env_reads(subworkflow, env)
+    source = _source(template, merged)
+    size = len(source.encode("utf-8"))
+    if size > MAX_SOURCE_BYTES:
+        raise TemplateError(
+            template.path,
+            f"the rendered workflow is {size} bytes; Workflows accepts at most {MAX_SOURCE_BYTES}",
+        )
+    return source
+
+
+@functools.cache
+def library_subworkflows() -> dict[str, Subworkflow]:
+    """Every subworkflow of the step library, in file order."""
+    result: dict[str, Subworkflow] = {}
+    for path in sorted(LIBRARY_DIR.glob("*.yaml")):
+        for name, subworkflow in subworkflows(parse_yaml(path)).items():
+            if name in result:
+                raise TemplateError(
+                    path,
+                    f"subworkflow {name!r} is also defined in {result[name].path.name}",
+                    line=subworkflow.line,
+                )
+            result[name] = subworkflow
+    return result
+
+
+def reachable(roots: Mapping[str, Subworkflow], library: Mapping[str, Subworkflow]) -> list[str]:
+    """Library subworkflows the roots use, directly or through each other, in library order."""
+    found: set[str] = set()
+    pending = list(roots.values())
+    while pending:
+        for name in pending.pop().referenced_names():
+            if name in library and name not in found:
+                found.add(name)
+                pending.append(library[name])
+    return [name for name in library if name in found]
+
+
+def _check_env(path: Path, env: Mapping[str, str]) -> None:
+    if len(env) > MAX_USER_ENV_VARS:
+        raise TemplateError(
+            path,
+            f"{len(env)} env vars ({', '.join(sorted(env))}); Workflows accepts at most {MAX_USER_ENV_VARS}",
+        )
+    for name, value in env.items():
+        if not name or name.startswith(RESERVED_ENV_PREFIXES):
+            raise TemplateError(
+                path, f"env var {name!r}: names may not be empty or start with GOOGLE_ or WORKFLOWS_"
+            )
+        if not isinstance(value, str):
+            raise TemplateError(path, f"env var {name!r} must be text, not {type(value).__name__}")
+
+
+def _check_calls(subworkflow: Subworkflow, known: Mapping[str, Subworkflow]) -> None:
+    for call in subworkflow.calls:
+        # Dotted targets are the standard library and connectors.
+        if "." in call.text or call.text.startswith("${") or call.text in known:
+            continue
+        guesses = difflib.get_close_matches(call.text, known, n=1)
+        hint = f"did you mean {guesses[0]!r}? " if guesses else ""
+        raise TemplateError(
+            subworkflow.path,
+            f"calls unknown subworkflow {call.text!r}; {hint}"
+            f"defined here or in the step library: {', '.join(known)}",
+            line=call.line,
+            step=call.step,
+        )
+
+
+def _check_env_reads(subworkflow: Subworkflow, env: Mapping[str, str]) -> None:
+    for read in subworkflow.env_reads():
+        if read.has_default or read.name in env or read.name in BUILTIN_ENV_VARS:
+            continue
+        raise TemplateError(
+            subworkflow.path,
+            f"reads env var {read.name!r}, which is not set (give it as a parameter, "
+            "or give sys.get_env a default)",
+            line=read.line,
+            step=read.step,
+        )
+
+
+def _source(template: Template, merged: Mapping[str, Subworkflow]) -> str:
+    library_files = sorted({sub.path.name for sub in merged.values() if sub.path != template.path})
+    header = f"# Rendered by approvals from {template.path.name}"
+    if library_files:
+        header += f" and the step library ({', '.join(library_files)})"
+    body = yaml.dump(
+        {name: subworkflow.data for name, subworkflow in merged.items()},
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1_000_000,
+    )
+    return f"{header}; edit those, not this.\n{body}"
