@@ -22,7 +22,10 @@ from components.testing import CapturedResource, Graph, capture, capture_program
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = {"gcp:project": "approvals-bench"}
 TEMPLATES = ("translation_validation", "expense_approval", "deploy_approval")
-PARAMS = {"deploy_approval": {"DEPLOY_WEBHOOK_URL": "https://deploy.example.com/hook"}}
+PARAMS = {
+    "deploy_approval": {"DEPLOY_WEBHOOK_URL": "https://deploy.example.com/hook"},
+    "expense_approval": {"FINANCE_APPROVERS": ["finance@example.com"]},
+}
 
 
 def fifty_workflows() -> None:

@@ -49,10 +49,11 @@ class Graph:
     def of_type(self, type_token: str) -> list[CapturedResource]:
         return [r for r in self.resources if r.type == type_token]
 
-    def named(self, name: str) -> CapturedResource:
-        matches = [r for r in self.resources if r.name == name]
+    def named(self, name: str, type_token: str | None = None) -> CapturedResource:
+        """The one resource called `name` (a component and its main child often share it)."""
+        matches = [r for r in self.resources if r.name == name and type_token in (None, r.type)]
         if len(matches) != 1:
-            raise KeyError(f"{len(matches)} resources are named {name!r}")
+            raise KeyError(f"{len(matches)} resources are named {name!r} (type {type_token})")
         return matches[0]
 
     def by_urn(self, urn: str) -> CapturedResource:

@@ -23,6 +23,7 @@ MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
 CALL_LOG_LEVELS = ("LOG_ALL_CALLS", "LOG_ERRORS_ONLY", "LOG_NONE")
 APPROVER = re.compile(r"^(group:[A-Za-z0-9._@+-]+|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})$")
 WORKFLOW_KEY = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+DEPLOY_TIME = "<known at deploy time>"
 # What every approval workflow does, whatever its template: read and write its
 # requests in Firestore, and write its logs.
 BASE_ROLES = ("roles/logging.logWriter",)
@@ -112,7 +113,12 @@ class ApprovalWorkflow(pulumi.ComponentResource):
         platform = args.platform
         env = self._environment(args, template)
         try:
-            self.source_contents = render(template, {key: str(value) for key, value in env.items()})
+            # The renderer checks names and text; a value known only at deploy
+            # time (the id of a database passed in) is checked as a stand-in.
+            self.source_contents = render(
+                template,
+                {key: value if isinstance(value, str) else DEPLOY_TIME for key, value in env.items()},
+            )
         except TemplateError as error:
             raise InvalidArgumentError("ApprovalWorkflowArgs.template", str(error)) from error
         super().__init__("approvals:index:ApprovalWorkflow", name, None, opts)

@@ -17,6 +17,7 @@ from components import (
 from components.testing import Graph, capture
 
 CONFIG = {"gcp:project": "approvals-test"}
+EXPENSE_PARAMS = {"FINANCE_APPROVERS": ["finance@example.com"]}
 
 
 def run(program: Callable[[], Any]) -> Graph:
@@ -143,6 +144,7 @@ def test_existing_resources_are_used_instead_of_created() -> None:
                 platform=shared,
                 template="expense_approval",
                 approvers=["a@example.com"],
+                params=EXPENSE_PARAMS,
                 service_account=workflow_account,
             ),
         )
@@ -172,7 +174,10 @@ def test_grant_invoke_gives_only_the_starter_role() -> None:
         workflow = ApprovalWorkflow(
             "expenses",
             ApprovalWorkflowArgs(
-                platform=platform(), template="expense_approval", approvers=["a@example.com"]
+                platform=platform(),
+                template="expense_approval",
+                approvers=["a@example.com"],
+                params=EXPENSE_PARAMS,
             ),
         )
         workflow.grant_invoke("ci", "serviceAccount:ci@approvals-test.iam.gserviceaccount.com")

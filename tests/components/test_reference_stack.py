@@ -6,6 +6,7 @@ import yaml
 
 from components.testing import CapturedResource, Graph
 
+FUNCTION = "approvals:index:PythonFunction"
 COMPONENTS = {
     "approvals:index:ApprovalPlatform",
     "approvals:index:ApprovalWorkflow",
@@ -30,7 +31,7 @@ def test_every_resource_hangs_under_a_component(dev_graph: Graph) -> None:
 
 
 def test_the_platform_owns_the_shared_pieces(dev_graph: Graph) -> None:
-    platform = dev_graph.named("approvals")
+    platform = dev_graph.named("approvals", "approvals:index:ApprovalPlatform")
     owned = {r.type for r in dev_graph.children(platform)}
     assert {
         "approvals:index:ApprovalDatabase",
@@ -48,7 +49,7 @@ def test_the_platform_owns_the_shared_pieces(dev_graph: Graph) -> None:
 
 def test_each_function_is_built_from_its_own_sources(dev_graph: Graph) -> None:
     for role in ("start", "decide", "web"):
-        component = dev_graph.named(f"approvals-{role}")
+        component = dev_graph.named(f"approvals-{role}", FUNCTION)
         function = next(r for r in dev_graph.children(component) if r.type.endswith("function:Function"))
         source = next(
             r for r in dev_graph.children(component) if r.type.endswith("bucketObject:BucketObject")
@@ -70,7 +71,7 @@ def test_each_function_is_built_from_its_own_sources(dev_graph: Graph) -> None:
 
 def test_functions_get_the_settings_they_read(dev_graph: Graph) -> None:
     def env(role: str) -> dict[str, str]:
-        component = dev_graph.named(f"approvals-{role}")
+        component = dev_graph.named(f"approvals-{role}", FUNCTION)
         function = next(r for r in dev_graph.children(component) if r.type.endswith("function:Function"))
         return function.inputs["serviceConfig"]["environmentVariables"]
 
@@ -106,7 +107,7 @@ def test_firestore_rules_deny_by_default(dev_graph: Graph) -> None:
 
 
 def test_the_translation_workflow_matches_its_template(dev_graph: Graph) -> None:
-    component = dev_graph.named("translation-validation")
+    component = dev_graph.named("translation-validation", "approvals:index:ApprovalWorkflow")
     (workflow,) = [r for r in dev_graph.children(component) if r.type == "gcp:workflows/workflow:Workflow"]
     (account,) = [r for r in dev_graph.children(component) if r.type.endswith("account:Account")]
     source = yaml.safe_load(workflow.inputs["sourceContents"])
