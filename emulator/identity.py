@@ -1,0 +1,134 @@
+"""A local identity provider that mints Firebase-style ID tokens.
+
+It serves its signing certificate in the format of Google's securetoken
+endpoint (a JSON map of key id to x509 PEM), so the functions verify its
+tokens with exactly the code they use in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from emulator.local_server import LocalServer, QuietHandler
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class _Handler(QuietHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        owner: IdentityProvider = self.server.owner  # type: ignore[attr-defined]
+        body = json.dumps({owner.kid: owner.certificate_pem}).encode()
+        self.reply(200, body, headers={"Cache-Control": "public, max-age=3600"})
+
+
+class IdentityProvider(LocalServer):
+    """Signs ID tokens for ``project_id`` and serves the matching certificate.
+
+    Point ``FIREBASE_AUTH_CERTS_URL`` at :attr:`certs_url`. Tests that need a
+    bad token change the claims given to :meth:`sign`, or sign with another
+    provider's key.
+    """
+
+    handler_class = _Handler
+
+    def __init__(self, project_id: str, kid: str | None = None) -> None:
+        super().__init__()
+        self.project_id = project_id
+        self.kid = kid or secrets.token_hex(20)
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.certificate_pem = self._self_signed_certificate()
+
+    def _self_signed_certificate(self) -> str:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "local-identity-provider")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self._key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=7))
+            .sign(self._key, hashes.SHA256())
+        )
+        return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    @property
+    def certs_url(self) -> str:
+        """Where the kid -> PEM map is served."""
+        return f"{self.url}/certs"
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` claim Firebase uses for this project."""
+        return f"https://securetoken.google.com/{self.project_id}"
+
+    def claims(
+        self,
+        email: str,
+        *,
+        groups: Iterable[str] = (),
+        email_verified: bool = True,
+        expires_in: int = 3600,
+        uid: str | None = None,
+    ) -> dict[str, Any]:
+        """The claims of a Firebase ID token for ``email``."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.project_id,
+            "auth_time": now,
+            "user_id": uid or email,
+            "sub": uid or email,
+            "iat": now,
+            "exp": now + expires_in,
+            "email": email,
+            "email_verified": email_verified,
+            "firebase": {"identities": {"email": [email]}, "sign_in_provider": "password"},
+        }
+        group_list = list(groups)
+        if group_list:
+            claims["groups"] = group_list
+        return claims
+
+    def sign(self, claims: Mapping[str, Any], headers: Mapping[str, Any] | None = None) -> str:
+        """Sign ``claims`` as an RS256 JWT with this provider's key."""
+        header = {"alg": "RS256", "kid": self.kid, "typ": "JWT", **(headers or {})}
+        signing_input = ".".join(
+            _b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, dict(claims))
+        )
+        signature = self._key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{_b64url(signature)}"
+
+    def mint(
+        self,
+        email: str,
+        *,
+        groups: Iterable[str] = (),
+        email_verified: bool = True,
+        expires_in: int = 3600,
+        uid: str | None = None,
+    ) -> str:
+        """A valid ID token for ``email`` (negative ``expires_in`` -> expired)."""
+        return self.sign(
+            self.claims(
+                email,
+                groups=groups,
+                email_verified=email_verified,
+                expires_in=expires_in,
+                uid=uid,
+            )
+        )

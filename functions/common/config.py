@@ -1,0 +1,67 @@
+"""Settings from the environment, read when used so tests can set them late."""
+
+from __future__ import annotations
+
+import os
+
+GOOGLE_CERTS_URL = "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+
+
+def env(name: str, default: str = "") -> str:
+    """The variable's value, or ``default`` when unset or empty."""
+    return os.environ.get(name) or default
+
+
+def project_id() -> str:
+    """The Google Cloud project the function runs in."""
+    return env("GOOGLE_CLOUD_PROJECT")
+
+
+def database() -> str:
+    """The Firestore database id holding the approvals collections."""
+    return env("APPROVALS_DATABASE", "(default)")
+
+
+def firebase_project_id() -> str:
+    """The Firebase project whose ID tokens are accepted."""
+    return env("FIREBASE_PROJECT_ID", project_id())
+
+
+def firebase_certs_url() -> str:
+    """Where the ID-token signing certificates are published."""
+    return env("FIREBASE_AUTH_CERTS_URL", GOOGLE_CERTS_URL)
+
+
+def requests_collection() -> str:
+    """Collection of approval requests."""
+    return env("APPROVALS_REQUESTS_COLLECTION", "approval_requests")
+
+
+def callbacks_collection() -> str:
+    """Collection of callback URLs, readable only by the decide function."""
+    return env("APPROVALS_CALLBACKS_COLLECTION", "approval_callbacks")
+
+
+def workflows_collection() -> str:
+    """Registry of workflows the start function may run."""
+    return env("APPROVALS_WORKFLOWS_COLLECTION", "approval_workflows")
+
+
+def workflows_emulator_host() -> str:
+    """``HOST:PORT`` of a local Executions API, or empty in production."""
+    return env("WORKFLOWS_EMULATOR_HOST")
+
+
+def metadata_host() -> str:
+    """The metadata server's host; google-auth honours the same variable."""
+    return env("GCE_METADATA_HOST", "metadata.google.internal")
+
+
+def callback_max_attempts() -> int:
+    """How many times decide tries to deliver a callback."""
+    return max(1, int(env("CALLBACK_MAX_ATTEMPTS", "5")))
+
+
+def callback_initial_backoff() -> float:
+    """Seconds before the first callback retry; doubled for each next one."""
+    return max(0.0, float(env("CALLBACK_INITIAL_BACKOFF_SECONDS", "0.5")))

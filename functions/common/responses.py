@@ -1,0 +1,93 @@
+"""JSON responses, and the error type handlers raise to produce one."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import flask
+
+_SAFE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+# Far above any decision, and above the 32 KiB a workflow argument may have.
+MAX_BODY_BYTES = 64 * 1024
+
+logger = logging.getLogger(__name__)
+
+
+class HttpError(Exception):
+    """An answer other than success: becomes ``{"error", "details"?}``."""
+
+    def __init__(self, status: int, reason: str, details: Sequence[str] | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.details = list(details) if details else []
+
+
+def json_response(status: int, body: dict[str, Any]) -> flask.Response:
+    """``body`` as a JSON response that is never cached."""
+    return flask.Response(
+        json.dumps(body),
+        status=status,
+        mimetype="application/json",
+        headers=_SAFE_HEADERS,
+    )
+
+
+def error_response(error: HttpError) -> flask.Response:
+    """The JSON body of ``error``."""
+    body: dict[str, Any] = {"error": error.reason}
+    if error.details:
+        body["details"] = error.details
+    return json_response(error.status, body)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def request_json(request: flask.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 (413 when too large)."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise HttpError(413, "body is too large")
+    data = request.get_data(cache=False)
+    if len(data) > MAX_BODY_BYTES:
+        raise HttpError(413, "body is too large")
+    try:
+        # NaN and Infinity would pass range checks and then break the
+        # JSON handed to the workflow.
+        body = json.loads(data or b"null", parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpError(400, "body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise HttpError(400, "body must be a JSON object")
+    return body
+
+
+def post_json_endpoint(
+    handler: Callable[[flask.Request], dict[str, Any]],
+) -> Callable[[flask.Request], flask.Response]:
+    """Wrap a POST handler so every outcome, even a crash, answers JSON."""
+
+    @functools.wraps(handler)
+    def endpoint(request: flask.Request) -> flask.Response:
+        if request.method != "POST":
+            response = error_response(HttpError(405, "method not allowed"))
+            response.headers["Allow"] = "POST"
+            return response
+        try:
+            return json_response(200, handler(request))
+        except HttpError as error:
+            return error_response(error)
+        except Exception:
+            logger.exception("unhandled error in %s", handler.__name__)
+            return error_response(HttpError(500, "internal error"))
+
+    return endpoint

@@ -1,0 +1,36 @@
+"""Session-wide local stand-ins: the Firestore emulator, identity and metadata servers.
+
+Each starts only when a test asks for it, so suites that need none stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from emulator.firestore import FirestoreEmulator
+from emulator.identity import IdentityProvider
+from emulator.metadata import MetadataServer
+from tests.support import PROJECT
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator() -> Iterator[FirestoreEmulator]:
+    """The real gcloud Firestore emulator, started once per session."""
+    with FirestoreEmulator(project=PROJECT) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def identity() -> Iterator[IdentityProvider]:
+    """Mints Firebase ID tokens for PROJECT and serves their certificate."""
+    with IdentityProvider(PROJECT) as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def metadata_server() -> Iterator[MetadataServer]:
+    """Hands out the functions' service-account access token."""
+    with MetadataServer() as server:
+        yield server

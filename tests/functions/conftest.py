@@ -1,0 +1,46 @@
+"""Fixtures for running the Cloud Functions against the local stand-ins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from google.cloud import firestore
+
+from emulator.firestore import FirestoreEmulator
+from emulator.identity import IdentityProvider
+from emulator.metadata import MetadataServer
+from tests.support import PROJECT, seed
+
+# A named database proves the functions honour APPROVALS_DATABASE.
+DATABASE = "approvals"
+
+
+@pytest.fixture(scope="session")
+def db(firestore_emulator: FirestoreEmulator) -> Iterator[firestore.Client]:
+    """A Firestore client on the emulator, as the workflow would write."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
+        yield firestore.Client(project=PROJECT, database=DATABASE)
+
+
+@pytest.fixture(autouse=True)
+def _empty_database(firestore_emulator: FirestoreEmulator) -> None:
+    firestore_emulator.reset(DATABASE)
+
+
+@pytest.fixture(scope="session")
+def function_env(
+    firestore_emulator: FirestoreEmulator, identity: IdentityProvider, metadata_server: MetadataServer
+) -> dict[str, str]:
+    """The environment every function gets."""
+    return {
+        "GOOGLE_CLOUD_PROJECT": PROJECT,
+        "APPROVALS_DATABASE": DATABASE,
+        "APPROVALS_REQUESTS_COLLECTION": seed.REQUESTS,
+        "APPROVALS_CALLBACKS_COLLECTION": seed.CALLBACKS,
+        "APPROVALS_WORKFLOWS_COLLECTION": seed.WORKFLOWS,
+        "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
+        "FIREBASE_AUTH_CERTS_URL": identity.certs_url,
+        "GCE_METADATA_HOST": metadata_server.host,
+    }

@@ -1,0 +1,223 @@
+"""The start function, run under functions-framework against the local stand-ins."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+import requests
+from google.cloud import firestore
+
+from emulator.identity import IdentityProvider
+from emulator.process import free_port
+from tests.support import PROJECT, seed
+from tests.support.functions import FunctionProcess
+from tests.support.servers import ExecutionsServer, Failure
+
+WORKFLOW_NAME = f"projects/{PROJECT}/locations/us-central1/workflows/translate"
+INPUT_SCHEMA = {
+    "type": "object",
+    "title": "Translation request",
+    "required": ["text"],
+    "properties": {
+        "text": {"type": "string", "minLength": 1, "maxLength": 100},
+        "source_url": {"type": "string", "format": "uri"},
+        "priority": {"type": "integer", "minimum": 1, "maximum": 5},
+        "budget": {"type": "number", "minimum": 0},
+        "urgent": {"type": "boolean"},
+        "language": {"type": "string", "enum": ["fr", "de"]},
+    },
+    "additionalProperties": False,
+}
+
+
+@pytest.fixture(scope="module")
+def executions_api() -> Iterator[ExecutionsServer]:
+    with ExecutionsServer() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _registry(db: firestore.Client, executions_api: ExecutionsServer) -> None:
+    executions_api.reset()
+    seed.workflow(db, "translate", WORKFLOW_NAME, INPUT_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def start(function_env: dict[str, str], executions_api: ExecutionsServer) -> Iterator[FunctionProcess]:
+    with FunctionProcess("start", {**function_env, "WORKFLOWS_EMULATOR_HOST": executions_api.host}) as fn:
+        yield fn
+
+
+def post(function: FunctionProcess, body: Any, token: str | None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(f"{function.url}/", json=body, headers=headers, timeout=30)
+
+
+def test_start_runs_the_workflow_with_requester_and_request_id(
+    start: FunctionProcess, identity: IdentityProvider, executions_api: ExecutionsServer
+) -> None:
+    given = {"text": "Hello", "source_url": "https://example.com/doc", "priority": 2, "urgent": True}
+
+    response = post(start, {"workflow": "translate", "input": given}, identity.mint("Alice@Example.com"))
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"workflow", "execution", "execution_id", "request_id"}
+    assert body["workflow"] == "translate"
+    assert body["execution"] == f"{WORKFLOW_NAME}/executions/{body['execution_id']}"
+    assert re.fullmatch(r"[0-9a-f]{32}", body["request_id"])
+    [call] = executions_api.calls
+    assert call.parent == WORKFLOW_NAME
+    assert call.argument == {**given, "request_id": body["request_id"], "requester": "alice@example.com"}
+    # Locally the client sends no credentials; in production they come from the runtime.
+    assert "authorization" not in call.metadata
+
+
+def test_unknown_workflow_is_not_found(
+    start: FunctionProcess, identity: IdentityProvider, executions_api: ExecutionsServer
+) -> None:
+    response = post(start, {"workflow": "nope", "input": {"text": "Hello"}}, identity.mint("a@example.com"))
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "unknown workflow nope"}
+    assert executions_api.calls == []
+
+
+def test_invalid_input_lists_every_problem(
+    start: FunctionProcess, identity: IdentityProvider, executions_api: ExecutionsServer
+) -> None:
+    given = {
+        "source_url": "not a uri",
+        "priority": 9,
+        "budget": "lots",
+        "urgent": "yes",
+        "language": "es",
+        "extra": 1,
+        "request_id": "mine",
+    }
+
+    response = post(start, {"workflow": "translate", "input": given}, identity.mint("a@example.com"))
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid input"
+    assert sorted(d.split(":")[0] for d in body["details"]) == sorted(
+        [
+            "text",
+            "source_url",
+            "priority",
+            "budget",
+            "urgent",
+            "language",
+            "extra",
+            "request_id",
+            "request_id",
+        ]
+    )
+    assert executions_api.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"input": {}},
+        {"workflow": "translate", "input": []},
+        {"workflow": "a/b"},
+        {"workflow": "translate", "x": 1},
+    ],
+    ids=["no-workflow", "input-not-object", "bad-key", "extra-field"],
+)
+def test_malformed_request_is_bad_request(
+    start: FunctionProcess, identity: IdentityProvider, body: dict[str, Any]
+) -> None:
+    response = post(start, body, identity.mint("a@example.com"))
+
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+def test_non_finite_number_is_bad_request(
+    start: FunctionProcess, identity: IdentityProvider, executions_api: ExecutionsServer
+) -> None:
+    response = requests.post(
+        f"{start.url}/",
+        data=b'{"workflow": "translate", "input": {"text": "a", "budget": NaN}}',
+        headers={"Authorization": f"Bearer {identity.mint('a@example.com')}"},
+        timeout=30,
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "body is not valid JSON"}
+    assert executions_api.calls == []
+
+
+def test_missing_token_is_unauthorized(start: FunctionProcess, executions_api: ExecutionsServer) -> None:
+    response = post(start, {"workflow": "translate", "input": {"text": "Hello"}}, None)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "missing bearer token"}
+    assert executions_api.calls == []
+
+
+@pytest.mark.parametrize(
+    ("code", "details"),
+    [
+        (grpc.StatusCode.PERMISSION_DENIED, "Permission denied on workflow"),
+        (grpc.StatusCode.UNAVAILABLE, "The service is currently unavailable"),
+    ],
+    ids=["permission-denied", "unavailable"],
+)
+def test_executions_api_failure_is_bad_gateway(
+    start: FunctionProcess,
+    identity: IdentityProvider,
+    executions_api: ExecutionsServer,
+    code: grpc.StatusCode,
+    details: str,
+) -> None:
+    executions_api.failure = Failure(code, details)
+
+    response = post(
+        start, {"workflow": "translate", "input": {"text": "Hello"}}, identity.mint("a@example.com")
+    )
+
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert code.name in error
+    assert details in error
+    assert len(executions_api.calls) == 1
+
+
+def test_unreachable_executions_api_is_bad_gateway(
+    function_env: dict[str, str], identity: IdentityProvider
+) -> None:
+    nobody = f"127.0.0.1:{free_port()}"
+    with FunctionProcess("start", {**function_env, "WORKFLOWS_EMULATOR_HOST": nobody}) as unreachable:
+        response = post(
+            unreachable, {"workflow": "translate", "input": {"text": "Hello"}}, identity.mint("a@example.com")
+        )
+
+    assert response.status_code == 502
+    assert "UNAVAILABLE" in response.json()["error"]
+
+
+def test_misconfigured_registry_is_a_server_error(
+    start: FunctionProcess, db: firestore.Client, identity: IdentityProvider, executions_api: ExecutionsServer
+) -> None:
+    seed.workflow(db, "broken", WORKFLOW_NAME, {"type": "object", "patternProperties": {}})
+
+    response = post(start, {"workflow": "broken", "input": {}}, identity.mint("a@example.com"))
+
+    assert response.status_code == 500
+    assert response.json() == {"error": "workflow broken is misconfigured"}
+    assert executions_api.calls == []
+
+
+def test_other_methods_are_not_allowed(start: FunctionProcess) -> None:
+    response = requests.put(f"{start.url}/", timeout=30)
+
+    assert response.status_code == 405
+    assert response.json() == {"error": "method not allowed"}
