@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Self
 
+from emulator.service import LocalService
 
-class LocalServer:
+
+class LocalServer(LocalService):
     """Serves ``handler_class`` on a free 127.0.0.1 port in a daemon thread.
 
     Handlers reach their owner through ``self.server.owner``.
@@ -59,17 +60,6 @@ class LocalServer:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -1,4 +1,4 @@
-"""Helpers for the local services that run as child processes."""
+"""Local services that run as child processes, each in a process group of its own."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Self
+
+from emulator.service import LocalService
 
 
 def free_port() -> int:
@@ -45,3 +53,84 @@ def stop_process_group(process: subprocess.Popen[bytes], grace: float = 10.0) ->
     if _group_alive(pgid):
         os.killpg(pgid, signal.SIGKILL)
     process.wait(timeout=5)
+
+
+class ProcessError(RuntimeError):
+    """A child service exited early or never answered."""
+
+
+class ChildProcess(LocalService):
+    """A command that serves HTTP on loopback, ready once ``ready_url`` answers at all.
+
+    Its output goes to a temporary file, kept until stop() so that errors can
+    quote it. A process group of its own lets stop() end the launcher and every
+    child it started (gcloud's JVM, gunicorn's workers): no stray processes.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        ready_url: str,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.ready_url = ready_url
+        self.env = dict(env or {})
+        self.cwd = cwd
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> Self:
+        """Start the command and wait until it answers HTTP."""
+        if self._process is not None:
+            return self
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for output()
+        self._process = subprocess.Popen(
+            self.argv,
+            env={**os.environ, **self.env},
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            self._wait_until_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ProcessError(f"{self.name} exited early:\n{self.output()}")
+            try:
+                urllib.request.urlopen(self.ready_url, timeout=1).close()
+                return
+            except urllib.error.HTTPError:
+                return  # any HTTP answer means it is serving
+            except OSError:
+                time.sleep(0.1)
+        raise ProcessError(f"{self.name} did not answer within {timeout:.0f}s:\n{self.output()}")
+
+    def output(self, size: int = 8000) -> str:
+        """The end of what the process printed."""
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-size:]
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            stop_process_group(process)
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -11,10 +11,10 @@ import pytest
 import requests
 from google.cloud import firestore
 
+from emulator.functions import FunctionServer
 from emulator.identity import IdentityProvider
 from emulator.metadata import MetadataServer
 from tests.support import PROJECT, seed
-from tests.support.functions import FunctionProcess
 from tests.support.servers import CallbackServer, Reply
 
 ALICE = "alice@example.com"
@@ -33,7 +33,7 @@ def _fresh_callback(callback_server: CallbackServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def decide(function_env: dict[str, str], callback_server: CallbackServer) -> Iterator[FunctionProcess]:
+def decide(function_env: dict[str, str], callback_server: CallbackServer) -> Iterator[FunctionServer]:
     env = {
         **function_env,
         # The local Workflows host is the only place callbacks may go to.
@@ -41,11 +41,11 @@ def decide(function_env: dict[str, str], callback_server: CallbackServer) -> Ite
         "CALLBACK_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
         "CALLBACK_INITIAL_BACKOFF_SECONDS": "0.01",
     }
-    with FunctionProcess("decide", env) as function:
+    with FunctionServer("decide", env) as function:
         yield function
 
 
-def post(function: FunctionProcess, body: Any, token: str | None, **kwargs: Any) -> requests.Response:
+def post(function: FunctionServer, body: Any, token: str | None, **kwargs: Any) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.post(f"{function.url}/", json=body, headers=headers, timeout=30, **kwargs)
 
@@ -61,7 +61,7 @@ def stored(db: firestore.Client, request_id: str) -> dict[str, Any]:
 
 
 def test_decision_is_recorded_and_called_back(
-    decide: FunctionProcess,
+    decide: FunctionServer,
     db: firestore.Client,
     identity: IdentityProvider,
     metadata_server: MetadataServer,
@@ -102,7 +102,7 @@ def test_decision_is_recorded_and_called_back(
 
 
 def test_access_token_is_fetched_once_and_reused(
-    decide: FunctionProcess,
+    decide: FunctionServer,
     db: firestore.Client,
     identity: IdentityProvider,
     metadata_server: MetadataServer,
@@ -120,7 +120,7 @@ def test_access_token_is_fetched_once_and_reused(
 
 
 def test_group_member_decides_through_groups_claim(
-    decide: FunctionProcess, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE, "group:translators"])
 
@@ -139,7 +139,7 @@ def test_group_member_decides_through_groups_claim(
 
 
 def test_someone_else_is_forbidden(
-    decide: FunctionProcess, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE, "group:translators"])
     before = stored(db, request_id)
@@ -157,7 +157,7 @@ def test_someone_else_is_forbidden(
 
 
 def test_second_decision_conflicts(
-    decide: FunctionProcess, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE, "bob@example.com"])
     first = post(decide, {"request_id": request_id, "outcome": "approved"}, identity.mint(ALICE))
@@ -171,7 +171,7 @@ def test_second_decision_conflicts(
 
 
 def test_concurrent_decisions_have_one_winner(
-    decide: FunctionProcess, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     approvers = [f"approver{i}@example.com" for i in range(4)]
     request_id = pending(db, callback_server, approvers)
@@ -195,7 +195,7 @@ def test_concurrent_decisions_have_one_winner(
     ids=["status-expired", "past-due"],
 )
 def test_expired_request_conflicts(
-    decide: FunctionProcess,
+    decide: FunctionServer,
     db: firestore.Client,
     identity: IdentityProvider,
     callback_server: CallbackServer,
@@ -212,7 +212,7 @@ def test_expired_request_conflicts(
     assert callback_server.calls == []
 
 
-def test_unknown_request_is_not_found(decide: FunctionProcess, identity: IdentityProvider) -> None:
+def test_unknown_request_is_not_found(decide: FunctionServer, identity: IdentityProvider) -> None:
     response = post(decide, {"request_id": "nope", "outcome": "approved"}, identity.mint(ALICE))
 
     assert response.status_code == 404
@@ -247,7 +247,7 @@ def test_unknown_request_is_not_found(decide: FunctionProcess, identity: Identit
     ],
 )
 def test_malformed_decision_is_bad_request(
-    decide: FunctionProcess, identity: IdentityProvider, callback_server: CallbackServer, body: bytes
+    decide: FunctionServer, identity: IdentityProvider, callback_server: CallbackServer, body: bytes
 ) -> None:
     response = requests.post(
         f"{decide.url}/",
@@ -262,7 +262,7 @@ def test_malformed_decision_is_bad_request(
     assert callback_server.calls == []
 
 
-def test_oversized_body_is_refused(decide: FunctionProcess, identity: IdentityProvider) -> None:
+def test_oversized_body_is_refused(decide: FunctionServer, identity: IdentityProvider) -> None:
     body = {"request_id": "r1", "outcome": "approved", "comment": "x" * 100_000}
 
     response = post(decide, body, identity.mint(ALICE))
@@ -272,7 +272,7 @@ def test_oversized_body_is_refused(decide: FunctionProcess, identity: IdentityPr
 
 
 def test_comment_at_the_limit_is_accepted(
-    decide: FunctionProcess, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE])
 
@@ -319,7 +319,7 @@ BAD_TOKENS = [
 
 @pytest.mark.parametrize("kind", BAD_TOKENS)
 def test_bad_token_is_unauthorized(
-    decide: FunctionProcess,
+    decide: FunctionServer,
     db: firestore.Client,
     identity: IdentityProvider,
     callback_server: CallbackServer,
@@ -337,7 +337,7 @@ def test_bad_token_is_unauthorized(
 
 
 def test_busy_callback_is_retried(
-    decide: FunctionProcess, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE])
     # Retry-After: 0 is honoured, so the test does not wait.
@@ -352,7 +352,7 @@ def test_busy_callback_is_retried(
 
 
 def test_undeliverable_callback_rolls_back(
-    decide: FunctionProcess, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE])
     before = stored(db, request_id)
@@ -373,7 +373,7 @@ def test_undeliverable_callback_rolls_back(
 
 
 def test_callback_gone_is_not_retried(
-    decide: FunctionProcess, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE])
     callback_server.default = Reply(404, {"error": "execution finished"})
@@ -387,7 +387,7 @@ def test_callback_gone_is_not_retried(
 
 @pytest.mark.parametrize("callback_url", [None, "http://127.0.0.1:9/elsewhere"], ids=["none", "foreign"])
 def test_missing_or_foreign_callback_url_rolls_back(
-    decide: FunctionProcess,
+    decide: FunctionServer,
     db: firestore.Client,
     identity: IdentityProvider,
     callback_server: CallbackServer,
@@ -403,7 +403,7 @@ def test_missing_or_foreign_callback_url_rolls_back(
     assert callback_server.calls == []
 
 
-def test_other_methods_are_not_allowed(decide: FunctionProcess) -> None:
+def test_other_methods_are_not_allowed(decide: FunctionServer) -> None:
     response = requests.get(f"{decide.url}/", timeout=30)
 
     assert response.status_code == 405

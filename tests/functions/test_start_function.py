@@ -11,10 +11,10 @@ import pytest
 import requests
 from google.cloud import firestore
 
+from emulator.functions import FunctionServer
 from emulator.identity import IdentityProvider
 from emulator.process import free_port
 from tests.support import PROJECT, seed
-from tests.support.functions import FunctionProcess
 from tests.support.servers import ExecutionsServer, Failure
 
 WORKFLOW_NAME = f"projects/{PROJECT}/locations/us-central1/workflows/translate"
@@ -47,18 +47,18 @@ def _registry(db: firestore.Client, executions_api: ExecutionsServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def start(function_env: dict[str, str], executions_api: ExecutionsServer) -> Iterator[FunctionProcess]:
-    with FunctionProcess("start", {**function_env, "WORKFLOWS_EMULATOR_HOST": executions_api.host}) as fn:
+def start(function_env: dict[str, str], executions_api: ExecutionsServer) -> Iterator[FunctionServer]:
+    with FunctionServer("start", {**function_env, "WORKFLOWS_EMULATOR_HOST": executions_api.host}) as fn:
         yield fn
 
 
-def post(function: FunctionProcess, body: Any, token: str | None) -> requests.Response:
+def post(function: FunctionServer, body: Any, token: str | None) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.post(f"{function.url}/", json=body, headers=headers, timeout=30)
 
 
 def test_start_runs_the_workflow_with_requester_and_request_id(
-    start: FunctionProcess, identity: IdentityProvider, executions_api: ExecutionsServer
+    start: FunctionServer, identity: IdentityProvider, executions_api: ExecutionsServer
 ) -> None:
     given = {"text": "Hello", "source_url": "https://example.com/doc", "priority": 2, "urgent": True}
 
@@ -78,7 +78,7 @@ def test_start_runs_the_workflow_with_requester_and_request_id(
 
 
 def test_unknown_workflow_is_not_found(
-    start: FunctionProcess, identity: IdentityProvider, executions_api: ExecutionsServer
+    start: FunctionServer, identity: IdentityProvider, executions_api: ExecutionsServer
 ) -> None:
     response = post(start, {"workflow": "nope", "input": {"text": "Hello"}}, identity.mint("a@example.com"))
 
@@ -88,7 +88,7 @@ def test_unknown_workflow_is_not_found(
 
 
 def test_invalid_input_lists_every_problem(
-    start: FunctionProcess, identity: IdentityProvider, executions_api: ExecutionsServer
+    start: FunctionServer, identity: IdentityProvider, executions_api: ExecutionsServer
 ) -> None:
     given = {
         "source_url": "not a uri",
@@ -132,7 +132,7 @@ def test_invalid_input_lists_every_problem(
     ids=["no-workflow", "input-not-object", "bad-key", "extra-field"],
 )
 def test_malformed_request_is_bad_request(
-    start: FunctionProcess, identity: IdentityProvider, body: dict[str, Any]
+    start: FunctionServer, identity: IdentityProvider, body: dict[str, Any]
 ) -> None:
     response = post(start, body, identity.mint("a@example.com"))
 
@@ -141,7 +141,7 @@ def test_malformed_request_is_bad_request(
 
 
 def test_non_finite_number_is_bad_request(
-    start: FunctionProcess, identity: IdentityProvider, executions_api: ExecutionsServer
+    start: FunctionServer, identity: IdentityProvider, executions_api: ExecutionsServer
 ) -> None:
     response = requests.post(
         f"{start.url}/",
@@ -155,7 +155,7 @@ def test_non_finite_number_is_bad_request(
     assert executions_api.calls == []
 
 
-def test_missing_token_is_unauthorized(start: FunctionProcess, executions_api: ExecutionsServer) -> None:
+def test_missing_token_is_unauthorized(start: FunctionServer, executions_api: ExecutionsServer) -> None:
     response = post(start, {"workflow": "translate", "input": {"text": "Hello"}}, None)
 
     assert response.status_code == 401
@@ -172,7 +172,7 @@ def test_missing_token_is_unauthorized(start: FunctionProcess, executions_api: E
     ids=["permission-denied", "unavailable"],
 )
 def test_executions_api_failure_is_bad_gateway(
-    start: FunctionProcess,
+    start: FunctionServer,
     identity: IdentityProvider,
     executions_api: ExecutionsServer,
     code: grpc.StatusCode,
@@ -195,7 +195,7 @@ def test_unreachable_executions_api_is_bad_gateway(
     function_env: dict[str, str], identity: IdentityProvider
 ) -> None:
     nobody = f"127.0.0.1:{free_port()}"
-    with FunctionProcess("start", {**function_env, "WORKFLOWS_EMULATOR_HOST": nobody}) as unreachable:
+    with FunctionServer("start", {**function_env, "WORKFLOWS_EMULATOR_HOST": nobody}) as unreachable:
         response = post(
             unreachable, {"workflow": "translate", "input": {"text": "Hello"}}, identity.mint("a@example.com")
         )
@@ -205,7 +205,7 @@ def test_unreachable_executions_api_is_bad_gateway(
 
 
 def test_misconfigured_registry_is_a_server_error(
-    start: FunctionProcess, db: firestore.Client, identity: IdentityProvider, executions_api: ExecutionsServer
+    start: FunctionServer, db: firestore.Client, identity: IdentityProvider, executions_api: ExecutionsServer
 ) -> None:
     seed.workflow(db, "broken", WORKFLOW_NAME, {"type": "object", "patternProperties": {}})
 
@@ -216,7 +216,7 @@ def test_misconfigured_registry_is_a_server_error(
     assert executions_api.calls == []
 
 
-def test_other_methods_are_not_allowed(start: FunctionProcess) -> None:
+def test_other_methods_are_not_allowed(start: FunctionServer) -> None:
     response = requests.put(f"{start.url}/", timeout=30)
 
     assert response.status_code == 405

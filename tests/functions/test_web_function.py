@@ -7,16 +7,16 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.support.functions import FunctionProcess
+from emulator.functions import FunctionServer
 
 
 @pytest.fixture(scope="module")
-def web() -> Iterator[FunctionProcess]:
-    with FunctionProcess("web", {}) as fn:
+def web() -> Iterator[FunctionServer]:
+    with FunctionServer("web", {}) as fn:
         yield fn
 
 
-def test_page_is_served_with_safe_headers(web: FunctionProcess) -> None:
+def test_page_is_served_with_safe_headers(web: FunctionServer) -> None:
     response = requests.get(f"{web.url}/anything", timeout=30)
 
     assert response.status_code == 200
@@ -27,7 +27,7 @@ def test_page_is_served_with_safe_headers(web: FunctionProcess) -> None:
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_only_get_is_allowed(web: FunctionProcess) -> None:
+def test_only_get_is_allowed(web: FunctionServer) -> None:
     response = requests.post(f"{web.url}/", timeout=30)
 
     assert response.status_code == 405

@@ -8,13 +8,13 @@ import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Self
 
 import grpc
 from google.cloud.workflows.executions_v1 import CreateExecutionRequest, Execution
 
 from emulator.local_server import LocalServer, QuietHandler
+from emulator.service import LocalService
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class Failure:
     details: str
 
 
-class ExecutionsServer:
+class ExecutionsServer(LocalService):
     """Stands in for the Executions API's gRPC ``CreateExecution`` on 127.0.0.1."""
 
     SERVICE = "google.cloud.workflows.executions.v1.Executions"
@@ -193,14 +193,3 @@ class ExecutionsServer:
         server, self._server = self._server, None
         if server is not None:
             server.stop(grace=None).wait(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

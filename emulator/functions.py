@@ -1,0 +1,42 @@
+"""Runs a Cloud Function folder under functions-framework, as Cloud Run would."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from emulator.process import ChildProcess, free_port
+
+FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
+
+
+class FunctionServer(ChildProcess):
+    """``functions-framework --target NAME`` for ``functions/NAME/main.py`` on loopback."""
+
+    def __init__(self, name: str, env: Mapping[str, str], port: int | None = None) -> None:
+        self.port = port or free_port()
+        framework = Path(sys.executable).with_name("functions-framework")
+        super().__init__(
+            name,
+            [
+                str(framework),
+                "--target",
+                name,
+                "--source",
+                str(FUNCTIONS / name / "main.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            ready_url=f"http://127.0.0.1:{self.port}/",
+            # As deployed: the folder plus common/ importable, nothing else of the repo.
+            env={"PYTHONPATH": str(FUNCTIONS), **env},
+            cwd=FUNCTIONS / name,
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL of the function."""
+        return f"http://127.0.0.1:{self.port}"
