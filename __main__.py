@@ -37,8 +37,29 @@ translation = ApprovalWorkflow(
     ),
 )
 
+WORKFLOW_KEYS = {"name", "template", "approvers", "timeoutSeconds", "params"}
+
+
+def listed_workflows() -> list[dict]:
+    """`approvals:workflows` entries, each checked so a typo names its key."""
+    entries = config.get_object("workflows") or []
+    if not isinstance(entries, list):
+        raise ValueError("approvals:workflows: must be a list of {name, template, approvers, ...}")
+    for index, entry in enumerate(entries):
+        where = f"approvals:workflows[{index}]"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}: must be a map with keys {sorted(WORKFLOW_KEYS)}")
+        missing = sorted({"name", "template", "approvers"} - set(entry))
+        unknown = sorted(set(entry) - WORKFLOW_KEYS)
+        if missing or unknown:
+            raise ValueError(
+                f"{where}: missing {missing}, unknown {unknown} (allowed keys: {sorted(WORKFLOW_KEYS)})"
+            )
+    return entries
+
+
 workflows = {"translation-validation": translation}
-for entry in config.get_object("workflows") or []:
+for entry in listed_workflows():
     workflows[entry["name"]] = ApprovalWorkflow(
         entry["name"],
         ApprovalWorkflowArgs(

@@ -27,7 +27,7 @@ class GoogleApis:
         for api in apis:
             if api not in self._services:
                 self._services[api] = gcp.projects.Service(
-                    f"{self._parent._name}-{resource_id(api.split('.')[0], max_length=40)}",
+                    f"{self._parent._name}-api-{resource_id(api.split('.')[0], max_length=40)}",
                     project=self._project,
                     service=api,
                     # Other stacks in the project may use the API too: never switch it off.

@@ -6,6 +6,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 DEFAULT_DATABASE = "(default)"
+# The seed sample's collection; the translation template writes to it by this name.
+TRANSLATIONS_COLLECTION = "translations"
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,6 @@ class Collections:
     callbacks: str = "approval_callbacks"
     audit: str = "approval_audit"
     workflows: str = "approval_workflows"
-    translations: str = "translations"
 
     def names(self) -> dict[str, str]:
         return {
@@ -24,7 +25,6 @@ class Collections:
             "callbacks": self.callbacks,
             "audit": self.audit,
             "workflows": self.workflows,
-            "translations": self.translations,
         }
 
 
@@ -53,7 +53,7 @@ service cloud.firestore {{
     }}
 
     // The seed's translation documents: visible to the person who asked.
-    match /{collections.translations}/{{executionId}} {{
+    match /{TRANSLATIONS_COLLECTION}/{{executionId}} {{
       allow get: if signedIn() && resource.data.requester == caller();
       allow write: if false;
     }}

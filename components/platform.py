@@ -9,7 +9,7 @@ import pulumi_gcp as gcp
 
 from . import iam
 from .apis import GoogleApis
-from .database import DEFAULT_DATABASE, ApprovalDatabase, Collections
+from .database import DEFAULT_DATABASE, TRANSLATIONS_COLLECTION, ApprovalDatabase, Collections
 from .errors import InvalidArgumentError
 from .function import INGRESS_SETTINGS, PythonFunction, PythonFunctionArgs
 from .hosting import ApprovalHosting, Rewrite
@@ -117,7 +117,7 @@ class ApprovalPlatformArgs:
             )
         if not isinstance(self.collections, Collections):
             raise InvalidArgumentError(f"{arg}.collections", "must be a Collections instance")
-        names = list(self.collections.names().values())
+        names = [*self.collections.names().values(), TRANSLATIONS_COLLECTION]
         if len(set(names)) != len(names) or not all(n and "/" not in n for n in names):
             raise InvalidArgumentError(
                 f"{arg}.collections", f"{names} must be distinct, non-empty and contain no '/'"

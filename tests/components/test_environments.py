@@ -1,6 +1,13 @@
 """Production gets stricter defaults than development, from stack config alone."""
 
-from components.testing import Graph
+import json
+from pathlib import Path
+
+import pytest
+
+from components.testing import Graph, capture_program
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def database(graph: Graph) -> dict:
@@ -44,3 +51,33 @@ def test_prod_lists_its_own_workflows_and_labels(prod_graph: Graph) -> None:
     for workflow in workflows.values():
         assert workflow.inputs["labels"]["environment"] == "prod"
     assert prod_graph.outputs["site_url"] == "https://approvals-prod-approvals.web.app"
+
+
+def test_a_typo_in_listed_workflows_names_the_config_key() -> None:
+    with pytest.raises(
+        ValueError, match=r"approvals:workflows\[0\]: missing \['approvers'\], unknown \['aprovers'\]"
+    ):
+        capture_program(
+            REPO / "__main__.py",
+            stack="dev",
+            config={
+                "approvals:workflows": json.dumps(
+                    [{"name": "x", "template": "expense_approval", "aprovers": ["a@example.com"]}]
+                )
+            },
+        )
+
+
+def test_stack_config_reaches_the_components() -> None:
+    graph = capture_program(
+        REPO / "__main__.py",
+        stack="dev",
+        config={
+            "approvals:targetLanguage": "de",
+            "approvals:region": "us-east1",
+            "approvals:workflows": "[]",
+        },
+    )
+    (workflow,) = graph.of_type("gcp:workflows/workflow:Workflow")
+    assert workflow.inputs["userEnvVars"]["TARGET_LANGUAGE"] == "de"
+    assert workflow.inputs["region"] == "us-east1"
