@@ -41,14 +41,27 @@ def render(template: Template, env: Mapping[str, str]) -> str:
     parameters); every sys.get_env without a default must find its variable.
     """
     _check_env(template.path, env)
-    own = subworkflows(parse_yaml(template.path))
+    merged, source = _merge(template.path, template.path.stat().st_mtime_ns)
+    for subworkflow in merged.values():
+        _check_env_reads(subworkflow, env)
+    return source
+
+
+@functools.lru_cache(maxsize=128)
+def _merge(path: Path, _mtime_ns: int) -> tuple[dict[str, Subworkflow], str]:
+    """Merge and check what does not depend on env, once per template version.
+
+    A stack with many workflows of one template renders it many times; the
+    merged text is the same each time, only the env checks differ.
+    """
+    own = subworkflows(parse_yaml(path))
     if "main" not in own:
-        raise TemplateError(template.path, "the workflow has no main subworkflow")
+        raise TemplateError(path, "the workflow has no main subworkflow")
     library = library_subworkflows()
     for name, subworkflow in own.items():
         if name in library:
             raise TemplateError(
-                template.path,
+                path,
                 f"subworkflow {name!r} has the name of a step library subworkflow "
                 f"({library[name].path.name}); rename it",
                 line=subworkflow.line,
@@ -56,15 +69,14 @@ def render(template: Template, env: Mapping[str, str]) -> str:
     merged = {**own, **{name: library[name] for name in reachable(own, library)}}
     for subworkflow in merged.values():
         _check_calls(subworkflow, {**own, **library})
-        _check_env_reads(subworkflow, env)
-    source = _source(template, merged)
+    source = _source(path, merged)
     size = len(source.encode("utf-8"))
     if size > MAX_SOURCE_BYTES:
         raise TemplateError(
-            template.path,
+            path,
             f"the rendered workflow is {size} bytes; Workflows accepts at most {MAX_SOURCE_BYTES}",
         )
-    return source
+    return merged, source
 
 
 @functools.cache
@@ -139,9 +151,9 @@ def _check_env_reads(subworkflow: Subworkflow, env: Mapping[str, str]) -> None:
         )
 
 
-def _source(template: Template, merged: Mapping[str, Subworkflow]) -> str:
-    library_files = sorted({sub.path.name for sub in merged.values() if sub.path != template.path})
-    header = f"# Rendered by approvals from {template.path.name}"
+def _source(path: Path, merged: Mapping[str, Subworkflow]) -> str:
+    library_files = sorted({sub.path.name for sub in merged.values() if sub.path != path})
+    header = f"# Rendered by approvals from {path.name}"
     if library_files:
         header += f" and the step library ({', '.join(library_files)})"
     body = yaml.dump(
