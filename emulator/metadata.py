@@ -1,13 +1,22 @@
-"""A local stand-in for the GCE metadata server's service-account token endpoint."""
+"""A local stand-in for the GCE metadata server's service-account token endpoints."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import time
+import urllib.parse
 
 from emulator.local_server import LocalServer, QuietHandler
 
-TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
+ACCOUNT_PATH = "/computeMetadata/v1/instance/service-accounts/default"
+TOKEN_PATH = f"{ACCOUNT_PATH}/token"
+IDENTITY_PATH = f"{ACCOUNT_PATH}/identity"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 class _Handler(QuietHandler):
@@ -18,9 +27,15 @@ class _Handler(QuietHandler):
         if self.headers.get("Metadata-Flavor") != "Google":
             self.reply(403, b"Missing Metadata-Flavor:Google header.", "text/plain")
             return
-        if self.path.split("?", 1)[0] != TOKEN_PATH:
+        path, _, query = self.path.partition("?")
+        if path == TOKEN_PATH:
+            self._access_token(owner)
+        elif path == IDENTITY_PATH:
+            self._identity_token(owner, urllib.parse.parse_qs(query).get("audience", [""])[0])
+        else:
             self.reply(404, b"Not Found", "text/plain")
-            return
+
+    def _access_token(self, owner: MetadataServer) -> None:
         owner._count()
         body = {
             "access_token": owner.access_token,
@@ -29,28 +44,61 @@ class _Handler(QuietHandler):
         }
         self.reply(200, json.dumps(body).encode(), headers={"Metadata-Flavor": "Google"})
 
+    def _identity_token(self, owner: MetadataServer, audience: str) -> None:
+        # The real endpoint answers 400 without an audience and the bare JWT as text.
+        if not audience:
+            self.reply(400, b"non-empty audience parameter required", "text/plain")
+            return
+        token = owner.identity_token(audience)
+        self.reply(200, token.encode(), "text/plain", headers={"Metadata-Flavor": "Google"})
+
 
 class MetadataServer(LocalServer):
-    """Answers the default service account's token request with a fixed token.
+    """Answers the default service account's token requests with local tokens.
 
-    Point ``GCE_METADATA_HOST`` at :attr:`host`.
+    The access token is a fixed string; the identity token is a JWT whose
+    claims (aud, email, iat, exp) look like Google's but which is unsigned
+    (``alg: none``): receivers that verify Google's signature refuse it, which
+    is right for a local stand-in. Point ``GCE_METADATA_HOST`` at :attr:`host`.
     """
 
     handler_class = _Handler
 
-    def __init__(self, access_token: str = "local-access-token", expires_in: int = 3599) -> None:
+    def __init__(
+        self,
+        access_token: str = "local-access-token",
+        expires_in: int = 3599,
+        service_account: str = "workflows@local.iam.gserviceaccount.com",
+    ) -> None:
         super().__init__()
         self.access_token = access_token
         self.expires_in = expires_in
+        self.service_account = service_account
         self._lock = threading.Lock()
         self._tokens_served = 0
 
     @property
     def tokens_served(self) -> int:
-        """How many tokens were handed out so far."""
+        """How many access tokens were handed out so far."""
         with self._lock:
             return self._tokens_served
 
     def _count(self) -> None:
         with self._lock:
             self._tokens_served += 1
+
+    def identity_token(self, audience: str) -> str:
+        """An unsigned ID token for ``audience``, issued to :attr:`service_account`."""
+        now = int(time.time())
+        claims = {
+            "iss": "https://accounts.google.com",
+            "aud": audience,
+            "sub": self.service_account,
+            "email": self.service_account,
+            "email_verified": True,
+            "iat": now,
+            "exp": now + self.expires_in,
+        }
+        header = {"alg": "none", "typ": "JWT"}
+        parts = (json.dumps(part, separators=(",", ":")).encode() for part in (header, claims))
+        return ".".join(_b64url(part) for part in parts) + "."

@@ -1,4 +1,4 @@
-"""Session-wide local stand-ins: the Firestore emulator, identity and metadata servers.
+"""Session-wide local stand-ins: the Firestore and Pub/Sub emulators, identity and metadata servers.
 
 Each starts only when a test asks for it, so suites that need none stay fast.
 """
@@ -12,6 +12,7 @@ import pytest
 from emulator.firestore import FirestoreEmulator
 from emulator.identity import IdentityProvider
 from emulator.metadata import MetadataServer
+from emulator.pubsub import PubSubEmulator
 from tests.support import PROJECT
 
 
@@ -34,3 +35,10 @@ def metadata_server() -> Iterator[MetadataServer]:
     """Hands out the functions' service-account access token."""
     with MetadataServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator() -> Iterator[PubSubEmulator]:
+    """The real gcloud Pub/Sub emulator, started once per session."""
+    with PubSubEmulator(project=PROJECT) as emulator:
+        yield emulator

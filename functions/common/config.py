@@ -48,8 +48,17 @@ def workflows_collection() -> str:
 
 
 def workflows_emulator_host() -> str:
-    """``HOST:PORT`` of a local Executions API, or empty in production."""
+    """``HOST:PORT`` of the local engine's HTTP side (callback URLs), or empty in production."""
     return env("WORKFLOWS_EMULATOR_HOST")
+
+
+def workflows_emulator_grpc_host() -> str:
+    """``HOST:PORT`` of the local Executions gRPC API, or empty in production.
+
+    Separate from the HTTP host: the client library only speaks gRPC, and the
+    engine serves gRPC and HTTP on two ports.
+    """
+    return env("WORKFLOWS_EMULATOR_GRPC_HOST")
 
 
 def metadata_host() -> str:

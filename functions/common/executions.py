@@ -1,7 +1,7 @@
 """Starting workflow executions with google-cloud-workflows' ExecutionsClient.
 
 Production uses the client's defaults (Google's endpoint, application default
-credentials). With ``WORKFLOWS_EMULATOR_HOST`` set the client talks gRPC to that
+credentials). With ``WORKFLOWS_EMULATOR_GRPC_HOST`` set the client talks gRPC to that
 host over a plain channel without credentials; every call is otherwise the same.
 The client is imported on first use so cold starts that never start an
 execution do not pay for loading gRPC.
@@ -32,7 +32,7 @@ def _client() -> ExecutionsClient:
     """The production client, or one on a plain channel to the local stand-in."""
     from google.cloud.workflows.executions_v1 import ExecutionsClient
 
-    host = config.workflows_emulator_host()
+    host = config.workflows_emulator_grpc_host()
     if not host:
         return ExecutionsClient()
     import grpc

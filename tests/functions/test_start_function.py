@@ -48,7 +48,7 @@ def _registry(db: firestore.Client, executions_api: ExecutionsServer) -> None:
 
 @pytest.fixture(scope="module")
 def start(function_env: dict[str, str], executions_api: ExecutionsServer) -> Iterator[FunctionServer]:
-    with FunctionServer("start", {**function_env, "WORKFLOWS_EMULATOR_HOST": executions_api.host}) as fn:
+    with FunctionServer("start", {**function_env, "WORKFLOWS_EMULATOR_GRPC_HOST": executions_api.host}) as fn:
         yield fn
 
 
@@ -195,7 +195,7 @@ def test_unreachable_executions_api_is_bad_gateway(
     function_env: dict[str, str], identity: IdentityProvider
 ) -> None:
     nobody = f"127.0.0.1:{free_port()}"
-    with FunctionServer("start", {**function_env, "WORKFLOWS_EMULATOR_HOST": nobody}) as unreachable:
+    with FunctionServer("start", {**function_env, "WORKFLOWS_EMULATOR_GRPC_HOST": nobody}) as unreachable:
         response = post(
             unreachable, {"workflow": "translate", "input": {"text": "Hello"}}, identity.mint("a@example.com")
         )

@@ -6,15 +6,14 @@ import json
 import threading
 import uuid
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 import grpc
 from google.cloud.workflows.executions_v1 import CreateExecutionRequest, Execution
 
+from emulator.grpc_server import GrpcServer, unary
 from emulator.local_server import LocalServer, QuietHandler
-from emulator.service import LocalService
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,21 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _RecordingHandler(QuietHandler):
+    def _handle(self) -> None:
+        owner: RecordingServer = self.server.owner  # type: ignore[attr-defined]
+        call = Call(self.command, self.path, dict(self.headers.items()), self.read_body())
+        reply = owner.record(call)
+        body = json.dumps(owner.answer(call, reply)).encode()
+        self.reply(reply.status, body, headers=reply.headers)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
+
+
 class RecordingServer(LocalServer):
     """Records every request; answers from a script, then with ``default``."""
+
+    handler_class = _RecordingHandler
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,21 +91,8 @@ class RecordingServer(LocalServer):
         return reply.body
 
 
-class _RecordingHandler(QuietHandler):
-    def _handle(self) -> None:
-        owner: RecordingServer = self.server.owner  # type: ignore[attr-defined]
-        call = Call(self.command, self.path, dict(self.headers.items()), self.read_body())
-        reply = owner.record(call)
-        body = json.dumps(owner.answer(call, reply)).encode()
-        self.reply(reply.status, body, headers=reply.headers)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
-
-
 class CallbackServer(RecordingServer):
     """Stands in for a workflow's callback endpoint."""
-
-    handler_class = _RecordingHandler
 
     def url_for(self, request_id: str) -> str:
         """A callback URL shaped like the real ones."""
@@ -120,24 +119,16 @@ class Failure:
     details: str
 
 
-class ExecutionsServer(LocalService):
+class ExecutionsServer(GrpcServer):
     """Stands in for the Executions API's gRPC ``CreateExecution`` on 127.0.0.1."""
 
-    SERVICE = "google.cloud.workflows.executions.v1.Executions"
+    service = "google.cloud.workflows.executions.v1.Executions"
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self._calls: list[CreatedExecution] = []
-        self._server: grpc.Server | None = None
-        self._port = 0
         self.failure: Failure | None = None
-
-    @property
-    def host(self) -> str:
-        """``127.0.0.1:PORT``, the form ``WORKFLOWS_EMULATOR_HOST`` takes."""
-        if self._server is None:
-            raise RuntimeError("ExecutionsServer is not started")
-        return f"127.0.0.1:{self._port}"
 
     @property
     def calls(self) -> list[CreatedExecution]:
@@ -150,6 +141,9 @@ class ExecutionsServer(LocalService):
         with self._lock:
             self._calls.clear()
         self.failure = None
+
+    def methods(self) -> dict[str, grpc.RpcMethodHandler]:
+        return {"CreateExecution": unary(self._create_execution, CreateExecutionRequest, Execution)}
 
     def _create_execution(self, request: CreateExecutionRequest, context: grpc.ServicerContext) -> Execution:
         call = CreatedExecution(
@@ -167,29 +161,3 @@ class ExecutionsServer(LocalService):
             state=Execution.State.ACTIVE,
             argument=request.execution.argument,
         )
-
-    def start(self) -> Self:
-        """Start serving; returns self."""
-        if self._server is not None:
-            return self
-        handler = grpc.method_handlers_generic_handler(
-            self.SERVICE,
-            {
-                "CreateExecution": grpc.unary_unary_rpc_method_handler(
-                    self._create_execution,
-                    request_deserializer=CreateExecutionRequest.deserialize,
-                    response_serializer=Execution.serialize,
-                )
-            },
-        )
-        server = grpc.server(ThreadPoolExecutor(max_workers=4), handlers=[handler])
-        self._port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        self._server = server
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop(grace=None).wait(timeout=5)

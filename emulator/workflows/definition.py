@@ -1,0 +1,761 @@
+"""Workflow YAML -> a validated `Program` whose expressions are compiled once.
+
+Deploying a workflow in Google's service rejects a bad definition before any
+execution starts; this module does the same, and every `DefinitionError` names
+the file, the line and the step so that the author can find it. Both documented
+source forms are accepted: a map of subworkflows (one named `main`) or a plain
+list of steps, which is then `main` ("Syntax overview": "They contain only one
+main workflow. They might contain subworkflows.").
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from emulator.workflows import connectors, stdlib
+from emulator.workflows.errors import DefinitionError, WorkflowError
+from emulator.workflows.parser import Const, Expression, compile_value, dotted_name, parse_target, references
+from emulator.workflows.values import FunctionRef
+
+# libyaml keeps the same line marks and is several times faster.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Documented limits (JSON schema of the syntax and "Quotas and limits").
+MAX_ASSIGNMENTS = 50  # "assign": maxItems 50
+MAX_CONDITIONS = 50  # "switch": maxItems 50
+MAX_BRANCHES = 10  # "branches": minItems 2, maxItems 10
+MAX_SUBWORKFLOW_PARAMS = 10  # subworkflow "params": maxItems 10
+
+# `next` targets that are not step names ("Jumps": end, break, continue).
+END, BREAK, CONTINUE = "end", "break", "continue"
+
+_ACTIONS = ("assign", "call", "switch", "for", "parallel", "raise", "try", "return", "steps")
+# What may accompany each action in the same step (besides `next`).
+_COMPANIONS = {"call": {"args", "result"}, "try": {"retry", "except"}}
+_STEP_KEYS = frozenset({*_ACTIONS, "args", "result", "retry", "except", "next"})
+# `raise` and `return` leave the step, so a `next` beside them could never run.
+_NO_NEXT = frozenset({"raise", "return"})
+
+
+# ---------------------------------------------------------------- program model
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One `- target: value` entry of an assign list."""
+
+    target: Any  # parser Target
+    text: str
+    value: Any  # compiled value
+    line: int
+
+
+@dataclass(frozen=True)
+class Assign:
+    assignments: tuple[Assignment, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    """`call:` a subworkflow, a pure stdlib function or a blocking one (an effect)."""
+
+    function: str
+    kind: str  # "subworkflow" | "pure" | "blocking"
+    args: Mapping[str, Any] | None  # compiled, by name
+    result: Any  # parser Target or None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One switch entry: when `test` is true, run `action` (may be None) then follow `next`."""
+
+    line: int
+    test: Any  # compiled
+    action: Any  # an action or None
+    next: str | None
+
+
+@dataclass(frozen=True)
+class Switch:
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A `for` block: `items` (compiled list) or `range` (compiled [start, end])."""
+
+    value: str
+    index: str | None
+    items: Any
+    range: Any
+    body: Block
+    has_items: bool
+
+
+@dataclass(frozen=True)
+class Branch:
+    name: str
+    line: int
+    body: Block
+
+
+@dataclass(frozen=True)
+class Parallel:
+    shared: tuple[str, ...]
+    concurrency_limit: Any  # compiled or None
+    branches: tuple[Branch, ...] | None
+    loop: Loop | None
+
+
+@dataclass(frozen=True)
+class Backoff:
+    initial_delay: Any
+    max_delay: Any
+    multiplier: Any
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Either a whole policy expression (`${http.default_retry}`) or its parts."""
+
+    policy: Any  # compiled expression giving a policy map, or None
+    predicate: Any  # compiled, evaluates to a FunctionRef (or names a subworkflow)
+    max_retries: Any
+    backoff: Backoff | None
+
+
+@dataclass(frozen=True)
+class Except:
+    name: str | None
+    body: Block
+
+
+@dataclass(frozen=True)
+class Try:
+    body: Block
+    retry: Retry | None
+    handler: Except | None
+
+
+@dataclass(frozen=True)
+class Raise:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Return:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Steps:
+    body: Block
+
+
+@dataclass(frozen=True)
+class Step:
+    """A named step; `action` is None for a step that only jumps (`next`)."""
+
+    name: str
+    line: int
+    action: Any
+    next: str | None
+
+
+@dataclass(frozen=True)
+class Block:
+    """A list of steps, indexed by name for `next` jumps."""
+
+    steps: tuple[Step, ...]
+    index: Mapping[str, int] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    required: bool
+    default: Any  # compiled
+
+
+@dataclass(frozen=True)
+class Subworkflow:
+    name: str
+    line: int
+    params: tuple[Param, ...]
+    body: Block
+
+
+@dataclass(frozen=True)
+class Program:
+    subworkflows: Mapping[str, Subworkflow]
+    source: str = field(repr=False)
+
+    @property
+    def main(self) -> Subworkflow:
+        return self.subworkflows["main"]
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse(source: str, filename: str = "<workflow>") -> Program:
+    """Parse and validate a workflow source; raises DefinitionError."""
+    return _Parser(source, filename).program()
+
+
+def line_of(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _Parser:
+    def __init__(self, source: str, filename: str) -> None:
+        self.source = source
+        self.filename = filename
+        self.loader = _Loader(source)
+        self.names: set[str] = set()  # subworkflow names, known before steps are read
+        self.params: dict[str, tuple[Param, ...]] = {}
+        self.seen_steps: dict[str, int] = {}  # step names of the current subworkflow
+        self.keys: dict[int, yaml.Node] = {}  # id(value node) -> its key node, for error lines
+
+    def error(self, message: str, node: yaml.Node | int | None, step: str | None = None) -> DefinitionError:
+        # An error about a field's value points at the field's name.
+        line = node if isinstance(node, int) or node is None else line_of(self.keys.get(id(node), node))
+        return DefinitionError(message, line=line, step=step, source=self.filename)
+
+    # -- YAML
+
+    def value(self, node: yaml.Node) -> Any:
+        return self.loader.construct_object(node, deep=True)
+
+    def root(self) -> yaml.Node:
+        try:
+            node = self.loader.get_single_node()
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            problem = error.problem or error.context or "syntax error"
+            raise self.error(f"invalid YAML: {problem}", None if mark is None else mark.line + 1) from error
+        except yaml.YAMLError as error:
+            raise self.error(f"invalid YAML: {error}", None) from error
+        if node is None:
+            raise self.error("the workflow is empty", 1)
+        return node
+
+    def mapping(self, node: yaml.Node, what: str, step: str | None = None) -> dict[str, yaml.Node]:
+        """The entries of a map node by key; duplicate keys are errors (PyYAML keeps the last)."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(f"{what} must be a map", node, step)
+        result: dict[str, yaml.Node] = {}
+        for key, value in node.value:
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else str(self.value(key))
+            if name in result:
+                raise self.error(f"duplicate key {name!r} in {what}", key, step)
+            result[name] = value
+            self.keys[id(value)] = key
+        return result
+
+    def scalar(self, node: yaml.Node, what: str, step: str | None) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.error(f"{what} must be a single value", node, step)
+        return self.value(node)
+
+    def name(self, node: yaml.Node, what: str, step: str | None) -> str:
+        # The source text: a step called `yes` or `1` is named "yes" or "1", not true or 1.
+        if not isinstance(node, yaml.ScalarNode) or not node.value:
+            raise self.error(f"{what} must be a name", node, step)
+        return str(node.value)
+
+    def compile(self, node: yaml.Node, step: str | None, *, allow_calls: bool = True) -> Any:
+        """A value with its `${...}` expressions compiled; checks the functions they call."""
+        raw = self.value(node)
+        try:
+            compiled = compile_value(raw)
+        except (WorkflowError, ValueError) as error:
+            raise self.error(f"invalid expression: {_message(error)}", node, step) from error
+        for function in sorted(references(compiled)):
+            self.check_expression_call(function, node, step)
+        return compiled
+
+    def check_expression_call(self, function: str, node: yaml.Node, step: str | None) -> None:
+        if function in self.names:
+            return
+        found = stdlib.lookup(function)
+        if found is None:
+            raise self.error(self.unknown_function(function), node, step)
+        if not found.in_expressions:
+            # "only non-blocking functions can be used inside an expression. For example,
+            # HTTP calls, sys.sleep, and sys.log cannot be used inside an expression" (stdlib overview).
+            raise self.error(
+                f"{function} cannot be used inside an expression; call it in a call step", node, step
+            )
+
+    def unknown_function(self, function: str) -> str:
+        guesses = difflib.get_close_matches(function, sorted(self.names), n=1)
+        hint = f"; did you mean {guesses[0]!r}?" if guesses else ""
+        return f"unknown function or subworkflow {function!r}{hint}"
+
+    # -- structure
+
+    def program(self) -> Program:
+        try:
+            root = self.root()
+            definitions = self.subworkflow_nodes(root)
+            for name, (key, params_node, _) in definitions.items():
+                self.names.add(name)
+                self.params[name] = self.parse_params(name, key, params_node)
+            subworkflows = {}
+            for name, (key, _, steps_node) in definitions.items():
+                self.seen_steps = {}
+                body = self.block(steps_node, None)
+                self.check_jumps(body, (), loop=None)
+                subworkflows[name] = Subworkflow(name, line_of(key), self.params[name], body)
+        finally:
+            self.loader.dispose()
+        return Program(subworkflows, self.source)
+
+    def subworkflow_nodes(self, root: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node | None, yaml.Node]]:
+        if isinstance(root, yaml.SequenceNode):
+            return {"main": (root, None, root)}
+        if not isinstance(root, yaml.MappingNode):
+            raise self.error("a workflow is a map of subworkflows (one named main) or a list of steps", root)
+        result: dict[str, tuple[yaml.Node, yaml.Node | None, yaml.Node]] = {}
+        for name, node in self.mapping(root, "the workflow").items():
+            key = next(k for k, v in root.value if v is node)
+            parts = self.mapping(node, f"subworkflow {name!r}")
+            unknown = sorted(set(parts) - {"params", "steps"})
+            if unknown:
+                raise self.error(
+                    f"subworkflow {name!r} has unknown keys {unknown}; allowed: params, steps", key
+                )
+            if "steps" not in parts:
+                raise self.error(f"subworkflow {name!r} has no steps", key)
+            result[name] = (key, parts.get("params"), parts["steps"])
+        if "main" not in result:
+            raise self.error("the workflow has no main subworkflow", root)
+        return result
+
+    def parse_params(self, name: str, key: yaml.Node, node: yaml.Node | None) -> tuple[Param, ...]:
+        if node is None:
+            return ()
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(f"params of {name!r} must be a list", node)
+        # "main" receives the execution argument: "params: [ARG]" with one name at most.
+        limit = 1 if name == "main" else MAX_SUBWORKFLOW_PARAMS
+        if len(node.value) > limit:
+            raise self.error(f"{name} takes at most {limit} parameter{'s' if limit > 1 else ''}", node)
+        params: list[Param] = []
+        for item in node.value:
+            if isinstance(item, yaml.MappingNode):
+                entries = self.mapping(item, "a parameter with a default")
+                if len(entries) != 1:
+                    raise self.error("a parameter with a default is a single `name: default` entry", item)
+                ((param, default_node),) = entries.items()
+                if name == "main":
+                    raise self.error("main's parameter cannot have a default", item)
+                params.append(Param(param, False, self.compile(default_node, None)))
+            else:
+                params.append(Param(self.name(item, "a parameter", None), True, None))
+            if [p.name for p in params].count(params[-1].name) > 1:
+                raise self.error(f"parameter {params[-1].name!r} is listed twice", item)
+        return tuple(params)
+
+    def block(self, node: yaml.Node, parent: str | None) -> Block:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise self.error("steps must be a non-empty list", node, parent)
+        steps: list[Step] = []
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode) or len(item.value) != 1:
+                raise self.error("each step must be a map with exactly one key, the step name", item, parent)
+            name_node, body = item.value[0]
+            name = self.name(name_node, "a step name", parent)
+            self.claim(name, name_node)
+            steps.append(self.step(name, name_node, body))
+        return Block(tuple(steps), {step.name: i for i, step in enumerate(steps)})
+
+    def claim(self, name: str, node: yaml.Node) -> None:
+        # "Step names must be unique at the subworkflow level" (Steps).
+        if name in self.seen_steps:
+            raise self.error(f"duplicate step name (first used on line {self.seen_steps[name]})", node, name)
+        self.seen_steps[name] = line_of(node)
+
+    def step(self, name: str, name_node: yaml.Node, node: yaml.Node) -> Step:
+        fields = self.mapping(node, "a step", name)
+        unknown = sorted(set(fields) - _STEP_KEYS)
+        if unknown:
+            raise self.error(
+                f"unknown field {unknown[0]!r}; a step has one of {', '.join(_ACTIONS)} (and next)",
+                fields[unknown[0]],
+                name,
+            )
+        action = self.action(fields, node, name)
+        next_target = self.next_target(fields, name)
+        if action is None and next_target is None:
+            raise self.error("the step does nothing: give it an action or a next", name_node, name)
+        return Step(name, line_of(name_node), action, next_target)
+
+    def next_target(self, fields: dict[str, yaml.Node], step: str) -> str | None:
+        if "next" not in fields:
+            return None
+        return self.name(fields["next"], "next", step)
+
+    def action(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Any:
+        kinds = [kind for kind in _ACTIONS if kind in fields]
+        if len(kinds) > 1:
+            raise self.error(
+                f"a step does one thing, but this one has {' and '.join(kinds)}; split it into steps",
+                fields[kinds[1]],
+                step,
+            )
+        kind = kinds[0] if kinds else None
+        allowed = _COMPANIONS.get(kind or "", set())
+        for companion in ("args", "result", "retry", "except"):
+            if companion in fields and companion not in allowed:
+                owner = "call" if companion in ("args", "result") else "try"
+                raise self.error(f"{companion!r} needs {owner!r} in the same step", fields[companion], step)
+        if kind in _NO_NEXT and "next" in fields:
+            raise self.error(f"a {kind} step leaves the step; its next would never run", fields["next"], step)
+        if kind is None:
+            return None
+        return getattr(self, f"parse_{kind}")(fields, fields[kind], step)
+
+    # -- actions
+
+    def parse_assign(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Assign:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise self.error("assign must be a non-empty list of `- name: value` entries", node, step)
+        if len(node.value) > MAX_ASSIGNMENTS:
+            raise self.error(f"a step assigns at most {MAX_ASSIGNMENTS} variables", node, step)
+        assignments = []
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode) or len(item.value) != 1:
+                raise self.error("each assignment is a single `name: value` entry", item, step)
+            key, value = item.value[0]
+            text = self.name(key, "an assignment target", step)
+            target = self.target(text, key, step)
+            assignments.append(Assignment(target, text, self.compile(value, step), line_of(key)))
+        return Assign(tuple(assignments))
+
+    def target(self, text: str, node: yaml.Node, step: str) -> Any:
+        try:
+            return parse_target(text)
+        except (WorkflowError, ValueError) as error:
+            raise self.error(f"invalid assignment target {text!r}: {_message(error)}", node, step) from error
+
+    def parse_call(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Call:
+        function = self.name(node, "call", step)
+        args_node = fields.get("args")
+        args = None
+        if args_node is not None:
+            entries = self.mapping(args_node, "args", step)
+            args = {name: self.compile(value, step) for name, value in entries.items()}
+        result = None
+        if "result" in fields:
+            result_text = self.name(fields["result"], "result", step)
+            result = self.target(result_text, fields["result"], step)
+        kind = self.call_kind(function, node, step, args_node, args)
+        return Call(function, kind, args, result)
+
+    def call_kind(
+        self,
+        function: str,
+        node: yaml.Node,
+        step: str,
+        args_node: yaml.Node | None,
+        args: dict[str, Any] | None,
+    ) -> str:
+        if function in self.names:
+            self.check_subworkflow_args(function, node, step, args_node, args or {})
+            return "subworkflow"
+        if function.startswith("googleapis."):
+            problem = connectors.check_supported(function)
+            if problem is not None:
+                raise self.error(problem, node, step)
+            return "blocking"
+        found = stdlib.lookup(function)
+        if found is None:
+            raise self.error(self.unknown_function(function), node, step)
+        return "blocking" if found.blocking else "pure"
+
+    def check_subworkflow_args(
+        self, function: str, node: yaml.Node, step: str, args_node: yaml.Node | None, args: dict[str, Any]
+    ) -> None:
+        params = self.params[function]
+        names = {param.name for param in params}
+        for name in args:
+            if name not in names:
+                listed = ", ".join(sorted(names)) or "none"
+                raise self.error(
+                    f"subworkflow {function!r} has no parameter {name!r} (parameters: {listed})",
+                    args_node or node,
+                    step,
+                )
+        missing = [param.name for param in params if param.required and param.name not in args]
+        if missing:
+            raise self.error(
+                f"subworkflow {function!r} needs argument{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)}",
+                node,
+                step,
+            )
+
+    def parse_switch(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Switch:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise self.error("switch must be a non-empty list of conditions", node, step)
+        if len(node.value) > MAX_CONDITIONS:
+            raise self.error(f"a switch has at most {MAX_CONDITIONS} conditions", node, step)
+        conditions = []
+        for item in node.value:
+            entries = self.mapping(item, "a switch condition", step)
+            if "condition" not in entries:
+                raise self.error("each switch entry needs a condition", item, step)
+            others = {key: value for key, value in entries.items() if key != "condition"}
+            unknown = sorted(set(others) - _STEP_KEYS)
+            if unknown:
+                raise self.error(
+                    f"unknown field {unknown[0]!r} in a switch condition", others[unknown[0]], step
+                )
+            action = self.action(others, item, step)
+            target = self.next_target(others, step)
+            if action is None and target is None:
+                raise self.error("a condition needs next, steps or an action to run", item, step)
+            test = self.compile(entries["condition"], step)
+            conditions.append(Condition(line_of(item), test, action, target))
+        return Switch(tuple(conditions))
+
+    def parse_for(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Loop:
+        entries = self.mapping(node, "for", step)
+        unknown = sorted(set(entries) - {"value", "index", "in", "range", "steps"})
+        if unknown:
+            raise self.error(
+                f"unknown field {unknown[0]!r} in for; allowed: value, index, in, range, steps", node, step
+            )
+        if "value" not in entries:
+            raise self.error("for needs value: the loop variable name", node, step)
+        if ("in" in entries) == ("range" in entries):
+            raise self.error("for needs exactly one of in (a list) or range ([start, end])", node, step)
+        if "steps" not in entries:
+            raise self.error("for needs steps", node, step)
+        value = self.name(entries["value"], "the loop variable", step)
+        index = self.name(entries["index"], "the index variable", step) if "index" in entries else None
+        if index == value:
+            raise self.error("the loop variable and the index variable need different names", node, step)
+        items = self.compile(entries["in"], step) if "in" in entries else None
+        bounds = None
+        if "range" in entries:
+            range_node = entries["range"]
+            if isinstance(range_node, yaml.SequenceNode) and len(range_node.value) != 2:
+                raise self.error("range is a list of two values: [start, end]", range_node, step)
+            if isinstance(range_node, yaml.MappingNode):
+                raise self.error("range is a list of two values: [start, end]", range_node, step)
+            bounds = self.compile(range_node, step)
+        body = self.block(entries["steps"], step)
+        return Loop(value, index, items, bounds, body, "in" in entries)
+
+    def parse_parallel(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Parallel:
+        entries = self.mapping(node, "parallel", step)
+        allowed = {"exception_policy", "shared", "concurrency_limit", "branches", "for"}
+        unknown = sorted(set(entries) - allowed)
+        if unknown:
+            raise self.error(
+                f"unknown field {unknown[0]!r} in parallel; allowed: {', '.join(sorted(allowed))}", node, step
+            )
+        # "continueAll is the only policy currently supported" (Parallel steps).
+        if "exception_policy" in entries:
+            policy = self.scalar(entries["exception_policy"], "exception_policy", step)
+            if policy != "continueAll":
+                raise self.error(
+                    f"exception_policy {policy!r} is not supported; the only policy is continueAll",
+                    entries["exception_policy"],
+                    step,
+                )
+        if ("branches" in entries) == ("for" in entries):
+            raise self.error("parallel needs exactly one of branches or for", node, step)
+        shared: tuple[str, ...] = ()
+        if "shared" in entries:
+            shared_node = entries["shared"]
+            if not isinstance(shared_node, yaml.SequenceNode):
+                raise self.error("shared must be a list of variable names", shared_node, step)
+            shared = tuple(self.name(item, "a shared variable", step) for item in shared_node.value)
+            if len(set(shared)) != len(shared):
+                raise self.error("shared lists a variable twice", shared_node, step)
+        limit = self.compile(entries["concurrency_limit"], step) if "concurrency_limit" in entries else None
+        if isinstance(limit, bool) or (isinstance(limit, int | float) and (limit < 1 or limit != int(limit))):
+            raise self.error(
+                "concurrency_limit must be a positive integer", entries["concurrency_limit"], step
+            )
+        if "for" in entries:
+            loop = self.parse_for({}, entries["for"], step)
+            return Parallel(shared, limit, None, loop)
+        return Parallel(shared, limit, self.branches(entries["branches"], step), None)
+
+    def branches(self, node: yaml.Node, step: str) -> tuple[Branch, ...]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error("branches must be a list of `- name: {steps: [...]}` entries", node, step)
+        if not 2 <= len(node.value) <= MAX_BRANCHES:
+            raise self.error(f"a parallel step has 2 to {MAX_BRANCHES} branches", node, step)
+        result = []
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode) or len(item.value) != 1:
+                raise self.error("each branch is a map with one key, the branch name", item, step)
+            name_node, body = item.value[0]
+            name = self.name(name_node, "a branch name", step)
+            self.claim(name, name_node)
+            parts = self.mapping(body, f"branch {name!r}", name)
+            if set(parts) != {"steps"}:
+                raise self.error("a branch has steps and nothing else", body, name)
+            result.append(Branch(name, line_of(name_node), self.block(parts["steps"], name)))
+        return tuple(result)
+
+    def parse_try(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Try:
+        if isinstance(node, yaml.MappingNode):
+            inner = self.mapping(node, "try", step)
+            if set(inner) == {"steps"}:
+                body = self.block(inner["steps"], step)
+            else:
+                # `try:` holding a single step body (call/assign/...) without a name of its own.
+                unknown = sorted(set(inner) - _STEP_KEYS)
+                if unknown:
+                    raise self.error(f"unknown field {unknown[0]!r} in try", inner[unknown[0]], step)
+                action = self.action(inner, node, step)
+                body = Block((Step(step, line_of(node), action, self.next_target(inner, step)),), {})
+        else:
+            body = self.block(node, step)
+        retry = self.retry(fields["retry"], step) if "retry" in fields else None
+        handler = self.handler(fields["except"], step) if "except" in fields else None
+        if retry is None and handler is None:
+            raise self.error("try needs retry or except", node, step)
+        return Try(body, retry, handler)
+
+    def retry(self, node: yaml.Node, step: str) -> Retry:
+        if isinstance(node, yaml.ScalarNode):
+            # A default policy: "${http.default_retry}" or a variable holding a policy map.
+            return Retry(self.compile(node, step), None, None, None)
+        entries = self.mapping(node, "retry", step)
+        unknown = sorted(set(entries) - {"predicate", "max_retries", "backoff"})
+        if unknown:
+            raise self.error(
+                f"unknown field {unknown[0]!r} in retry; allowed: predicate, max_retries, backoff", node, step
+            )
+        for required in ("predicate", "max_retries"):
+            if required not in entries:
+                raise self.error(f"retry needs {required}", node, step)
+        backoff = None
+        if "backoff" in entries:
+            parts = self.mapping(entries["backoff"], "backoff", step)
+            keys = {"initial_delay", "max_delay", "multiplier"}
+            if set(parts) - keys:
+                extra = sorted(set(parts) - keys)[0]
+                raise self.error(
+                    f"unknown field {extra!r} in backoff; allowed: {', '.join(sorted(keys))}",
+                    entries["backoff"],
+                    step,
+                )
+            backoff = Backoff(*(self.compile(parts[k], step) if k in parts else None for k in sorted(keys)))
+        return Retry(
+            None,
+            self.predicate(entries["predicate"], step),
+            self.compile(entries["max_retries"], step),
+            backoff,
+        )
+
+    def predicate(self, node: yaml.Node, step: str) -> Any:
+        """`${my_predicate}` names a subworkflow ("a custom predicate defined as a subworkflow",
+        Retry steps); it is not a variable, so it compiles to the function itself.
+        """
+        compiled = self.compile(node, step)
+        name = dotted_name(compiled.expr) if isinstance(compiled, Expression) else None
+        if name is not None and name in self.names:
+            return Const(FunctionRef(name))
+        return compiled
+
+    def handler(self, node: yaml.Node, step: str) -> Except:
+        entries = self.mapping(node, "except", step)
+        unknown = sorted(set(entries) - {"as", "steps"})
+        if unknown:
+            raise self.error(f"unknown field {unknown[0]!r} in except; allowed: as, steps", node, step)
+        if "steps" not in entries:
+            raise self.error("except needs steps", node, step)
+        name = self.name(entries["as"], "except's as", step) if "as" in entries else None
+        return Except(name, self.block(entries["steps"], step))
+
+    def parse_raise(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Raise:
+        return Raise(self.compile(node, step))
+
+    def parse_return(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Return:
+        return Return(self.compile(node, step))
+
+    def parse_steps(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Steps:
+        return Steps(self.block(node, step))
+
+    # -- jumps
+
+    def check_jumps(self, block: Block, outer: tuple[Block, ...], loop: str | None) -> None:
+        """`next` may name a step of the same list or of an enclosing one, but not leave a loop
+        body or a parallel branch (their iterations and branches run apart), and `break` and
+        `continue` only work inside a for loop ("Jumps"; "Iteration": break/continue).
+        """
+        scopes = (block, *outer)
+        for step in block.steps:
+            self.check_target(step.next, step, scopes, loop)
+            for target in _jumps_of(step.action):
+                self.check_target(target, step, scopes, loop)
+            for child, boundary, child_loop in _children(step.action):
+                if boundary:
+                    self.check_jumps(child, (), child_loop)
+                else:
+                    self.check_jumps(child, scopes, loop)
+
+    def check_target(
+        self, target: str | None, step: Step, scopes: tuple[Block, ...], loop: str | None
+    ) -> None:
+        if target is None or target == END:
+            return
+        if target in (BREAK, CONTINUE):
+            if loop is None:
+                raise self.error(f"next: {target} is only allowed inside a for loop", step.line, step.name)
+            if loop == "parallel" and target == BREAK:
+                raise self.error("next: break is not allowed in a parallel for loop", step.line, step.name)
+            return
+        if any(target in scope.index for scope in scopes):
+            return
+        where = "in this subworkflow" if target not in self.seen_steps else "reachable from here"
+        visible = sorted({name for scope in scopes for name in scope.index})
+        guesses = difflib.get_close_matches(target, visible, n=1)
+        hint = f"; did you mean {guesses[0]!r}?" if guesses else ""
+        raise self.error(f"next: {target!r} is not a step {where}{hint}", step.line, step.name)
+
+
+def _jumps_of(action: Any) -> Iterator[str | None]:
+    if isinstance(action, Switch):
+        for condition in action.conditions:
+            yield condition.next
+
+
+def _children(action: Any) -> Iterator[tuple[Block, bool, str | None]]:
+    """Nested blocks of an action: (block, is it a jump boundary, loop kind inside it)."""
+    if isinstance(action, Steps):
+        yield action.body, False, None
+    elif isinstance(action, Loop):
+        yield action.body, True, "for"
+    elif isinstance(action, Parallel):
+        if action.loop is not None:
+            yield action.loop.body, True, "parallel"
+        for branch in action.branches or ():
+            yield branch.body, True, None
+    elif isinstance(action, Try):
+        yield action.body, False, None
+        if action.handler is not None:
+            yield action.handler.body, False, None
+    elif isinstance(action, Switch):
+        for condition in action.conditions:
+            yield from _children(condition.action)
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, WorkflowError) and isinstance(error.value, dict):
+        return str(error.value.get("message", error))
+    return str(error)

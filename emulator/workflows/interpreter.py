@@ -1,0 +1,680 @@
+"""Runs a `Program`: a tree-walking interpreter built from Python generators.
+
+Every branch of an execution (main, and each parallel branch or iteration) is
+a generator. A step that must wait -- an HTTP call, a connector, a sleep, a
+callback -- yields an effect and stays suspended until the engine resolves it,
+so a waiting execution holds no thread and no lock. Branches interleave only
+at effects, which keeps shared-variable updates atomic and the order of
+everything deterministic: the same results delivered in the same order replay
+the same execution, effect ids included.
+
+Variables live in a chain of scopes (subworkflow, loop iteration, parallel
+branch). A step pays only for the variables it touches: nothing is copied when
+a scope is entered, values are copied when assigned or passed as arguments.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator, Iterator, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from emulator.workflows import stdlib
+from emulator.workflows.definition import (
+    BREAK,
+    CONTINUE,
+    Assign,
+    Block,
+    Call,
+    Loop,
+    Parallel,
+    Program,
+    Raise,
+    Retry,
+    Return,
+    Step,
+    Steps,
+    Subworkflow,
+    Switch,
+    Try,
+)
+from emulator.workflows.effects import (
+    AwaitCallbackEffect,
+    CallEffect,
+    CreateCallbackEffect,
+    Effect,
+    Host,
+    SleepEffect,
+)
+from emulator.workflows.errors import (
+    PARALLEL_NESTING_ERROR,
+    RECURSION_ERROR,
+    SYSTEM_ERROR,
+    TYPE_ERROR,
+    UNHANDLED_BRANCH_ERROR,
+    VALUE_ERROR,
+    WorkflowError,
+)
+from emulator.workflows.expressions import assign, evaluate_value
+from emulator.workflows.values import FunctionRef, copy_value, is_number, type_name
+
+# "Quotas and limits": subworkflow call stack depth, nesting of parallel steps,
+# and the unhandled branch errors one parallel step keeps.
+MAX_CALL_DEPTH = 20
+MAX_PARALLEL_DEPTH = 2
+MAX_BRANCH_ERRORS = 100
+
+# events.await_callback: "timeout ... default 43200" seconds (stdlib events).
+DEFAULT_CALLBACK_TIMEOUT = 43200.0
+
+# What a generator of this module yields, receives and returns.
+_Gen = Generator[Any, Any, Any]
+
+
+# ---------------------------------------------------------------- completions
+
+
+@dataclass(frozen=True)
+class _Jump:
+    """Leave the current block for `target`: a step name, end, break or continue."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class _Return:
+    value: Any
+
+
+# ---------------------------------------------------------------- scopes
+
+
+class _Scope(MutableMapping[str, Any]):
+    """One level of variables; reads see every enclosing level.
+
+    A write goes to the nearest level that has the variable, but never past a
+    parallel branch boundary unless the variable is shared there ("shared: a
+    list of writable variables with parent scope", Parallel steps); otherwise
+    it creates the variable here, so loop and branch locals vanish with their
+    scope ("any variable created in a loop does not exist outside of that
+    loop", Iteration).
+    """
+
+    __slots__ = ("parent", "shared", "vars")
+
+    def __init__(self, parent: _Scope | None = None, shared: frozenset[str] | None = None) -> None:
+        self.vars: dict[str, Any] = {}
+        self.parent = parent
+        self.shared = shared  # None: every parent variable is writable (a loop scope)
+
+    def _holder(self, name: str) -> dict[str, Any] | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.vars:
+                return scope.vars
+            scope = scope.parent
+        return None
+
+    def __getitem__(self, name: str) -> Any:
+        holder = self._holder(name)
+        if holder is None:
+            raise KeyError(name)
+        return holder[name]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._holder(name) is not None
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        scope = self
+        while name not in scope.vars:
+            if scope.parent is None or (scope.shared is not None and name not in scope.shared):
+                self.vars[name] = value
+                return
+            scope = scope.parent
+        scope.vars[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self.vars[name]
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        scope: _Scope | None = self
+        while scope is not None:
+            for name in scope.vars:
+                if name not in seen:
+                    seen.add(name)
+                    yield name
+            scope = scope.parent
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+@dataclass
+class _Frame:
+    """The `Context` of expressions in one scope, plus the nesting depths limits apply to."""
+
+    run: Run
+    variables: _Scope
+    depth: int = 1
+    parallel_depth: int = 0
+
+    @property
+    def host(self) -> Host:
+        return self.run.host
+
+    def child(self, shared: frozenset[str] | None = None, parallel: bool = False) -> _Frame:
+        return _Frame(
+            self.run, _Scope(self.variables, shared), self.depth, self.parallel_depth + (1 if parallel else 0)
+        )
+
+    def call(self, name: str, args: list[Any]) -> Any:
+        """A function call inside an expression: a pure library function or a subworkflow."""
+        if name in self.run.program.subworkflows:
+            return self.run.call_in_expression(name, args, self)
+        function = stdlib.lookup(name)
+        if function is None or not function.in_expressions:
+            raise WorkflowError.tagged(TYPE_ERROR, f"{name} cannot be called in an expression")
+        return stdlib.call_pure(function, self.host, stdlib.bind(function, positional=args))
+
+
+# ---------------------------------------------------------------- scheduling
+
+
+@dataclass(frozen=True)
+class _Spawn:
+    """Yielded by a parallel step: run these (branch id, generator) pairs, then resume me."""
+
+    children: tuple[tuple[str, _Gen], ...]
+    limit: int
+
+
+@dataclass
+class _Group:
+    """The children of one running parallel step."""
+
+    parent: _Task
+    waiting: deque[tuple[str, str, _Gen]]  # (path, branch id, generator) not started yet
+    running: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_count: int = 0
+
+
+@dataclass
+class _Task:
+    path: str
+    gen: _Gen
+    group: _Group | None = None
+    branch_id: str = ""
+    counter: int = 0
+    inbox: tuple[str, Any] = ("send", None)
+
+
+class Run:
+    """One execution of a program, advanced by the engine one batch of work at a time."""
+
+    def __init__(self, program: Program, argument: Any, host: Host) -> None:
+        self.program = program
+        self.host = host
+        self.pending: dict[str, Effect] = {}
+        self.done = False
+        self.cancelled = False
+        self.result: Any = None
+        self.error: WorkflowError | None = None
+        self.branch = "0"  # the branch running now; the engine's host journals by it
+        self._waiting: dict[str, _Task] = {}
+        self._tasks: dict[str, _Task] = {}
+        self._ready: deque[_Task] = deque()
+        self._start(_Task("0", self._main(argument)))
+
+    # -- the engine's side
+
+    def advance(self) -> None:
+        """Run every runnable branch until each is done or waits on an effect."""
+        while self._ready and not self.done:
+            self._step(self._ready.popleft())
+
+    def resolve(self, effect_id: str, result: Any = None, error: WorkflowError | None = None) -> None:
+        """Deliver an effect's outcome; the branch resumes on the next advance()."""
+        if effect_id not in self.pending:
+            raise KeyError(f"no pending effect {effect_id!r}")
+        del self.pending[effect_id]
+        task = self._waiting.pop(effect_id)
+        task.inbox = ("throw", error) if error is not None else ("send", result)
+        self._ready.append(task)
+
+    def cancel(self) -> None:
+        """End the execution as cancelled; pending effects are dropped."""
+        if self.done:
+            return
+        for task in reversed(list(self._tasks.values())):
+            task.gen.close()
+        self._tasks.clear()
+        self._ready.clear()
+        self._waiting.clear()
+        self.pending.clear()
+        self.cancelled = True
+        self.done = True
+
+    # -- tasks
+
+    def _start(self, task: _Task) -> None:
+        self._tasks[task.path] = task
+        self._ready.append(task)
+
+    def _step(self, task: _Task) -> None:
+        self.branch = task.path
+        mode, payload = task.inbox
+        task.inbox = ("send", None)
+        try:
+            item = task.gen.throw(payload) if mode == "throw" else task.gen.send(payload)
+        except StopIteration as stop:
+            self._finish(task, stop.value, None)
+        except WorkflowError as error:
+            self._finish(task, None, error)
+        except RecursionError as error:
+            self._finish(task, None, WorkflowError.tagged(RECURSION_ERROR, f"stack too deep: {error}"))
+        except Exception as error:  # an engine bug must fail the execution, not the engine
+            message = f"internal error: {type(error).__name__}: {error}"
+            self._finish(task, None, WorkflowError.tagged(SYSTEM_ERROR, message))
+        else:
+            if isinstance(item, _Spawn):
+                self._spawn(task, item)
+            else:
+                effect_id = f"{task.path}:{task.counter}"
+                task.counter += 1
+                self.pending[effect_id] = item
+                self._waiting[effect_id] = task
+
+    def _spawn(self, task: _Task, spawn: _Spawn) -> None:
+        number = task.counter
+        task.counter += 1
+        group = _Group(
+            task,
+            deque(
+                (f"{task.path}/p{number}.{i}", branch_id, gen)
+                for i, (branch_id, gen) in enumerate(spawn.children)
+            ),
+        )
+        for _ in range(min(spawn.limit, len(group.waiting))):
+            self._start_child(group)
+        if group.running == 0:
+            self._ready.append(task)
+
+    def _start_child(self, group: _Group) -> None:
+        path, branch_id, gen = group.waiting.popleft()
+        group.running += 1
+        self._start(_Task(path, gen, group, branch_id))
+
+    def _finish(self, task: _Task, value: Any, error: WorkflowError | None) -> None:
+        del self._tasks[task.path]
+        group = task.group
+        if group is None:
+            self.done = True
+            self.result = value
+            self.error = error
+            return
+        group.running -= 1
+        if error is not None:
+            group.error_count += 1
+            if len(group.errors) < MAX_BRANCH_ERRORS:
+                group.errors.append({"id": task.branch_id, "error": error.value})
+        if group.waiting:
+            self._start_child(group)
+        elif group.running == 0:
+            parent = group.parent
+            if group.error_count:
+                parent.inbox = ("throw", _unhandled_branches(group))
+            self._ready.append(parent)
+
+    # -- subworkflows
+
+    def _main(self, argument: Any) -> _Gen:
+        main = self.program.main
+        scope = _Scope()
+        if main.params:
+            scope.vars[main.params[0].name] = argument
+        return (yield from self._body(main, _Frame(self, scope)))
+
+    def _body(self, sub: Subworkflow, frame: _Frame) -> _Gen:
+        outcome = yield from self._block(sub.body, frame)
+        return outcome.value if isinstance(outcome, _Return) else None
+
+    def _enter(self, name: str, args: dict[str, Any], caller: _Frame) -> tuple[Subworkflow, _Frame]:
+        """A subworkflow's frame with its parameters bound (arguments are values: copied)."""
+        sub = self.program.subworkflows[name]
+        if caller.depth >= MAX_CALL_DEPTH:
+            raise WorkflowError.tagged(
+                RECURSION_ERROR, f"calling {name}: subworkflow calls nest deeper than {MAX_CALL_DEPTH}"
+            )
+        frame = _Frame(self, _Scope(), caller.depth + 1, caller.parallel_depth)
+        for param in sub.params:
+            if param.name in args:
+                frame.variables.vars[param.name] = copy_value(args[param.name])
+            elif param.required:
+                raise WorkflowError.tagged(TYPE_ERROR, f"{name}: missing required argument '{param.name}'")
+            else:
+                frame.variables.vars[param.name] = evaluate_value(param.default, frame)
+        return sub, frame
+
+    def _call_subworkflow(self, name: str, args: dict[str, Any], caller: _Frame) -> _Gen:
+        sub, frame = self._enter(name, args, caller)
+        return (yield from self._body(sub, frame))
+
+    def call_in_expression(self, name: str, args: list[Any], caller: _Frame) -> Any:
+        """A subworkflow called from an expression runs to completion on the spot; it may not wait."""
+        params = self.program.subworkflows[name].params
+        if len(args) > len(params):
+            raise WorkflowError.tagged(
+                TYPE_ERROR, f"{name} takes at most {len(params)} arguments, got {len(args)}"
+            )
+        sub, frame = self._enter(name, {p.name: a for p, a in zip(params, args, strict=False)}, caller)
+        gen = self._body(sub, frame)
+        try:
+            gen.send(None)
+        except StopIteration as stop:
+            return stop.value
+        gen.close()
+        raise WorkflowError.tagged(
+            TYPE_ERROR, f"{name} makes a blocking call, so it cannot run inside an expression"
+        )
+
+    # -- blocks and steps
+
+    def _block(self, block: Block, frame: _Frame) -> _Gen:
+        """Run steps in order; a jump to a step of this block continues here, others go up."""
+        steps = block.steps
+        i = 0
+        while i < len(steps):
+            outcome = yield from self._step_of(steps[i], frame)
+            if outcome is None:
+                i += 1
+            elif isinstance(outcome, _Jump) and outcome.target in block.index:
+                i = block.index[outcome.target]
+            else:
+                return outcome
+        return None
+
+    def _step_of(self, step: Step, frame: _Frame) -> _Gen:
+        outcome = yield from self._action(step.action, step, frame)
+        if outcome is None and step.next is not None:
+            return _Jump(step.next)
+        return outcome
+
+    def _action(self, action: Any, step: Step, frame: _Frame) -> _Gen:
+        """Run one action; returns None to go on, or a _Jump / _Return."""
+        if action is None:
+            return None
+        if isinstance(action, Assign):
+            for assignment in action.assignments:
+                assign(assignment.target, evaluate_value(assignment.value, frame), frame)
+            return None
+        if isinstance(action, Call):
+            yield from self._call(action, frame)
+            return None
+        if isinstance(action, Switch):
+            return (yield from self._switch(action, step, frame))
+        if isinstance(action, Loop):
+            return (yield from self._loop(action, frame))
+        if isinstance(action, Parallel):
+            yield from self._parallel(action, frame)
+            return None
+        if isinstance(action, Try):
+            return (yield from self._try(action, frame))
+        if isinstance(action, Raise):
+            raise WorkflowError(evaluate_value(action.value, frame))
+        if isinstance(action, Return):
+            return _Return(evaluate_value(action.value, frame))
+        if isinstance(action, Steps):
+            return (yield from self._block(action.body, frame))
+        raise TypeError(f"unknown action {action!r}")
+
+    def _call(self, action: Call, frame: _Frame) -> _Gen:
+        args = {name: evaluate_value(value, frame) for name, value in (action.args or {}).items()}
+        if action.kind == "subworkflow":
+            result = yield from self._call_subworkflow(action.function, args, frame)
+        else:
+            function = stdlib.lookup(action.function)
+            assert function is not None  # checked at definition time
+            bound = stdlib.bind(function, named=args)
+            if action.kind == "pure":
+                result = stdlib.call_pure(function, self.host, bound)
+            else:
+                result = yield self._effect(action.function, bound)
+        if action.result is not None:
+            assign(action.result, result, frame)
+
+    def _effect(self, name: str, args: dict[str, Any]) -> Effect:
+        """The effect that performs a blocking call (the engine protocol of the design)."""
+        if name == "sys.sleep":
+            seconds = args.get("seconds")
+            if not is_number(seconds):
+                raise WorkflowError.tagged(
+                    TYPE_ERROR, f"sys.sleep: seconds must be a number, got {type_name(seconds)}"
+                )
+            if seconds < 0:
+                raise WorkflowError.tagged(VALUE_ERROR, "sys.sleep: seconds must not be negative")
+            return SleepEffect(self.host.now() + seconds)
+        if name == "sys.sleep_until":
+            return SleepEffect(_timestamp(args.get("time")))
+        if name == "events.create_callback_endpoint":
+            return CreateCallbackEffect(str(args.get("http_callback_method") or "POST"))
+        if name == "events.await_callback":
+            callback = args.get("callback")
+            if not isinstance(callback, dict):
+                raise WorkflowError.tagged(
+                    TYPE_ERROR, f"events.await_callback: callback must be a map, got {type_name(callback)}"
+                )
+            timeout = args.get("timeout")
+            timeout = DEFAULT_CALLBACK_TIMEOUT if timeout is None else timeout
+            if not is_number(timeout):
+                raise WorkflowError.tagged(TYPE_ERROR, "events.await_callback: timeout must be a number")
+            return AwaitCallbackEffect(callback, float(timeout))
+        return CallEffect(name, args)
+
+    def _switch(self, action: Switch, step: Step, frame: _Frame) -> _Gen:
+        # "The first condition to evaluate as true" runs (Conditions); none: fall through.
+        for condition in action.conditions:
+            test = evaluate_value(condition.test, frame)
+            if not isinstance(test, bool):
+                raise WorkflowError.tagged(
+                    TYPE_ERROR, f"a switch condition must be a boolean, got {type_name(test)}"
+                )
+            if test:
+                outcome = yield from self._action(condition.action, step, frame)
+                if outcome is None and condition.next is not None:
+                    return _Jump(condition.next)
+                return outcome
+        return None
+
+    def _iterations(self, loop: Loop, frame: _Frame) -> list[Any]:
+        if loop.has_items:
+            items = evaluate_value(loop.items, frame)
+            if not isinstance(items, list):
+                raise WorkflowError.tagged(TYPE_ERROR, f"for: in must be a list, got {type_name(items)}")
+            return items
+        bounds = evaluate_value(loop.range, frame)
+        if not (isinstance(bounds, list) and len(bounds) == 2 and all(is_number(b) for b in bounds)):
+            raise WorkflowError.tagged(TYPE_ERROR, "for: range must be a list of two numbers [start, end]")
+        # "both inclusive" ... "must evaluate into incrementable values; that is, integer or double".
+        start, end = bounds
+        values = []
+        current = start
+        while current <= end:
+            values.append(current)
+            current += 1
+        return values
+
+    def _loop(self, loop: Loop, frame: _Frame) -> _Gen:
+        for index, value in enumerate(self._iterations(loop, frame)):
+            outcome = yield from self._iteration(loop, frame.child(), index, value)
+            if outcome is None or outcome == _Jump(CONTINUE):
+                continue
+            if outcome == _Jump(BREAK):
+                break
+            return outcome
+        return None
+
+    def _iteration(self, loop: Loop, frame: _Frame, index: int, value: Any) -> _Gen:
+        frame.variables.vars[loop.value] = value
+        if loop.index is not None:
+            frame.variables.vars[loop.index] = index
+        return (yield from self._block(loop.body, frame))
+
+    def _parallel(self, action: Parallel, frame: _Frame) -> _Gen:
+        if frame.parallel_depth >= MAX_PARALLEL_DEPTH:
+            raise WorkflowError.tagged(
+                PARALLEL_NESTING_ERROR, f"parallel steps nest deeper than {MAX_PARALLEL_DEPTH} levels"
+            )
+        shared = frozenset(action.shared)
+        children: list[tuple[str, _Gen]] = []
+        if action.loop is not None:
+            loop = action.loop
+            for index, value in enumerate(self._iterations(loop, frame)):
+                child = frame.child(shared, parallel=True)
+                children.append(
+                    (str(index), self._branch(self._iteration(loop, child.child(), index, value)))
+                )
+        else:
+            for branch in action.branches or ():
+                child = frame.child(shared, parallel=True)
+                children.append((branch.name, self._branch(self._block(branch.body, child))))
+        limit = len(children)
+        if action.concurrency_limit is not None:
+            limit = evaluate_value(action.concurrency_limit, frame)
+            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+                raise WorkflowError.tagged(VALUE_ERROR, "concurrency_limit must be a positive integer")
+        yield _Spawn(tuple(children), limit)
+
+    def _branch(self, body: _Gen) -> _Gen:
+        # A branch or iteration ends at its last step, at return, at next: end or continue.
+        yield from body
+        return None
+
+    def _try(self, action: Try, frame: _Frame) -> _Gen:
+        retries = 0
+        policy: _Policy | None = None
+        while True:
+            try:
+                return (yield from self._block(action.body, frame))
+            except WorkflowError as error:
+                caught = error
+            if action.retry is not None:
+                policy = policy or self._policy(action.retry, frame)
+                if retries < policy.max_retries and (yield from self._should_retry(policy, caught, frame)):
+                    delay = policy.delay(retries)
+                    retries += 1
+                    if delay > 0:
+                        yield SleepEffect(self.host.now() + delay)
+                    continue
+            if action.handler is None:
+                raise caught
+            if action.handler.name is not None:
+                frame.variables[action.handler.name] = caught.value
+            return (yield from self._block(action.handler.body, frame))
+
+    def _policy(self, retry: Retry, frame: _Frame) -> _Policy:
+        if retry.policy is not None:
+            value = evaluate_value(retry.policy, frame)
+            if not isinstance(value, dict):
+                raise WorkflowError.tagged(TYPE_ERROR, f"retry policy must be a map, got {type_name(value)}")
+            return _Policy.of(value)
+        backoff = None
+        if retry.backoff is not None:
+            backoff = {
+                name: evaluate_value(part, frame)
+                for name, part in vars(retry.backoff).items()
+                if part is not None
+            }
+        return _Policy.of(
+            {
+                "predicate": evaluate_value(retry.predicate, frame),
+                "max_retries": evaluate_value(retry.max_retries, frame),
+                "backoff": backoff,
+            }
+        )
+
+    def _should_retry(self, policy: _Policy, error: WorkflowError, frame: _Frame) -> _Gen:
+        name = policy.predicate.name
+        if name in self.program.subworkflows:
+            params = self.program.subworkflows[name].params
+            args = {params[0].name: error.value} if params else {}
+            verdict = yield from self._call_subworkflow(name, args, frame)
+        else:
+            verdict = frame.call(name, [error.value])
+        if not isinstance(verdict, bool):
+            raise WorkflowError.tagged(
+                TYPE_ERROR, f"retry predicate {name} returned {type_name(verdict)}, not a boolean"
+            )
+        return verdict
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """A retry policy: which errors to retry, how often, and the waits in between (Retry steps)."""
+
+    predicate: FunctionRef
+    max_retries: int
+    initial_delay: float
+    max_delay: float
+    multiplier: float
+
+    @classmethod
+    def of(cls, value: dict[str, Any]) -> _Policy:
+        predicate = value.get("predicate")
+        if not isinstance(predicate, FunctionRef):
+            raise WorkflowError.tagged(
+                TYPE_ERROR, f"retry predicate must be a function or subworkflow, got {type_name(predicate)}"
+            )
+        max_retries = value.get("max_retries")
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise WorkflowError.tagged(TYPE_ERROR, "retry max_retries must be a non-negative integer")
+        backoff = value.get("backoff") or {}
+        if not isinstance(backoff, dict):
+            raise WorkflowError.tagged(TYPE_ERROR, "retry backoff must be a map")
+        numbers = []
+        for name, default in (("initial_delay", 0), ("max_delay", 0), ("multiplier", 1)):
+            number = backoff.get(name, default)
+            if number is None:
+                number = default
+            if not is_number(number) or number < 0:
+                raise WorkflowError.tagged(TYPE_ERROR, f"retry backoff {name} must be a non-negative number")
+            numbers.append(number)
+        return cls(predicate, max_retries, *numbers)
+
+    def delay(self, retries: int) -> float:
+        """The wait before retry number `retries` (0-based): initial_delay * multiplier^n, capped."""
+        delay = self.initial_delay * self.multiplier**retries
+        return min(delay, self.max_delay) if self.max_delay else delay
+
+
+def _unhandled_branches(group: _Group) -> WorkflowError:
+    """After every branch ended: "UnhandledBranchError ... one or more branches or iterations
+    encountered an unhandled runtime error" (Workflow errors), listing each branch's error.
+    """
+    count = group.error_count
+    return WorkflowError.tagged(
+        UNHANDLED_BRANCH_ERROR,
+        f"UnhandledBranchError: {count} branches or iterations raised an unhandled error",
+        branches=group.errors,
+        truncated=count > len(group.errors),
+    )
+
+
+def _timestamp(value: Any) -> float:
+    """sys.sleep_until's time: an RFC 3339 timestamp string."""
+    if not isinstance(value, str):
+        raise WorkflowError.tagged(
+            TYPE_ERROR, f"sys.sleep_until: time must be a string, got {type_name(value)}"
+        )
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise WorkflowError.tagged(
+            VALUE_ERROR, f"sys.sleep_until: {value!r} is not an RFC 3339 timestamp"
+        ) from None
+    if moment.tzinfo is None:
+        raise WorkflowError.tagged(VALUE_ERROR, f"sys.sleep_until: {value!r} has no time zone")
+    return moment.timestamp()

@@ -1,0 +1,37 @@
+"""math: abs, floor, max, min on integers and doubles."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from emulator.workflows.effects import Host
+from emulator.workflows.stdlib.base import Param, pure, want_number
+from emulator.workflows.values import check_int
+
+
+def _abs(host: Host, x: Any) -> int | float:
+    value = want_number("math.abs", "x", x)
+    return check_int(abs(value)) if isinstance(value, int) else abs(value)
+
+
+def _floor(host: Host, x: Any) -> int:
+    # The largest integer not greater than x, as an integer.
+    value = want_number("math.floor", "x", x)
+    return check_int(math.floor(value))
+
+
+def _max(host: Host, x: Any, y: Any) -> int | float:
+    return max(want_number("math.max", "x", x), want_number("math.max", "y", y))
+
+
+def _min(host: Host, x: Any, y: Any) -> int | float:
+    return min(want_number("math.min", "x", x), want_number("math.min", "y", y))
+
+
+FUNCTIONS = (
+    pure("math.abs", _abs, Param("x")),
+    pure("math.floor", _floor, Param("x")),
+    pure("math.max", _max, Param("x"), Param("y")),
+    pure("math.min", _min, Param("x"), Param("y")),
+)

@@ -1,0 +1,164 @@
+"""text: searching, splitting, case, URL encoding and charset conversion of strings.
+
+Regular expressions use RE2 syntax at Google; Python's `re` accepts the common
+subset. Indexes count code points, as the docs say ("The string is indexed
+over code points using a zero-based index", text.find_all).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from emulator.workflows.effects import Host
+from emulator.workflows.errors import VALUE_ERROR, WorkflowError
+from emulator.workflows.stdlib.base import Param, pure, want
+
+# "Letters, digits, and the characters .-_ are not escaped." -- text.url_encode.
+_URL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+
+
+def _str(function: str, arg: str, value: Any) -> str:
+    return want(function, arg, value, str, "a string")
+
+
+def _regex(function: str, pattern: Any) -> re.Pattern[str]:
+    try:
+        return re.compile(_str(function, "regexp", pattern))
+    except re.error as e:
+        raise WorkflowError.tagged(VALUE_ERROR, f"{function}: invalid regular expression: {e}") from None
+
+
+def _find_all(host: Host, source: Any, substr: Any) -> list[int]:
+    # Non-overlapping, leftmost first: text.find_all("00000", "00") returns [0, 2].
+    source, substr = _str("text.find_all", "source", source), _str("text.find_all", "substr", substr)
+    if not substr:
+        return list(range(len(source) + 1))
+    found, i = [], source.find(substr)
+    while i != -1:
+        found.append(i)
+        i = source.find(substr, i + len(substr))
+    return found
+
+
+def _find_all_regex(host: Host, source: Any, regexp: Any) -> list[dict[str, Any]]:
+    # "A list of maps ... with the keys index and match" -- text.find_all_regex.
+    pattern = _regex("text.find_all_regex", regexp)
+    text = _str("text.find_all_regex", "source", source)
+    return [{"index": m.start(), "match": m.group(0)} for m in pattern.finditer(text)]
+
+
+def _match_regex(host: Host, source: Any, regexp: Any) -> bool:
+    pattern = _regex("text.match_regex", regexp)
+    return pattern.search(_str("text.match_regex", "source", source)) is not None
+
+
+def _replace_all(host: Host, source: Any, substr: Any, repl: Any) -> str:
+    fn = "text.replace_all"
+    return _str(fn, "source", source).replace(_str(fn, "substr", substr), _str(fn, "repl", repl))
+
+
+def _replace_all_regex(host: Host, source: Any, regexp: Any, repl: Any) -> str:
+    fn = "text.replace_all_regex"
+    pattern = _regex(fn, regexp)
+    # RE2 replacement syntax: \0 is the whole match, \1..\9 the groups.
+    template = re.sub(r"\\(\d)", r"\\g<\1>", _str(fn, "repl", repl))
+    try:
+        return pattern.sub(template, _str(fn, "source", source))
+    except (re.error, IndexError) as e:
+        raise WorkflowError.tagged(VALUE_ERROR, f"{fn}: invalid replacement: {e}") from None
+
+
+def _split(host: Host, source: Any, separator: Any) -> list[str]:
+    text, sep = _str("text.split", "source", source), _str("text.split", "separator", separator)
+    return list(text) if sep == "" else text.split(sep)
+
+
+def _substring(host: Host, source: Any, start: Any, end: Any) -> str:
+    text = _str("text.substring", "source", source)
+    begin = want("text.substring", "start", start, int, "an integer")
+    stop = want("text.substring", "end", end, int, "an integer")
+    begin, stop = max(begin, 0), min(stop, len(text))
+    return text[begin:stop] if begin < stop else ""
+
+
+def _to_lower(host: Host, source: Any) -> str:
+    return _str("text.to_lower", "source", source).lower()
+
+
+def _to_upper(host: Host, source: Any) -> str:
+    return _str("text.to_upper", "source", source).upper()
+
+
+def _percent_encode(text: str, space: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _URL_SAFE:
+            out.append(ch)
+        elif ch == " ":
+            out.append(space)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    return "".join(out)
+
+
+def _url_encode(host: Host, source: Any) -> str:
+    # text.url_encode("a/b/c?item=d+e f") returns "a%2Fb%2Fc%3Fitem%3Dd%2Be%20f".
+    return _percent_encode(_str("text.url_encode", "source", source), "%20")
+
+
+def _url_encode_plus(host: Host, source: Any) -> str:
+    # Like url_encode, but a space becomes "+".
+    return _percent_encode(_str("text.url_encode_plus", "source", source), "+")
+
+
+def _url_decode(host: Host, source: Any) -> str:
+    text = _str("text.url_decode", "source", source)
+    try:
+        return unquote(text, errors="strict")
+    except UnicodeDecodeError as e:
+        raise WorkflowError.tagged(VALUE_ERROR, f"text.url_decode: not UTF-8: {e}") from None
+
+
+def _codec(function: str, charset: Any) -> str:
+    name = _str(function, "charset", charset)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise WorkflowError.tagged(VALUE_ERROR, f"{function}: unsupported charset {name!r}") from None
+
+
+def _decode(host: Host, data: Any, charset: Any) -> str:
+    raw = want("text.decode", "data", data, bytes, "bytes")
+    try:
+        return raw.decode(_codec("text.decode", charset))
+    except UnicodeDecodeError as e:
+        raise WorkflowError.tagged(VALUE_ERROR, f"text.decode: {e}") from None
+
+
+def _encode(host: Host, text: Any, charset: Any) -> bytes:
+    source = _str("text.encode", "text", text)
+    try:
+        return source.encode(_codec("text.encode", charset))
+    except UnicodeEncodeError as e:
+        raise WorkflowError.tagged(VALUE_ERROR, f"text.encode: {e}") from None
+
+
+FUNCTIONS = (
+    pure("text.find_all", _find_all, Param("source"), Param("substr")),
+    pure("text.find_all_regex", _find_all_regex, Param("source"), Param("regexp")),
+    pure("text.match_regex", _match_regex, Param("source"), Param("regexp")),
+    pure("text.replace_all", _replace_all, Param("source"), Param("substr"), Param("repl")),
+    pure("text.replace_all_regex", _replace_all_regex, Param("source"), Param("regexp"), Param("repl")),
+    pure("text.split", _split, Param("source"), Param("separator")),
+    pure("text.substring", _substring, Param("source"), Param("start"), Param("end")),
+    pure("text.to_lower", _to_lower, Param("source")),
+    pure("text.to_upper", _to_upper, Param("source")),
+    pure("text.url_encode", _url_encode, Param("source")),
+    pure("text.url_encode_plus", _url_encode_plus, Param("source")),
+    pure("text.url_decode", _url_decode, Param("source")),
+    pure("text.decode", _decode, Param("data"), Param("charset", "UTF-8")),
+    pure("text.encode", _encode, Param("text"), Param("charset", "UTF-8")),
+)

@@ -1,0 +1,87 @@
+"""Where `auth: {type: OAuth2 | OIDC}` gets its bearer tokens from.
+
+On Google Cloud, Workflows mints tokens for the workflow's service account
+("Workflows uses a token in the authorization header based on the credentials
+of the service account attached to the workflow", Make authenticated requests).
+Locally a `TokenSource` stands in: fixed strings for tests, or the local
+metadata server (emulator.metadata) for the local stack.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from emulator.metadata import ACCOUNT_PATH
+
+
+class TokenError(RuntimeError):
+    """A token could not be obtained; http.* reports it as an AuthError."""
+
+
+class TokenSource(Protocol):
+    """Mints the workflow service account's tokens."""
+
+    def access_token(self, scopes: Sequence[str]) -> str:
+        """An OAuth2 access token for ``scopes``."""
+
+    def id_token(self, audience: str) -> str:
+        """An OIDC identity token whose ``aud`` is ``audience``."""
+
+
+@dataclass(frozen=True)
+class StaticTokens:
+    """The same two tokens whatever is asked: for tests and offline runs."""
+
+    access: str = "local-access-token"
+    identity: str = "local-identity-token"
+
+    def access_token(self, scopes: Sequence[str]) -> str:
+        return self.access
+
+    def id_token(self, audience: str) -> str:
+        return self.identity
+
+
+class MetadataTokens:
+    """Fetches tokens from a metadata server at ``host`` (``GCE_METADATA_HOST`` form).
+
+    Every call asks the server: the local one answers at once, and not caching
+    keeps an execution's tokens as fresh as the server's.
+    """
+
+    def __init__(self, host: str, timeout: float = 10.0) -> None:
+        self.host = host
+        self.timeout = timeout
+
+    def access_token(self, scopes: Sequence[str]) -> str:
+        query = urllib.parse.urlencode({"scopes": ",".join(scopes)}) if scopes else ""
+        body = self._get("token", query)
+        try:
+            return json.loads(body)["access_token"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise TokenError(
+                f"metadata server at {self.host} sent no access_token: {body[:200]!r}"
+            ) from error
+
+    def id_token(self, audience: str) -> str:
+        return self._get("identity", urllib.parse.urlencode({"audience": audience, "format": "full"}))
+
+    def _get(self, what: str, query: str) -> str:
+        url = f"http://{self.host}{ACCOUNT_PATH}/{what}" + (f"?{query}" if query else "")
+        request = urllib.request.Request(url, headers={"Metadata-Flavor": "Google"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.read().decode()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:200]
+            raise TokenError(
+                f"metadata server at {self.host} answered {error.code} for {what}: {detail}"
+            ) from error
+        except OSError as error:
+            raise TokenError(f"metadata server at {self.host} unreachable: {error}") from error

@@ -1,0 +1,74 @@
+"""An engine on a virtual clock and a SQLite file per test, with its HTTP server and a side-effect target."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+import requests
+
+from emulator.workflows.clock import VirtualClock
+from emulator.workflows.engine import Engine
+from emulator.workflows.server import WorkflowsServer
+from emulator.workflows.store import Store
+from tests.support.servers import RecordingServer
+
+TOKEN = "caller-token"
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "engine.sqlite"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    store = Store(db_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def engine(store: Store, clock: VirtualClock) -> Iterator[Engine]:
+    engine = Engine(store, clock, project="demo-approvals", project_number="123456789012")
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def server(engine: Engine) -> Iterator[WorkflowsServer]:
+    with WorkflowsServer(engine) as server:
+        yield server
+
+
+@pytest.fixture
+def target() -> Iterator[RecordingServer]:
+    """A local HTTP server the workflows call: its recorded calls are the side effects."""
+    with RecordingServer() as server:
+        yield server
+
+
+class CallBack(Protocol):
+    def __call__(
+        self, url: str, body: object = None, *, method: str = "POST", token: str | None = TOKEN
+    ) -> requests.Response: ...
+
+
+@pytest.fixture
+def call_back() -> CallBack:
+    """Calls a callback URL as the decide function does: a JSON body and a bearer token."""
+
+    def send(
+        url: str, body: object = None, *, method: str = "POST", token: str | None = TOKEN
+    ) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.request(method, url, json=body, headers=headers, timeout=10)
+
+    return send

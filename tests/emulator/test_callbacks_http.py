@@ -1,0 +1,222 @@
+"""Callback endpoints over real HTTP, with the status codes of Google's "Wait using callbacks".
+
+Facts checked there and in the events.* reference: an endpoint holds one
+pending request (a call while it is full gets 429); a call nobody awaits yet
+is stored for the next await (200); once the execution has ended the endpoint
+is gone (404); callers need an OAuth bearer token; the awaited result is
+{http_request: {body, headers, method, query, url}, received_time, type: "HTTP"}
+with a JSON body decoded.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from emulator.workflows.clock import VirtualClock
+from emulator.workflows.engine import Engine
+from emulator.workflows.server import WorkflowsServer
+from emulator.workflows.store import Store
+
+CallBack = Callable[..., requests.Response]
+
+# Awaits twice on one endpoint with a nap in between, then returns both bodies.
+TWO_AWAITS = """
+main:
+  steps:
+    - create:
+        call: events.create_callback_endpoint
+        args:
+          http_callback_method: POST
+        result: callback
+    - first:
+        call: events.await_callback
+        args:
+          callback: ${callback}
+          timeout: 3600
+        result: one
+    - nap:
+        call: sys.sleep
+        args:
+          seconds: 60
+    - second:
+        call: events.await_callback
+        args:
+          callback: ${callback}
+          timeout: 3600
+        result: two
+    - done:
+        return: ${[one.http_request.body, two.http_request.body]}
+"""
+
+# TWO_AWAITS with a 5 s nap between creating the endpoint and the first await.
+NAP_FIRST = TWO_AWAITS.replace(
+    "    - first:",
+    "    - early_nap:\n        call: sys.sleep\n        args:\n          seconds: 5\n    - first:",
+    1,
+)
+
+RETURN_REQUEST = """
+main:
+  steps:
+    - create:
+        call: events.create_callback_endpoint
+        args:
+          http_callback_method: PUT
+        result: callback
+    - wait:
+        call: events.await_callback
+        args:
+          callback: ${callback}
+        result: request
+    - done:
+        return: ${request}
+"""
+
+
+def callback_url(engine: Engine, execution_id: str) -> str:
+    [callback] = engine.list_callbacks(execution_id)
+    return engine.callback_url(engine.get(execution_id).workflow, execution_id, callback.id)
+
+
+def start(engine: Engine, source: str, workflow: str = "wf") -> tuple[str, str]:
+    """Deploy and start `source`; returns (execution id, callback URL) once it waits."""
+    engine.deploy(workflow, source)
+    execution = engine.start(workflow)
+    engine.wait_idle()
+    return execution.id, callback_url(engine, execution.id)
+
+
+def test_the_url_has_googles_shape_and_points_at_the_server(engine: Engine, server: WorkflowsServer) -> None:
+    execution_id, url = start(engine, TWO_AWAITS)
+    parts = urllib.parse.urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}" == server.url
+    prefix = (
+        f"/v1/projects/123456789012/locations/us-central1/workflows/wf/executions/{execution_id}/callbacks/"
+    )
+    assert parts.path.startswith(prefix)
+
+
+def test_the_awaited_request_map(engine: Engine, server: WorkflowsServer, call_back: CallBack) -> None:
+    execution_id, url = start(engine, RETURN_REQUEST)
+
+    answer = call_back(f"{url}?lang=fr&lang=de", {"approved": True, "n": 3}, method="PUT")
+    engine.wait_idle()
+
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = engine.get(execution_id).result
+    assert set(result) == {"http_request", "received_time", "type"}
+    assert result["type"] == "HTTP"
+    request = result["http_request"]
+    assert request["body"] == {"approved": True, "n": 3}
+    assert request["method"] == "PUT"
+    assert request["query"] == {"lang": ["fr", "de"]}
+    assert request["url"].startswith(urllib.parse.urlsplit(url).path)
+    assert request["headers"]["Content-Type"] == "application/json"
+    # The caller's token stays out of the workflow's variables.
+    assert "Authorization" not in request["headers"]
+    assert result["received_time"].startswith("2024-01-01T00:00:00")
+
+
+def test_one_pending_slot_429_while_full_and_awaiting_again_works(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    execution_id, url = start(engine, TWO_AWAITS)
+
+    # Awaited: delivered at once.
+    assert call_back(url, "a").status_code == 200
+    engine.wait_idle()
+    # Nobody awaits during the nap: stored in the slot.
+    assert call_back(url, "b").status_code == 200
+    # The slot is full: refused.
+    refused = call_back(url, "c")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+
+    engine.advance(60)
+
+    done = engine.get(execution_id)
+    assert (done.state, done.result) == ("SUCCEEDED", ["a", "b"])
+    # The execution ended: the endpoint is gone.
+    assert call_back(url, "d").status_code == 404
+
+
+def test_a_call_before_the_await_is_kept_for_it(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    execution_id, url = start(engine, NAP_FIRST)
+
+    assert call_back(url, "early").status_code == 200
+    engine.advance(5)
+    assert call_back(url, "late").status_code == 200
+    engine.advance(60)
+
+    assert engine.get(execution_id).result == ["early", "late"]
+
+
+def test_a_token_is_required(engine: Engine, server: WorkflowsServer, call_back: CallBack) -> None:
+    execution_id, url = start(engine, TWO_AWAITS)
+
+    anonymous = call_back(url, "x", token=None)
+
+    assert anonymous.status_code == 401
+    assert engine.list_callbacks(execution_id)[0].waiting is not None
+
+
+def test_only_listed_tokens_may_call_back(store: Store, clock: VirtualClock, call_back: CallBack) -> None:
+    engine = Engine(store, clock, callback_tokens={"decide-token"})
+    try:
+        with WorkflowsServer(engine):
+            _, url = start(engine, TWO_AWAITS)
+            assert call_back(url, "x", token="someone-else").status_code == 403
+            assert call_back(url, "x", token="decide-token").status_code == 200
+    finally:
+        engine.close()
+
+
+def test_the_method_must_be_the_endpoints(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    _, url = start(engine, RETURN_REQUEST)  # a PUT endpoint
+
+    assert call_back(url, "x", method="POST").status_code == 405
+
+
+def test_unknown_callbacks_are_not_found(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    execution_id, url = start(engine, TWO_AWAITS)
+    other = url.rsplit("/", 1)[0] + "/not-a-callback"
+
+    assert call_back(other, "x").status_code == 404
+    assert call_back(url.replace(execution_id, "not-an-execution"), "x").status_code == 404
+
+
+def test_cancelled_executions_do_not_take_callbacks(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    execution_id, url = start(engine, TWO_AWAITS)
+    engine.cancel(execution_id)
+
+    assert call_back(url, "x").status_code == 404
+
+
+def test_the_rest_callback_list(engine: Engine, server: WorkflowsServer, call_back: CallBack) -> None:
+    execution_id, url = start(engine, TWO_AWAITS)
+    workflow = f"{server.url}/v1/projects/demo-approvals/locations/us-central1/workflows/wf"
+    listing = f"{workflow}/executions/{execution_id}/callbacks"
+
+    [waiting] = requests.get(listing, timeout=10).json()["callbacks"]
+    call_back(url, "a")
+    engine.wait_idle()
+    call_back(url, "b")
+    [holding] = requests.get(listing, timeout=10).json()["callbacks"]
+
+    assert waiting["method"] == "POST"
+    assert waiting["name"].endswith(url.rsplit("/", 1)[1])
+    assert (waiting["waiters"], waiting["availablePayloads"]) == ("1", [])
+    assert holding["waiters"] == "0"
+    assert len(holding["availablePayloads"]) == 1

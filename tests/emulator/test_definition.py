@@ -1,0 +1,266 @@
+"""Workflow definitions: both source forms, and every deploy-time error naming its step and line."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.workflows.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
+from emulator.workflows.errors import DefinitionError
+from tests.templates.examples import PLATFORM_ENV, REQUIRED_PARAMS
+from workflow_templates import available_templates, load_template, render
+
+
+def definition_error(source: str) -> DefinitionError:
+    with pytest.raises(DefinitionError) as caught:
+        parse(source, "test.yaml")
+    return caught.value
+
+
+def test_a_plain_list_of_steps_is_main() -> None:
+    """ "Workflow source files ... contain only one main workflow" (Syntax overview); a list of
+    steps is that main workflow."""
+    program = parse("- first:\n    assign:\n      - x: 1\n- second:\n    return: ${x}\n")
+
+    assert list(program.subworkflows) == ["main"]
+    assert [(step.name, step.line) for step in program.main.body.steps] == [("first", 1), ("second", 4)]
+    assert isinstance(program.main.body.steps[0].action, Assign)
+
+
+def test_main_and_subworkflows_keep_params_defaults_steps_and_lines() -> None:
+    """ "params: [PARAMETER_1, PARAMETER_2: DEFAULT_VALUE]" -- Subworkflows: a param may have a default."""
+    program = parse(
+        """
+main:
+  params: [args]
+  steps:
+    - call_sub:
+        call: greet
+        args:
+          name: ${args.name}
+        result: greeting
+    - done:
+        return: ${greeting}
+greet:
+  params: [name, greeting: "Hello"]
+  steps:
+    - build:
+        return: ${greeting + " " + name}
+"""
+    )
+
+    assert [p.name for p in program.main.params] == ["args"]
+    greet = program.subworkflows["greet"]
+    assert [(p.name, p.required) for p in greet.params] == [("name", True), ("greeting", False)]
+    call = program.main.body.steps[0]
+    assert (call.name, call.line) == ("call_sub", 5)
+    assert isinstance(call.action, Call) and call.action.kind == "subworkflow"
+    assert greet.line == 12
+
+
+def test_step_kinds_are_recognised() -> None:
+    program = parse(
+        """
+- a:
+    for:
+      value: v
+      range: [1, 3]
+      steps:
+        - s:
+            switch:
+              - condition: ${v == 2}
+                next: continue
+- p:
+    parallel:
+      branches:
+        - b1:
+            steps:
+              - x: {call: sys.sleep, args: {seconds: 1}}
+        - b2:
+            steps:
+              - y: {call: http.get, args: {url: "http://localhost"}}
+- t:
+    try:
+      call: http.get
+      args: {url: "http://localhost"}
+    retry: ${http.default_retry}
+"""
+    )
+    kinds = [type(step.action) for step in program.main.body.steps]
+    assert kinds == [Loop, Parallel, Try]
+    loop = program.main.body.steps[0].action
+    assert isinstance(loop.body.steps[0].action, Switch)
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "step", "words"),
+    [
+        ("- a:\n    assign:\n      - x: [1, 2\n", 4, None, "invalid YAML"),
+        ("- a:\n    asign:\n      - x: 1\n", 2, "a", "unknown field 'asign'"),
+        ("- a:\n    assign:\n      - x: 1\n    call: sys.log\n", 4, "a", "assign and call"),
+        ("- a:\n    assign:\n      - x: 1\n    next: nowhere\n", 1, "a", "'nowhere' is not a step"),
+        ("- a:\n    next: break\n", 1, "a", "only allowed inside a for loop"),
+        (
+            "- a:\n    steps:\n      - b:\n          next: continue\n",
+            3,
+            "b",
+            "only allowed inside a for loop",
+        ),
+        (
+            "- a:\n    assign:\n      - x: 1\n- b:\n    steps:\n      - a:\n          return: 1\n",
+            6,
+            "a",
+            "duplicate",
+        ),
+        ("- a:\n    call: no_such_sub\n", 2, "a", "unknown function or subworkflow 'no_such_sub'"),
+        ("- a:\n    call: googleapis.bigquery.v2.jobs.query\n", 2, "a", "googleapis.firestore.v1"),
+        ('- a:\n    assign:\n      - x: ${http.get("u")}\n', 3, "a", "cannot be used inside an expression"),
+        ('- a:\n    return: ${sys.log("x")}\n', 2, "a", "cannot be used inside an expression"),
+        ("- a:\n    return: ${nope(1)}\n", 2, "a", "unknown function"),
+        ("- a:\n    return: ${1 +}\n", 2, "a", "invalid expression"),
+        ("main:\n  params: [a, b]\n  steps:\n    - s:\n        return: 1\n", 2, None, "at most 1 parameter"),
+        (
+            "- a:\n    for:\n      value: v\n      steps:\n        - s:\n            return: 1\n",
+            2,
+            "a",
+            "exactly one of in",
+        ),
+        (
+            "- a:\n    for:\n      value: v\n      range: [1, 2, 3]\n"
+            "      steps:\n        - s:\n            return: 1\n",
+            4,
+            "a",
+            "two values",
+        ),
+        (
+            "- a:\n    parallel:\n      branches:\n        - only:\n"
+            "            steps:\n              - s:\n                  return: 1\n",
+            3,
+            "a",
+            "2 to 10 branches",
+        ),
+        (
+            "- a:\n    parallel:\n      exception_policy: failFast\n"
+            "      for:\n        value: v\n        in: [1]\n"
+            "        steps:\n          - s:\n              return: 1\n",
+            3,
+            "a",
+            "continueAll",
+        ),
+        (
+            "- a:\n    try:\n      call: sys.sleep\n      args: {seconds: 1}\n",
+            2,
+            "a",
+            "try needs retry or except",
+        ),
+        (
+            "- a:\n    call: sys.sleep\n    except:\n      steps:\n        - b:\n            return: 1\n",
+            3,
+            "a",
+            "'except' needs 'try'",
+        ),
+        (
+            "- a:\n    try:\n      return: 1\n    retry:\n      max_retries: 3\n",
+            4,
+            "a",
+            "retry needs predicate",
+        ),
+        ("- a:\n    switch:\n      - next: b\n- b:\n    return: 1\n", 3, "a", "needs a condition"),
+        ("- a:\n    args: {x: 1}\n    return: 1\n", 2, "a", "'args' needs 'call'"),
+        ("- a:\n    raise: boom\n    next: b\n- b:\n    return: 1\n", 3, "a", "never run"),
+        ("just text\n", 1, None, "a workflow is a map"),
+    ],
+)
+def test_definition_errors_name_the_step_and_the_line(
+    source: str, line: int, step: str | None, words: str
+) -> None:
+    error = definition_error(source)
+
+    assert words in error.message
+    assert error.line == line
+    assert error.step == step
+    assert str(error).startswith(f"test.yaml:{line}")
+
+
+def test_subworkflow_arguments_are_checked_against_its_params() -> None:
+    """Calling a subworkflow with an unknown argument or without a required one cannot deploy."""
+    base = (
+        "main:\n  steps:\n    - a:\n        call: sub\n{args}sub:\n"
+        "  params: [x, y: 2]\n  steps:\n    - r:\n        return: ${{x}}\n"
+    )
+
+    missing = definition_error(base.format(args=""))
+    unknown = definition_error(base.format(args="        args: {x: 1, z: 3}\n"))
+
+    assert "needs argument x" in missing.message and (missing.step, missing.line) == ("a", 4)
+    assert "no parameter 'z'" in unknown.message and unknown.step == "a"
+
+
+def test_an_unknown_connector_lists_the_supported_ones() -> None:
+    error = definition_error("- a:\n    call: googleapis.storage.v1.objects.get\n")
+
+    for connector in ("firestore v1", "translate v2", "translate v3", "pubsub v1"):
+        family, version = connector.split()
+        assert f"googleapis.{family}.{version}" in error.message
+
+
+def test_next_cannot_jump_into_or_out_of_a_loop_body() -> None:
+    """A loop body and a parallel branch run apart from their surroundings, so jumps stay inside them."""
+    into = definition_error(
+        "- a:\n    next: inner\n- l:\n    for:\n      value: v\n      in: [1]\n      steps:\n"
+        "        - inner:\n            return: 1\n"
+    )
+    out = definition_error(
+        "- l:\n    for:\n      value: v\n      in: [1]\n"
+        "      steps:\n        - inner:\n            next: after\n"
+        "- after:\n    return: 1\n"
+    )
+
+    assert "'inner'" in into.message and into.step == "a"
+    assert "'after'" in out.message and (out.step, out.line) == ("inner", 6)
+
+
+def test_next_may_leave_nested_steps_for_an_enclosing_step() -> None:
+    program = parse(
+        "- outer:\n    steps:\n      - inner:\n          next: last\n"
+        "- skipped:\n    return: 0\n- last:\n    return: 1\n"
+    )
+
+    assert program.main.body.steps[0].action.body.steps[0].next == "last"
+
+
+def test_a_retry_predicate_may_name_a_subworkflow() -> None:
+    """ "a custom predicate defined as a subworkflow" -- Retry steps."""
+    program = parse(
+        """
+main:
+  steps:
+    - t:
+        try:
+          call: http.get
+          args: {url: "http://localhost"}
+        retry:
+          predicate: ${my_predicate}
+          max_retries: 3
+          backoff:
+            initial_delay: 1
+            max_delay: 10
+            multiplier: 2
+my_predicate:
+  params: [e]
+  steps:
+    - r:
+        return: true
+"""
+    )
+
+    assert program.main.body.steps[0].action.retry is not None
+
+
+@pytest.mark.parametrize("name", available_templates())
+def test_every_rendered_template_parses(name: str) -> None:
+    template = load_template(name)
+    source = render(template, {**PLATFORM_ENV, **template.env_for(REQUIRED_PARAMS.get(name, {}))})
+
+    program = parse(source, f"{name}.yaml")
+
+    assert "main" in program.subworkflows and "request_approval" in program.subworkflows

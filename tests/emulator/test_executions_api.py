@@ -1,0 +1,156 @@
+"""The Executions API over REST and over gRPC with the real google-cloud-workflows client.
+
+Shapes from Google's "REST Resource: projects.locations.workflows.executions":
+argument and result are JSON strings, error {payload, context} is "only present
+if the execution's state is FAILED or CANCELLED", list defaults to the BASIC view.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import grpc
+import pytest
+import requests
+from google.api_core import exceptions
+from google.cloud.workflows.executions_v1 import Execution, ExecutionsClient
+from google.cloud.workflows.executions_v1.services.executions.transports import ExecutionsGrpcTransport
+
+from emulator.workflows.engine import Engine
+from emulator.workflows.grpc_api import ExecutionsService
+from emulator.workflows.server import WorkflowsServer
+
+PARENT = "projects/demo-approvals/locations/us-central1/workflows/greeter"
+GREETER = """
+main:
+  params: [args]
+  steps:
+    - check:
+        switch:
+          - condition: ${args.name == ""}
+            raise:
+              tags: [ValueError]
+              message: no name
+    - nap:
+        call: sys.sleep
+        args:
+          seconds: ${args.nap}
+    - greet:
+        return: ${"Hello " + args.name}
+"""
+
+
+@pytest.fixture
+def deployed(engine: Engine) -> Engine:
+    engine.deploy("greeter", GREETER)
+    return engine
+
+
+@pytest.fixture
+def client(deployed: Engine) -> Iterator[ExecutionsClient]:
+    with ExecutionsService(deployed) as service:
+        channel = grpc.insecure_channel(service.host)
+        yield ExecutionsClient(transport=ExecutionsGrpcTransport(channel=channel))
+        channel.close()
+
+
+def rest(server: WorkflowsServer, method: str, path: str, body: object = None) -> requests.Response:
+    return requests.request(method, f"{server.url}/v1/{path}", json=body, timeout=10)
+
+
+def test_rest_create_get_list(deployed: Engine, server: WorkflowsServer) -> None:
+    created = rest(
+        server, "POST", f"{PARENT}/executions", {"argument": json.dumps({"name": "Ada", "nap": 0})}
+    )
+    assert created.status_code == 200, created.text
+    execution = created.json()
+    assert execution["name"].startswith(f"{PARENT}/executions/")
+    assert execution["state"] == "ACTIVE"
+    assert json.loads(execution["argument"]) == {"name": "Ada", "nap": 0}
+
+    deployed.wait_idle()
+    got = rest(server, "GET", execution["name"]).json()
+    listed = rest(server, "GET", f"{PARENT}/executions").json()["executions"]
+
+    assert got["state"] == "SUCCEEDED"
+    assert json.loads(got["result"]) == "Hello Ada"
+    assert got["startTime"].endswith("Z") and got["endTime"].endswith("Z")
+    assert got["workflowRevisionId"] == deployed.workflow("greeter").revision
+    assert [e["name"] for e in listed] == [execution["name"]]
+    assert "result" not in listed[0]  # BASIC view
+    full = rest(server, "GET", f"{PARENT}/executions?view=FULL").json()["executions"]
+    assert json.loads(full[0]["result"]) == "Hello Ada"
+
+
+def test_rest_failed_execution_has_an_error_payload(deployed: Engine, server: WorkflowsServer) -> None:
+    name = rest(server, "POST", f"{PARENT}/executions", {"argument": '{"name": "", "nap": 0}'}).json()["name"]
+    deployed.wait_idle()
+
+    failed = rest(server, "GET", name).json()
+
+    assert failed["state"] == "FAILED"
+    assert "result" not in failed
+    assert json.loads(failed["error"]["payload"]) == {"tags": ["ValueError"], "message": "no name"}
+
+
+def test_rest_cancel(deployed: Engine, server: WorkflowsServer) -> None:
+    name = rest(server, "POST", f"{PARENT}/executions", {"argument": '{"name": "Bo", "nap": 60}'}).json()[
+        "name"
+    ]
+    deployed.wait_idle()
+
+    cancelled = rest(server, "POST", f"{name}:cancel")
+    again = rest(server, "POST", f"{name}:cancel")
+
+    assert cancelled.status_code == 200
+    assert cancelled.json()["state"] == "CANCELLED"
+    assert "error" in cancelled.json()
+    assert again.status_code == 400
+    assert again.json()["error"]["status"] == "FAILED_PRECONDITION"
+
+
+def test_rest_errors(deployed: Engine, server: WorkflowsServer) -> None:
+    bad_argument = rest(server, "POST", f"{PARENT}/executions", {"argument": "{not json"})
+    unknown_workflow = rest(server, "POST", f"{PARENT}x/executions", {})
+    unknown_execution = rest(server, "GET", f"{PARENT}/executions/nope")
+    other_project = rest(server, "GET", PARENT.replace("demo-approvals", "elsewhere") + "/executions")
+
+    assert bad_argument.status_code == 400
+    assert bad_argument.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert unknown_workflow.status_code == 404
+    assert unknown_execution.status_code == 404
+    assert other_project.status_code == 404
+
+
+def test_grpc_client_create_get_list_cancel(deployed: Engine, client: ExecutionsClient) -> None:
+    quick = client.create_execution(
+        parent=PARENT, execution=Execution(argument=json.dumps({"name": "Ada", "nap": 0}))
+    )
+    slow = client.create_execution(
+        parent=PARENT, execution=Execution(argument=json.dumps({"name": "Bo", "nap": 60}))
+    )
+    assert quick.name.startswith(f"{PARENT}/executions/")
+    assert quick.state == Execution.State.ACTIVE
+    deployed.wait_idle()
+
+    got = client.get_execution(name=quick.name)
+    listed = list(client.list_executions(parent=PARENT))
+    cancelled = client.cancel_execution(name=slow.name)
+
+    assert got.state == Execution.State.SUCCEEDED
+    assert json.loads(got.result) == "Hello Ada"
+    assert got.workflow_revision_id == deployed.workflow("greeter").revision
+    assert got.end_time is not None
+    assert [e.name for e in listed] == [slow.name, quick.name]
+    assert cancelled.state == Execution.State.CANCELLED
+    assert client.get_execution(name=slow.name).state == Execution.State.CANCELLED
+
+
+def test_grpc_errors_are_status_codes(deployed: Engine, client: ExecutionsClient) -> None:
+    with pytest.raises(exceptions.NotFound):
+        client.get_execution(name=f"{PARENT}/executions/nope")
+    with pytest.raises(exceptions.NotFound):
+        client.create_execution(parent=f"{PARENT}x", execution=Execution(argument="{}"))
+    with pytest.raises(exceptions.InvalidArgument):
+        client.create_execution(parent=PARENT, execution=Execution(argument="{not json"))
