@@ -1,15 +1,21 @@
 """`python -m benchmarks` (or `make bench`): every benchmark, figures and ratios."""
 
-from . import function_imports, stack_evaluation
+from . import engine, function_imports, stack_evaluation
+
+SECTIONS = (
+    ("Stack evaluation under mocks (median of 5)", stack_evaluation.report),
+    ("Cold import of function main modules (median of 5, fresh interpreter each)", function_imports.report),
+    ("Workflows engine: per execution (median), against workflows-emulator 1.10.0", engine.step_cost),
+    ("Workflows engine: 10,000 executions waiting on callbacks", engine.waiting_executions),
+    ("Workflows engine: callback round trip", engine.callback_round_trip),
+)
 
 
 def main() -> None:
-    print("Stack evaluation under mocks (median of 5)")
-    for line in stack_evaluation.report():
-        print("  " + line)
-    print("Cold import of function main modules (median of 5, fresh interpreter each)")
-    for line in function_imports.report():
-        print("  " + line)
+    for title, report in SECTIONS:
+        print(title, flush=True)
+        for line in report():
+            print("  " + line, flush=True)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from emulator.process import ChildProcess, free_port
+from emulator.service import Loopback
 
 FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 
 
-class FunctionServer(ChildProcess):
+class FunctionServer(ChildProcess, Loopback):
     """``functions-framework --target NAME`` for ``functions/NAME/main.py`` on loopback."""
 
     def __init__(self, name: str, env: Mapping[str, str], port: int | None = None) -> None:
@@ -30,13 +31,8 @@ class FunctionServer(ChildProcess):
                 "--port",
                 str(self.port),
             ],
-            ready_url=f"http://127.0.0.1:{self.port}/",
+            ready_url=f"{self.url}/",
             # As deployed: the folder plus common/ importable, nothing else of the repo.
             env={"PYTHONPATH": str(FUNCTIONS), **env},
             cwd=FUNCTIONS / name,
         )
-
-    @property
-    def url(self) -> str:
-        """Base URL of the function."""
-        return f"http://127.0.0.1:{self.port}"

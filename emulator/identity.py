@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,6 +25,15 @@ from emulator.local_server import LocalServer, QuietHandler
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class TokenOptions(TypedDict, total=False):
+    """The options of :meth:`IdentityProvider.claims`, written once so that ``mint`` can pass them on."""
+
+    groups: Iterable[str]
+    email_verified: bool
+    expires_in: int
+    uid: str | None
 
 
 class _Handler(QuietHandler):
@@ -113,22 +122,6 @@ class IdentityProvider(LocalServer):
         signature = self._key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{_b64url(signature)}"
 
-    def mint(
-        self,
-        email: str,
-        *,
-        groups: Iterable[str] = (),
-        email_verified: bool = True,
-        expires_in: int = 3600,
-        uid: str | None = None,
-    ) -> str:
-        """A valid ID token for ``email`` (negative ``expires_in`` -> expired)."""
-        return self.sign(
-            self.claims(
-                email,
-                groups=groups,
-                email_verified=email_verified,
-                expires_in=expires_in,
-                uid=uid,
-            )
-        )
+    def mint(self, email: str, **options: Unpack[TokenOptions]) -> str:
+        """A valid ID token for ``email`` and ``options`` (negative ``expires_in`` -> expired)."""
+        return self.sign(self.claims(email, **options))

@@ -6,18 +6,25 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
-from emulator.service import LocalService
+from emulator.service import LocalService, Loopback
+
+# How often serve_forever() looks for a shutdown request. stop() waits up to this
+# long, and the default 0.5 s adds up over the many servers a test run stops.
+POLL_INTERVAL = 0.05
 
 
-class LocalServer(LocalService):
-    """Serves ``handler_class`` on a free 127.0.0.1 port in a daemon thread.
+class LocalServer(LocalService, Loopback):
+    """Serves ``handler_class`` on a 127.0.0.1 port in a daemon thread.
 
+    Each start picks a free port unless ``port`` fixes one: a server that
+    restarts on the same port keeps the URLs it handed out valid.
     Handlers reach their owner through ``self.server.owner``.
     """
 
     handler_class: type[BaseHTTPRequestHandler]
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
+        self._fixed_port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -28,25 +35,20 @@ class LocalServer(LocalService):
             raise RuntimeError(f"{type(self).__name__} is not started")
         return self._server.server_address[1]
 
-    @property
-    def host(self) -> str:
-        """``127.0.0.1:PORT``, the form *_HOST environment variables take."""
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """Base URL without a trailing slash."""
-        return f"http://{self.host}"
-
     def start(self) -> Self:
         """Start serving; returns self."""
         if self._server is not None:
             return self
-        server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class)
+        server = ThreadingHTTPServer(("127.0.0.1", self._fixed_port or 0), self.handler_class)
         server.daemon_threads = True
         server.owner = self  # type: ignore[attr-defined]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL},
+            name=type(self).__name__,
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -1,4 +1,4 @@
-"""The start/stop shape every local service shares, usable as a context manager."""
+"""The start/stop shape every local service shares (a context manager too), and loopback addresses."""
 
 from __future__ import annotations
 
@@ -28,3 +28,23 @@ class LocalService(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class Loopback:
+    """A service on a 127.0.0.1 port: the addresses its clients are given.
+
+    ``port`` is an attribute of the subclass, or a property where the port is
+    known only once serving.
+    """
+
+    port: int
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``, the form *_HOST environment variables take."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """Base URL without a trailing slash."""
+        return f"http://{self.host}"

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Generator, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from emulator.workflows import stdlib
@@ -58,6 +57,7 @@ from emulator.workflows.errors import (
     WorkflowError,
 )
 from emulator.workflows.expressions import assign, evaluate_value
+from emulator.workflows.stdlib.time import parse_timestamp
 from emulator.workflows.values import FunctionRef, copy_value, is_number, type_name
 
 # "Quotas and limits": subworkflow call stack depth, nesting of parallel steps,
@@ -458,7 +458,7 @@ class Run:
                 raise WorkflowError.tagged(VALUE_ERROR, "sys.sleep: seconds must not be negative")
             return SleepEffect(self.host.now() + seconds)
         if name == "sys.sleep_until":
-            return SleepEffect(_timestamp(args.get("time")))
+            return SleepEffect(parse_timestamp("sys.sleep_until", "time", args.get("time")))
         if name == "events.create_callback_endpoint":
             return CreateCallbackEffect(str(args.get("http_callback_method") or "POST"))
         if name == "events.await_callback":
@@ -661,20 +661,3 @@ def _unhandled_branches(group: _Group) -> WorkflowError:
         branches=group.errors,
         truncated=count > len(group.errors),
     )
-
-
-def _timestamp(value: Any) -> float:
-    """sys.sleep_until's time: an RFC 3339 timestamp string."""
-    if not isinstance(value, str):
-        raise WorkflowError.tagged(
-            TYPE_ERROR, f"sys.sleep_until: time must be a string, got {type_name(value)}"
-        )
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise WorkflowError.tagged(
-            VALUE_ERROR, f"sys.sleep_until: {value!r} is not an RFC 3339 timestamp"
-        ) from None
-    if moment.tzinfo is None:
-        raise WorkflowError.tagged(VALUE_ERROR, f"sys.sleep_until: {value!r} has no time zone")
-    return moment.timestamp()

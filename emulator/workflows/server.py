@@ -208,12 +208,12 @@ class _Handler(QuietHandler):
 
 
 class WorkflowsServer(LocalServer):
-    """Serves `engine` on a free 127.0.0.1 port; the engine's callback URLs point here."""
+    """Serves `engine` on a free (or the given) 127.0.0.1 port; the engine's callback URLs point here."""
 
     handler_class = _Handler
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__()
+    def __init__(self, engine: Engine, port: int | None = None) -> None:
+        super().__init__(port)
         self.engine = engine
 
     def start(self) -> Self:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from emulator.workflows.clock import DEFAULT_EPOCH, VirtualClock
 from emulator.workflows.engine import Engine
+from emulator.workflows.store import ExecutionRecord
 
 SLEEP_THEN_NOW = """
 main:
@@ -44,15 +45,22 @@ main:
 """
 
 
-def test_sleep_resumes_when_virtual_time_reaches_it(engine: Engine, clock: VirtualClock) -> None:
-    engine.deploy("sleeper", SLEEP_THEN_NOW)
-    execution = engine.start("sleeper")
+def run_until(engine: Engine, source: str, seconds: int) -> ExecutionRecord:
+    """Deploy and start `source`; it must still be active a second of virtual time short of
+    `seconds`. Returns the execution once `seconds` have passed."""
+    engine.deploy("timed", source)
+    execution = engine.start("timed")
 
-    engine.advance(3599)
+    engine.advance(seconds - 1)
     assert engine.get(execution.id).state == "ACTIVE"
     engine.advance(1)
 
-    done = engine.get(execution.id)
+    return engine.get(execution.id)
+
+
+def test_sleep_resumes_when_virtual_time_reaches_it(engine: Engine, clock: VirtualClock) -> None:
+    done = run_until(engine, SLEEP_THEN_NOW, 3600)
+
     assert (done.state, done.result) == ("SUCCEEDED", DEFAULT_EPOCH + 3600)
 
 
@@ -92,13 +100,7 @@ main:
 
 def test_a_twelve_hour_await_times_out_in_virtual_time(engine: Engine) -> None:
     """await_callback: "timeout ... (default: 43200.0)"; "TimeoutError In case of a timeout"."""
-    engine.deploy("waiter", AWAIT_DEFAULT_TIMEOUT)
-    execution = engine.start("waiter")
+    done = run_until(engine, AWAIT_DEFAULT_TIMEOUT, 43200)
 
-    engine.advance(43199)
-    assert engine.get(execution.id).state == "ACTIVE"
-    engine.advance(1)
-
-    done = engine.get(execution.id)
     assert (done.state, done.result) == ("SUCCEEDED", "expired")
     assert done.end_time == DEFAULT_EPOCH + 43200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from emulator.workflows.effects import CallEffect, SleepEffect
@@ -22,25 +23,55 @@ def failing(codes: list[int]) -> Any:
     return respond
 
 
+def guarded_get(handling: str, subworkflows: str = "") -> str:
+    """A workflow that GETs http://localhost into `response`, with `handling` (the step's retry and
+    except fields), then returns the response body; `subworkflows` follow main."""
+    return f"""
+main:
+  steps:
+    - attempt:
+        try:
+          call: http.get
+          args:
+            url: http://localhost
+          result: response
+{textwrap.indent(handling.strip(), " " * 8)}
+    - done:
+        return: ${{response.body}}
+{subworkflows.strip()}
+"""
+
+
+# Retry predicates: subworkflows that are given the error and say whether to retry.
+ALWAYS = """
+always:
+  params: [e]
+  steps:
+    - yes:
+        return: true
+"""
+NEVER = """
+never:
+  params: [e]
+  steps:
+    - no:
+        return: false
+"""
+
+
 def test_except_binds_the_error_map() -> None:
     """ "except: as: e" binds the error map; "${'SystemError' in e.tags}" (Catch errors, Workflow errors)."""
-    source = """
-- attempt:
-    try:
-      call: http.get
-      args:
-        url: http://localhost
-      result: response
-    except:
-      as: e
-      steps:
-        - known:
-            switch:
-              - condition: ${"HttpError" in e.tags}
-                return: ${e.code}
-        - unknown:
-            raise: ${e}
-"""
+    source = guarded_get("""
+except:
+  as: e
+  steps:
+    - known:
+        switch:
+          - condition: ${"HttpError" in e.tags}
+            return: ${e.code}
+    - unknown:
+        raise: ${e}
+""")
     assert result_of(source, respond=failing([404])) == 404
 
 
@@ -55,30 +86,24 @@ def test_an_error_without_a_handler_fails_the_execution() -> None:
 def test_a_custom_retry_policy_waits_with_exponential_backoff() -> None:
     """ "initial_delay: Delay in seconds between the initial failure and the first retry";
     "multiplier: ... applied to the previous delay"; "max_delay" caps it (Retry steps)."""
-    source = """
-main:
-  steps:
-    - attempt:
-        try:
-          call: http.get
-          args:
-            url: http://localhost
-          result: response
-        retry:
-          predicate: ${retry_server_errors}
-          max_retries: 5
-          backoff:
-            initial_delay: 2
-            max_delay: 5
-            multiplier: 2
-    - done:
-        return: ${response.body}
+    source = guarded_get(
+        """
+retry:
+  predicate: ${retry_server_errors}
+  max_retries: 5
+  backoff:
+    initial_delay: 2
+    max_delay: 5
+    multiplier: 2
+""",
+        """
 retry_server_errors:
   params: [e]
   steps:
     - check:
         return: ${e.code >= 500}
-"""
+""",
+    )
     driver = Driver(respond=failing([503, 503, 503]))
     run = driver.run(source)
 
@@ -90,51 +115,26 @@ retry_server_errors:
 def test_retries_stop_at_max_retries_then_except_runs() -> None:
     """ "max_retries: Maximum number of times a step will be retried, not counting the initial
     step execution attempt" (Retry steps)."""
-    source = """
-main:
+    source = guarded_get(
+        """
+retry:
+  predicate: ${always}
+  max_retries: 2
+except:
+  as: e
   steps:
-    - attempt:
-        try:
-          call: http.get
-          args:
-            url: http://localhost
-        retry:
-          predicate: ${always}
-          max_retries: 2
-        except:
-          as: e
-          steps:
-            - give_up:
-                return: ${"gave up after " + e.message}
-always:
-  params: [e]
-  steps:
-    - yes:
-        return: true
-"""
+    - give_up:
+        return: ${"gave up after " + e.message}
+""",
+        ALWAYS,
+    )
     driver = Driver(respond=failing([500, 501, 502, 503]))
     assert driver.run(source).result == "gave up after HTTP 502"
     assert len([e for _, e in driver.effects if isinstance(e, CallEffect)]) == 3
 
 
 def test_a_predicate_that_says_no_skips_retrying() -> None:
-    source = """
-main:
-  steps:
-    - attempt:
-        try:
-          call: http.get
-          args:
-            url: http://localhost
-        retry:
-          predicate: ${never}
-          max_retries: 3
-never:
-  params: [e]
-  steps:
-    - no:
-        return: false
-"""
+    source = guarded_get("retry:\n  predicate: ${never}\n  max_retries: 3\n", NEVER)
     driver = Driver(respond=failing([500]))
     assert driver.run(source).error.value["code"] == 500
     assert len(driver.effects) == 1
@@ -142,17 +142,7 @@ never:
 
 def test_the_default_http_retry_policy_retries_server_errors() -> None:
     """ "${http.default_retry}: ... retries on 429, 502, 503, 504 ... max_retries 5" (Retry steps)."""
-    source = """
-- attempt:
-    try:
-      call: http.get
-      args:
-        url: http://localhost
-      result: response
-    retry: ${http.default_retry}
-- done:
-    return: ${response.body}
-"""
+    source = guarded_get("retry: ${http.default_retry}")
     driver = Driver(respond=failing([503, 429]))
     assert driver.run(source).result == "ok"
     assert [type(e).__name__ for _, e in driver.effects] == [
@@ -167,7 +157,8 @@ def test_the_default_http_retry_policy_retries_server_errors() -> None:
 
 def test_a_try_block_of_steps_retries_them_all() -> None:
     """ "try: steps: ..." retries the whole block (Retry steps)."""
-    source = """
+    source = (
+        """
 main:
   steps:
     - init:
@@ -188,12 +179,9 @@ main:
           max_retries: 5
     - done:
         return: ${attempts}
-always:
-  params: [e]
-  steps:
-    - yes:
-        return: true
 """
+        + ALWAYS
+    )
     assert result_of(source) == 3
 
 

@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from tests.emulator.interpreter_support import error_of, result_of
 
 
-def test_for_in_a_list_with_an_index() -> None:
-    """ "INDEX_VARIABLE_NAME ... always starts at 0 and goes to len(LIST) - 1" (Iteration)."""
-    source = """
+def collecting(loop: str, item: str = "n", steps: str = "") -> str:
+    """A workflow whose `for` loop (`loop`: its value, index, in or range fields) runs `steps`, then
+    appends `item` to a list, which it returns."""
+    return f"""
 - init:
     assign:
       - out: []
 - loop:
     for:
-      value: v
-      index: i
-      in: ["a", "b", "c"]
+{textwrap.indent(loop.strip(), " " * 6)}
       steps:
+{textwrap.indent(steps.strip(), " " * 8)}
         - add:
             assign:
-              - out: ${list.concat(out, v + string(i))}
+              - out: ${{list.concat(out, {item})}}
 - done:
-    return: ${out}
+    return: ${{out}}
 """
+
+
+def test_for_in_a_list_with_an_index() -> None:
+    """ "INDEX_VARIABLE_NAME ... always starts at 0 and goes to len(LIST) - 1" (Iteration)."""
+    source = collecting(
+        """
+value: v
+index: i
+in: ["a", "b", "c"]
+""",
+        item="v + string(i)",
+    )
     assert result_of(source) == ["a0", "b1", "c2"]
 
 
@@ -49,67 +63,27 @@ def test_for_over_the_keys_of_a_map() -> None:
 
 def test_range_is_inclusive_at_both_ends() -> None:
     """ "range: [START, END] ... both inclusive" (Iteration)."""
-    source = """
-- init:
-    assign:
-      - out: []
-- loop:
-    for:
-      value: n
-      range: [1, 4]
-      steps:
-        - add:
-            assign:
-              - out: ${list.concat(out, n)}
-- done:
-    return: ${out}
-"""
-    assert result_of(source) == [1, 2, 3, 4]
+    assert result_of(collecting("value: n\nrange: [1, 4]")) == [1, 2, 3, 4]
 
 
 def test_a_double_range_steps_by_one() -> None:
     """ "The expressions must evaluate into incrementable values; that is, integer or double" (Iteration)."""
-    source = """
-- init:
-    assign:
-      - out: []
-- loop:
-    for:
-      value: n
-      range: ${[1.5, 3.5]}
-      steps:
-        - add:
-            assign:
-              - out: ${list.concat(out, n)}
-- done:
-    return: ${out}
-"""
-    assert result_of(source) == [1.5, 2.5, 3.5]
+    assert result_of(collecting("value: n\nrange: ${[1.5, 3.5]}")) == [1.5, 2.5, 3.5]
 
 
 def test_break_and_continue() -> None:
     """ "next: break" ends the loop, "next: continue" ends the iteration (Iteration)."""
-    source = """
-- init:
-    assign:
-      - out: []
-- loop:
-    for:
-      value: n
-      range: [1, 10]
-      steps:
-        - skip_even:
-            switch:
-              - condition: ${n % 2 == 0}
-                next: continue
-              - condition: ${n > 6}
-                next: break
-        - add:
-            assign:
-              - out: ${list.concat(out, n)}
-- done:
-    return: ${out}
-"""
+    source = collecting(
+        "value: n\nrange: [1, 10]",
+        steps="""
+- skip_even:
+    switch:
+      - condition: ${n % 2 == 0}
+        next: continue
+      - condition: ${n > 6}
+        next: break
+""",
+    )
     assert result_of(source) == [1, 3, 5]
 
 

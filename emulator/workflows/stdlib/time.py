@@ -40,17 +40,23 @@ def _format(host: Host, seconds: Any, timezone: Any) -> str:
     return format_seconds(want_number("time.format", "seconds", seconds), timezone)
 
 
-def _parse(host: Host, value: Any) -> float:
-    text = want("time.parse", "value", value, str, "a string")
+def parse_timestamp(function: str, arg: str, value: Any) -> float:
+    """Seconds since the epoch for RFC 3339 text `value`, argument `arg` of `function` (time.parse,
+    sys.sleep_until); an offset (or "Z") is required, as without one the moment is unknown."""
+    text = want(function, arg, value, str, "a string")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise WorkflowError.tagged(
-            VALUE_ERROR, f"time.parse: {text!r} is not an RFC 3339 timestamp"
+            VALUE_ERROR, f"{function}: {text!r} is not an RFC 3339 timestamp"
         ) from None
     if moment.tzinfo is None:
-        raise WorkflowError.tagged(VALUE_ERROR, f"time.parse: {text!r} has no timezone offset")
+        raise WorkflowError.tagged(VALUE_ERROR, f"{function}: {text!r} has no timezone offset")
     return (moment - _EPOCH).total_seconds()
+
+
+def _parse(host: Host, value: Any) -> float:
+    return parse_timestamp("time.parse", "value", value)
 
 
 FUNCTIONS = (

@@ -1,0 +1,59 @@
+"""The gcloud CLI's local emulators: one way to launch them, and one error that says how to install them."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from typing import Self
+
+from emulator.process import ChildProcess, ProcessError, free_port
+from emulator.service import Loopback
+
+
+class EmulatorError(RuntimeError):
+    """gcloud or java is missing, or the emulator did not come up."""
+
+
+class GcloudEmulator(ChildProcess, Loopback):
+    """A ``gcloud ... emulators ... start`` command serving on a free (or given) 127.0.0.1 port.
+
+    ``command`` is given without ``--host-port``, which this adds. ``product``,
+    ``apt_package`` and ``component`` name what to install when gcloud, Java
+    or the emulator component is missing.
+    """
+
+    def __init__(
+        self,
+        product: str,
+        command: Sequence[str],
+        *,
+        apt_package: str,
+        component: str,
+        project: str,
+        port: int | None,
+    ) -> None:
+        self.project = project
+        self.port = port or free_port()
+        self.install_hint = (
+            f"The {product} emulator needs the gcloud CLI with its {product} emulator "
+            "component and Java 17+: on Debian/Ubuntu add Google's cloud-sdk apt "
+            f"repository, then `apt-get install google-cloud-cli {apt_package} "
+            "openjdk-17-jre-headless` (or, with a tarball install, "
+            f"`gcloud components install {component}`)."
+        )
+        super().__init__(
+            f"the {product} emulator",
+            [*command, f"--host-port={self.host}"],
+            ready_url=f"{self.url}/",
+            env={"CLOUDSDK_CORE_DISABLE_PROMPTS": "1"},
+        )
+
+    def start(self, timeout: float = 60.0) -> Self:
+        """Start the emulator and wait until it answers; say how to install what is missing."""
+        missing = [name for name in ("gcloud", "java") if shutil.which(name) is None]
+        if missing:
+            raise EmulatorError(f"{', '.join(missing)} not found. {self.install_hint}")
+        try:
+            return super().start(timeout)
+        except ProcessError as error:
+            raise EmulatorError(f"{error}\n{self.install_hint}") from error
