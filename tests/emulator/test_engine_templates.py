@@ -1,17 +1,24 @@
-"""The repository's own template on the engine, end to end: Firestore emulator, local translation, callbacks.
+"""Every catalog template on the engine, end to end, through approve, reject and timeout.
 
-translation_validation (Google's callback-translation sample with the
-request_approval library) must reach a decision through a real HTTP callback,
-and expire through virtual time without anyone waiting 24 hours.
+The Firestore emulator holds the requests, callbacks and audit trail; the
+local translation server translates; a recording server is the deploy
+webhook. Decisions arrive as the decide function sends them: a JSON POST with
+a bearer token to the callback URL the workflow stored in Firestore. Time is
+the engine's virtual clock, so a one-day approval timeout passes at once.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from emulator.firestore import FirestoreEmulator
 from emulator.translation import TranslationServer
@@ -20,12 +27,216 @@ from emulator.workflows.connectors import ConnectorSettings
 from emulator.workflows.engine import Engine
 from emulator.workflows.server import WorkflowsServer
 from emulator.workflows.store import Store
+from emulator.workflows.tokens import StaticTokens
 from tests.support import PROJECT
+from tests.support.servers import RecordingServer
 from tests.templates.examples import PLATFORM_ENV
 from workflow_templates import load_template, render
 
-CallBack = Callable[..., requests.Response]
 DAY = 86400  # PLATFORM_ENV's APPROVAL_TIMEOUT_SECONDS
+HOUR = 3600  # how long an approver takes to decide, so that every event has its own time
+REQUEST_ID = "r1"
+REQUESTER = "bob@example.com"
+APPROVERS = json.loads(PLATFORM_ENV["APPROVERS"])
+FINANCE_APPROVERS = ["cfo@example.com"]
+OIDC_TOKEN = "workflow-oidc-token"
+WEBHOOK_PATH = "/deploy"
+
+CallBack = Callable[..., requests.Response]
+Event = tuple[str, str, dict[str, Any]]  # an audit event's (event, actor, details)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What an approver decides, sent as the decide function's callback body."""
+
+    outcome: str
+    approver: str
+    principal: str
+    comment: str
+
+    def body(self, request_id: str, decided_at: datetime) -> dict[str, str]:
+        return {
+            "request_id": request_id,
+            "outcome": self.outcome,
+            "approver": self.approver,
+            "principal": self.principal,
+            "comment": self.comment,
+            "decided_at": decided_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+
+
+APPROVE = Decision("approved", "ada@example.com", "ada@example.com", "looks right")
+# A group member: the principal is the approvers entry that matched, not the e-mail.
+REJECT = Decision("rejected", "rex@example.com", "group:reviewers", "not like this")
+FINANCE_APPROVE = Decision("approved", "cfo@example.com", "cfo@example.com", "within budget")
+FINANCE_REJECT = Decision("rejected", "cfo@example.com", "cfo@example.com", "over budget")
+TIMEOUT = None  # nobody decides
+
+PATHS = pytest.mark.parametrize("decision", [APPROVE, REJECT, TIMEOUT], ids=["approve", "reject", "timeout"])
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A request the workflow is waiting on, as Firestore showed it."""
+
+    request_id: str
+    document: dict[str, Any]
+    callback_url: str
+
+    @property
+    def stage(self) -> str:
+        return self.document["stage"]
+
+
+@dataclass
+class Approvals:
+    """The test's hands: starts executions, decides through the stored callback URL, reads Firestore."""
+
+    engine: Engine
+    db: firestore.Client
+    call_back: CallBack
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.engine.clock.now(), UTC)
+
+    def start(self, template: str, argument: dict[str, Any]) -> str:
+        """Start `template` as the start function does (request_id and requester added)."""
+        execution = self.engine.start(
+            template, {**argument, "request_id": REQUEST_ID, "requester": REQUESTER}
+        )
+        self.engine.wait_idle()
+        self.assert_waiting(execution.id)
+        return execution.id
+
+    def assert_waiting(self, execution_id: str) -> None:
+        record = self.engine.get(execution_id)
+        assert record.state == "ACTIVE", record.error
+
+    def result(self, execution_id: str) -> Any:
+        record = self.engine.get(execution_id)
+        assert record.state == "SUCCEEDED", record.error
+        return record.result
+
+    def document(self, collection: str, document_id: str) -> dict[str, Any] | None:
+        return self.db.collection(collection).document(document_id).get().to_dict()
+
+    def audit(self, request_id: str) -> list[Event]:
+        """(event, actor, details) of one request, oldest first."""
+        query = self.db.collection("approval_audit").where(filter=FieldFilter("request_id", "==", request_id))
+        events = sorted((snapshot.to_dict() for snapshot in query.stream()), key=lambda event: event["at"])
+        return [(event["event"], event["actor"], event["details"]) for event in events]
+
+    def pending(
+        self,
+        execution_id: str,
+        template: str,
+        *,
+        stage: str,
+        subject: str,
+        payload: dict[str, Any],
+        request_id: str = REQUEST_ID,
+        approvers: list[str] = APPROVERS,
+    ) -> Pending:
+        """Check the request is pending in Firestore with its callback stored apart; return it."""
+        created = self.now()
+        document = self.document("approval_requests", request_id)
+        assert document == {
+            "request_id": request_id,
+            "template": template,
+            "stage": stage,
+            "status": "pending",
+            "approvers": approvers,
+            "requester": REQUESTER,
+            "subject": subject,
+            "payload": payload,
+            "workflow_id": template,
+            "execution_id": execution_id,
+            "created_at": created,
+            "due_at": created + timedelta(seconds=DAY),
+        }
+        callback = self.document("approval_callbacks", request_id)
+        assert callback is not None
+        assert callback == {
+            "url": callback["url"],
+            "method": "POST",
+            "execution_id": execution_id,
+            "created_at": created,
+        }
+        assert callback["url"].startswith(f"{self.engine.base_url}/v1/projects/")
+        assert f"/executions/{execution_id}/callbacks/" in callback["url"]
+        assert self.audit(request_id) == [("requested", REQUESTER, {"stage": stage, "approvers": approvers})]
+        return Pending(request_id, document, callback["url"])
+
+    def send(self, pending: Pending, decision: Decision) -> None:
+        """POST `decision` to the stored callback URL an hour later, as the decide function would."""
+        self.engine.advance(HOUR)
+        response = self.call_back(pending.callback_url, decision.body(pending.request_id, self.now()))
+        assert response.status_code == 200, response.text
+        self.engine.wait_idle()
+
+    def conclude(
+        self, pending: Pending, decision: Decision | None, *, audited_meanwhile: tuple[Event, ...] = ()
+    ) -> dict[str, Any]:
+        """Decide `pending` (or let it expire), check Firestore, and return the step's expected outcome.
+
+        `audited_meanwhile`: the events expected between the request and its outcome.
+        """
+        if decision is None:
+            self.engine.advance(DAY - 1)
+            assert self.document("approval_requests", pending.request_id)["status"] == "pending"
+            self.engine.advance(1)
+            recorded = {"status": "expired", "expired_at": self.now()}
+            last_event = ("expired", "workflow", {})
+            outcome = {
+                "status": "expired",
+                "approved": False,
+                "approver": None,
+                "comment": "",
+                "decided_at": None,
+            }
+        else:
+            self.send(pending, decision)
+            recorded = {
+                "status": decision.outcome,
+                "decided_by": decision.approver,
+                "comment": decision.comment,
+                "decided_at": self.now(),
+            }
+            last_event = (
+                "decided",
+                decision.approver,
+                {"outcome": decision.outcome, "principal": decision.principal, "comment": decision.comment},
+            )
+            outcome = {
+                "status": decision.outcome,
+                "approved": decision.outcome == "approved",
+                "approver": decision.approver,
+                "comment": decision.comment,
+                "decided_at": self.now(),
+            }
+        assert self.document("approval_requests", pending.request_id) == {**pending.document, **recorded}
+        assert self.audit(pending.request_id) == [
+            ("requested", REQUESTER, {"stage": pending.stage, "approvers": pending.document["approvers"]}),
+            *audited_meanwhile,
+            last_event,
+        ]
+        self.assert_callback_url_private(pending.callback_url)
+        return {"request_id": pending.request_id, **outcome}
+
+    def assert_callback_url_private(self, url: str) -> None:
+        """Whoever holds the URL can decide: only approval_callbacks may hold it."""
+        for collection in ("approval_requests", "approval_audit", "translations"):
+            for snapshot in self.db.collection(collection).stream():
+                assert url not in repr(snapshot.to_dict()), (
+                    f"{collection}/{snapshot.id} leaks the callback URL"
+                )
+
+
+def outcome_of(step: dict[str, Any]) -> dict[str, Any]:
+    """A request_approval result with its RFC 3339 decided_at read back as a time."""
+    decided_at = step["decided_at"]
+    return {**step, "decided_at": None if decided_at is None else datetime.fromisoformat(decided_at)}
 
 
 @pytest.fixture
@@ -42,66 +253,209 @@ def translation() -> Iterator[TranslationServer]:
 
 
 @pytest.fixture
-def stack(
-    store: Store, clock: VirtualClock, firestore_emulator: FirestoreEmulator, translation: TranslationServer
-) -> Iterator[Engine]:
+def approvals(
+    store: Store,
+    clock: VirtualClock,
+    firestore_emulator: FirestoreEmulator,
+    translation: TranslationServer,
+    target: RecordingServer,
+    db: firestore.Client,
+    call_back: CallBack,
+) -> Iterator[Approvals]:
+    """Every catalog template deployed under its own name, as ApprovalWorkflow configures it.
+
+    `target` (conftest's recording server) is the deploy webhook.
+    """
     settings = ConnectorSettings(
         firestore_host=firestore_emulator.host, translate_url=translation.url, project=PROJECT
     )
-    engine = Engine(store, clock, project=PROJECT, connector_settings=settings)
-    template = load_template("translation_validation")
-    env = {**PLATFORM_ENV, **template.env_for({})}
-    engine.deploy("translate", render(template, env), env)
+    engine = Engine(
+        store, clock, project=PROJECT, connector_settings=settings, tokens=StaticTokens(identity=OIDC_TOKEN)
+    )
+    params: dict[str, dict[str, object]] = {
+        "translation_validation": {},
+        "expense_approval": {"FINANCE_APPROVERS": FINANCE_APPROVERS},
+        "deploy_approval": {"DEPLOY_WEBHOOK_URL": target.url + WEBHOOK_PATH},
+    }
+    for name, values in params.items():
+        template = load_template(name)
+        env = {**PLATFORM_ENV, "APPROVAL_TEMPLATE": name, **template.env_for(values)}
+        engine.deploy(name, render(template, env), env)
     with WorkflowsServer(engine):
-        yield engine
+        yield Approvals(engine, db, call_back)
     engine.close()
 
 
-def start(engine: Engine, db: firestore.Client) -> tuple[str, dict[str, object]]:
-    """Start a validation for bob; returns the execution id and the stored callback document."""
-    execution = engine.start(
-        "translate", {"text": "Hello", "request_id": "r1", "requester": "bob@example.com"}
+@PATHS
+def test_translation_validation(approvals: Approvals, decision: Decision | None) -> None:
+    """The translation waits for validation; translations/{execution} records whether it was approved."""
+    translated = "[local translation en→fr] Hello"
+    execution_id = approvals.start("translation_validation", {"text": "Hello"})
+    pending = approvals.pending(
+        execution_id,
+        "translation_validation",
+        stage="validation",
+        subject="Validate the en to fr translation",
+        payload={
+            "text": "Hello",
+            "translation": translated,
+            "source_language": "en",
+            "target_language": "fr",
+        },
     )
-    engine.wait_idle()
-    assert engine.get(execution.id).state == "ACTIVE", engine.get(execution.id).error
-    callback = db.collection("approval_callbacks").document("r1").get().to_dict()
-    assert callback is not None
-    return execution.id, callback
 
+    approvals.conclude(pending, decision)
 
-def test_an_approval_arrives_through_the_callback(
-    stack: Engine, db: firestore.Client, call_back: CallBack
-) -> None:
-    execution_id, callback = start(stack, db)
-    assert db.collection("approval_requests").document("r1").get().get("status") == "pending"
-
-    decision = {
-        "request_id": "r1",
-        "outcome": "approved",
-        "principal": "ada@example.com",
-        "approver": "ada@example.com",
-        "comment": "fine",
-    }
-    assert call_back(str(callback["url"]), decision).status_code == 200
-    stack.wait_idle()
-
-    done = stack.get(execution_id)
-    assert done.state == "SUCCEEDED", done.error
-    assert done.result == {
+    approved = decision is APPROVE
+    assert approvals.result(execution_id) == {
         "text": "Hello",
-        "translation": "[local translation en→fr] Hello",
-        "approved": True,
+        "translation": translated,
+        "approved": approved,
     }
-    assert db.collection("approval_requests").document("r1").get().get("status") == "approved"
-    assert db.collection("translations").document(execution_id).get().get("approved") is True
+    assert approvals.document("translations", execution_id) == {
+        "text": "Hello",
+        "translation": translated,
+        "approved": approved,
+        "requester": REQUESTER,
+        "request_id": REQUEST_ID,
+    }
 
 
-def test_nobody_deciding_expires_the_request(stack: Engine, db: firestore.Client) -> None:
-    execution_id, _ = start(stack, db)
+EXPENSE = {"amount": 2500, "currency": "EUR", "reason": "Conference"}
+EXPENSE_SUBJECT = "Expense of 2500 EUR - Conference"
 
-    stack.advance(DAY)
 
-    done = stack.get(execution_id)
-    assert done.state == "SUCCEEDED", done.error
-    assert done.result["approved"] is False
-    assert db.collection("approval_requests").document("r1").get().get("status") == "expired"
+def start_expense(approvals: Approvals, expense: dict[str, Any], subject: str) -> tuple[str, Pending]:
+    execution_id = approvals.start("expense_approval", expense)
+    pending = approvals.pending(
+        execution_id, "expense_approval", stage="manager", subject=subject, payload=expense
+    )
+    return execution_id, pending
+
+
+@PATHS
+def test_expense_at_the_threshold_has_one_stage(approvals: Approvals, decision: Decision | None) -> None:
+    """Only amounts above EXPENSE_SECOND_STAGE_THRESHOLD (default 1000) go to finance."""
+    expense = {"amount": 1000, "currency": "EUR", "reason": "Laptop"}
+    execution_id, pending = start_expense(approvals, expense, "Expense of 1000 EUR - Laptop")
+
+    manager = approvals.conclude(pending, decision)
+
+    result = approvals.result(execution_id)
+    assert result["approved"] is (decision is APPROVE)
+    assert [outcome_of(stage) for stage in result["stages"]] == [manager]
+    assert approvals.document("approval_requests", f"{REQUEST_ID}-finance") is None
+
+
+@pytest.mark.parametrize(
+    "finance_decision", [FINANCE_APPROVE, FINANCE_REJECT, TIMEOUT], ids=["approve", "reject", "timeout"]
+)
+def test_expense_above_the_threshold_needs_finance(
+    approvals: Approvals, finance_decision: Decision | None
+) -> None:
+    """After the manager approves, a second request <request_id>-finance waits for FINANCE_APPROVERS."""
+    execution_id, pending = start_expense(approvals, EXPENSE, EXPENSE_SUBJECT)
+    manager = approvals.conclude(pending, APPROVE)
+    approvals.assert_waiting(execution_id)
+    finance = approvals.pending(
+        execution_id,
+        "expense_approval",
+        request_id=f"{REQUEST_ID}-finance",
+        stage="finance",
+        subject=EXPENSE_SUBJECT,
+        # Finance sees who approved the first stage.
+        payload={**EXPENSE, "manager_approver": APPROVE.approver, "manager_comment": APPROVE.comment},
+        approvers=FINANCE_APPROVERS,
+    )
+
+    second = approvals.conclude(finance, finance_decision)
+
+    result = approvals.result(execution_id)
+    assert result["approved"] is (finance_decision is FINANCE_APPROVE)
+    assert [outcome_of(stage) for stage in result["stages"]] == [manager, second]
+
+
+@pytest.mark.parametrize("decision", [REJECT, TIMEOUT], ids=["reject", "timeout"])
+def test_expense_refused_by_the_manager_skips_finance(
+    approvals: Approvals, decision: Decision | None
+) -> None:
+    """A first-stage rejection "ends the process" whatever the amount; so does an expiry."""
+    execution_id, pending = start_expense(approvals, EXPENSE, EXPENSE_SUBJECT)
+
+    manager = approvals.conclude(pending, decision)
+
+    result = approvals.result(execution_id)
+    assert result["approved"] is False
+    assert [outcome_of(stage) for stage in result["stages"]] == [manager]
+    assert approvals.document("approval_requests", f"{REQUEST_ID}-finance") is None
+    assert approvals.document("approval_callbacks", f"{REQUEST_ID}-finance") is None
+    assert approvals.audit(f"{REQUEST_ID}-finance") == []
+
+
+def test_an_invalid_callback_is_audited_and_the_request_keeps_waiting(approvals: Approvals) -> None:
+    """A first-stage approver is not a finance approver: the finance stage ignores their callback.
+
+    The library re-validates every callback body, so a leaked URL cannot decide for a non-approver.
+    """
+    execution_id, pending = start_expense(approvals, EXPENSE, EXPENSE_SUBJECT)
+    manager = approvals.conclude(pending, APPROVE)
+    finance = approvals.pending(
+        execution_id,
+        "expense_approval",
+        request_id=f"{REQUEST_ID}-finance",
+        stage="finance",
+        subject=EXPENSE_SUBJECT,
+        payload={**EXPENSE, "manager_approver": APPROVE.approver, "manager_comment": APPROVE.comment},
+        approvers=FINANCE_APPROVERS,
+    )
+
+    approvals.send(finance, APPROVE)
+
+    approvals.assert_waiting(execution_id)
+    assert approvals.document("approval_requests", finance.request_id) == finance.document
+    invalid = ("invalid_callback", APPROVE.approver, {"problem": "principal is not one of the approvers"})
+    assert approvals.audit(finance.request_id)[1:] == [invalid]
+
+    second = approvals.conclude(finance, FINANCE_APPROVE, audited_meanwhile=(invalid,))
+
+    result = approvals.result(execution_id)
+    assert result["approved"] is True
+    assert [outcome_of(stage) for stage in result["stages"]] == [manager, second]
+
+
+DEPLOY = {"service": "billing", "version": "v42", "change_url": "https://example.com/changes/42"}
+
+
+@PATHS
+def test_deploy_approval(approvals: Approvals, target: RecordingServer, decision: Decision | None) -> None:
+    """The deploy webhook is called once, with the workflow's OIDC token, and only once approved."""
+    execution_id = approvals.start("deploy_approval", DEPLOY)
+    pending = approvals.pending(
+        execution_id, "deploy_approval", stage="deploy", subject="Deploy billing v42", payload=DEPLOY
+    )
+    assert target.calls == []
+
+    step = approvals.conclude(pending, decision)
+
+    result = approvals.result(execution_id)
+    assert outcome_of(result.pop("decision")) == step
+    if decision is not APPROVE:
+        assert result == {"approved": False, "deployed": False, "service": "billing", "version": "v42"}
+        assert target.calls == []
+        return
+    assert result == {
+        "approved": True,
+        "deployed": True,
+        "service": "billing",
+        "version": "v42",
+        "webhook_status": 200,
+    }
+    [call] = target.calls
+    assert (call.method, call.path) == ("POST", WEBHOOK_PATH)
+    assert call.headers["Authorization"] == f"Bearer {OIDC_TOKEN}"
+    assert call.json() == {
+        **DEPLOY,
+        "request_id": REQUEST_ID,
+        "approved_by": APPROVE.approver,
+        "comment": APPROVE.comment,
+    }
