@@ -347,6 +347,19 @@ def test_expense_at_the_threshold_has_one_stage(approvals: Approvals, decision: 
     assert approvals.document("approval_requests", f"{REQUEST_ID}-finance") is None
 
 
+def finance_stage(approvals: Approvals, execution_id: str) -> Pending:
+    """The pending finance request, once the manager approved; finance sees who approved and why."""
+    return approvals.pending(
+        execution_id,
+        "expense_approval",
+        request_id=f"{REQUEST_ID}-finance",
+        stage="finance",
+        subject=EXPENSE_SUBJECT,
+        payload={**EXPENSE, "manager_approver": APPROVE.approver, "manager_comment": APPROVE.comment},
+        approvers=FINANCE_APPROVERS,
+    )
+
+
 @pytest.mark.parametrize(
     "finance_decision", [FINANCE_APPROVE, FINANCE_REJECT, TIMEOUT], ids=["approve", "reject", "timeout"]
 )
@@ -357,16 +370,7 @@ def test_expense_above_the_threshold_needs_finance(
     execution_id, pending = start_expense(approvals, EXPENSE, EXPENSE_SUBJECT)
     manager = approvals.conclude(pending, APPROVE)
     approvals.assert_waiting(execution_id)
-    finance = approvals.pending(
-        execution_id,
-        "expense_approval",
-        request_id=f"{REQUEST_ID}-finance",
-        stage="finance",
-        subject=EXPENSE_SUBJECT,
-        # Finance sees who approved the first stage.
-        payload={**EXPENSE, "manager_approver": APPROVE.approver, "manager_comment": APPROVE.comment},
-        approvers=FINANCE_APPROVERS,
-    )
+    finance = finance_stage(approvals, execution_id)
 
     second = approvals.conclude(finance, finance_decision)
 
@@ -399,15 +403,7 @@ def test_an_invalid_callback_is_audited_and_the_request_keeps_waiting(approvals:
     """
     execution_id, pending = start_expense(approvals, EXPENSE, EXPENSE_SUBJECT)
     manager = approvals.conclude(pending, APPROVE)
-    finance = approvals.pending(
-        execution_id,
-        "expense_approval",
-        request_id=f"{REQUEST_ID}-finance",
-        stage="finance",
-        subject=EXPENSE_SUBJECT,
-        payload={**EXPENSE, "manager_approver": APPROVE.approver, "manager_comment": APPROVE.comment},
-        approvers=FINANCE_APPROVERS,
-    )
+    finance = finance_stage(approvals, execution_id)
 
     approvals.send(finance, APPROVE)
 
