@@ -9,7 +9,7 @@ policy pack and the local stack runner all look at the same captured graph.
 import json
 import runpy
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,11 +61,6 @@ class Graph:
 
     def children(self, parent: CapturedResource) -> list[CapturedResource]:
         return [r for r in self.resources if r.parent == parent.urn]
-
-    def ancestors(self, resource: CapturedResource) -> Iterator[CapturedResource]:
-        while resource.parent and any(r.urn == resource.parent for r in self.resources):
-            resource = self.by_urn(resource.parent)
-            yield resource
 
 
 class GoogleCloudMocks(pulumi_mocks.Mocks):

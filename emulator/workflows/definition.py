@@ -269,7 +269,7 @@ class _Parser:
             raise self.error(f"{what} must be a name", node, step)
         return str(node.value)
 
-    def compile(self, node: yaml.Node, step: str | None, *, allow_calls: bool = True) -> Any:
+    def compile(self, node: yaml.Node, step: str | None) -> Any:
         """A value with its `${...}` expressions compiled; checks the functions they call."""
         raw = self.value(node)
         try:
