@@ -15,7 +15,7 @@ $(STAMP): $(REQUIREMENTS)
 	touch $(STAMP)
 
 up: $(STAMP)
-	$(BIN)/python -m components.preview --stack $(or $(STACK),dev)
+	$(BIN)/python -m emulator up --stack $(or $(STACK),dev)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,12 +1,16 @@
-"""Command line of the local emulation: `python -m emulator run WORKFLOW.yaml`.
+"""Command line of the local emulation.
 
-Runs one workflow to completion on the local engine with the wall clock and
-a callback server on loopback: each callback URL is printed to stderr when
-the workflow creates it, so that another terminal can call it.
+`python -m emulator run WORKFLOW.yaml` runs one workflow to completion on the
+local engine with the wall clock and a callback server on loopback: each
+callback URL is printed to stderr when the workflow creates it, so that
+another terminal can call it. Exit status: 0 and the result as JSON on
+stdout; 1 and the uncaught error (a map with tags and message, as Workflows
+raises it) as JSON on stderr; 2 for a definition error (file:line: step:
+message) or bad arguments.
 
-Exit status: 0 and the result as JSON on stdout; 1 and the uncaught error
-(a map with tags and message, as Workflows raises it) as JSON on stderr;
-2 for a definition error (file:line: step: message) or bad arguments.
+`python -m emulator up` runs the stack program's whole stack on loopback
+(emulator.stack) until Ctrl-C or SIGTERM; `python -m emulator health` asks a
+running one how its services are (exit 0 when all are up, else 1).
 """
 
 from __future__ import annotations
@@ -16,11 +20,17 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from emulator.gcloud import EmulatorError
+from emulator.process import ProcessError
 from emulator.workflows import values
 from emulator.workflows.clock import RealClock
 from emulator.workflows.connectors import ConnectorSettings
@@ -30,7 +40,12 @@ from emulator.workflows.server import WorkflowsServer, json_text
 from emulator.workflows.store import SUCCEEDED, ExecutionRecord, Store
 from emulator.workflows.tokens import StaticTokens
 
+if TYPE_CHECKING:
+    from emulator.stack import LocalStack
+
 DEFAULT_PROJECT = "local-project"
+# Firebase's hosting emulator serves on 5000 too.
+DEFAULT_PORT = 5000
 
 
 def _json_argument(text: str) -> Any:
@@ -84,6 +99,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--location", default="us-central1", help="location the workflow sees (default: %(default)s)"
+    )
+    up = commands.add_parser(
+        "up",
+        help="run the whole stack locally, from the same program `pulumi up` deploys",
+        description=(
+            "Capture the stack program under Pulumi mocks and serve what it deploys on this machine: "
+            "the Firestore emulator with the stack's security rules, the Workflows engine with every "
+            "workflow, each function under functions-framework, and the hosting rewrites on one origin "
+            "(plus /local/ endpoints: sign-in, health, config). Runs until Ctrl-C or SIGTERM."
+        ),
+    )
+    up.add_argument("--stack", default="dev", help="stack config Pulumi.STACK.yaml (default: %(default)s)")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port of the local origin on 127.0.0.1 (default: %(default)s, as Firebase's hosting emulator)",
+    )
+    up.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep the engine's executions here across runs (default: a temporary folder)",
+    )
+    health = commands.add_parser(
+        "health",
+        help="check the services of a running local stack",
+        description="Print each service of a running local stack; exit 0 when all are up, 1 otherwise.",
+    )
+    health.add_argument(
+        "--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the stack's origin (default: %(default)s)"
     )
     return parser
 
@@ -141,6 +188,74 @@ def report(execution: ExecutionRecord) -> int:
     return 1
 
 
+def up(args: argparse.Namespace) -> int:
+    """Start the stack, print where it is, serve until Ctrl-C or SIGTERM, then stop everything."""
+    # Imported here: Pulumi and the stack's services take seconds to load, which `run` need not pay.
+    from emulator.stack import LocalStack, StackError
+
+    # SIGTERM ends the stack the way Ctrl-C does, so `kill` leaves no process behind either.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stack = LocalStack(stack=args.stack, port=args.port, state_dir=args.state_dir, progress=_say)
+    _say(f"Starting the local stack '{args.stack}' ...")
+    began = time.monotonic()
+    try:
+        stack.start()
+        _say(f"Ready in {time.monotonic() - began:.1f}s (project {stack.project}):")
+        for label, url in urls(stack):
+            _say(f"  {label:<20} {url}")
+        _say("Press Ctrl-C to stop.")
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        _say("Stopping ...")
+        return 0
+    except (StackError, EmulatorError, ProcessError) as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        # A second Ctrl-C must not cut the shutdown short and leave processes behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+
+
+def urls(stack: LocalStack) -> list[tuple[str, str]]:
+    """What a person opens or points a client at."""
+    origin = stack.origin_url
+    api = [r.source for r in stack.plan.hosting.rewrites if "*" not in r.source and r.source.startswith("/")]
+    return [
+        ("origin", origin),
+        ("page", f"{origin}/"),
+        *((f"API {path}", f"{origin}{path}") for path in api),
+        ("sign-in (local)", f'POST {origin}/local/sign-in {{"email": ...}}'),
+        ("health (local)", f"{origin}/local/health"),
+        ("firestore emulator", f"{stack.firestore.url} (FIRESTORE_EMULATOR_HOST={stack.firestore.host})"),
+        ("workflows engine", f"{stack.workflows_server.url} (gRPC {stack.executions.host})"),
+    ]
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def health(args: argparse.Namespace) -> int:
+    """Print each service of the stack at ``args.url``; 0 when all are up."""
+    url = f"{args.url.rstrip('/')}/local/health"
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            report = json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            report = json.load(error)
+    except (OSError, ValueError) as error:
+        print(f"no local stack answers at {args.url}: {error}", file=sys.stderr)
+        return 1
+    for name, state in report.get("services", {}).items():
+        print(f"  {name:<20} {state}")
+    print(report.get("status", "unknown"))
+    return 0 if report.get("status") == "ok" else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # sys.log output goes to stderr, one line per call.
@@ -149,7 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine_log = logging.getLogger("emulator.workflows.engine")
     engine_log.addHandler(handler)
     engine_log.setLevel(logging.INFO)
-    return run(args)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {"run": run, "up": up, "health": health}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,19 @@ FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 
 
 class FunctionServer(ChildProcess, Loopback):
-    """``functions-framework --target NAME`` for ``functions/NAME/main.py`` on loopback."""
+    """``functions-framework --target NAME`` for ``functions/NAME/main.py`` on loopback.
 
-    def __init__(self, name: str, env: Mapping[str, str], port: int | None = None) -> None:
+    ``source`` replaces that folder with one laid out like the deployed archive
+    (main.py at its root, shared packages beside it), e.g. one the local stack
+    unpacked from the program's source archive.
+    """
+
+    def __init__(
+        self, name: str, env: Mapping[str, str], port: int | None = None, *, source: Path | None = None
+    ) -> None:
         self.port = port or free_port()
         framework = Path(sys.executable).with_name("functions-framework")
+        folder = source or FUNCTIONS / name
         super().__init__(
             name,
             [
@@ -25,7 +33,7 @@ class FunctionServer(ChildProcess, Loopback):
                 "--target",
                 name,
                 "--source",
-                str(FUNCTIONS / name / "main.py"),
+                str(folder / "main.py"),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -33,6 +41,6 @@ class FunctionServer(ChildProcess, Loopback):
             ],
             ready_url=f"{self.url}/",
             # As deployed: the folder plus common/ importable, nothing else of the repo.
-            env={"PYTHONPATH": str(FUNCTIONS), **env},
-            cwd=FUNCTIONS / name,
+            env={"PYTHONPATH": str(source or FUNCTIONS), **env},
+            cwd=folder,
         )

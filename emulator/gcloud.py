@@ -48,11 +48,15 @@ class GcloudEmulator(ChildProcess, Loopback):
             env={"CLOUDSDK_CORE_DISABLE_PROMPTS": "1"},
         )
 
-    def start(self, timeout: float = 60.0) -> Self:
-        """Start the emulator and wait until it answers; say how to install what is missing."""
+    def check(self) -> None:
+        """Raise EmulatorError, saying how to install them, when gcloud or Java is not on PATH."""
         missing = [name for name in ("gcloud", "java") if shutil.which(name) is None]
         if missing:
             raise EmulatorError(f"{', '.join(missing)} not found. {self.install_hint}")
+
+    def start(self, timeout: float = 60.0) -> Self:
+        """Start the emulator and wait until it answers; say how to install what is missing."""
+        self.check()
         try:
             return super().start(timeout)
         except ProcessError as error:

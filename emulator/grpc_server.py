@@ -33,8 +33,10 @@ class GrpcServer(LocalService):
 
     service: str
 
-    def __init__(self, workers: int = 4) -> None:
+    def __init__(self, workers: int = 4, port: int | None = None) -> None:
         self._workers = workers
+        # A fixed port lets a restarted server keep the address its clients were given.
+        self._fixed_port = port or 0
         self._server: grpc.Server | None = None
         self._port = 0
 
@@ -54,8 +56,13 @@ class GrpcServer(LocalService):
         if self._server is not None:
             return self
         handler = grpc.method_handlers_generic_handler(self.service, dict(self.methods()))
-        server = grpc.server(ThreadPoolExecutor(max_workers=self._workers), handlers=[handler])
-        self._port = server.add_insecure_port("127.0.0.1:0")
+        # Without SO_REUSEPORT a port someone else holds fails to bind instead of being shared.
+        server = grpc.server(
+            ThreadPoolExecutor(max_workers=self._workers),
+            handlers=[handler],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        self._port = server.add_insecure_port(f"127.0.0.1:{self._fixed_port}")
         server.start()
         self._server = server
         return self

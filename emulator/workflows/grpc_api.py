@@ -62,8 +62,8 @@ class ExecutionsService(GrpcServer):
 
     service = "google.cloud.workflows.executions.v1.Executions"
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__()
+    def __init__(self, engine: Engine, port: int | None = None) -> None:
+        super().__init__(port=port)
         self.engine = engine
 
     def methods(self) -> dict[str, grpc.RpcMethodHandler]:

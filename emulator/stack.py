@@ -1,0 +1,359 @@
+"""The whole stack on one machine, from the same program `pulumi up` deploys.
+
+`capture_program` runs the stack program under Pulumi mocks; what it
+registered (read by emulator.stack_plan) is then served by local stand-ins:
+the Firestore emulator with the released security rules and the registry
+documents, the Workflows engine with every workflow (source, env vars,
+service account), each function under functions-framework from the files
+of its source archive, and the hosting rewrites on one local origin. Only
+the addresses differ from a deploy: each function gets the *_EMULATOR_HOST
+variables and the local identity provider's certificates URL on top of its
+own env vars.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import errno
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import grpc
+
+from components.testing import Graph, capture_program
+from emulator.firestore import FirestoreEmulator
+from emulator.functions import FunctionServer
+from emulator.hosting import HostingServer
+from emulator.identity import IdentityProvider
+from emulator.metadata import MetadataServer
+from emulator.process import free_port
+from emulator.service import LocalService
+from emulator.stack_plan import StackError, StackPlan
+from emulator.translation import TranslationServer
+from emulator.workflows.clock import Clock, RealClock, VirtualClock
+from emulator.workflows.connectors import ConnectorSettings
+from emulator.workflows.engine import Engine
+from emulator.workflows.errors import DefinitionError
+from emulator.workflows.grpc_api import ExecutionsService
+from emulator.workflows.server import WorkflowsServer
+from emulator.workflows.store import Store
+from emulator.workflows.tokens import StaticTokens
+
+REPO = Path(__file__).resolve().parent.parent
+
+PROBE_TIMEOUT = 2.0
+
+
+def check_port(port: int) -> None:
+    """StackError unless ``port`` can be bound on 127.0.0.1 now."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise StackError(f"port {port} is in use: pass --port with a free port") from error
+            raise StackError(f"cannot listen on port {port}: {error.strerror}") from error
+
+
+def probe(url: str) -> str:
+    """How ``url`` is: "ok" on any HTTP answer, else "down: why"."""
+    try:
+        urllib.request.urlopen(url, timeout=PROBE_TIMEOUT).close()
+    except urllib.error.HTTPError as error:
+        error.close()
+    except urllib.error.URLError as error:
+        return f"down: {error.reason}"
+    except OSError as error:
+        return f"down: {error}"
+    return "ok"
+
+
+def probe_grpc(host: str) -> str:
+    """How the gRPC server at ``host`` is: "ok" once a channel to it gets ready."""
+    channel = grpc.insecure_channel(host)
+    try:
+        grpc.channel_ready_future(channel).result(timeout=PROBE_TIMEOUT)
+    except grpc.FutureTimeoutError:
+        return f"down: no gRPC answer from {host}"
+    finally:
+        channel.close()
+    return "ok"
+
+
+class LocalStack(LocalService):
+    """The stack program's resources served on loopback; ``origin_url`` is the one hosting origin.
+
+    ``start()`` prints one line per service through ``progress`` and stops
+    what it started if anything fails; ``stop()`` leaves no process behind.
+    """
+
+    origin_url: str
+    project: str
+    graph: Graph
+    plan: StackPlan
+    engine: Engine
+    firestore: FirestoreEmulator
+    identity: IdentityProvider
+    metadata: MetadataServer
+    translation: TranslationServer
+    workflows_server: WorkflowsServer
+    executions: ExecutionsService
+    functions: dict[str, FunctionServer]
+    hosting: HostingServer
+
+    def __init__(
+        self,
+        program: Path = REPO / "__main__.py",
+        stack: str = "dev",
+        *,
+        clock: Clock | None = None,
+        state_dir: Path | None = None,
+        port: int | None = None,
+        config: Mapping[str, str] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.program = Path(program)
+        self.stack = stack
+        self.clock = clock or RealClock()
+        self.state_dir = state_dir
+        self.port = port
+        self.config = dict(config or {})
+        self._progress = progress or (lambda line: None)
+        self._cleanup: contextlib.ExitStack | None = None
+        self._engine_lock = threading.Lock()
+        self._engine_cleanup = contextlib.ExitStack()
+        self.functions = {}
+
+    # Starting and stopping
+
+    def start(self) -> Self:
+        """Capture the program, then start every service in order; returns self."""
+        if self._cleanup is not None:
+            return self
+        self._cleanup = contextlib.ExitStack()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every service in reverse order; safe after a failed start and twice."""
+        cleanup, self._cleanup = self._cleanup, None
+        if cleanup is not None:
+            cleanup.close()
+
+    def _say(self, label: str, detail: str) -> None:
+        self._progress(f"  {label:<20} {detail}")
+
+    def _start(self) -> None:
+        assert self._cleanup is not None
+        on_stop = self._cleanup
+        self.functions = {}
+        self.graph = capture_program(self.program, stack=self.stack, config=self.config)
+        self.plan = plan = StackPlan.read(self.graph)
+        self.project = plan.project
+        self._say(
+            "program", f"{self.program.name}, stack {self.stack}: {len(self.graph.resources)} resources"
+        )
+        # Everything that can fail at once does, before anything starts.
+        if self.port is not None:
+            check_port(self.port)
+        self._dir = state_dir = self._state_dir(on_stop)
+
+        rules = None
+        if plan.rules is not None:
+            rules = state_dir / "firestore.rules"
+            rules.write_text(plan.rules)
+        self.firestore = FirestoreEmulator(project=plan.project, rules=rules)
+        self.firestore.check()
+        on_stop.callback(self.firestore.stop)
+        # The emulator takes seconds to come up: the other services start meanwhile.
+        background = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="firestore-start"
+        )
+        on_stop.callback(background.shutdown)
+        firestore_started = background.submit(self.firestore.start)
+
+        self.identity = on_stop.enter_context(IdentityProvider(plan.firebase_project))
+        self._say("identity provider", f"{self.identity.certs_url} (ID tokens for {plan.firebase_project})")
+        self.metadata = on_stop.enter_context(
+            MetadataServer(access_token=f"local-{secrets.token_urlsafe(24)}")
+        )
+        self._say("metadata server", self.metadata.url)
+        self.translation = on_stop.enter_context(TranslationServer())
+        self._say(
+            "translation", f"{self.translation.url} (local stand-in: marks the text, does not translate)"
+        )
+
+        if isinstance(self.clock, VirtualClock):
+            # The functions run on the wall clock (token expiry, decide's due_at check):
+            # virtual time starts from now, and moves on only when told.
+            self.clock.advance_to(time.time())
+        self._engine_port, self._grpc_port = free_port(), free_port()
+        on_stop.callback(self._close_engine)
+        self._open_engine()
+        for workflow in plan.workflows:
+            try:
+                self.engine.deploy(
+                    workflow.name,
+                    workflow.source,
+                    workflow.env,
+                    workflow.service_account,
+                    filename=f"{workflow.name}.yaml",
+                )
+            except DefinitionError as error:
+                raise StackError(f"workflow {workflow.name} does not deploy: {error}") from error
+        self._say(
+            "workflows engine",
+            f"{self.workflows_server.url} (gRPC {self.executions.host}): "
+            + ", ".join(w.name for w in plan.workflows),
+        )
+
+        for function in plan.functions:
+            server = FunctionServer(
+                function.entry_point,
+                {**function.env, **self._function_env()},
+                source=function.unpack(state_dir / "functions" / function.name),
+            )
+            on_stop.callback(server.stop)
+            self.functions[function.name] = server.start()
+            self._say(function.name, f"{server.url} (function, entry point {function.entry_point})")
+
+        firestore_started.result()
+        for document in plan.documents:
+            self.firestore.write_document(
+                document.path, document.fields, database=document.database, project=document.project
+            )
+        rules_note = (
+            "security rules from the program" if rules else "NO security rules (the program releases none)"
+        )
+        self._say(
+            "firestore emulator", f"{self.firestore.url} ({rules_note}; {len(plan.documents)} documents)"
+        )
+
+        self.hosting = HostingServer(
+            plan.hosting, {name: server.url for name, server in self.functions.items()}, self, self.port
+        )
+        try:
+            self.hosting.start()
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise StackError(f"port {self.port} is in use: pass --port with a free port") from error
+            raise
+        on_stop.callback(self.hosting.stop)
+        self.origin_url = self.hosting.url
+        self._say("hosting", f"{self.origin_url} ({len(plan.hosting.rewrites)} rewrites, /local/)")
+
+    def _state_dir(self, on_stop: contextlib.ExitStack) -> Path:
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            return self.state_dir
+        temporary = Path(tempfile.mkdtemp(prefix="approvals-local-"))
+        on_stop.callback(shutil.rmtree, temporary, ignore_errors=True)
+        return temporary
+
+    def _function_env(self) -> dict[str, str]:
+        """Where a function finds the local services, on top of its own env vars."""
+        return {
+            "FIRESTORE_EMULATOR_HOST": self.firestore.host,
+            # start: the Executions API (gRPC); decide: the callbacks' host, the one it sends its token to.
+            "WORKFLOWS_EMULATOR_GRPC_HOST": self.executions.host,
+            "WORKFLOWS_EMULATOR_HOST": self.workflows_server.host,
+            "GCE_METADATA_HOST": self.metadata.host,
+            "FIREBASE_AUTH_CERTS_URL": self.identity.certs_url,
+        }
+
+    # The engine, which restarts on the same store and ports
+
+    def _open_engine(self) -> None:
+        cleanup = self._engine_cleanup
+        store = Store(self._dir / "engine.sqlite")
+        cleanup.callback(store.close)
+        self.engine = Engine(
+            store,
+            self.clock,
+            project=self.plan.project,
+            location=self.plan.location,
+            # Known before the server starts, so executions resumed from the store create usable callbacks.
+            base_url=f"http://127.0.0.1:{self._engine_port}",
+            connector_settings=ConnectorSettings(
+                firestore_host=self.firestore.host,
+                translate_url=self.translation.url,
+                project=self.plan.project,
+            ),
+            tokens=StaticTokens(),
+            # Only the functions' service-account token (decide's) may send callbacks.
+            callback_tokens={self.metadata.access_token},
+        )
+        cleanup.callback(self.engine.close)
+        self.workflows_server = cleanup.enter_context(WorkflowsServer(self.engine, port=self._engine_port))
+        self.executions = cleanup.enter_context(ExecutionsService(self.engine, port=self._grpc_port))
+
+    def _close_engine(self) -> None:
+        """Servers first, then the engine, then its store (an ExitStack undoes in reverse)."""
+        self._engine_cleanup.close()
+
+    def restart_engine(self) -> None:
+        """Close the engine and its servers, then reopen them on the same SQLite file and ports."""
+        with self._engine_lock:
+            self._close_engine()
+            self._open_engine()
+
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock forward, firing what falls due (RuntimeError on a real clock)."""
+        if not isinstance(self.clock, VirtualClock):
+            raise RuntimeError("the stack runs on the real clock: only a virtual clock can be advanced")
+        self.engine.advance(seconds)
+
+    # What the /local/ endpoints serve
+
+    def sign_in(self, email: str, groups: Sequence[str] = ()) -> dict[str, Any]:
+        """Sign ``email`` in with the local identity provider (ValueError for a bad address)."""
+        return self.identity.sign_in(email, groups)
+
+    def health(self) -> dict[str, Any]:
+        """``{"status": "ok"|"degraded", "services": {name: "ok"|"down: ..."}}``."""
+        services = {
+            "firestore": probe(f"{self.firestore.url}/"),
+            "identity": probe(self.identity.certs_url),
+            "metadata": probe(f"{self.metadata.url}/"),
+            "translation": probe(f"{self.translation.url}/"),
+            "engine": probe(f"{self.workflows_server.url}/"),
+            "executions": probe_grpc(self.executions.host),
+            **{name: probe(f"{server.url}/") for name, server in self.functions.items()},
+            "hosting": probe(f"{self.origin_url}/local/"),
+        }
+        status = "ok" if all(state == "ok" for state in services.values()) else "degraded"
+        return {"status": status, "services": services}
+
+    def local_config(self) -> dict[str, Any]:
+        """Where a page or a test finds the local services."""
+        return {
+            "project": self.plan.project,
+            "firebaseProjectId": self.plan.firebase_project,
+            "location": self.plan.location,
+            "database": self.plan.database,
+            "origin": self.origin_url,
+            "firestore": self.firestore.url,
+            "firestoreHost": self.firestore.host,
+            "engine": self.workflows_server.url,
+            "executions": self.executions.host,
+            "identityCerts": self.identity.certs_url,
+            "metadata": self.metadata.url,
+            "translation": self.translation.url,
+            "functions": {name: server.url for name, server in self.functions.items()},
+            "workflows": [w.name for w in self.plan.workflows],
+            "clock": "virtual" if isinstance(self.clock, VirtualClock) else "real",
+        }

@@ -1,0 +1,229 @@
+"""What of a captured stack program runs locally, read from its resources.
+
+The local stack serves what `pulumi up` would create: the Firestore rules
+that are released, the documents the program writes, each workflow's source,
+env vars and service account, each function's source archive, entry point
+and env vars, and the hosting version's rewrites. Anything it cannot serve
+is refused here, by name, before a single service starts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.testing import CapturedResource, Graph
+from emulator.hosting import HostingConfig, HostingConfigError
+
+PLATFORM = "approvals:index:ApprovalPlatform"
+WORKFLOW = "gcp:workflows/workflow:Workflow"
+FUNCTION = "gcp:cloudfunctionsv2/function:Function"
+BUCKET_OBJECT = "gcp:storage/bucketObject:BucketObject"
+DOCUMENT = "gcp:firestore/document:Document"
+DATABASE = "gcp:firestore/database:Database"
+RULESET = "gcp:firebaserules/ruleset:Ruleset"
+RELEASE = "gcp:firebaserules/release:Release"
+HOSTING_VERSION = "gcp:firebase/hostingVersion:HostingVersion"
+
+
+class StackError(RuntimeError):
+    """The program cannot run locally, or the machine lacks something; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class FunctionSource:
+    """A Cloud Function as deployed: its name (= its Cloud Run service), entry point, env and archive."""
+
+    name: str
+    entry_point: str
+    env: dict[str, str]
+    files: dict[str, Path | str]  # path in the archive -> the file, or the text of a string asset
+
+    def unpack(self, folder: Path) -> Path:
+        """Lay the archive out in ``folder`` (replacing what was there), as the runtime would see it."""
+        shutil.rmtree(folder, ignore_errors=True)
+        for name, content in self.files.items():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, Path):
+                shutil.copyfile(content, target)
+            else:
+                target.write_text(content)
+        return folder
+
+
+@dataclass(frozen=True)
+class WorkflowSource:
+    """A workflow as deployed."""
+
+    name: str
+    source: str
+    env: dict[str, str]
+    service_account: str | None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A Firestore document the program writes (the workflow registry)."""
+
+    project: str
+    database: str
+    path: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """What of the captured graph runs locally."""
+
+    project: str
+    firebase_project: str
+    location: str
+    database: str
+    rules: str | None
+    documents: tuple[Document, ...]
+    workflows: tuple[WorkflowSource, ...]
+    functions: tuple[FunctionSource, ...]
+    hosting: HostingConfig
+
+    @classmethod
+    def read(cls, graph: Graph) -> StackPlan:
+        """The plan, or a StackError naming what the graph lacks or what cannot run locally."""
+        if not graph.of_type(PLATFORM):
+            raise StackError("the program registers no ApprovalPlatform: there is no approvals stack to run")
+        workflows = graph.of_type(WORKFLOW)
+        if not workflows:
+            raise StackError(
+                "the program registers no workflow (gcp:workflows/workflow:Workflow): nothing to run"
+            )
+        project = _one({r.outputs.get("project") for r in workflows}, "workflows' projects")
+        if project is None:
+            raise StackError("the program's workflows name no project: set gcp:project in the stack config")
+        location = _one({r.outputs.get("region") for r in workflows}, "workflows' regions")
+        functions = tuple(_function(graph, r) for r in graph.of_type(FUNCTION))
+        firebase_projects = {
+            f.env["FIREBASE_PROJECT_ID"] for f in functions if "FIREBASE_PROJECT_ID" in f.env
+        }
+        hosting = _hosting(graph, {f.name for f in functions})
+        databases = graph.of_type(DATABASE)
+        return cls(
+            project=project,
+            firebase_project=_one(firebase_projects, "functions' FIREBASE_PROJECT_ID") or project,
+            location=location,
+            database=databases[0].outputs.get("name", "(default)") if databases else "(default)",
+            rules=_firestore_rules(graph),
+            documents=tuple(_document(r, project) for r in graph.of_type(DOCUMENT)),
+            workflows=tuple(
+                WorkflowSource(
+                    name=r.outputs["name"],
+                    source=r.outputs["sourceContents"],
+                    env={k: str(v) for k, v in (r.outputs.get("userEnvVars") or {}).items()},
+                    service_account=r.outputs.get("serviceAccount"),
+                )
+                for r in workflows
+            ),
+            functions=functions,
+            hosting=hosting,
+        )
+
+
+def _one(values: set[Any], what: str) -> Any:
+    """The single value the resources agree on (None if there is none); the local stack has one of each."""
+    values.discard(None)
+    if len(values) > 1:
+        raise StackError(
+            f"the local stack runs one project in one region, but the {what} differ: {sorted(values)}"
+        )
+    return next(iter(values), None)
+
+
+def _function(graph: Graph, resource: CapturedResource) -> FunctionSource:
+    outputs = resource.outputs
+    name = outputs.get("name", resource.name)
+    build = outputs.get("buildConfig") or {}
+    storage = (build.get("source") or {}).get("storageSource") or {}
+    archive = next(
+        (
+            r
+            for r in graph.of_type(BUCKET_OBJECT)
+            if r.outputs.get("name") == storage.get("object")
+            and r.outputs.get("bucket") == storage.get("bucket")
+        ),
+        None,
+    )
+    if archive is None or not isinstance(archive.outputs.get("source"), pulumi.AssetArchive):
+        raise StackError(f"function {name}: its source is not an archive of the program's files")
+    files: dict[str, Path | str] = {}
+    for path, asset in archive.outputs["source"].assets.items():
+        if isinstance(asset, pulumi.FileAsset):
+            files[path] = Path(asset.path)
+        elif isinstance(asset, pulumi.StringAsset):
+            files[path] = asset.text
+        else:
+            raise StackError(
+                f"function {name}: archive entry {path} is a {type(asset).__name__}; "
+                "only file and string assets run locally"
+            )
+    if "main.py" not in files:
+        raise StackError(f"function {name}: its archive has no main.py at the root")
+    env = (outputs.get("serviceConfig") or {}).get("environmentVariables") or {}
+    return FunctionSource(
+        name=name,
+        entry_point=build.get("entryPoint") or name,
+        env={k: str(v) for k, v in env.items()},
+        files=files,
+    )
+
+
+def _document(resource: CapturedResource, project: str) -> Document:
+    outputs = resource.outputs
+    fields = outputs.get("fields") or "{}"
+    return Document(
+        project=outputs.get("project") or project,
+        database=outputs.get("database") or "(default)",
+        path=f"{outputs['collection']}/{outputs['documentId']}",
+        fields=json.loads(fields) if isinstance(fields, str) else dict(fields),
+    )
+
+
+def _firestore_rules(graph: Graph) -> str | None:
+    """The rules released for Firestore (a ruleset that is not released does not apply)."""
+    rulesets = {r.outputs.get("name"): r for r in graph.of_type(RULESET)}
+    released = {
+        release.outputs.get("rulesetName", "").rsplit("/", 1)[-1]
+        for release in graph.of_type(RELEASE)
+        if str(release.outputs.get("name", "")).startswith("cloud.firestore")
+    }
+    sources = {
+        rulesets[name].outputs["source"]["files"][0]["content"] for name in released if name in rulesets
+    }
+    if len(sources) > 1:
+        raise StackError(
+            "the Firestore emulator takes one rules file, but the program releases several rulesets"
+        )
+    return next(iter(sources), None)
+
+
+def _hosting(graph: Graph, functions: set[str]) -> HostingConfig:
+    versions = graph.of_type(HOSTING_VERSION)
+    if len(versions) > 1:
+        raise StackError(
+            f"the local origin serves one hosting site, but the program has {len(versions)} versions"
+        )
+    try:
+        config = (
+            HostingConfig.parse(versions[0].outputs.get("config") or {})
+            if versions
+            else HostingConfig((), ())
+        )
+    except HostingConfigError as error:
+        raise StackError(str(error)) from error
+    unknown = sorted({r.service for r in config.rewrites} - functions)
+    if unknown:
+        raise StackError(f"hosting rewrites to {unknown}, which the program does not deploy as functions")
+    return config

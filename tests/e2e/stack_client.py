@@ -1,0 +1,189 @@
+"""The e2e tests' hands on a running LocalStack: HTTP to its origin, the Firestore emulator, the engine.
+
+Everything goes over HTTP, as a page or another client would: sign-in, start
+and decide on the origin; documents from the Firestore emulator's REST API
+with a user's ID token (so the security rules apply); executions from the
+engine's REST Executions API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import requests
+
+HTTP_TIMEOUT = 30.0
+# The engine and the functions finish asynchronously: how long to wait for a result, and how often to look.
+SETTLE_SECONDS = 10.0
+POLL_SECONDS = 0.02
+
+T = TypeVar("T")
+
+
+def poll(read: Callable[[], T], done: Callable[[T], bool], what: str) -> T:
+    """Read until `done` holds (waiting for an asynchronous result, not timing it); returns the last read."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    value = read()
+    while not done(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: still {value!r} after {SETTLE_SECONDS}s")
+        time.sleep(POLL_SECONDS)
+        value = read()
+    return value
+
+
+def firestore_value(value: dict[str, Any]) -> Any:
+    """A Firestore REST typed Value as plain Python (timestamps as aware datetimes)."""
+    [(kind, content)] = value.items()
+    match kind:
+        case "nullValue":
+            return None
+        case "integerValue":
+            return int(content)
+        case "timestampValue":
+            return datetime.fromisoformat(content)
+        case "arrayValue":
+            return [firestore_value(item) for item in content.get("values", [])]
+        case "mapValue":
+            return firestore_fields(content.get("fields", {}))
+        case _:
+            return content
+
+
+def firestore_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: firestore_value(value) for name, value in fields.items()}
+
+
+@dataclass(frozen=True)
+class Started:
+    """What /api/start answered: the request id and the execution's full resource name."""
+
+    request_id: str
+    execution: str
+    execution_id: str
+
+    @property
+    def workflow_id(self) -> str:
+        """W of projects/P/locations/L/workflows/W/executions/E."""
+        return self.execution.split("/")[5]
+
+
+@dataclass
+class Client:
+    """The test's hands on the running stack; everything goes over HTTP."""
+
+    origin: str
+    project: str
+    database: str
+    firestore: str
+    engine: str
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def connect(cls, origin: str) -> Client:
+        """Find the local services the way a page would: GET /local/config."""
+        response = requests.get(f"{origin}/local/config", timeout=HTTP_TIMEOUT)
+        assert response.status_code == 200, response.text
+        config = response.json()
+        return cls(origin, config["project"], config["database"], config["firestore"], config["engine"])
+
+    def token(self, email: str) -> str:
+        """A Firebase-style ID token for `email` from the local sign-in endpoint."""
+        if email not in self._tokens:
+            response = requests.post(
+                f"{self.origin}/local/sign-in", json={"email": email}, timeout=HTTP_TIMEOUT
+            )
+            assert response.status_code == 200, response.text
+            self._tokens[email] = response.json()["idToken"]
+        return self._tokens[email]
+
+    def _auth(self, email: str | None) -> dict[str, str]:
+        return {} if email is None else {"Authorization": f"Bearer {self.token(email)}"}
+
+    def start(self, email: str, workflow: str, given: dict[str, Any]) -> Started:
+        response = requests.post(
+            f"{self.origin}/api/start",
+            json={"workflow": workflow, "input": given},
+            headers=self._auth(email),
+            timeout=HTTP_TIMEOUT,
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["workflow"] == workflow
+        assert body["execution"].endswith(f"/executions/{body['execution_id']}")
+        return Started(body["request_id"], body["execution"], body["execution_id"])
+
+    def decide(
+        self, email: str | None, request_id: str, outcome: str, comment: str = ""
+    ) -> requests.Response:
+        """POST /api/decide as `email` (None: without a token); the response is the caller's to check."""
+        return requests.post(
+            f"{self.origin}/api/decide",
+            json={"request_id": request_id, "outcome": outcome, "comment": comment},
+            headers=self._auth(email),
+            timeout=HTTP_TIMEOUT,
+        )
+
+    def read_document(self, email: str | None, path: str) -> requests.Response:
+        """GET a document from the Firestore emulator as `email`, so that the security rules decide."""
+        url = f"{self.firestore}/v1/projects/{self.project}/databases/{self.database}/documents/{path}"
+        return requests.get(url, headers=self._auth(email), timeout=HTTP_TIMEOUT)
+
+    def document(self, email: str, path: str) -> dict[str, Any]:
+        """A document `email` may read, as plain fields."""
+        response = self.read_document(email, path)
+        assert response.status_code == 200, response.text
+        return firestore_fields(response.json().get("fields", {}))
+
+    def request(self, email: str, request_id: str) -> dict[str, Any]:
+        return self.document(email, f"approval_requests/{request_id}")
+
+    def _engine_get(self, path: str) -> dict[str, Any]:
+        response = requests.get(f"{self.engine}/v1/{path}", timeout=HTTP_TIMEOUT)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def execution(self, name: str) -> dict[str, Any]:
+        """The Executions API's view of `name` (state, result as JSON text, error)."""
+        return self._engine_get(name)
+
+    def callbacks(self, name: str) -> list[dict[str, Any]]:
+        return self._engine_get(f"{name}/callbacks").get("callbacks", [])
+
+    def wait_until_awaiting(self, name: str, callbacks: int = 1) -> list[dict[str, Any]]:
+        """Wait until the execution has created `callbacks` callbacks and waits on one (its timer is set)."""
+        return poll(
+            lambda: self.callbacks(name),
+            lambda found: len(found) >= callbacks and any(callback["waiters"] != "0" for callback in found),
+            f"{name} awaiting callback #{callbacks}",
+        )
+
+    def executions(self, execution: str) -> list[dict[str, Any]]:
+        """Every execution of the workflow that `execution` belongs to (the API's BASIC view)."""
+        workflow = execution.rsplit("/executions/", 1)[0]
+        return self._engine_get(f"{workflow}/executions").get("executions", [])
+
+    def wait_until_ended(self, name: str) -> dict[str, Any]:
+        return poll(lambda: self.execution(name), lambda e: e["state"] != "ACTIVE", f"{name} ending")
+
+    def result(self, name: str) -> Any:
+        """The result of an execution that ended, which must have succeeded."""
+        execution = self.wait_until_ended(name)
+        assert execution["state"] == "SUCCEEDED", execution.get("error")
+        return json.loads(execution["result"])
+
+    def advance(self, seconds: float) -> None:
+        """Move the stack's virtual clock forward, firing the timers due on the way."""
+        response = requests.post(
+            f"{self.origin}/local/clock:advance", json={"seconds": seconds}, timeout=HTTP_TIMEOUT
+        )
+        assert response.status_code == 200, response.text
+
+    def restart_engine(self) -> None:
+        response = requests.post(f"{self.origin}/local/engine:restart", timeout=HTTP_TIMEOUT)
+        assert response.status_code == 200, response.text

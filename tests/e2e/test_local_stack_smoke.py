@@ -1,0 +1,319 @@
+"""Smoke test of `python -m emulator up`: the dev stack comes up, serves, guards, and goes away cleanly.
+
+One stack on a virtual clock serves the in-process checks; the command line
+runs its own. "No process left behind" is checked on /proc: every process
+below ours that the stack started must be gone (or a zombie) after stop().
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from emulator.firestore import FirestoreEmulator
+from emulator.gcloud import EmulatorError
+from emulator.process import free_port
+from emulator.stack import REPO, LocalStack, StackError
+from emulator.workflows.clock import VirtualClock
+
+APPROVER = "alice@example.com"  # Pulumi.dev.yaml's approvals:approvers
+REQUESTER = "carol@example.com"
+STRANGER = "mallory@example.com"
+FUNCTIONS = ("approvals-start", "approvals-decide", "approvals-web")
+STARTUP_TIMEOUT = 120.0
+
+Process = tuple[int, str]  # pid and start time, so that a reused pid is not mistaken for ours
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat after the command name (which may hold spaces): state, ppid, ..."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def descendants(pid: int) -> set[Process]:
+    """Every process below ``pid``, children of children included."""
+    children: dict[int, list[Process]] = {}
+    for entry in Path("/proc").iterdir():
+        stat = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if stat is not None:
+            children.setdefault(int(stat[1]), []).append((int(entry.name), stat[19]))
+    found: set[Process] = set()
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.add(child)
+            pending.append(child[0])
+    return found
+
+
+def still_running(processes: set[Process]) -> set[Process]:
+    """Those of ``processes`` that still exist and are not zombies."""
+    running = set()
+    for pid, started in processes:
+        stat = _stat(pid)
+        if stat is not None and stat[19] == started and stat[0] != "Z":
+            running.add((pid, started))
+    return running
+
+
+def wait_gone(processes: set[Process], timeout: float = 15.0) -> set[Process]:
+    """What of ``processes`` is still running after ``timeout`` (grandchildren may take a moment)."""
+    deadline = time.monotonic() + timeout
+    while (running := still_running(processes)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return running
+
+
+@pytest.fixture(scope="module")
+def processes_before() -> set[Process]:
+    return descendants(os.getpid())
+
+
+@pytest.fixture(scope="module")
+def smoke_stack(processes_before: set[Process]) -> Iterator[LocalStack]:
+    """The dev stack on a virtual clock, shared by the tests of this module."""
+    with LocalStack(stack="dev", clock=VirtualClock()) as running:
+        yield running
+
+
+def sign_in(stack: LocalStack, email: str) -> str:
+    response = requests.post(f"{stack.origin_url}/local/sign-in", json={"email": email}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json()["email"] == email
+    return response.json()["idToken"]
+
+
+def test_every_service_is_healthy(smoke_stack: LocalStack) -> None:
+    response = requests.get(f"{smoke_stack.origin_url}/local/health", timeout=30)
+
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["status"] == "ok"
+    assert set(FUNCTIONS) | {"firestore", "engine", "executions", "hosting"} <= set(report["services"])
+    assert set(report["services"].values()) == {"ok"}
+
+
+def test_the_page_is_served_at_the_origin(smoke_stack: LocalStack) -> None:
+    response = requests.get(f"{smoke_stack.origin_url}/", timeout=10)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "<title>Approvals</title>" in response.text
+    # A header of the hosting config, applied by the origin.
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_starting_without_a_token_is_refused_through_the_proxy(smoke_stack: LocalStack) -> None:
+    response = requests.post(
+        f"{smoke_stack.origin_url}/api/start",
+        json={"workflow": "translation-validation", "input": {"text": "Hello"}},
+        timeout=30,
+    )
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "missing bearer token"
+
+
+def test_a_requester_starts_a_translation_and_the_rules_guard_the_request(smoke_stack: LocalStack) -> None:
+    response = requests.post(
+        f"{smoke_stack.origin_url}/api/start",
+        json={"workflow": "translation-validation", "input": {"text": "Hello"}},
+        headers={"Authorization": f"Bearer {sign_in(smoke_stack, REQUESTER)}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    request_id = response.json()["request_id"]
+    smoke_stack.engine.wait_idle()
+
+    # Through the emulator's REST API with users' ID tokens: the security rules decide.
+    url = (
+        f"{smoke_stack.firestore.url}/v1/projects/{smoke_stack.project}/databases/(default)/documents"
+        f"/approval_requests/{request_id}"
+    )
+
+    def read_as(email: str) -> requests.Response:
+        return requests.get(
+            url, headers={"Authorization": f"Bearer {sign_in(smoke_stack, email)}"}, timeout=10
+        )
+
+    as_approver = read_as(APPROVER)
+    assert as_approver.status_code == 200, as_approver.text
+    fields = as_approver.json()["fields"]
+    assert fields["status"] == {"stringValue": "pending"}
+    assert fields["requester"] == {"stringValue": REQUESTER}
+    assert {"stringValue": APPROVER} in fields["approvers"]["arrayValue"]["values"]
+    assert read_as(REQUESTER).status_code == 200
+    assert read_as(STRANGER).status_code == 403
+
+
+def test_the_local_endpoints(smoke_stack: LocalStack) -> None:
+    config = requests.get(f"{smoke_stack.origin_url}/local/config", timeout=10).json()
+    assert config["project"] == "approvals-dev"
+    assert config["firestore"] == smoke_stack.firestore.url
+    assert config["clock"] == "virtual"
+
+    before = smoke_stack.engine.clock.now()
+    advanced = requests.post(
+        f"{smoke_stack.origin_url}/local/clock:advance", json={"seconds": 60}, timeout=30
+    )
+    assert advanced.status_code == 200, advanced.text
+    assert smoke_stack.engine.clock.now() == before + 60
+
+    bad = requests.post(
+        f"{smoke_stack.origin_url}/local/sign-in", json={"email": "not an address"}, timeout=10
+    )
+    assert bad.status_code == 400
+    assert requests.get(f"{smoke_stack.origin_url}/local/nothing", timeout=10).status_code == 404
+
+
+def test_stop_leaves_no_process_behind(smoke_stack: LocalStack, processes_before: set[Process]) -> None:
+    # After the tests above, which share the stack: this one stops it (the fixture's stop is then a no-op).
+    started = descendants(os.getpid()) - processes_before
+    assert started, "the stack should run child processes"
+
+    smoke_stack.stop()
+
+    assert wait_gone(started) == set()
+
+
+def test_a_failure_half_way_stops_what_was_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = descendants(os.getpid())
+    running_at_stop: set[Process] = set()
+    stop = LocalStack.stop
+
+    def failing_start(self: FirestoreEmulator, timeout: float = 60.0) -> FirestoreEmulator:
+        raise EmulatorError("the Firestore emulator did not come up (simulated)")
+
+    def recording_stop(self: LocalStack) -> None:
+        running_at_stop.update(descendants(os.getpid()) - before)
+        stop(self)
+
+    # The failure surfaces once the function servers run: stop() must end them.
+    monkeypatch.setattr(FirestoreEmulator, "start", failing_start)
+    monkeypatch.setattr(LocalStack, "stop", recording_stop)
+    stack = LocalStack(stack="dev", clock=VirtualClock())
+
+    with pytest.raises(EmulatorError, match="simulated"):
+        stack.start()
+    stack.stop()  # safe after a failed start
+
+    assert running_at_stop, "the function servers should have been running"
+    assert wait_gone(running_at_stop) == set()
+
+
+def test_a_busy_port_is_refused_before_anything_starts() -> None:
+    with busy_port() as port, pytest.raises(StackError, match=f"port {port} is in use: pass --port"):
+        LocalStack(stack="dev", port=port).start()
+
+
+def test_a_program_without_an_approvals_platform_is_refused(tmp_path: Path) -> None:
+    program = tmp_path / "__main__.py"
+    program.write_text("import pulumi\n\npulumi.export('nothing', 1)\n")
+
+    with pytest.raises(StackError, match="registers no ApprovalPlatform"):
+        LocalStack(program, stack="dev").start()
+
+
+@contextlib.contextmanager
+def busy_port() -> Iterator[int]:
+    """A port something listens on while the block runs."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+# The command line
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "emulator", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+        check=False,
+    )
+
+
+def test_up_serves_until_ctrl_c_then_exits_cleanly() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "up", "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout or ():
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not any("Press Ctrl-C" in line for line in output):
+            assert process.poll() is None, "".join(output)
+            try:
+                output.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                pytest.fail("no 'Press Ctrl-C' within the start-up timeout:\n" + "".join(output))
+        text = "".join(output)
+        for progress in ("firestore emulator", "workflows engine", *FUNCTIONS, "hosting"):
+            assert f"  {progress} " in text, text
+        assert f"origin               http://127.0.0.1:{port}\n" in text
+        assert f"http://127.0.0.1:{port}/api/start" in text
+
+        health = requests.get(f"http://127.0.0.1:{port}/local/health", timeout=30)
+        assert health.status_code == 200, health.text
+        assert run_cli("health", "--url", f"http://127.0.0.1:{port}").returncode == 0
+        started = descendants(process.pid)
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert wait_gone(started) == set()
+    assert run_cli("health", "--url", f"http://127.0.0.1:{port}").returncode == 1
+
+
+def test_up_on_a_busy_port_says_so() -> None:
+    with busy_port() as port:
+        done = run_cli("up", "--port", str(port))
+
+    assert done.returncode == 1
+    assert f"port {port} is in use: pass --port" in done.stderr
+
+
+def test_up_without_gcloud_says_how_to_install_it() -> None:
+    # Only the interpreter's folder: no gcloud (nor java) on PATH.
+    done = run_cli(
+        "up", "--port", str(free_port()), env={**os.environ, "PATH": str(Path(sys.executable).parent)}
+    )
+
+    assert done.returncode == 1
+    assert "gcloud" in done.stderr
+    assert "apt-get install google-cloud-cli google-cloud-cli-firestore-emulator" in done.stderr
