@@ -87,7 +87,18 @@ def _claim(ref: DocumentReference, decision: Decision, caller: auth.Caller, deci
         )
         return principal
 
-    return claim(firestore.client().transaction())
+    from google.api_core.exceptions import Aborted
+
+    try:
+        return claim(firestore.client().transaction())
+    except ValueError as exc:
+        # The client retries an aborted transaction a few times, then raises
+        # ValueError from the last Aborted: heavy contention on this very request,
+        # i.e. concurrent decisions. Nothing was written; the approver may retry.
+        if not isinstance(exc.__cause__, Aborted):
+            raise
+        logger.warning("claim of %s kept conflicting: %s", decision.request_id, exc)
+        raise HttpError(503, "the request is being decided right now; try again") from exc
 
 
 def _release(ref: DocumentReference, caller: auth.Caller, decided_at: datetime) -> None:
