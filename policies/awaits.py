@@ -1,0 +1,79 @@
+"""Every callback wait has an explicit, bounded timeout and a handler for its expiry."""
+
+from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+
+from .resource_types import WORKFLOW
+from .settings import schema, settings
+from .values import number, read
+from .workflow_source import steps
+
+AWAIT_CALLBACK = "events.await_callback"
+
+SCHEMA = schema(
+    max_timeout_seconds={
+        "type": "number",
+        "default": 30 * 24 * 3600,
+        "description": "The longest literal args.timeout of an events.await_callback step.",
+    }
+)
+
+
+def literal_seconds(timeout: object) -> float | None:
+    """The timeout when written as a number, None when it is an expression like ${remaining}."""
+    if isinstance(timeout, bool):
+        return None
+    if isinstance(timeout, int | float):
+        return float(timeout)
+    if isinstance(timeout, str) and "${" not in timeout:
+        try:
+            return float(timeout)
+        except ValueError:
+            return None
+    return None
+
+
+def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != WORKFLOW:
+        return
+    source = read(args.props, "sourceContents")
+    if not isinstance(source, str):
+        return
+    limit = float(settings(args, SCHEMA)["max_timeout_seconds"])
+    try:
+        awaits = [step for step in steps(source) if step.body.get("call") == AWAIT_CALLBACK]
+    except ValueError as error:
+        report_violation(f"Workflow {args.name}: {error}. Fix: deploy a valid workflow definition.", None)
+        return
+    for step in awaits:
+        where = f"Workflow {args.name}: step '{step.name}' (subworkflow {step.subworkflow})"
+        call_args = step.body.get("args")
+        timeout = call_args.get("timeout") if isinstance(call_args, dict) else None
+        seconds = literal_seconds(timeout)
+        if timeout is None:
+            report_violation(
+                f"{where} calls {AWAIT_CALLBACK} without args.timeout, so the execution can wait for a year. "
+                "Fix: pass args.timeout in seconds (request_approval waits until the request's due time).",
+                None,
+            )
+        elif seconds is not None and seconds > limit:
+            report_violation(
+                f"{where} waits up to {number(seconds)} s, more than max_timeout_seconds {number(limit)}. "
+                f"Fix: set args.timeout to at most {number(limit)} seconds.",
+                None,
+            )
+        if not step.timeout_handled:
+            report_violation(
+                f"{where} is not inside a try whose except handles TimeoutError, so an expiry fails the "
+                'execution. Fix: wrap it in try/except and treat `"TimeoutError" in e.tags` as an outcome '
+                "(as the step library's await_decision does).",
+                None,
+            )
+
+
+callback_await_bounded_and_handled = ResourceValidationPolicy(
+    name="callback-await-bounded-and-handled",
+    description="events.await_callback steps have a bounded args.timeout and handle TimeoutError.",
+    validate=validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=SCHEMA,
+)

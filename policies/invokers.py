@@ -1,0 +1,108 @@
+"""No public invoker on a service, unless hosting must reach it or it is allow-listed."""
+
+from collections.abc import Sequence
+from fnmatch import fnmatchcase
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+from .iam import grants, is_iam
+from .resource_types import HOSTING_VERSION
+from .settings import schema, settings
+from .values import read_known
+
+PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
+# Where each service's IAM resources name the service they guard.
+SERVICE_PROPERTY = {
+    "gcp:cloudrunv2/service": "name",
+    "gcp:cloudrun/iam": "service",
+    "gcp:cloudfunctionsv2/function": "cloudFunction",
+    "gcp:cloudfunctions/function": "cloudFunction",
+}
+
+SCHEMA = schema(
+    allowed_services={
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Services (fnmatch patterns) that may be invoked by allUsers/allAuthenticatedUsers.",
+    },
+    allow_hosting_targets={
+        "type": "boolean",
+        "default": True,
+        "description": "Allow services a Firebase Hosting rewrite in the stack points at "
+        "(hosting must reach them; each authenticates every call itself).",
+    },
+)
+
+
+def guarded_service(resource: PolicyResource) -> str | None:
+    """The Cloud Run service or function an IAM resource guards (None: a project, bucket, ...)."""
+    for prefix, key in SERVICE_PROPERTY.items():
+        if resource.resource_type.startswith(prefix):
+            value = read_known(resource.props, key)
+            return value.rsplit("/", 1)[-1] if isinstance(value, str) else None
+    return None
+
+
+def hosting_targets(resources: list[PolicyResource]) -> set[str]:
+    """Services that Firebase Hosting rewrites in the stack send traffic to."""
+    targets = set()
+    for resource in resources:
+        if resource.resource_type != HOSTING_VERSION:
+            continue
+        rewrites = read_known(resource.props, "config", "rewrites")
+        count = len(rewrites) if isinstance(rewrites, Sequence) and not isinstance(rewrites, str) else 0
+        for index in range(count):
+            for path in (("run", "serviceId"), ("function",)):
+                target = read_known(resource.props, "config", "rewrites", index, *path)
+                if isinstance(target, str):
+                    targets.add(target)
+    return targets
+
+
+def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    config = settings(args, SCHEMA)
+    allowed = list(config["allowed_services"])
+    if config["allow_hosting_targets"]:
+        allowed += sorted(hosting_targets(args.resources))
+    for resource in args.resources:
+        if not is_iam(resource.resource_type):
+            continue
+        try:
+            public = [grant for grant in grants(resource.props) if grant.member in PUBLIC_MEMBERS]
+        except UnknownValueError:
+            continue
+        service = guarded_service(resource)
+        if not public or (service and any(fnmatchcase(service, pattern) for pattern in allowed)):
+            continue
+        where = (
+            f"service '{service}', which is neither in allowed_services nor a Firebase Hosting rewrite "
+            "target in this stack"
+            if service
+            else "a resource that is not a service"
+        )
+        for grant in public:
+            report_violation(
+                f"{resource.name} grants {grant.role} to {grant.member} on {where}. Fix: grant the role to "
+                "the principals that call it; if the service must be public and authenticates every call "
+                "itself, route Firebase Hosting to it or add it to the no-public-invokers policy's "
+                "allowed_services.",
+                resource.urn,
+            )
+
+
+no_public_invokers = StackValidationPolicy(
+    name="no-public-invokers",
+    description="No allUsers/allAuthenticatedUsers grant, except on services Firebase Hosting must reach "
+    "or that are allow-listed.",
+    validate=validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=SCHEMA,
+)

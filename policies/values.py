@@ -1,0 +1,69 @@
+"""Reading resource properties, which can be unknown while the CLI previews."""
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pulumi_policy.proxy import UnknownValueError
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "<unknown during preview>"
+
+
+UNKNOWN: Any = _Unknown()
+"""A value the engine cannot know before it creates a resource (e.g. a new account's email)."""
+
+
+def read(props: Mapping[str, Any], *path: str | int) -> Any:
+    """`props[path[0]][path[1]]...`, None where a key is missing.
+
+    An unknown value raises `UnknownValueError`: in a resource policy the host
+    turns that into "can't run policy during preview", which is the honest answer.
+    """
+    value: Any = props
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(value, Sequence) or isinstance(value, str) or key >= len(value):
+                return None
+        elif not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def read_known(props: Mapping[str, Any], *path: str | int) -> Any:
+    """Like `read`, but UNKNOWN instead of an exception: a stack policy looks at many
+    resources and one value unknown during preview must not stop it for the others."""
+    try:
+        return read(props, *path)
+    except UnknownValueError:
+        return UNKNOWN
+
+
+def strings(value: Any) -> list[str]:
+    """The known strings of a list property (members, label keys, ...)."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return []
+    found = []
+    for index in range(len(value)):
+        try:
+            item = value[index]
+        except UnknownValueError:
+            continue
+        if isinstance(item, str):
+            found.append(item)
+    return found
+
+
+def number(value: float) -> str:
+    """A count or a number of seconds as people write it: 2, 2592000, 0.5."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def shown(value: Any) -> str:
+    """A property value as a message quotes it: unset, a string as is, anything else as JSON."""
+    if value is None:
+        return "unset"
+    return value if isinstance(value, str) else json.dumps(value)
