@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements.txt requirements-dev.txt $(wildcard functions/*/requirements.txt)
 
-.PHONY: up test lint bench
+.PHONY: up test lint bench policy
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+policy: $(STAMP)
+	$(BIN)/python -m policies check __main__.py --stack dev
+	$(BIN)/python -m policies check __main__.py --stack prod
