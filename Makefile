@@ -5,8 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements.txt requirements-dev.txt $(wildcard functions/*/requirements.txt)
+# The page (web/): npm ci when the lock file changes, a build when a source does.
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_DIST := web/dist/index.html
+WEB_SOURCES := web/build.mjs $(shell find web/src -type f)
 
-.PHONY: up test lint bench policy
+.PHONY: up test lint bench policy web
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,18 +18,27 @@ $(STAMP): $(REQUIREMENTS)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-up: $(STAMP)
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_DIST): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(WEB_DIST)
+
+up: $(STAMP) web
 	$(BIN)/python -m emulator up --stack $(or $(STACK),dev)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: lint
+test: lint web
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) web
 	$(BIN)/python -m benchmarks
 
-policy: $(STAMP)
+policy: $(STAMP) web
 	$(BIN)/python -m policies check __main__.py --stack dev
 	$(BIN)/python -m policies check __main__.py --stack prod

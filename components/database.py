@@ -69,6 +69,7 @@ class ApprovalDatabase(pulumi.ComponentResource):
     database: gcp.firestore.Database | None
     ruleset: gcp.firebaserules.Ruleset
     release: gcp.firebaserules.Release
+    inbox_index: gcp.firestore.Index
 
     def __init__(
         self,
@@ -133,5 +134,21 @@ class ApprovalDatabase(pulumi.ComponentResource):
                 lambda ruleset_id: f"projects/{project}/rulesets/{ruleset_id}"
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ruleset]),
+        )
+        # The page's inbox asks for "requests I approve, in these states": an
+        # array-contains plus an `in` filter, which Firestore serves only from a
+        # composite index.
+        self.inbox_index = gcp.firestore.Index(
+            f"{name}-inbox-index",
+            project=project,
+            database=self.database_name,
+            collection=collections.requests,
+            query_scope="COLLECTION",
+            fields=[
+                gcp.firestore.IndexFieldArgs(field_path="approvers", array_config="CONTAINS"),
+                gcp.firestore.IndexFieldArgs(field_path="status", order="ASCENDING"),
+                gcp.firestore.IndexFieldArgs(field_path="__name__", order="ASCENDING"),
+            ],
+            opts=child,
         )
         self.register_outputs({"database_name": self.database_name})

@@ -1,5 +1,6 @@
 """ApprovalPlatform: what every approval workflow of one environment shares."""
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ from .validation import (
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 """Function sources ship beside this package, in a checkout and when pip-installed."""
+WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+"""The page's build output (`make web`); pip installs it beside this package too."""
 
 PLATFORM_APIS = (
     "cloudbuild.googleapis.com",
@@ -41,6 +44,7 @@ PLATFORM_APIS = (
     "firebaserules.googleapis.com",
     "firebasehosting.googleapis.com",
     "identitytoolkit.googleapis.com",
+    "firebase.googleapis.com",
 )
 
 # Build service account roles, as Cloud Functions documents for a custom build account.
@@ -147,6 +151,19 @@ class ApprovalPlatformArgs:
         check_labels(f"{arg}.labels", self.labels)
 
 
+def firebase_web_config(project: str, app_id: str | None, config: gcp.firebase.GetWebAppConfigResult) -> str:
+    """The JSON `initializeApp` takes; fields Firebase left unset are left out."""
+    fields = {
+        "apiKey": config.api_key,
+        "authDomain": config.auth_domain,
+        "projectId": project,
+        "appId": app_id,
+        "storageBucket": config.storage_bucket,
+        "messagingSenderId": config.messaging_sender_id,
+    }
+    return json.dumps({key: value for key, value in fields.items() if value}, sort_keys=True)
+
+
 class ApprovalPlatform(pulumi.ComponentResource):
     """Firestore, the start/decide/web functions, hosting and their identities, once per environment."""
 
@@ -170,6 +187,11 @@ class ApprovalPlatform(pulumi.ComponentResource):
         args = args or ApprovalPlatformArgs()
         args.validate()
         project = args.resolved_project()
+        if not (WEB_DIST / "index.html").is_file():
+            raise FileNotFoundError(
+                f"the approval page is not built ({WEB_DIST} has no index.html): "
+                "run `make web` (npm ci && npm run build)"
+            )
         super().__init__("approvals:index:ApprovalPlatform", name, None, opts)
 
         self.project = project
@@ -244,10 +266,23 @@ class ApprovalPlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
         )
 
+        firebase_project = args.firebase_project_id or project
+        # The page signs approvers in with this web app's config (served as config.json).
+        web_app = gcp.firebase.WebApp(
+            f"{name}-web-app",
+            project=firebase_project,
+            display_name=f"approvals ({name})",
+            deletion_policy="ABANDON" if args.deletion_protection else "DELETE",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
+        )
+        web_config = gcp.firebase.get_web_app_config_output(
+            project=firebase_project, web_app_id=web_app.app_id
+        )
+
         common_env: dict[str, pulumi.Input[str]] = {
             "GOOGLE_CLOUD_PROJECT": project,
             "APPROVALS_DATABASE": self.database_name,
-            "FIREBASE_PROJECT_ID": args.firebase_project_id or project,
+            "FIREBASE_PROJECT_ID": firebase_project,
         }
         function_env: dict[str, dict[str, pulumi.Input[str]]] = {
             "start": {"APPROVALS_WORKFLOWS_COLLECTION": args.collections.workflows},
@@ -255,7 +290,11 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 "APPROVALS_REQUESTS_COLLECTION": args.collections.requests,
                 "APPROVALS_CALLBACKS_COLLECTION": args.collections.callbacks,
             },
-            "web": {},
+            "web": {
+                "FIREBASE_WEB_CONFIG": pulumi.Output.all(web_app.app_id, web_config).apply(
+                    lambda values: firebase_web_config(firebase_project, *values)
+                )
+            },
         }
         functions = {
             role: PythonFunction(
@@ -263,7 +302,10 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 PythonFunctionArgs(
                     source_dir=FUNCTIONS_DIR / role,
                     entry_point=role,
-                    shared_dirs={"common": FUNCTIONS_DIR / "common"},
+                    shared_dirs={
+                        "common": FUNCTIONS_DIR / "common",
+                        **({"static": WEB_DIST} if role == "web" else {}),
+                    },
                     bucket=bucket,
                     service_account_email=accounts[role].email,
                     build_service_account=accounts["build"].id,

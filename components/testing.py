@@ -77,8 +77,16 @@ class GoogleCloudMocks(pulumi_mocks.Mocks):
         resource_id = outputs.pop("__id", None) or f"{args.name}-id"
         return resource_id, outputs
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
+        # A bare dict: the mock monitor reads a (result, failures) tuple's failures as a list.
+        if args.token == "gcp:firebase/getWebAppConfig:getWebAppConfig":
+            project = args.args.get("project") or self.project_id
+            return {
+                "apiKey": f"mock-api-key-{project}",
+                "authDomain": f"{project}.firebaseapp.com",
+                "messagingSenderId": "000000000000",
+            }
+        return {}
 
 
 def _account(inputs: dict[str, Any], project: str, _: str) -> dict[str, Any]:
@@ -135,6 +143,11 @@ def _bucket(inputs: dict[str, Any], _project: str, _name: str) -> dict[str, Any]
     }
 
 
+def _web_app(_inputs: dict[str, Any], project: str, name: str) -> dict[str, Any]:
+    app_id = f"1:000000000000:web:{name}"
+    return {"__id": f"projects/{project}/webApps/{app_id}", "appId": app_id}
+
+
 _COMPUTED: dict[str, Callable[[dict[str, Any], str, str], dict[str, Any]]] = {
     "gcp:serviceaccount/account:Account": _account,
     "gcp:cloudfunctionsv2/function:Function": _function,
@@ -144,6 +157,7 @@ _COMPUTED: dict[str, Callable[[dict[str, Any], str, str], dict[str, Any]]] = {
     "gcp:firebaserules/ruleset:Ruleset": _ruleset,
     "gcp:workflows/workflow:Workflow": _workflow,
     "gcp:storage/bucket:Bucket": _bucket,
+    "gcp:firebase/webApp:WebApp": _web_app,
 }
 
 

@@ -273,6 +273,8 @@ class LocalStack(LocalService):
             "WORKFLOWS_EMULATOR_HOST": self.workflows_server.host,
             "GCE_METADATA_HOST": self.metadata.host,
             "FIREBASE_AUTH_CERTS_URL": self.identity.certs_url,
+            # web: config.json points the page at the emulator and the local sign-in.
+            "APPROVALS_LOCAL": "1",
         }
 
     # The engine, which restarts on the same store and ports

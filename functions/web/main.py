@@ -1,47 +1,132 @@
-"""web: serves the approvals page (a placeholder until the real page lands)."""
+"""web: serves the approvals page (the built files under static/) and its runtime config.
+
+The platform component puts the page's build output (web/dist) in this
+function's archive as static/. The page asks /__/approvals/config.json how to
+reach Firebase: the web app config in production; the Firestore emulator's
+address when the local stack runs it (APPROVALS_LOCAL=1).
+"""
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import flask
 import functions_framework
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Approvals</title>
-</head>
-<body>
-<main>
-<h1>Approvals</h1>
-<p>The approvals page is not available yet.</p>
-</main>
-</body>
-</html>
-"""
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CONFIG_PATH = "/__/approvals/config.json"
 
-SECURITY_HEADERS = {
-    # The placeholder needs no script, style or frame: allow nothing.
-    "Content-Security-Policy": (
-        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
+# Flask adds "; charset=utf-8" to text types.
+CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".txt": "text/plain"}
+
+# The Google endpoints the Firebase JS SDK calls in production: Firestore's
+# listen channel, Auth's sign-in and token refresh, and Google's sign-in script.
+FIRESTORE_ORIGIN = "https://firestore.googleapis.com"
+AUTH_ORIGINS = ("https://identitytoolkit.googleapis.com", "https://securetoken.googleapis.com")
+GOOGLE_SIGN_IN_SCRIPT = "https://apis.google.com"
+
+BASE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    # File names carry no content hash: the browser revalidates (ETag) on every load,
+    # so a deploy never mixes an old app.js with a new index.html.
     "Cache-Control": "no-cache",
 }
 
 
+def is_local() -> bool:
+    return os.environ.get("APPROVALS_LOCAL") == "1"
+
+
+def static_files() -> dict[str, Path]:
+    """URL path -> file, for the page's files only: no other path can reach the disk."""
+    if not STATIC_DIR.is_dir():
+        return {}
+    files = {
+        f"/{path.relative_to(STATIC_DIR).as_posix()}": path
+        for path in STATIC_DIR.rglob("*")
+        if path.is_file() and path.suffix in CONTENT_TYPES
+    }
+    if "/index.html" in files:
+        files["/"] = files["/index.html"]
+    return files
+
+
+def firebase_web_config() -> dict[str, str]:
+    """The Firebase web app config (apiKey, authDomain, projectId, appId); {} if unset or not JSON."""
+    try:
+        config = json.loads(os.environ.get("FIREBASE_WEB_CONFIG", "{}"))
+    except ValueError:
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def page_config() -> tuple[int, dict[str, object]]:
+    """What the page needs to reach Firebase, as (HTTP status, JSON body)."""
+    database = os.environ.get("APPROVALS_DATABASE", "(default)")
+    if is_local():
+        return 200, {
+            "local": True,
+            "projectId": os.environ.get("GOOGLE_CLOUD_PROJECT", ""),
+            "firestoreHost": os.environ.get("FIRESTORE_EMULATOR_HOST", ""),
+            "database": database,
+        }
+    firebase = firebase_web_config()
+    if not firebase.get("apiKey"):
+        return 503, {"error": "the page is not configured: FIREBASE_WEB_CONFIG has no apiKey"}
+    return 200, {"local": False, "firebase": firebase, "database": database}
+
+
+def content_security_policy() -> str:
+    """Scripts and styles from this origin only; connections only to what the SDK talks to."""
+    if is_local():
+        connect = ["'self'", f"http://{os.environ.get('FIRESTORE_EMULATOR_HOST', '127.0.0.1')}"]
+        scripts, frames = ["'self'"], ["'none'"]
+    else:
+        connect = ["'self'", FIRESTORE_ORIGIN, *AUTH_ORIGINS]
+        scripts = ["'self'", GOOGLE_SIGN_IN_SCRIPT]
+        auth_domain = firebase_web_config().get("authDomain")
+        # signInWithPopup talks to the popup through a hidden frame on the auth domain.
+        frames = [f"https://{auth_domain}"] if auth_domain else ["'none'"]
+    directives = {
+        "default-src": ["'none'"],
+        "script-src": scripts,
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": connect,
+        "frame-src": frames,
+        "base-uri": ["'none'"],
+        "form-action": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+FILES = static_files()
+HEADERS = {**BASE_HEADERS, "Content-Security-Policy": content_security_policy()}
+
+
+def text(status: int, body: str, **extra: str) -> flask.Response:
+    return flask.Response(body, status=status, mimetype="text/plain", headers={**HEADERS, **extra})
+
+
 @functions_framework.http
 def web(request: flask.Request) -> flask.Response:
-    """GET -> the page; anything else -> 405."""
+    """GET/HEAD -> the page's files and config.json; anything else -> 405."""
     if request.method not in ("GET", "HEAD"):
-        return flask.Response(
-            "method not allowed\n",
-            status=405,
-            mimetype="text/plain",
-            headers={**SECURITY_HEADERS, "Allow": "GET, HEAD"},
-        )
-    return flask.Response(PAGE, status=200, mimetype="text/html", headers=SECURITY_HEADERS)
+        return text(405, "method not allowed\n", Allow="GET, HEAD")
+    if request.path == CONFIG_PATH:
+        status, body = page_config()
+        return flask.Response(json.dumps(body), status=status, mimetype="application/json", headers=HEADERS)
+    file = FILES.get(request.path)
+    if file is None:
+        if not FILES:
+            return text(503, "the page was not built into this function (run `make web`)\n")
+        return text(404, "not found\n")
+    response = flask.send_file(file, mimetype=CONTENT_TYPES[file.suffix], conditional=True, etag=True)
+    response.headers.update(HEADERS)
+    return response

@@ -50,7 +50,9 @@ def test_a_consumer_stack_installs_and_uses_the_components(tmp_path: Path) -> No
     shutil.copytree(
         REPO,
         source,
-        ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.egg-info", "build", "tests"),
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "__pycache__", "*.egg-info", "build", "tests", "node_modules"
+        ),
     )
     site = tmp_path / "site"
     subprocess.run(
@@ -94,5 +96,8 @@ def test_a_consumer_stack_installs_and_uses_the_components(tmp_path: Path) -> No
     for archive in report["archives"]:
         assert "main.py" in archive and "requirements.txt" in archive
         assert not any("__pycache__" in name for name in archive)
+    # The built page travels in the package: the web function's archive serves it.
+    pages = [a for a in report["archives"] if "static/index.html" in a and "static/app.js" in a]
+    assert len(pages) == 1
     (workflow,) = report["workflows"]
     assert "request_approval" in workflow

@@ -152,3 +152,11 @@ def test_apis_are_enabled_once_and_never_disabled(dev_graph: Graph) -> None:
         services
     )
     assert all(not s.inputs["disableOnDestroy"] for s in dev_graph.of_type("gcp:projects/service:Service"))
+
+
+def test_the_inbox_query_has_its_composite_index(dev_graph: Graph) -> None:
+    (index,) = dev_graph.of_type("gcp:firestore/index:Index")
+    assert index.inputs["collection"] == "approval_requests"
+    assert index.inputs["database"] == "(default)"
+    fields = [(f["fieldPath"], f.get("arrayConfig") or f.get("order")) for f in index.inputs["fields"]]
+    assert fields == [("approvers", "CONTAINS"), ("status", "ASCENDING"), ("__name__", "ASCENDING")]
