@@ -45,10 +45,14 @@ service cloud.firestore {{
       return request.auth.token.email.lower();
     }}
 
-    // Approval requests: visible to their approvers and to whoever asked.
+    // Approval requests: visible to their approvers (by e-mail, or by a group
+    // in the token's `groups` claim) and to whoever asked.
     match /{collections.requests}/{{requestId}} {{
       allow get, list: if signedIn()
-        && (caller() in resource.data.approvers || resource.data.requester == caller());
+        && (caller() in resource.data.approvers
+          || resource.data.requester == caller()
+          || (request.auth.token.groups is list
+            && resource.data.approver_groups.hasAny(request.auth.token.groups)));
       allow write: if false;
     }}
 
@@ -70,6 +74,7 @@ class ApprovalDatabase(pulumi.ComponentResource):
     ruleset: gcp.firebaserules.Ruleset
     release: gcp.firebaserules.Release
     inbox_index: gcp.firestore.Index
+    group_inbox_index: gcp.firestore.Index
 
     def __init__(
         self,
@@ -137,18 +142,33 @@ class ApprovalDatabase(pulumi.ComponentResource):
         )
         # The page's inbox asks for "requests I approve, in these states": an
         # array-contains plus an `in` filter, which Firestore serves only from a
-        # composite index.
-        self.inbox_index = gcp.firestore.Index(
-            f"{name}-inbox-index",
+        # composite index. Group members ask the same of `approver_groups`
+        # (array-contains-any), which needs an index of its own.
+        self.inbox_index = self._inbox_index(f"{name}-inbox-index", project, collections, "approvers", child)
+        self.group_inbox_index = self._inbox_index(
+            f"{name}-group-inbox-index", project, collections, "approver_groups", child
+        )
+        self.register_outputs({"database_name": self.database_name})
+
+    def _inbox_index(
+        self,
+        name: str,
+        project: str,
+        collections: Collections,
+        array_field: str,
+        opts: pulumi.ResourceOptions,
+    ) -> gcp.firestore.Index:
+        """A composite index for "requests whose `array_field` names me, in these states"."""
+        return gcp.firestore.Index(
+            name,
             project=project,
             database=self.database_name,
             collection=collections.requests,
             query_scope="COLLECTION",
             fields=[
-                gcp.firestore.IndexFieldArgs(field_path="approvers", array_config="CONTAINS"),
+                gcp.firestore.IndexFieldArgs(field_path=array_field, array_config="CONTAINS"),
                 gcp.firestore.IndexFieldArgs(field_path="status", order="ASCENDING"),
                 gcp.firestore.IndexFieldArgs(field_path="__name__", order="ASCENDING"),
             ],
-            opts=child,
+            opts=opts,
         )
-        self.register_outputs({"database_name": self.database_name})

@@ -113,7 +113,7 @@ def test_the_translation_workflow_matches_its_template(dev_graph: Graph) -> None
     source = yaml.safe_load(workflow.inputs["sourceContents"])
     assert {"main", "request_approval"} <= set(source)
     env = workflow.inputs["userEnvVars"]
-    assert json.loads(env["APPROVERS"]) == ["alice@example.com", "bob@example.com"]
+    assert json.loads(env["APPROVERS"]) == ["alice@example.com", "bob@example.com", "group:reviewers"]
     assert env["APPROVAL_TIMEOUT_SECONDS"] == "3600"
     assert env["SOURCE_LANGUAGE"] == "en" and env["TARGET_LANGUAGE"] == "fr"
     assert env["APPROVALS_REQUESTS_COLLECTION"] == "approval_requests"
@@ -154,9 +154,15 @@ def test_apis_are_enabled_once_and_never_disabled(dev_graph: Graph) -> None:
     assert all(not s.inputs["disableOnDestroy"] for s in dev_graph.of_type("gcp:projects/service:Service"))
 
 
-def test_the_inbox_query_has_its_composite_index(dev_graph: Graph) -> None:
-    (index,) = dev_graph.of_type("gcp:firestore/index:Index")
-    assert index.inputs["collection"] == "approval_requests"
-    assert index.inputs["database"] == "(default)"
-    fields = [(f["fieldPath"], f.get("arrayConfig") or f.get("order")) for f in index.inputs["fields"]]
-    assert fields == [("approvers", "CONTAINS"), ("status", "ASCENDING"), ("__name__", "ASCENDING")]
+def test_the_inbox_queries_have_their_composite_indexes(dev_graph: Graph) -> None:
+    indexes = dev_graph.of_type("gcp:firestore/index:Index")
+    assert all(index.inputs["collection"] == "approval_requests" for index in indexes)
+    assert all(index.inputs["database"] == "(default)" for index in indexes)
+    fields = sorted(
+        [(f["fieldPath"], f.get("arrayConfig") or f.get("order")) for f in index.inputs["fields"]]
+        for index in indexes
+    )
+    assert fields == [
+        [("approver_groups", "CONTAINS"), ("status", "ASCENDING"), ("__name__", "ASCENDING")],
+        [("approvers", "CONTAINS"), ("status", "ASCENDING"), ("__name__", "ASCENDING")],
+    ]

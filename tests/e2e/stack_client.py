@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -92,15 +92,17 @@ class Client:
         config = response.json()
         return cls(origin, config["project"], config["database"], config["firestore"], config["engine"])
 
+    def sign_in(self, email: str, groups: Sequence[str] = ()) -> str:
+        """Sign `email` in (with a `groups` claim if given); later calls as `email` use this token."""
+        body = {"email": email, "groups": list(groups)}
+        response = requests.post(f"{self.origin}/local/sign-in", json=body, timeout=HTTP_TIMEOUT)
+        assert response.status_code == 200, response.text
+        self._tokens[email] = response.json()["idToken"]
+        return self._tokens[email]
+
     def token(self, email: str) -> str:
         """A Firebase-style ID token for `email` from the local sign-in endpoint."""
-        if email not in self._tokens:
-            response = requests.post(
-                f"{self.origin}/local/sign-in", json={"email": email}, timeout=HTTP_TIMEOUT
-            )
-            assert response.status_code == 200, response.text
-            self._tokens[email] = response.json()["idToken"]
-        return self._tokens[email]
+        return self._tokens.get(email) or self.sign_in(email)
 
     def _auth(self, email: str | None) -> dict[str, str]:
         return {} if email is None else {"Authorization": f"Bearer {self.token(email)}"}

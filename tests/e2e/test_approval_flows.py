@@ -23,6 +23,8 @@ from tests.e2e.stack_client import Client, Started
 
 REQUESTER = "carol@example.com"  # asks, approves nothing
 STRANGER = "mallory@example.com"  # neither asks nor approves
+REVIEWER = "rex@example.com"  # approves translations as a member of group:reviewers
+REVIEWERS = "group:reviewers"
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 FINANCE = "finance@example.com"
@@ -82,7 +84,7 @@ TRANSLATION = Flow(
     first=Stage(
         template="translation_validation",
         stage="validation",
-        approvers=(ALICE, BOB),
+        approvers=(ALICE, BOB, REVIEWERS),
         timeout=3600,
         subject="Validate the en to fr translation",
         payload={
@@ -143,6 +145,7 @@ def pending(client: Client, started: Started, stage: Stage, request_id: str | No
         "stage": stage.stage,
         "status": "pending",
         "approvers": list(stage.approvers),
+        "approver_groups": [a.removeprefix("group:") for a in stage.approvers if a.startswith("group:")],
         "requester": REQUESTER,
         "subject": stage.subject,
         "payload": stage.payload,
@@ -201,7 +204,8 @@ def still_waiting(client: Client, started: Started, before: Document) -> None:
 def test_an_approver_decides(client: Client, flow: Flow, outcome: str) -> None:
     """Start -> pending for the approvers -> decided through /api/decide -> the execution returns it."""
     started, before = start(client, flow)
-    approver = flow.first.approvers[-1]
+    # The last approver named by e-mail: group members have their own test.
+    approver = next(a for a in reversed(flow.first.approvers) if not a.startswith("group:"))
 
     decide(client, approver, started.request_id, outcome, "checked")
 
@@ -353,6 +357,20 @@ def test_a_stranger_cannot_read_a_request(client: Client, flow: Flow) -> None:
     )
 
     decide(client, flow.first.approvers[0], started.request_id, "rejected")
+    client.result(started.execution)
+
+
+def test_a_group_member_reads_the_request_a_stranger_does_not(client: Client) -> None:
+    """The rules match the token's `groups` claim against the request's approver_groups."""
+    client.sign_in(REVIEWER, groups=["reviewers"])
+    client.sign_in(STRANGER, groups=["translators"])
+    started, before = start(client, TRANSLATION)
+    path = f"approval_requests/{started.request_id}"
+
+    assert client.request(REVIEWER, started.request_id) == before
+    assert client.read_document(STRANGER, path).status_code == 403
+
+    decide(client, ALICE, started.request_id, "approved")
     client.result(started.execution)
 
 

@@ -38,6 +38,7 @@ HOUR = 3600  # how long an approver takes to decide, so that every event has its
 REQUEST_ID = "r1"
 REQUESTER = "bob@example.com"
 APPROVERS = json.loads(PLATFORM_ENV["APPROVERS"])
+APPROVER_GROUPS = ["reviewers"]  # the NAMEs of APPROVERS' group:NAME entries
 FINANCE_APPROVERS = ["cfo@example.com"]
 OIDC_TOKEN = "workflow-oidc-token"
 WEBHOOK_PATH = "/deploy"
@@ -137,6 +138,7 @@ class Approvals:
         payload: dict[str, Any],
         request_id: str = REQUEST_ID,
         approvers: list[str] = APPROVERS,
+        approver_groups: list[str] = APPROVER_GROUPS,
     ) -> Pending:
         """Check the request is pending in Firestore with its callback stored apart; return it."""
         created = self.now()
@@ -147,6 +149,7 @@ class Approvals:
             "stage": stage,
             "status": "pending",
             "approvers": approvers,
+            "approver_groups": approver_groups,
             "requester": REQUESTER,
             "subject": subject,
             "payload": payload,
@@ -357,6 +360,7 @@ def finance_stage(approvals: Approvals, execution_id: str) -> Pending:
         subject=EXPENSE_SUBJECT,
         payload={**EXPENSE, "manager_approver": APPROVE.approver, "manager_comment": APPROVE.comment},
         approvers=FINANCE_APPROVERS,
+        approver_groups=[],
     )
 
 

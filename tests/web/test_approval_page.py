@@ -2,8 +2,8 @@
 
 The page is driven as a person would (labels, roles, visible text, the
 keyboard); other users act beside it over HTTP (tests/e2e's Client), so the
-page must pick their changes up live. Approvers are Pulumi.dev.yaml's: alice
-and bob validate translations, alice approves expenses. Requests outlive
+page must pick their changes up live. Approvers are Pulumi.dev.yaml's: alice,
+bob and group:reviewers validate translations, alice approves expenses. Requests outlive
 their test on the module's stack, so each test names its own (a fresh
 expense reason, a fresh text) and looks only for those.
 """
@@ -19,6 +19,7 @@ from tests.e2e.stack_client import Client, Started
 
 ALICE = "alice@example.com"  # validates translations, approves expenses
 REQUESTER = "carol@example.com"  # asks, approves nothing
+REVIEWER = "rex@example.com"  # validates translations as a member of group:reviewers
 NOT_AN_APPROVER = "you are not an approver of this request"  # decide's 403 reason
 PHONE = {"width": 375, "height": 667}
 # More than one screen of controls: how many Tabs may pass before the target must have focus.
@@ -101,6 +102,30 @@ def test_approver_sees_a_new_request_live_and_approves_it(page: Page, client: Cl
         ALICE,
         "Receipts attached",
     )
+
+
+def test_group_member_sees_a_request_of_their_group_and_approves_it(page: Page, client: Client) -> None:
+    """group:reviewers validates translations: a member's token carries `groups`; the inbox asks for them."""
+    # The sign-in form takes an e-mail only: hand the page a session whose token has the claim.
+    token = client.sign_in(REVIEWER, groups=["reviewers"])
+    page.goto("/")
+    page.evaluate(
+        "([key, session]) => sessionStorage.setItem(key, JSON.stringify(session))",
+        ["approvals.localSession", {"email": REVIEWER, "idToken": token}],
+    )
+    page.reload()
+    expect(page.get_by_text(f"Signed in as {REVIEWER}")).to_be_visible()
+
+    text = fresh("Good morning")
+    started = client.start(REQUESTER, "translation-validation", {"text": text})
+
+    article = pending(page).get_by_role("article").filter(has_text=text)
+    expect(article).to_be_visible()
+    article.get_by_role("button", name="Approve", exact=True).click()
+
+    expect(pending(page).get_by_role("article").filter(has_text=text)).to_have_count(0)
+    document = client.request(REVIEWER, started.request_id)
+    assert (document["status"], document["decided_by"]) == ("approved", REVIEWER)
 
 
 def test_non_approver_has_nothing_to_approve_and_cannot_decide(page: Page, client: Client) -> None:

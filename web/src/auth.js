@@ -12,7 +12,7 @@ import { connectFirestoreEmulator, getFirestore } from "firebase/firestore";
 const LOCAL_SESSION_KEY = "approvals.localSession";
 
 /**
- * Calls onSession({ email, db, idToken(), signOut() }) once someone is signed in,
+ * Calls onSession({ email, groups, db, idToken(), signOut() }) once someone is signed in,
  * or onSignedOut(signIn) with the function that signs in (an e-mail locally, nothing in production).
  */
 export function watchSession(config, { onSession, onSignedOut }) {
@@ -28,6 +28,7 @@ function watchLocalSession(config, onSession, onSignedOut) {
     connectFirestoreEmulator(db, host, port, { mockUserToken: idToken });
     onSession({
       email,
+      groups: groupsClaim(decodePayload(idToken)),
       db,
       idToken: async () => idToken,
       signOut: async () => {
@@ -60,15 +61,17 @@ function watchFirebaseSession(config, onSession, onSignedOut) {
   const app = initializeApp(config.firebase);
   const auth = getAuth(app);
   const db = getFirestore(app, config.database);
-  onAuthStateChanged(auth, (user) => {
+  onAuthStateChanged(auth, async (user) => {
     if (!user) {
       onSignedOut(async () => {
         await signInWithPopup(auth, new GoogleAuthProvider());
       });
       return;
     }
+    const { claims } = await user.getIdTokenResult();
     onSession({
       email: (user.email || "").toLowerCase(),
+      groups: groupsClaim(claims),
       db,
       idToken: () => user.getIdToken(),
       signOut: async () => {
@@ -78,6 +81,19 @@ function watchFirebaseSession(config, onSession, onSignedOut) {
       },
     });
   });
+}
+
+/** The token's `groups` custom claim (the names `group:NAME` approvers match), or []. */
+function groupsClaim(claims) {
+  const groups = Array.isArray(claims.groups) ? claims.groups : [];
+  return [...new Set(groups.filter((g) => typeof g === "string" && g))];
+}
+
+/** The claims of a JWT: its middle part is base64url-encoded JSON. */
+function decodePayload(jwt) {
+  const base64 = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+  const bytes = Uint8Array.from(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
 }
 
 function splitHost(hostAndPort) {

@@ -22,7 +22,7 @@ function showRequests(session, container, statuses, emptyText, create) {
   container.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   return watchApprovals(
     session.db,
-    session.email,
+    session,
     statuses,
     (requests) => {
       const seen = new Set(requests.map((r) => r.id));

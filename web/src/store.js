@@ -1,5 +1,6 @@
 // Live Firestore reads. The security rules let a user list only the requests they
-// approve or asked for, so every query names the user; nothing is written from here.
+// approve (by e-mail or group) or asked for, so every query names the user or
+// their groups; nothing is written from here.
 
 import { collection, doc, onSnapshot, query, where } from "firebase/firestore";
 
@@ -9,18 +10,32 @@ const TRANSLATIONS = "translations";
 export const OPEN_STATUSES = ["pending", "deciding"];
 export const CLOSED_STATUSES = ["approved", "rejected", "expired"];
 
-/** Requests `email` approves whose status is one of `statuses`, live; returns the unsubscribe. */
-export function watchApprovals(db, email, statuses, onDocs, onError) {
-  const approvals = query(
-    collection(db, REQUESTS),
-    where("approvers", "array-contains", email),
-    where("status", "in", statuses),
+// Firestore's limit on the values of an array-contains-any filter.
+const MAX_ANY_VALUES = 30;
+
+/**
+ * Requests the user approves (by e-mail, or through one of their `groups`)
+ * whose status is one of `statuses`, live; returns the unsubscribe. Each way
+ * of approving is its own query (Firestore allows one array filter per query),
+ * merged by document id once every query has answered.
+ */
+export function watchApprovals(db, { email, groups }, statuses, onDocs, onError) {
+  const queries = [where("approvers", "array-contains", email)];
+  if (groups.length > 0) queries.push(where("approver_groups", "array-contains-any", groups.slice(0, MAX_ANY_VALUES)));
+  const results = queries.map(() => null); // per query: its documents, once it answered
+  const stops = queries.map((approverFilter, index) =>
+    onSnapshot(
+      query(collection(db, REQUESTS), approverFilter, where("status", "in", statuses)),
+      (snapshot) => {
+        results[index] = snapshot.docs.map((d) => ({ id: d.id, ...d.data() }));
+        if (results.some((docs) => docs === null)) return;
+        const merged = new Map(results.flat().map((request) => [request.id, request]));
+        onDocs([...merged.values()].sort(newestFirst));
+      },
+      onError,
+    ),
   );
-  return onSnapshot(
-    approvals,
-    (snapshot) => onDocs(snapshot.docs.map((d) => ({ id: d.id, ...d.data() })).sort(newestFirst)),
-    onError,
-  );
+  return () => stops.forEach((stop) => stop());
 }
 
 export const watchRequest = (db, requestId, onData) => watchUntilReadable(doc(db, REQUESTS, requestId), onData);
