@@ -75,6 +75,7 @@ pulumi.export("site_url", platform.site_url)
 pulumi.export("start_url", platform.start_url)
 pulumi.export("decide_url", platform.decide_url)
 pulumi.export("database_name", platform.database_name)
+pulumi.export("events_topic", platform.events_topic_name)
 pulumi.export(
     "workflows",
     {

@@ -45,6 +45,7 @@ PLATFORM_APIS = (
     "firebasehosting.googleapis.com",
     "identitytoolkit.googleapis.com",
     "firebase.googleapis.com",
+    "pubsub.googleapis.com",
 )
 
 # Build service account roles, as Cloud Functions documents for a custom build account.
@@ -180,6 +181,9 @@ class ApprovalPlatform(pulumi.ComponentResource):
     site_url: pulumi.Output[str]
     start_service_account_email: pulumi.Output[str]
     decide_service_account_email: pulumi.Output[str]
+    events_topic: gcp.pubsub.Topic
+    events_topic_name: pulumi.Output[str]
+    """The full topic name, `projects/P/topics/T`: every request state change is published there."""
 
     def __init__(
         self, name: str, args: ApprovalPlatformArgs | None = None, opts: pulumi.ResourceOptions | None = None
@@ -216,6 +220,17 @@ class ApprovalPlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.database_name = self._db.database_name
+
+        self.events_topic = gcp.pubsub.Topic(
+            f"{name}-approval-events",
+            name=resource_id(name, "approval-events", max_length=255),
+            project=project,
+            labels=self.labels,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
+        )
+        self.events_topic_name = pulumi.Output.concat(
+            "projects/", project, "/topics/", self.events_topic.name
+        )
 
         accounts = {
             role: given
@@ -352,6 +367,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 "web_url": self.web_url,
                 "site_url": self.site_url,
                 "database_name": self.database_name,
+                "events_topic_name": self.events_topic_name,
                 "start_service_account_email": self.start_service_account_email,
                 "decide_service_account_email": self.decide_service_account_email,
             }
@@ -364,7 +380,19 @@ class ApprovalPlatform(pulumi.ComponentResource):
             "APPROVALS_REQUESTS_COLLECTION": self.collections.requests,
             "APPROVALS_CALLBACKS_COLLECTION": self.collections.callbacks,
             "APPROVALS_AUDIT_COLLECTION": self.collections.audit,
+            "APPROVALS_EVENTS_TOPIC": self.events_topic_name,
         }
+
+    def grant_event_publisher(self, key: str, member: pulumi.Input[str]) -> gcp.pubsub.TopicIAMMember:
+        """Publish to this platform's events topic, and to no other topic of the project."""
+        return gcp.pubsub.TopicIAMMember(
+            f"{self._name}-{key}-events-publisher",
+            project=self.project,
+            topic=self.events_topic.name,
+            role="roles/pubsub.publisher",
+            member=member,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def database_condition(self) -> pulumi.Output[str]:
         """An IAM condition that narrows a Firestore role to this platform's database."""

@@ -138,7 +138,8 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             parent=self,
         )
         member = iam.member_of(account)
-        grants = platform.grant_database_user(name, member)
+        grants: list[pulumi.Resource] = [*platform.grant_database_user(name, member)]
+        grants.append(platform.grant_event_publisher(name, member))
         grants += iam.grant_project_roles(
             name,
             project=platform.project,

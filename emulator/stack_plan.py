@@ -122,7 +122,11 @@ class StackPlan:
                 WorkflowSource(
                     name=r.outputs["name"],
                     source=r.outputs["sourceContents"],
-                    env={k: str(v) for k, v in (r.outputs.get("userEnvVars") or {}).items()},
+                    env={
+                        k: str(v)
+                        for k, v in (r.outputs.get("userEnvVars") or {}).items()
+                        if k != "APPROVALS_EVENTS_TOPIC"  # the local stack has no Pub/Sub yet
+                    },
                     service_account=r.outputs.get("serviceAccount"),
                 )
                 for r in workflows

@@ -57,6 +57,22 @@ def test_each_workflow_runs_as_its_own_account_with_its_templates_roles(dev_grap
     assert len(set(accounts)) == len(accounts) == 2
 
 
+def test_workflows_publish_to_the_events_topic_only(dev_graph: Graph) -> None:
+    """Publisher on the platform's topic, never on the project (the project bindings above are exact)."""
+    publishers = {
+        (m.inputs["project"], m.inputs["topic"], m.inputs["role"], m.inputs["member"])
+        for m in dev_graph.of_type("gcp:pubsub/topicIAMMember:TopicIAMMember")
+    }
+    on_topic = ("approvals-dev", "approvals-approval-events", "roles/pubsub.publisher")
+    assert publishers == {
+        (*on_topic, sa("wf-translation-validation")),
+        (*on_topic, sa("wf-expense-approval")),
+    }
+    assert all(
+        role != "roles/pubsub.publisher" for roles in bindings(dev_graph).values() for role, _ in roles
+    )
+
+
 def test_no_primitive_roles_and_no_public_access_but_hosting(dev_graph: Graph) -> None:
     for member in dev_graph.of_type("gcp:projects/iAMMember:IAMMember"):
         assert member.inputs["role"] not in {"roles/owner", "roles/editor", "roles/viewer"}

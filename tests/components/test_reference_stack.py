@@ -14,6 +14,7 @@ COMPONENTS = {
     "approvals:index:ApprovalHosting",
     "approvals:index:PythonFunction",
 }
+EVENTS_TOPIC = "projects/approvals-dev/topics/approvals-approval-events"
 
 
 def owner(graph: Graph, resource: CapturedResource) -> CapturedResource:
@@ -117,10 +118,20 @@ def test_the_translation_workflow_matches_its_template(dev_graph: Graph) -> None
     assert env["APPROVAL_TIMEOUT_SECONDS"] == "3600"
     assert env["SOURCE_LANGUAGE"] == "en" and env["TARGET_LANGUAGE"] == "fr"
     assert env["APPROVALS_REQUESTS_COLLECTION"] == "approval_requests"
+    assert env["APPROVALS_EVENTS_TOPIC"] == EVENTS_TOPIC
     assert workflow.inputs["serviceAccount"] == account.outputs["name"]
     assert workflow.inputs["region"] == "europe-west1"
     assert workflow.inputs["callLogLevel"] == "LOG_ERRORS_ONLY"
     assert workflow.inputs["labels"]["approval-template"] == "translation-validation"
+
+
+def test_the_platform_owns_the_events_topic(dev_graph: Graph) -> None:
+    platform = dev_graph.named("approvals", "approvals:index:ApprovalPlatform")
+    (topic,) = dev_graph.of_type("gcp:pubsub/topic:Topic")
+    assert owner(dev_graph, topic) == platform
+    assert topic.inputs["name"] == "approvals-approval-events"
+    assert topic.inputs["project"] == "approvals-dev"
+    assert topic.inputs["labels"] == {"app": "approvals", "managed-by": "pulumi"}
 
 
 def test_each_workflow_is_registered_for_the_start_function(dev_graph: Graph) -> None:
@@ -142,6 +153,7 @@ def test_the_stack_exports_what_a_user_needs(dev_graph: Graph) -> None:
     assert outputs["start_url"].endswith("/approvals-start")
     assert outputs["decide_url"].endswith("/approvals-decide")
     assert outputs["database_name"] == "(default)"
+    assert outputs["events_topic"] == EVENTS_TOPIC
     assert set(outputs["workflows"]) == {"translation-validation", "expense-approval"}
 
 
@@ -151,6 +163,7 @@ def test_apis_are_enabled_once_and_never_disabled(dev_graph: Graph) -> None:
     assert {"workflows.googleapis.com", "firestore.googleapis.com", "translate.googleapis.com"} <= set(
         services
     )
+    assert "pubsub.googleapis.com" in services
     assert all(not s.inputs["disableOnDestroy"] for s in dev_graph.of_type("gcp:projects/service:Service"))
 
 

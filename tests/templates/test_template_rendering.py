@@ -18,7 +18,9 @@ from tests.templates.workflow_walk import all_steps, call_sites, mentions, steps
 from workflow_templates import available_templates, load_template, render
 
 TEMPLATES = available_templates()
-GET_ENV = re.compile(r'sys\.get_env\("([A-Z0-9_]+)"')
+# Reads without a default: a read with one (APPROVALS_EVENTS_TOPIC) may find nothing.
+GET_ENV = re.compile(r'sys\.get_env\("([A-Z0-9_]+)"\)')
+OPTIONAL_GET_ENV = re.compile(r'sys\.get_env\("([A-Z0-9_]+)",')
 
 
 def calls(workflow: dict[str, Any], target: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -59,6 +61,7 @@ def test_every_env_var_a_rendered_template_reads_is_set(name: str) -> None:
 
     read = set(GET_ENV.findall(source))
     assert {name for name in read if not name.startswith("GOOGLE_CLOUD_")} <= set(env)
+    assert set(OPTIONAL_GET_ENV.findall(source)) == {"APPROVALS_EVENTS_TOPIC"}
 
 
 @pytest.mark.parametrize("name", TEMPLATES)

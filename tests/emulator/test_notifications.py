@@ -1,0 +1,162 @@
+"""Request state changes reach the platform's events topic, on the real Pub/Sub emulator.
+
+A rendered template runs on the engine with APPROVALS_EVENTS_TOPIC set; a pull
+subscription on that topic must receive exactly the request's state changes,
+in order, with their attributes and JSON payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+from google.cloud import firestore
+
+from emulator.firestore import FirestoreEmulator
+from emulator.pubsub import PubSubEmulator
+from emulator.translation import TranslationServer
+from emulator.workflows.clock import VirtualClock
+from emulator.workflows.connectors import ConnectorSettings
+from emulator.workflows.engine import Engine
+from emulator.workflows.server import WorkflowsServer
+from emulator.workflows.store import Store
+from emulator.workflows.tokens import StaticTokens
+from tests.emulator.conftest import CallBack
+from tests.emulator.test_engine_templates import APPROVE, APPROVERS, DAY, HOUR, REQUEST_ID, REQUESTER
+from tests.support import PROJECT
+from tests.templates.examples import PLATFORM_ENV
+from workflow_templates import load_template, render
+
+TEMPLATE = "translation_validation"
+TOPIC = f"projects/{PROJECT}/topics/approvals-approval-events"
+SUBSCRIPTION = f"projects/{PROJECT}/subscriptions/approvals-events-test"
+REQUESTED = ("requested", REQUESTER, {"stage": "validation", "approvers": APPROVERS})
+
+
+class Subscription:
+    """A pull subscription on TOPIC, made through the emulator's REST API."""
+
+    def __init__(self, emulator: PubSubEmulator) -> None:
+        self._url = emulator.url
+        requests.put(f"{self._url}/v1/{TOPIC}", json={}, timeout=10).raise_for_status()
+        requests.put(f"{self._url}/v1/{SUBSCRIPTION}", json={"topic": TOPIC}, timeout=10).raise_for_status()
+
+    def close(self) -> None:
+        for name in (SUBSCRIPTION, TOPIC):
+            requests.delete(f"{self._url}/v1/{name}", timeout=10).raise_for_status()
+
+    def pull(self, count: int) -> list[dict[str, Any]]:
+        """The next `count` messages, oldest first, acknowledged; fails if more were published."""
+        messages = self._pull(count, immediately=False)
+        while len(messages) < count:
+            messages += self._pull(count - len(messages), immediately=False)
+        assert self._pull(100, immediately=True) == []
+        return messages
+
+    def _pull(self, limit: int, *, immediately: bool) -> list[dict[str, Any]]:
+        url = f"{self._url}/v1/{SUBSCRIPTION}"
+        body = {"maxMessages": limit, "returnImmediately": immediately}
+        response = requests.post(f"{url}:pull", json=body, timeout=30)
+        response.raise_for_status()
+        received = response.json().get("receivedMessages", [])
+        if received:
+            ack = {"ackIds": [r["ackId"] for r in received]}
+            requests.post(f"{url}:acknowledge", json=ack, timeout=10).raise_for_status()
+        return [r["message"] for r in received]
+
+
+@pytest.fixture
+def subscription(pubsub_emulator: PubSubEmulator) -> Iterator[Subscription]:
+    created = Subscription(pubsub_emulator)
+    yield created
+    created.close()
+
+
+@pytest.fixture
+def engine(
+    store: Store,
+    clock: VirtualClock,
+    firestore_emulator: FirestoreEmulator,
+    pubsub_emulator: PubSubEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Engine]:
+    """translation_validation deployed with the events topic set, as ApprovalWorkflow does."""
+    firestore_emulator.reset()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
+    with TranslationServer() as translation:
+        settings = ConnectorSettings(
+            firestore_host=firestore_emulator.host,
+            translate_url=translation.url,
+            pubsub_host=pubsub_emulator.host,
+            project=PROJECT,
+        )
+        engine = Engine(store, clock, project=PROJECT, connector_settings=settings, tokens=StaticTokens())
+        template = load_template(TEMPLATE)
+        env = {
+            **PLATFORM_ENV,
+            "APPROVAL_TEMPLATE": TEMPLATE,
+            "APPROVALS_EVENTS_TOPIC": TOPIC,
+            **template.env_for({}),
+        }
+        engine.deploy(TEMPLATE, render(template, env), env)
+        with WorkflowsServer(engine):
+            yield engine
+        engine.close()
+
+
+def start(engine: Engine) -> str:
+    execution = engine.start(TEMPLATE, {"text": "Hello", "request_id": REQUEST_ID, "requester": REQUESTER})
+    engine.wait_idle()
+    assert engine.get(execution.id).state == "ACTIVE", engine.get(execution.id).error
+    return execution.id
+
+
+def events(messages: list[dict[str, Any]], since: datetime) -> list[tuple[str, str, dict[str, Any]]]:
+    """(event, actor, details) of each message, after checking its envelope."""
+    found = []
+    for message in messages:
+        body = json.loads(base64.b64decode(message["data"]))
+        assert set(body) == {"request_id", "event", "actor", "at", "details"}
+        assert body["request_id"] == REQUEST_ID
+        assert message["attributes"] == {"event": body["event"], "request_id": REQUEST_ID}
+        assert datetime.fromisoformat(body["at"]) >= since
+        found.append((body["event"], body["actor"], body["details"]))
+    return found
+
+
+def now(engine: Engine) -> datetime:
+    return datetime.fromtimestamp(engine.clock.now(), UTC)
+
+
+def test_an_approval_publishes_requested_then_decided(
+    engine: Engine, subscription: Subscription, call_back: CallBack
+) -> None:
+    started = now(engine)
+    execution_id = start(engine)
+    assert events(subscription.pull(1), started) == [REQUESTED]
+
+    engine.advance(HOUR)
+    decided = now(engine)
+    db = firestore.Client(project=PROJECT)
+    url = db.collection("approval_callbacks").document(REQUEST_ID).get().to_dict()["url"]
+    response = call_back(url, APPROVE.body(REQUEST_ID, decided))
+    assert response.status_code == 200, response.text
+    engine.wait_idle()
+
+    assert engine.get(execution_id).state == "SUCCEEDED", engine.get(execution_id).error
+    details = {"outcome": "approved", "principal": APPROVE.principal, "comment": APPROVE.comment}
+    assert events(subscription.pull(1), decided) == [("decided", APPROVE.approver, details)]
+
+
+def test_a_timeout_publishes_requested_then_expired(engine: Engine, subscription: Subscription) -> None:
+    started = now(engine)
+    execution_id = start(engine)
+    engine.advance(DAY)
+
+    assert engine.get(execution_id).state == "SUCCEEDED", engine.get(execution_id).error
+    assert events(subscription.pull(2), started) == [REQUESTED, ("expired", "workflow", {})]
