@@ -227,7 +227,7 @@ def _rest(method: str, url: str, body: Any) -> Any:
 
 def test_pubsub_publish(pubsub_emulator: PubSubEmulator) -> None:
     topic = f"projects/{PROJECT}/topics/approvals-events"
-    subscription = f"projects/{PROJECT}/subscriptions/approvals-events-test"
+    subscription = f"projects/{PROJECT}/subscriptions/connector-publish-test"
     _rest("PUT", f"{pubsub_emulator.url}/v1/{topic}", {})
     _rest("PUT", f"{pubsub_emulator.url}/v1/{subscription}", {"topic": topic})
     settings = ConnectorSettings(pubsub_host=pubsub_emulator.host, project=PROJECT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +35,6 @@ from workflow_templates import load_template, render
 
 TEMPLATE = "translation_validation"
 TOPIC = f"projects/{PROJECT}/topics/approvals-approval-events"
-SUBSCRIPTION = f"projects/{PROJECT}/subscriptions/approvals-events-test"
 REQUESTED = ("requested", REQUESTER, {"stage": "validation", "approvers": APPROVERS})
 
 
@@ -43,11 +43,13 @@ class Subscription:
 
     def __init__(self, emulator: PubSubEmulator) -> None:
         self._url = emulator.url
+        # The emulator lives for the whole session: a name of its own per test.
+        self.name = f"projects/{PROJECT}/subscriptions/approval-events-{uuid.uuid4().hex[:8]}"
         requests.put(f"{self._url}/v1/{TOPIC}", json={}, timeout=10).raise_for_status()
-        requests.put(f"{self._url}/v1/{SUBSCRIPTION}", json={"topic": TOPIC}, timeout=10).raise_for_status()
+        requests.put(f"{self._url}/v1/{self.name}", json={"topic": TOPIC}, timeout=10).raise_for_status()
 
     def close(self) -> None:
-        for name in (SUBSCRIPTION, TOPIC):
+        for name in (self.name, TOPIC):
             requests.delete(f"{self._url}/v1/{name}", timeout=10).raise_for_status()
 
     def pull(self, count: int) -> list[dict[str, Any]]:
@@ -59,7 +61,7 @@ class Subscription:
         return messages
 
     def _pull(self, limit: int, *, immediately: bool) -> list[dict[str, Any]]:
-        url = f"{self._url}/v1/{SUBSCRIPTION}"
+        url = f"{self._url}/v1/{self.name}"
         body = {"maxMessages": limit, "returnImmediately": immediately}
         response = requests.post(f"{url}:pull", json=body, timeout=30)
         response.raise_for_status()
