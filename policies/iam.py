@@ -93,12 +93,9 @@ ALLOW_LIST_SCHEMA = schema(
                 "roles/artifactregistry.writer",
                 "roles/storage.objectViewer",
             ],
-            "wf-*": [
-                "roles/datastore.user",
-                "roles/logging.logWriter",
-                "roles/cloudtranslate.user",
-                "roles/pubsub.publisher",
-            ],
+            # Workflows publish events on their platform's topic only (a topic-level
+            # grant), so no Pub/Sub role belongs on the project.
+            "wf-*": ["roles/datastore.user", "roles/logging.logWriter", "roles/cloudtranslate.user"],
             "*-web": [],
             "*": [],
         },

@@ -345,6 +345,11 @@ def workflow_account_with_foreign_role(_: Path) -> None:
     project_role("reports-storage-admin", account, "roles/storage.admin")
 
 
+def workflow_account_publishing_project_wide(_: Path) -> None:
+    """Workflows publish on their platform's topic; a project-wide publisher role is too much."""
+    project_role("reports-publisher", service_account("wf-reports"), "roles/pubsub.publisher")
+
+
 def web_account_with_a_role(_: Path) -> None:
     project_role("reports-web-datastore", service_account("reports-web"), "roles/datastore.user")
 
@@ -441,6 +446,12 @@ BAD_PROGRAMS: tuple[BadProgram, ...] = (
         "project-roles-allow-list",
         workflow_account_with_foreign_role,
         ("roles/storage.admin", "wf-reports"),
+    ),
+    BadProgram(
+        "workflow-account-publishing-project-wide",
+        "project-roles-allow-list",
+        workflow_account_publishing_project_wide,
+        ("roles/pubsub.publisher", "wf-reports"),
     ),
     BadProgram(
         "web-account-with-any-role",
