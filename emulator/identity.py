@@ -7,7 +7,6 @@ tokens with exactly the code they use in production.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import re
@@ -21,14 +20,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from emulator.jwt import b64url, signing_input
 from emulator.local_server import LocalServer, QuietHandler
 
 # Enough to refuse what cannot be an address; deliverability is not the point locally.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 class TokenOptions(TypedDict, total=False):
@@ -120,11 +116,9 @@ class IdentityProvider(LocalServer):
     def sign(self, claims: Mapping[str, Any], headers: Mapping[str, Any] | None = None) -> str:
         """Sign ``claims`` as an RS256 JWT with this provider's key."""
         header = {"alg": "RS256", "kid": self.kid, "typ": "JWT", **(headers or {})}
-        signing_input = ".".join(
-            _b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, dict(claims))
-        )
-        signature = self._key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input}.{_b64url(signature)}"
+        signed = signing_input(header, claims)
+        signature = self._key.sign(signed.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signed}.{b64url(signature)}"
 
     def mint(self, email: str, **options: Unpack[TokenOptions]) -> str:
         """A valid ID token for ``email`` and ``options`` (negative ``expires_in`` -> expired)."""

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
 import urllib.parse
 
+from emulator.jwt import signing_input
 from emulator.local_server import LocalServer, QuietHandler
 
 ACCOUNT_PATH = "/computeMetadata/v1/instance/service-accounts/default"
 TOKEN_PATH = f"{ACCOUNT_PATH}/token"
 IDENTITY_PATH = f"{ACCOUNT_PATH}/identity"
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 class _Handler(QuietHandler):
@@ -99,6 +95,4 @@ class MetadataServer(LocalServer):
             "iat": now,
             "exp": now + self.expires_in,
         }
-        header = {"alg": "none", "typ": "JWT"}
-        parts = (json.dumps(part, separators=(",", ":")).encode() for part in (header, claims))
-        return ".".join(_b64url(part) for part in parts) + "."
+        return signing_input({"alg": "none", "typ": "JWT"}, claims) + "."
