@@ -42,6 +42,46 @@ def callbacks_collection() -> str:
     return env("APPROVALS_CALLBACKS_COLLECTION", "approval_callbacks")
 
 
+def audit_collection() -> str:
+    """Append-only audit trail of every request."""
+    return env("APPROVALS_AUDIT_COLLECTION", "approval_audit")
+
+
+def delegations_collection() -> str:
+    """Approvers' delegations, one document per delegator."""
+    return env("APPROVALS_DELEGATIONS_COLLECTION", "approval_delegations")
+
+
+def link_uses_collection() -> str:
+    """Signed decision links already used, one document per link nonce."""
+    return env("APPROVALS_LINK_USES_COLLECTION", "approval_link_uses")
+
+
+def events_topic() -> str:
+    """Full name of the Pub/Sub topic request state changes go to; empty publishes nothing."""
+    return env("APPROVALS_EVENTS_TOPIC")
+
+
+def pubsub_emulator_host() -> str:
+    """``HOST:PORT`` of the Pub/Sub emulator, or empty in production."""
+    return env("PUBSUB_EMULATOR_HOST")
+
+
+def site_url() -> str:
+    """The approval site's origin, which signed links point to."""
+    return env("APPROVALS_SITE_URL").rstrip("/")
+
+
+def link_key() -> str:
+    """The secret that signs decision links (Secret Manager in the cloud)."""
+    return env("APPROVALS_LINK_KEY")
+
+
+def mail_webhook_url() -> str:
+    """Where notify POSTs one JSON mail per recipient; empty only logs them."""
+    return env("APPROVALS_MAIL_WEBHOOK_URL")
+
+
 def workflows_collection() -> str:
     """Registry of workflows the start function may run."""
     return env("APPROVALS_WORKFLOWS_COLLECTION", "approval_workflows")
