@@ -11,6 +11,7 @@ import yaml
 
 from .catalog import PACKAGE_DIR, RESERVED_ENV_PREFIXES, Template
 from .errors import TemplateError
+from .options import check_request_approval_calls
 from .source import parse_yaml
 from .workflow import Subworkflow, subworkflows
 
@@ -69,6 +70,8 @@ def _merge(path: Path, _mtime_ns: int) -> tuple[dict[str, Subworkflow], str]:
     merged = {**own, **{name: library[name] for name in reachable(own, library)}}
     for subworkflow in merged.values():
         _check_calls(subworkflow, {**own, **library})
+    for subworkflow in own.values():
+        check_request_approval_calls(subworkflow)
     source = _source(path, merged)
     size = len(source.encode("utf-8"))
     if size > MAX_SOURCE_BYTES:

@@ -33,6 +33,7 @@ from tests.support.servers import RecordingServer
 from tests.templates.examples import PLATFORM_ENV
 from workflow_templates import load_template, render
 
+WORKFLOWS = f"projects/{PROJECT}/locations/us-central1/workflows"  # the engine's default location
 DAY = 86400  # PLATFORM_ENV's APPROVAL_TIMEOUT_SECONDS
 HOUR = 3600  # how long an approver takes to decide, so that every event has its own time
 REQUEST_ID = "r1"
@@ -155,8 +156,19 @@ class Approvals:
             "payload": payload,
             "workflow_id": template,
             "execution_id": execution_id,
+            "execution_name": f"{WORKFLOWS}/{template}/executions/{execution_id}",
+            "mode": "single",
+            "rules": [{"name": "approvers", "approvers": approvers, "quorum": 1}],
+            "rejection_quorum": 1,
+            "prevent_self_approval": True,
+            "reminder_every_seconds": None,
+            "reminders_sent": 0,
+            "escalation": None,
+            "escalated": False,
+            "tally": {"approvals": 0, "rejections": 0, "rules": {"approvers": 0}, "voters": []},
             "created_at": created,
             "due_at": created + timedelta(seconds=DAY),
+            "expires_at": created + timedelta(seconds=DAY),
         }
         callback = self.document("approval_callbacks", request_id)
         assert callback is not None
@@ -168,7 +180,7 @@ class Approvals:
         }
         assert callback["url"].startswith(f"{self.engine.base_url}/v1/projects/")
         assert f"/executions/{execution_id}/callbacks/" in callback["url"]
-        assert self.audit(request_id) == [("requested", REQUESTER, {"stage": stage, "approvers": approvers})]
+        assert self.audit(request_id) == [requested_event(document)]
         return Pending(request_id, document, callback["url"])
 
     def send(self, pending: Pending, decision: Decision) -> None:
@@ -197,6 +209,7 @@ class Approvals:
                 "approver": None,
                 "comment": "",
                 "decided_at": None,
+                "votes": [],
             }
         else:
             self.send(pending, decision)
@@ -209,7 +222,13 @@ class Approvals:
             last_event = (
                 "decided",
                 decision.approver,
-                {"outcome": decision.outcome, "principal": decision.principal, "comment": decision.comment},
+                {
+                    "outcome": decision.outcome,
+                    "principal": decision.principal,
+                    "comment": decision.comment,
+                    "identity_source": "approvers",
+                    "votes": [],
+                },
             )
             outcome = {
                 "status": decision.outcome,
@@ -217,10 +236,11 @@ class Approvals:
                 "approver": decision.approver,
                 "comment": decision.comment,
                 "decided_at": self.now(),
+                "votes": [],
             }
         assert self.document("approval_requests", pending.request_id) == {**pending.document, **recorded}
         assert self.audit(pending.request_id) == [
-            ("requested", REQUESTER, {"stage": pending.stage, "approvers": pending.document["approvers"]}),
+            requested_event(pending.document),
             *audited_meanwhile,
             last_event,
         ]
@@ -234,6 +254,17 @@ class Approvals:
                 assert url not in repr(snapshot.to_dict()), (
                     f"{collection}/{snapshot.id} leaks the callback URL"
                 )
+
+
+def requested_event(document: dict[str, Any]) -> Event:
+    """The audit event request_approval writes when it asks `document`'s approvers."""
+    details = {
+        "stage": document["stage"],
+        "mode": document["mode"],
+        "approvers": document["approvers"],
+        "rules": document["rules"],
+    }
+    return ("requested", REQUESTER, details)
 
 
 def outcome_of(step: dict[str, Any]) -> dict[str, Any]:

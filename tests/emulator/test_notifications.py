@@ -35,7 +35,8 @@ from workflow_templates import load_template, render
 
 TEMPLATE = "translation_validation"
 TOPIC = f"projects/{PROJECT}/topics/approvals-approval-events"
-REQUESTED = ("requested", REQUESTER, {"stage": "validation", "approvers": APPROVERS})
+SUBJECT = "Validate the en to fr translation"
+REQUESTED = ("requested", REQUESTER, {"stage": "validation", "subject": SUBJECT, "approvers": APPROVERS})
 
 
 class Subscription:
@@ -151,7 +152,7 @@ def test_an_approval_publishes_requested_then_decided(
     engine.wait_idle()
 
     assert engine.get(execution_id).state == "SUCCEEDED", engine.get(execution_id).error
-    details = {"outcome": "approved", "principal": APPROVE.principal, "comment": APPROVE.comment}
+    details = {"outcome": "approved", "principal": APPROVE.principal, "comment": APPROVE.comment, "votes": []}
     assert events(subscription.pull(1), decided) == [("decided", APPROVE.approver, details)]
 
 
@@ -162,3 +163,38 @@ def test_a_timeout_publishes_requested_then_expired(engine: Engine, subscription
 
     assert engine.get(execution_id).state == "SUCCEEDED", engine.get(execution_id).error
     assert events(subscription.pull(2), started) == [REQUESTED, ("expired", "workflow", {})]
+
+
+def test_reminders_and_the_escalation_are_published(engine: Engine, subscription: Subscription) -> None:
+    escalation = {"approvers": ["boss@example.com"], "timeout_seconds": DAY}
+    policy = {"reminder_every_seconds": 8 * HOUR, "escalate_to": escalation}
+    template = load_template(TEMPLATE)
+    env = {
+        **PLATFORM_ENV,
+        "APPROVAL_TEMPLATE": TEMPLATE,
+        "APPROVALS_EVENTS_TOPIC": TOPIC,
+        "APPROVAL_POLICY": json.dumps(policy),
+        **template.env_for({}),
+    }
+    engine.deploy(TEMPLATE, render(template, env), env)
+    started = now(engine)
+    execution_id = start(engine)
+
+    engine.advance(2 * DAY)
+
+    assert engine.get(execution_id).state == "SUCCEEDED", engine.get(execution_id).error
+    published = events(subscription.pull(7), started)
+    assert [event for event, _, _ in published] == [
+        "requested",
+        "reminder",  # 8 h
+        "reminder",  # 16 h; none at the deadline itself
+        "escalated",  # 24 h: the boss gets a day of their own
+        "reminder",  # 32 h
+        "reminder",  # 40 h
+        "expired",  # 48 h
+    ]
+    reminders = [details for event, _, details in published if event == "reminder"]
+    assert [r["reminders_sent"] for r in reminders] == [1, 2, 3, 4]
+    assert reminders[-1]["approvers"] == ["boss@example.com"]
+    [escalated] = [details for event, _, details in published if event == "escalated"]
+    assert escalated["approvers"] == ["boss@example.com"]

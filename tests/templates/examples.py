@@ -26,6 +26,7 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 REQUIRED_PARAMS: dict[str, dict[str, object]] = {
     "expense_approval": {"FINANCE_APPROVERS": ["cfo@example.com"]},
     "deploy_approval": {"DEPLOY_WEBHOOK_URL": "https://deploy.example.com/hook"},
+    "approval_chain": {"APPROVAL_STAGES": [{"name": "security"}, {"name": "legal"}]},
 }
 
 

@@ -1,0 +1,290 @@
+"""request_approval's options on the engine, with the real Firestore emulator and a virtual clock.
+
+The decide function counts votes; here the callback carries its verdict, as
+decide sends it once the quorum is met. What is tested is the workflow's
+side: reminders while waiting, escalation at the first deadline, expiry at
+the last, self-approval refused, the environment's approval mode, and
+options checked before anyone is asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from emulator.firestore import FirestoreEmulator
+from emulator.workflows.clock import VirtualClock
+from emulator.workflows.connectors import ConnectorSettings
+from emulator.workflows.engine import Engine
+from emulator.workflows.server import WorkflowsServer
+from emulator.workflows.store import Store
+from tests.emulator.conftest import CallBack
+from tests.support import PROJECT
+from tests.templates.examples import PLATFORM_ENV
+from workflow_templates import load_template, render
+
+HOUR = 3600
+DAY = 24 * HOUR
+REQUESTER = "rita@example.com"
+ALICE = "alice@example.com"
+BOSS = "boss@example.com"
+
+# A team's workflow: every request_approval argument comes from the execution input.
+TEAM_WORKFLOW = """\
+main:
+  params: [input]
+  steps:
+    - ask:
+        call: request_approval
+        args:
+          request_id: ${input.request_id}
+          subject: "Ship it?"
+          payload:
+            change: ${input.request_id}
+          requester: ${input.requester}
+          approvers: ${default(map.get(input, "approvers"), null)}
+          timeout_seconds: ${default(map.get(input, "timeout_seconds"), null)}
+          options: ${default(map.get(input, "options"), {})}
+        result: decision
+    - answer:
+        return: ${decision}
+"""
+
+
+class Approvals:
+    """Starts the team workflow under an APPROVAL_POLICY, decides, and reads Firestore."""
+
+    def __init__(self, engine: Engine, db: firestore.Client, call_back: CallBack, source: str) -> None:
+        self.engine = engine
+        self.db = db
+        self.call_back = call_back
+        self.source = source
+        self.deployed = 0
+
+    def start(self, policy: dict[str, Any], **argument: Any) -> str:
+        self.deployed += 1
+        name = f"team-{self.deployed}"
+        env = {**PLATFORM_ENV, "APPROVAL_TEMPLATE": "team", "APPROVAL_POLICY": json.dumps(policy)}
+        self.engine.deploy(name, self.source, env)
+        request_id = f"req-{self.deployed}"
+        execution = self.engine.start(name, {"request_id": request_id, "requester": REQUESTER, **argument})
+        self.engine.wait_idle()
+        return execution.id
+
+    def request(self, request_id: str) -> dict[str, Any]:
+        document = self.db.collection("approval_requests").document(request_id).get().to_dict()
+        assert document is not None, f"no request {request_id}"
+        return document
+
+    def events(self, request_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+        query = self.db.collection("approval_audit").where(filter=FieldFilter("request_id", "==", request_id))
+        events = sorted((snapshot.to_dict() for snapshot in query.stream()), key=lambda event: event["at"])
+        return [(event["event"], event["actor"], event["details"]) for event in events]
+
+    def decide(self, request_id: str, approver: str, outcome: str = "approved", **extra: Any) -> None:
+        """Send the callback decide sends once the votes decide the request."""
+        callback = self.db.collection("approval_callbacks").document(request_id).get().to_dict()
+        assert callback is not None
+        body = {
+            "request_id": request_id,
+            "outcome": outcome,
+            "approver": approver,
+            "principal": approver,
+            "comment": "",
+            "decided_at": self.now().isoformat(),
+            **extra,
+        }
+        response = self.call_back(callback["url"], body)
+        assert response.status_code == 200, response.text
+        self.engine.wait_idle()
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.engine.clock.now(), UTC)
+
+    def state(self, execution_id: str) -> str:
+        return self.engine.get(execution_id).state
+
+    def result(self, execution_id: str) -> Any:
+        record = self.engine.get(execution_id)
+        assert record.state == "SUCCEEDED", record.error
+        return record.result
+
+
+@pytest.fixture
+def approvals(
+    store: Store,
+    clock: VirtualClock,
+    firestore_emulator: FirestoreEmulator,
+    call_back: CallBack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Approvals]:
+    firestore_emulator.reset()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
+    path = tmp_path / "team.yaml"
+    path.write_text(TEAM_WORKFLOW, encoding="utf-8")
+    source = render(load_template(path), {**PLATFORM_ENV, "APPROVAL_POLICY": "{}"})
+    settings = ConnectorSettings(firestore_host=firestore_emulator.host, project=PROJECT)
+    engine = Engine(store, clock, project=PROJECT, connector_settings=settings)
+    with WorkflowsServer(engine):
+        yield Approvals(engine, firestore.Client(project=PROJECT), call_back, source)
+    engine.close()
+
+
+def test_hourly_reminders_for_three_days_then_escalation_then_expiry(approvals: Approvals) -> None:
+    options = {
+        "reminder_every": HOUR,
+        "escalate_to": {"approvers": [BOSS], "timeout_seconds": DAY},
+    }
+    execution_id = approvals.start({}, approvers=[ALICE], timeout_seconds=3 * DAY, options=options)
+    created = approvals.now()
+
+    approvals.engine.advance(3 * DAY - 1)
+    request = approvals.request("req-1")
+    # One an hour while pending, none at the deadline itself.
+    assert request["reminders_sent"] == 71
+    assert request["last_reminder_at"] == created + timedelta(hours=71)
+    assert request["escalated"] is False
+    assert request["approvers"] == [ALICE]
+
+    approvals.engine.advance(1)
+    escalated = approvals.request("req-1")
+    assert escalated["escalated"] is True
+    assert escalated["escalated_at"] == created + timedelta(days=3)
+    assert escalated["approvers"] == [BOSS]
+    assert escalated["rules"] == [{"name": "escalation", "approvers": [BOSS], "quorum": 1}]
+    assert escalated["due_at"] == created + timedelta(days=4)
+    assert escalated["expires_at"] == created + timedelta(days=4)
+    assert escalated["status"] == "pending"
+    assert approvals.state(execution_id) == "ACTIVE"
+
+    approvals.engine.advance(DAY)
+    expired = approvals.request("req-1")
+    assert expired["status"] == "expired"
+    assert expired["reminders_sent"] == 71 + 23
+    assert approvals.result(execution_id)["status"] == "expired"
+
+    events = [event for event, _, _ in approvals.events("req-1")]
+    assert events == ["requested", *["reminder"] * 71, "escalated", *["reminder"] * 23, "expired"]
+
+
+def test_after_escalation_only_the_new_approvers_decide(approvals: Approvals) -> None:
+    options = {"escalate_to": {"approvers": [BOSS], "timeout_seconds": DAY}}
+    execution_id = approvals.start({}, approvers=[ALICE], timeout_seconds=DAY, options=options)
+    approvals.engine.advance(DAY)
+
+    # An hour apart, so the audit trail orders them by time.
+    approvals.engine.advance(HOUR)
+    approvals.decide("req-1", ALICE)
+    assert approvals.state(execution_id) == "ACTIVE"
+    approvals.engine.advance(HOUR)
+    approvals.decide("req-1", BOSS, "rejected")
+
+    assert approvals.result(execution_id)["status"] == "rejected"
+    assert [(event, actor) for event, actor, _ in approvals.events("req-1")] == [
+        ("requested", REQUESTER),
+        ("escalated", "workflow"),
+        ("invalid_callback", ALICE),
+        ("decided", BOSS),
+    ]
+
+
+@pytest.mark.parametrize("prevent", [True, False])
+def test_the_requester_cannot_approve_their_own_request_unless_allowed(
+    approvals: Approvals, prevent: bool
+) -> None:
+    execution_id = approvals.start(
+        {"prevent_self_approval": prevent}, approvers=[ALICE, REQUESTER], timeout_seconds=DAY
+    )
+
+    approvals.decide("req-1", REQUESTER)
+
+    if prevent:
+        assert approvals.state(execution_id) == "ACTIVE"
+        [*_, (event, _, details)] = approvals.events("req-1")
+        assert (event, details) == (
+            "invalid_callback",
+            {"problem": "the requester cannot decide their own request"},
+        )
+    else:
+        assert approvals.result(execution_id)["approver"] == REQUESTER
+
+
+def test_auto_mode_approves_at_once_and_is_audited(approvals: Approvals) -> None:
+    execution_id = approvals.start({"mode": "auto"}, approvers=[ALICE], timeout_seconds=DAY)
+
+    outcome = approvals.result(execution_id)
+    assert (outcome["status"], outcome["approver"]) == ("approved", "approvals-bot")
+    request = approvals.request("req-1")
+    assert (request["status"], request["decided_by"], request["mode"]) == (
+        "approved",
+        "approvals-bot",
+        "auto",
+    )
+    [requested, decided] = approvals.events("req-1")
+    assert requested[0] == "requested"
+    assert decided[:2] == ("decided", "approvals-bot")
+    assert decided[2]["identity_source"] == "auto-mode"
+    # Nobody was asked, so there is no callback to leak or deliver to.
+    assert approvals.db.collection("approval_callbacks").document("req-1").get().exists is False
+
+
+@pytest.mark.parametrize(("mode", "stored_quorum"), [("single", 1), ("quorum", 2)])
+def test_single_mode_asks_one_approver_and_quorum_mode_keeps_the_quorum(
+    approvals: Approvals, mode: str, stored_quorum: int
+) -> None:
+    approvals.start({"mode": mode, "quorum": 2}, approvers=[ALICE, BOSS, "group:ops"], timeout_seconds=DAY)
+
+    request = approvals.request("req-1")
+    assert request["rules"] == [
+        {"name": "approvers", "approvers": [ALICE, BOSS, "group:ops"], "quorum": stored_quorum}
+    ]
+    assert request["approver_groups"] == ["ops"]
+    assert request["tally"] == {"approvals": 0, "rejections": 0, "rules": {"approvers": 0}, "voters": []}
+
+
+def test_rules_store_every_approver_once_and_the_votes_come_back(approvals: Approvals) -> None:
+    rules = [
+        {"name": "finance", "approvers": ["group:finance", ALICE]},
+        {"name": "legal", "approvers": ["group:legal", ALICE], "quorum": 1},
+    ]
+    execution_id = approvals.start({"mode": "quorum"}, timeout_seconds=DAY, options={"rules": rules})
+    request = approvals.request("req-1")
+    assert request["approvers"] == ["group:finance", ALICE, "group:legal"]
+    assert request["approver_groups"] == ["finance", "legal"]
+    assert request["tally"]["rules"] == {"finance": 0, "legal": 0}
+
+    votes = [{"approver": ALICE, "outcome": "approved", "comment": ""}]
+    approvals.decide("req-1", ALICE, votes=votes)
+
+    assert approvals.result(execution_id)["votes"] == votes
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"quorum": 3}, "rule approvers needs 3 approvals but names only 2 approvers"),
+        ({"rules": [{"name": "legal", "approvers": []}]}, "rule legal has no approvers"),
+        ({"escalate_to": {"approvers": [BOSS]}}, "escalate_to.timeout_seconds must be a positive integer"),
+        ({"reminder_every": "hourly"}, "reminder_every must be a positive number of seconds"),
+    ],
+)
+def test_options_nobody_could_meet_fail_before_anyone_is_asked(
+    approvals: Approvals, options: dict[str, Any], problem: str
+) -> None:
+    execution_id = approvals.start(
+        {"mode": "quorum"}, approvers=[ALICE, BOSS], timeout_seconds=DAY, options=options
+    )
+
+    record = approvals.engine.get(execution_id)
+    assert record.state == "FAILED"
+    assert record.error["tags"] == ["ValueError"]
+    assert record.error["message"] == f"request_approval req-1: {problem}"
+    assert approvals.db.collection("approval_requests").document("req-1").get().exists is False
