@@ -1,4 +1,4 @@
-"""Starting workflow executions with google-cloud-workflows' ExecutionsClient.
+"""Starting and cancelling workflow executions with google-cloud-workflows' ExecutionsClient.
 
 Production uses the client's defaults (Google's endpoint, application default
 credentials). With ``WORKFLOWS_EMULATOR_GRPC_HOST`` set the client talks gRPC to that
@@ -9,9 +9,11 @@ execution do not pay for loading gRPC.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from common import config
@@ -19,12 +21,15 @@ from common import config
 if TYPE_CHECKING:
     from google.cloud.workflows.executions_v1 import ExecutionsClient
 
-# CreateExecution only queues the execution; anything slower means trouble.
+# Creating and cancelling only record a state change; anything slower means trouble.
 TIMEOUT_SECONDS = 30.0
+_EXECUTION_NAME = re.compile(
+    r"^projects/[A-Za-z0-9_.:-]+/locations/[A-Za-z0-9-]+/workflows/[A-Za-z0-9_-]+/executions/[A-Za-z0-9_-]+$"
+)
 
 
 class ExecutionsError(RuntimeError):
-    """The Executions API did not start the execution."""
+    """The Executions API did not start (or cancel) the execution."""
 
 
 @functools.cache
@@ -43,18 +48,14 @@ def _client() -> ExecutionsClient:
     return ExecutionsClient(transport=ExecutionsGrpcTransport(channel=grpc.insecure_channel(host)))
 
 
-def start(workflow_name: str, argument: Mapping[str, Any]) -> str:
-    """Start ``workflow_name`` with ``argument``; returns the execution's name."""
+@contextlib.contextmanager
+def _api_errors() -> Iterator[None]:
+    """The client's failures, as ExecutionsError."""
     from google.api_core import exceptions as api_exceptions
     from google.auth import exceptions as auth_exceptions
-    from google.cloud.workflows.executions_v1 import Execution
 
     try:
-        execution = _client().create_execution(
-            parent=workflow_name,
-            execution=Execution(argument=json.dumps(argument)),
-            timeout=TIMEOUT_SECONDS,
-        )
+        yield
     except api_exceptions.GoogleAPICallError as exc:
         # UNAVAILABLE (connection refused, DNS, TLS) arrives here too.
         code = exc.grpc_status_code.name if exc.grpc_status_code else exc.code
@@ -63,7 +64,27 @@ def start(workflow_name: str, argument: Mapping[str, Any]) -> str:
         raise ExecutionsError(f"gave up retrying: {exc.cause or exc.message}") from exc
     except auth_exceptions.GoogleAuthError as exc:
         raise ExecutionsError(f"no credentials for the Executions API: {exc}") from exc
+
+
+def start(workflow_name: str, argument: Mapping[str, Any]) -> str:
+    """Start ``workflow_name`` with ``argument``; returns the execution's name."""
+    from google.cloud.workflows.executions_v1 import Execution
+
+    with _api_errors():
+        execution = _client().create_execution(
+            parent=workflow_name,
+            execution=Execution(argument=json.dumps(argument)),
+            timeout=TIMEOUT_SECONDS,
+        )
     name = execution.name
     if not name.startswith(f"{workflow_name}/executions/") or name.endswith("/"):
         raise ExecutionsError(f"unexpected execution name {name!r}")
     return name
+
+
+def cancel(execution_name: str) -> None:
+    """Cancel the ACTIVE execution ``execution_name`` (it ends CANCELLED)."""
+    if not _EXECUTION_NAME.match(execution_name):
+        raise ExecutionsError(f"not an execution name: {execution_name!r}")
+    with _api_errors():
+        _client().cancel_execution(name=execution_name, timeout=TIMEOUT_SECONDS)

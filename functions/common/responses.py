@@ -17,6 +17,7 @@ _SAFE_HEADERS = {
 
 # Far above any decision, and above the 32 KiB a workflow argument may have.
 MAX_BODY_BYTES = 64 * 1024
+MAX_REQUEST_ID_LENGTH = 128
 
 logger = logging.getLogger(__name__)
 
@@ -71,23 +72,35 @@ def request_json(request: flask.Request) -> dict[str, Any]:
     return body
 
 
-def post_json_endpoint(
-    handler: Callable[[flask.Request], dict[str, Any]],
-) -> Callable[[flask.Request], flask.Response]:
-    """Wrap a POST handler so every outcome, even a crash, answers JSON."""
+def json_endpoint(
+    *methods: str,
+) -> Callable[[Callable[[flask.Request], dict[str, Any]]], Callable[[flask.Request], flask.Response]]:
+    """Wrap a handler of ``methods`` so every outcome, even a crash, answers JSON."""
 
-    @functools.wraps(handler)
-    def endpoint(request: flask.Request) -> flask.Response:
-        if request.method != "POST":
-            response = error_response(HttpError(405, "method not allowed"))
-            response.headers["Allow"] = "POST"
-            return response
-        try:
-            return json_response(200, handler(request))
-        except HttpError as error:
-            return error_response(error)
-        except Exception:
-            logger.exception("unhandled error in %s", handler.__name__)
-            return error_response(HttpError(500, "internal error"))
+    def wrap(handler: Callable[[flask.Request], dict[str, Any]]) -> Callable[[flask.Request], flask.Response]:
+        @functools.wraps(handler)
+        def endpoint(request: flask.Request) -> flask.Response:
+            if request.method not in methods:
+                response = error_response(HttpError(405, "method not allowed"))
+                response.headers["Allow"] = ", ".join(methods)
+                return response
+            try:
+                return json_response(200, handler(request))
+            except HttpError as error:
+                return error_response(error)
+            except Exception:
+                logger.exception("unhandled error in %s", handler.__name__)
+                return error_response(HttpError(500, "internal error"))
 
-    return endpoint
+        return endpoint
+
+    return wrap
+
+
+def is_request_id(value: Any) -> bool:
+    """Whether a body's ``request_id`` can name a request document."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_REQUEST_ID_LENGTH and "/" not in value
+
+
+# What most functions are: one POST with a JSON body.
+post_json_endpoint = json_endpoint("POST")

@@ -14,10 +14,13 @@ from google.cloud import firestore
 from emulator.functions import FunctionServer
 from emulator.identity import IdentityProvider
 from emulator.metadata import MetadataServer
+from functions.common.links import digest
 from tests.support import PROJECT, seed
 from tests.support.servers import CallbackServer, Reply
 
 ALICE = "alice@example.com"
+BOB = "bob@example.com"
+CAROL = "carol@example.com"
 MAX_ATTEMPTS = 3
 
 
@@ -77,19 +80,27 @@ def test_decision_is_recorded_and_called_back(
     )
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"request_id": request_id, "outcome": "approved", "status": "deciding"}
+    assert response.json() == {
+        "request_id": request_id,
+        "outcome": "approved",
+        "status": "deciding",
+        "tally": {"approvals": 1, "rejections": 0, "rules": {"approvers": 1}, "voters": [ALICE]},
+    }
     [call] = callback_server.calls
     assert call.method == "POST"
     assert call.headers["Authorization"] == f"Bearer {metadata_server.access_token}"
     body = call.json()
-    assert set(body) == {"request_id", "outcome", "approver", "principal", "comment", "decided_at"}
-    assert body["request_id"] == request_id
-    assert body["outcome"] == "approved"
-    assert body["approver"] == ALICE
-    assert body["principal"] == ALICE
-    assert body["comment"] == "Looks right"
     assert body["decided_at"].endswith("Z")
-    decided_at = dt.datetime.fromisoformat(body["decided_at"])
+    decided_at = dt.datetime.fromisoformat(body.pop("decided_at"))
+    votes = [{"approver": ALICE, "outcome": "approved", "comment": "Looks right"}]
+    assert body == {
+        "request_id": request_id,
+        "outcome": "approved",
+        "approver": ALICE,
+        "principal": ALICE,
+        "comment": "Looks right",
+        "votes": votes,
+    }
     document = stored(db, request_id)
     assert document["status"] == "deciding"
     assert document["decision"] == {
@@ -98,6 +109,17 @@ def test_decision_is_recorded_and_called_back(
         "principal": ALICE,
         "comment": "Looks right",
         "decided_at": decided_at,
+        "votes": votes,
+    }
+    assert seed.votes(db, request_id)[ALICE] == {
+        "voter": ALICE,
+        "principals": [ALICE],
+        "on_behalf_of": None,
+        "outcome": "approved",
+        "comment": "Looks right",
+        "at": decided_at,
+        "identity_source": "firebase",
+        "digest": digest(document["subject"], document["payload"]),
     }
 
 
@@ -408,3 +430,300 @@ def test_other_methods_are_not_allowed(decide: FunctionServer) -> None:
 
     assert response.status_code == 405
     assert response.json() == {"error": "method not allowed"}
+
+
+def vote(
+    decide: FunctionServer, identity: IdentityProvider, request_id: str, email: str, outcome: str = "approved"
+) -> requests.Response:
+    return post(decide, {"request_id": request_id, "outcome": outcome}, identity.mint(email))
+
+
+def test_quorum_of_two_decides_on_the_second_approval(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB, CAROL], quorum=2)
+
+    first = vote(decide, identity, request_id, ALICE)
+
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "pending"
+    assert first.json()["tally"] == {
+        "approvals": 1,
+        "rejections": 0,
+        "rules": {"approvers": 1},
+        "voters": [ALICE],
+    }
+    assert callback_server.calls == []
+    assert stored(db, request_id)["status"] == "pending"
+    assert stored(db, request_id)["tally"] == first.json()["tally"]
+
+    second = vote(decide, identity, request_id, CAROL)
+
+    assert second.json()["status"] == "deciding"
+    [call] = callback_server.calls
+    assert call.json()["approver"] == CAROL
+    assert [v["approver"] for v in call.json()["votes"]] == [ALICE, CAROL]
+    assert vote(decide, identity, request_id, BOB).status_code == 409
+
+
+def test_voting_twice_conflicts(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB], quorum=2)
+    assert vote(decide, identity, request_id, ALICE).ok
+
+    again = vote(decide, identity, request_id, ALICE, "rejected")
+
+    assert again.status_code == 409
+    assert again.json() == {"error": "you have already voted on this request"}
+    assert stored(db, request_id)["tally"]["voters"] == [ALICE]
+
+
+def test_every_rule_needs_its_quorum(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    rules = [
+        {"name": "legal", "approvers": ["group:legal"], "quorum": 1},
+        {"name": "tech", "approvers": [ALICE, BOB, CAROL], "quorum": 2},
+    ]
+    request_id = pending(db, callback_server, [ALICE, BOB, CAROL, "group:legal"], rules=rules)
+
+    # Alice is in legal too: her one vote counts for both rules.
+    by_alice = post(
+        decide, {"request_id": request_id, "outcome": "approved"}, identity.mint(ALICE, groups=["Legal"])
+    )
+    assert by_alice.json()["tally"]["rules"] == {"legal": 1, "tech": 1}
+    assert seed.votes(db, request_id)[ALICE]["principals"] == [ALICE, "group:legal"]
+    assert by_alice.json()["status"] == "pending"
+
+    by_bob = vote(decide, identity, request_id, BOB)
+
+    assert by_bob.json()["status"] == "deciding"
+    assert by_bob.json()["tally"]["rules"] == {"legal": 1, "tech": 2}
+    assert len(callback_server.calls) == 1
+
+
+def test_rules_are_anded(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    rules = [
+        {"name": "legal", "approvers": ["group:legal"], "quorum": 1},
+        {"name": "tech", "approvers": [ALICE, BOB], "quorum": 2},
+    ]
+    request_id = pending(db, callback_server, [ALICE, BOB, "group:legal"], rules=rules)
+
+    assert vote(decide, identity, request_id, ALICE).json()["status"] == "pending"
+    # Tech's quorum is met, legal has nobody yet.
+    assert vote(decide, identity, request_id, BOB).json()["status"] == "pending"
+    assert callback_server.calls == []
+
+    by_legal = post(
+        decide, {"request_id": request_id, "outcome": "approved"}, identity.mint(CAROL, groups=["legal"])
+    )
+
+    assert by_legal.json()["status"] == "deciding"
+    [call] = callback_server.calls
+    assert call.json()["principal"] == "group:legal"
+    assert len(call.json()["votes"]) == 3
+
+
+def test_one_rejection_vetoes(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB, CAROL], quorum=2)
+    assert vote(decide, identity, request_id, ALICE).json()["status"] == "pending"
+
+    rejected = vote(decide, identity, request_id, BOB, "rejected")
+
+    assert rejected.json()["status"] == "deciding"
+    [call] = callback_server.calls
+    assert call.json()["outcome"] == "rejected"
+    assert call.json()["votes"] == [
+        {"approver": ALICE, "outcome": "approved", "comment": ""},
+        {"approver": BOB, "outcome": "rejected", "comment": ""},
+    ]
+    assert stored(db, request_id)["decision"]["outcome"] == "rejected"
+
+
+def test_rejection_quorum_of_two(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB, CAROL], quorum=3, rejection_quorum=2)
+
+    first = vote(decide, identity, request_id, ALICE, "rejected")
+    assert first.json()["status"] == "pending"
+    assert first.json()["tally"]["rejections"] == 1
+    assert callback_server.calls == []
+
+    second = vote(decide, identity, request_id, BOB, "rejected")
+
+    assert second.json()["status"] == "deciding"
+    [call] = callback_server.calls
+    assert call.json()["outcome"] == "rejected"
+
+
+@pytest.mark.parametrize("prevent", [True, False], ids=["prevented", "allowed"])
+def test_self_approval(
+    decide: FunctionServer,
+    db: firestore.Client,
+    identity: IdentityProvider,
+    callback_server: CallbackServer,
+    prevent: bool,
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB], requester=ALICE, prevent_self_approval=prevent)
+
+    response = vote(decide, identity, request_id, ALICE)
+
+    if prevent:
+        assert response.status_code == 403
+        assert response.json() == {"error": "you may not vote on your own request"}
+        assert seed.votes(db, request_id) == {}
+    else:
+        assert response.status_code == 200, response.text
+
+
+def test_active_delegate_votes_on_behalf_of_the_approver(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, CAROL], quorum=2)
+    seed.delegation(db, ALICE, BOB)
+
+    response = vote(decide, identity, request_id, BOB)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["tally"]["rules"] == {"approvers": 1}
+    ballot = seed.votes(db, request_id)[BOB]
+    assert ballot["principals"] == [ALICE]
+    assert ballot["on_behalf_of"] == ALICE
+    [voted] = seed.audit(db, request_id)
+    assert voted["actor"] == BOB
+    assert voted["details"]["on_behalf_of"] == ALICE
+
+    assert vote(decide, identity, request_id, CAROL).json()["status"] == "deciding"
+    assert callback_server.calls[0].json()["votes"][0]["approver"] == BOB
+
+
+def test_delegate_of_the_requester_may_not_vote(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, CAROL], requester=ALICE)
+    seed.delegation(db, ALICE, BOB)
+
+    assert vote(decide, identity, request_id, BOB).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"starts_in": dt.timedelta(days=-2), "ends_in": dt.timedelta(minutes=-1)},
+        {"starts_in": dt.timedelta(hours=1), "ends_in": dt.timedelta(days=1)},
+    ],
+    ids=["ended", "not-started"],
+)
+def test_inactive_delegation_is_forbidden(
+    decide: FunctionServer,
+    db: firestore.Client,
+    identity: IdentityProvider,
+    callback_server: CallbackServer,
+    window: dict[str, dt.timedelta],
+) -> None:
+    request_id = pending(db, callback_server, [ALICE])
+    seed.delegation(db, ALICE, BOB, **window)
+
+    response = vote(decide, identity, request_id, BOB)
+
+    assert response.status_code == 403
+    assert response.json() == {"error": "you are not an approver of this request"}
+
+
+def test_delegation_chains_are_not_followed(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE])
+    seed.delegation(db, ALICE, BOB)
+    seed.delegation(db, BOB, CAROL)
+
+    assert vote(decide, identity, request_id, CAROL).status_code == 403
+    assert vote(decide, identity, request_id, BOB).status_code == 200
+
+
+def test_racing_last_votes_call_back_once(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB, CAROL], quorum=2)
+    assert vote(decide, identity, request_id, ALICE).ok
+    tokens = [identity.mint(BOB), identity.mint(CAROL)]
+
+    with ThreadPoolExecutor(len(tokens)) as pool:
+        responses = list(
+            pool.map(lambda t: post(decide, {"request_id": request_id, "outcome": "approved"}, t), tokens)
+        )
+
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    [call] = callback_server.calls
+    winner = stored(db, request_id)["decision"]["approver"]
+    assert call.json()["approver"] == winner
+    assert [v["approver"] for v in call.json()["votes"]] == [ALICE, winner]
+    assert sorted(seed.votes(db, request_id)) == sorted([ALICE, winner])
+
+
+def test_failed_callback_withdraws_only_the_deciding_vote(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB], quorum=2)
+    assert vote(decide, identity, request_id, ALICE).ok
+    before = stored(db, request_id)
+    callback_server.default = Reply(404, {"error": "execution finished"})
+
+    failed = vote(decide, identity, request_id, BOB)
+
+    assert failed.status_code == 502
+    assert stored(db, request_id) == before
+    assert list(seed.votes(db, request_id)) == [ALICE]
+    assert [(e["event"], e["actor"]) for e in seed.audit(db, request_id)] == [
+        ("voted", ALICE),
+        ("voted", BOB),
+        ("vote_withdrawn", BOB),
+    ]
+    assert "callback failed" in seed.audit(db, request_id)[-1]["details"]["reason"]
+
+    callback_server.default = Reply(200)
+    assert vote(decide, identity, request_id, BOB).json()["status"] == "deciding"
+
+
+def test_votes_are_audited(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB], quorum=2)
+    document = stored(db, request_id)
+
+    assert post(
+        decide, {"request_id": request_id, "outcome": "approved", "comment": "fine"}, identity.mint(ALICE)
+    ).ok
+
+    [voted] = seed.audit(db, request_id)
+    assert voted["event"] == "voted"
+    assert voted["actor"] == ALICE
+    details = voted["details"]
+    latency = details.pop("latency_seconds")
+    assert details == {
+        "outcome": "approved",
+        "principals": [ALICE],
+        "on_behalf_of": None,
+        "comment": "fine",
+        "identity_source": "firebase",
+        "digest": digest(document["subject"], document["payload"]),
+    }
+    assert latency == (voted["at"] - document["created_at"]).total_seconds()
+    assert 0 < latency < 60
+
+
+def test_cancelled_request_conflicts(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE], status="cancelled")
+
+    response = vote(decide, identity, request_id, ALICE)
+
+    assert response.status_code == 409
+    assert response.json() == {"error": "the request was cancelled"}

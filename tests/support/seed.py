@@ -5,14 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from google.cloud import firestore
 
+from tests.support import PROJECT
+
 REQUESTS = "approval_requests"
 CALLBACKS = "approval_callbacks"
 WORKFLOWS = "approval_workflows"
+AUDIT = "approval_audit"
+DELEGATIONS = "approval_delegations"
+LINK_USES = "approval_link_uses"
+REQUESTER = "requester@example.com"
+EXECUTION_NAME = f"projects/{PROJECT}/locations/us-central1/workflows/wf/executions/exec-1"
 
 
 def request(
@@ -23,10 +30,27 @@ def request(
     due_in: dt.timedelta = dt.timedelta(hours=1),
     callback_url: str | None = None,
     request_id: str | None = None,
+    quorum: int = 1,
+    rules: Sequence[Mapping[str, Any]] | None = None,
+    rejection_quorum: int = 1,
+    requester: str = REQUESTER,
+    prevent_self_approval: bool = True,
+    mode: str = "single",
+    execution_name: str = EXECUTION_NAME,
+    expires_at: dt.datetime | None = None,
+    payload: Mapping[str, Any] | None = None,
 ) -> str:
-    """A request as the request_approval subworkflow stores it; returns its id."""
+    """A request as the request_approval subworkflow stores it; returns its id.
+
+    Without ``rules`` there is one rule "approvers" over ``approvers`` with ``quorum``.
+    """
     request_id = request_id or uuid.uuid4().hex
     now = dt.datetime.now(dt.UTC)
+    rules = (
+        [dict(r) for r in rules]
+        if rules is not None
+        else [{"name": "approvers", "approvers": list(approvers), "quorum": quorum}]
+    )
     db.collection(REQUESTS).document(request_id).set(
         {
             "request_id": request_id,
@@ -34,13 +58,27 @@ def request(
             "stage": "approval",
             "status": status,
             "approvers": list(approvers),
-            "requester": "requester@example.com",
+            "approver_groups": [
+                a.removeprefix("group:").lower() for a in approvers if a.startswith("group:")
+            ],
+            "requester": requester,
             "subject": "Check the translation",
-            "payload": {"text": "Hello", "translation": "Bonjour"},
+            "payload": dict(payload) if payload is not None else {"text": "Hello", "translation": "Bonjour"},
             "workflow_id": "wf",
-            "execution_id": "exec-1",
+            "execution_id": execution_name.rsplit("/", 1)[-1],
+            "execution_name": execution_name,
             "created_at": now,
             "due_at": now + due_in,
+            "expires_at": expires_at or now + due_in,
+            "rules": rules,
+            "rejection_quorum": rejection_quorum,
+            "prevent_self_approval": prevent_self_approval,
+            "mode": mode,
+            "reminder_every_seconds": None,
+            "reminders_sent": 0,
+            "escalation": None,
+            "escalated": False,
+            "tally": {"approvals": 0, "rejections": 0, "rules": {r["name"]: 0 for r in rules}, "voters": []},
         }
     )
     if callback_url:
@@ -48,6 +86,41 @@ def request(
             {"url": callback_url, "method": "POST", "execution_id": "exec-1", "created_at": now}
         )
     return request_id
+
+
+def delegation(
+    db: firestore.Client,
+    delegator: str,
+    delegate: str,
+    *,
+    starts_in: dt.timedelta = dt.timedelta(hours=-1),
+    ends_in: dt.timedelta = dt.timedelta(days=1),
+) -> None:
+    """A delegation as the delegate function stores it (active by default)."""
+    now = dt.datetime.now(dt.UTC)
+    db.collection(DELEGATIONS).document(delegator).set(
+        {
+            "delegator": delegator,
+            "delegate": delegate,
+            "starts_at": now + starts_in,
+            "ends_at": now + ends_in,
+            "created_at": now,
+        }
+    )
+
+
+def votes(db: firestore.Client, request_id: str) -> dict[str, dict[str, Any]]:
+    """A request's vote documents, by voter."""
+    return {
+        s.id: s.to_dict() or {}
+        for s in db.collection(REQUESTS).document(request_id).collection("votes").stream()
+    }
+
+
+def audit(db: firestore.Client, request_id: str) -> list[dict[str, Any]]:
+    """A request's audit events, oldest first."""
+    found = db.collection(AUDIT).where(filter=firestore.FieldFilter("request_id", "==", request_id)).stream()
+    return sorted((s.to_dict() or {} for s in found), key=lambda e: e["at"])
 
 
 def workflow(db: firestore.Client, key: str, workflow_name: str, input_schema: dict[str, Any]) -> None:

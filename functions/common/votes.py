@@ -1,0 +1,313 @@
+"""Casting a vote: quorum rules, rejection veto, delegation, and the one callback per request.
+
+Every check and write of a vote happens in one Firestore transaction on the
+request document, so racing votes serialise on it: exactly one of them can be
+the vote that decides, and only that one calls the workflow back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from common import audit, auth, callback, config, firestore, links
+from common.responses import HttpError
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import DocumentReference, Transaction
+
+OUTCOMES = ("approved", "rejected")
+IDENTITY_SOURCES = ("firebase", "signed-link")
+VOTES = "votes"
+
+# Who votes: a signed-in caller, or a signed link's addressee (uid "" and no groups).
+Voter = auth.Caller
+
+_T = TypeVar("_T")
+logger = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    # Millisecond precision survives the Firestore round trip unchanged, which
+    # the rollback relies on to recognise its own decision.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _run(request_id: str, body: Callable[[Transaction], _T]) -> _T:
+    """Run ``body`` in a retried transaction; persistent contention becomes a 503."""
+    from google.api_core.exceptions import Aborted
+    from google.cloud.firestore import transactional
+
+    try:
+        return transactional(body)(firestore.client().transaction())
+    except ValueError as exc:
+        # The client retries an aborted transaction a few times, then raises
+        # ValueError from the last Aborted: heavy contention on this very request,
+        # i.e. concurrent votes. Nothing was written; the voter may retry.
+        if not isinstance(exc.__cause__, Aborted):
+            raise
+        logger.warning("vote on %s kept conflicting: %s", request_id, exc)
+        raise HttpError(503, "the request is being decided right now; try again") from exc
+
+
+def _active(delegation: Mapping[str, Any], voter: Voter, now: datetime) -> bool:
+    starts_at, ends_at = delegation.get("starts_at"), delegation.get("ends_at")
+    return (
+        str(delegation.get("delegate", "")).lower() == voter.email
+        and isinstance(starts_at, datetime)
+        and isinstance(ends_at, datetime)
+        and starts_at <= now < ends_at
+    )
+
+
+def _standing(
+    transaction: Transaction, approvers: Sequence[str], voter: Voter, now: datetime
+) -> tuple[list[str], str | None]:
+    """The approvers entries the voter stands for, and the delegator when by delegation."""
+    mine = voter.principals()
+    direct = [a for a in approvers if isinstance(a, str) and a.lower() in mine]
+    if direct:
+        return direct, None
+    # Only the approvers' own delegations count: a delegate's delegate is not
+    # an approver (chains are not followed).
+    people = [a for a in approvers if isinstance(a, str) and not a.lower().startswith("group:")]
+    if not people:
+        return [], None
+    delegations = firestore.client().collection(config.delegations_collection())
+    refs = [delegations.document(a.lower()) for a in people]
+    found = {s.id: s.to_dict() or {} for s in transaction.get_all(refs) if s.exists}
+    for approver in people:
+        if _active(found.get(approver.lower(), {}), voter, now):
+            return [approver], approver.lower()
+    return [], None
+
+
+def _rules(request: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The request's rules; requests from before rules had one rule over all approvers."""
+    rules = request.get("rules")
+    if isinstance(rules, list) and rules:
+        return [r for r in rules if isinstance(r, dict)]
+    return [{"name": "approvers", "approvers": list(request.get("approvers") or []), "quorum": 1}]
+
+
+def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Counts of ``votes`` under the request's current rules."""
+    votes = list(votes)
+    approvals = [v for v in votes if v.get("outcome") == "approved"]
+    rules: dict[str, int] = {}
+    for rule in _rules(request):
+        members = {str(a).lower() for a in rule.get("approvers") or []}
+        rules[str(rule.get("name"))] = sum(
+            1 for v in approvals if members & {str(p).lower() for p in v.get("principals") or []}
+        )
+    return {
+        "approvals": len(approvals),
+        "rejections": len(votes) - len(approvals),
+        "rules": rules,
+        "voters": [v.get("voter") for v in votes],
+    }
+
+
+def _outcome(request: Mapping[str, Any], counts: Mapping[str, Any]) -> str | None:
+    """The request's outcome once the votes settle it, else None."""
+    if counts["rejections"] >= int(request.get("rejection_quorum") or 1):
+        return "rejected"
+    if all(counts["rules"][str(r.get("name"))] >= int(r.get("quorum") or 1) for r in _rules(request)):
+        return "approved"
+    return None
+
+
+def _refuse_closed(request: Mapping[str, Any], now: datetime) -> None:
+    """409 unless the request still takes votes."""
+    status = request.get("status")
+    due_at = request.get("due_at")
+    if status == "cancelled":
+        raise HttpError(409, "the request was cancelled")
+    if status == "expired":
+        raise HttpError(409, "the request has expired")
+    if status != "pending":
+        raise HttpError(409, "the request was already decided")
+    if isinstance(due_at, datetime) and due_at <= now:
+        raise HttpError(409, "the request has expired")
+
+
+def _votes(transaction: Transaction, ref: DocumentReference) -> list[dict[str, Any]]:
+    """The request's votes, oldest first, read inside ``transaction``."""
+    return [s.to_dict() or {} for s in ref.collection(VOTES).order_by("at").stream(transaction=transaction)]
+
+
+def cast(
+    request_id: str,
+    voter: Voter,
+    outcome: str,
+    comment: str,
+    identity_source: str,
+    *,
+    link_nonce: str | None = None,
+    expected_digest: str | None = None,
+) -> dict[str, Any]:
+    """Record ``voter``'s vote; the vote that decides the request also calls the workflow back.
+
+    Returns {request_id, outcome, status: "deciding"|"pending", tally}; HttpError otherwise.
+    """
+    if outcome not in OUTCOMES or identity_source not in IDENTITY_SOURCES:
+        raise ValueError(f"bad vote {outcome!r} from {identity_source!r}")
+    client = firestore.client()
+    ref = client.collection(config.requests_collection()).document(request_id)
+    vote_ref = ref.collection(VOTES).document(voter.email)
+    use_ref = client.collection(config.link_uses_collection()).document(link_nonce) if link_nonce else None
+    at = _now()
+
+    def vote(transaction: Transaction) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        snapshot = ref.get(transaction=transaction)
+        if not snapshot.exists:
+            raise HttpError(404, "no such request")
+        request = snapshot.to_dict() or {}
+        principals, on_behalf_of = _standing(transaction, request.get("approvers") or [], voter, at)
+        # Checked before the status so outsiders learn nothing about a request.
+        if not principals:
+            raise HttpError(403, "you are not an approver of this request")
+        requester = str(request.get("requester") or "").lower()
+        if request.get("prevent_self_approval") and requester in (voter.email, on_behalf_of):
+            raise HttpError(403, "you may not vote on your own request")
+        _refuse_closed(request, at)
+        current = links.digest(request.get("subject"), request.get("payload"))
+        if expected_digest is not None and expected_digest != current:
+            raise HttpError(409, "the request changed since this link was sent")
+        if use_ref is not None and use_ref.get(transaction=transaction).exists:
+            raise HttpError(409, "this link was already used")
+        if vote_ref.get(transaction=transaction).exists:
+            raise HttpError(409, "you have already voted on this request")
+        mine = {
+            "voter": voter.email,
+            "principals": principals,
+            "on_behalf_of": on_behalf_of,
+            "outcome": outcome,
+            "comment": comment,
+            "at": at,
+            "identity_source": identity_source,
+            "digest": current,
+        }
+        votes = [*_votes(transaction, ref), mine]
+        counts = tally(request, votes)
+        decided = _outcome(request, counts)
+        transaction.create(vote_ref, mine)
+        if use_ref is not None:
+            transaction.create(use_ref, {"request_id": request_id, "approver": voter.email, "used_at": at})
+        created_at = request.get("created_at")
+        audit.record(
+            request_id,
+            "voted",
+            voter.email,
+            {
+                "outcome": outcome,
+                "principals": principals,
+                "on_behalf_of": on_behalf_of,
+                "comment": comment,
+                "identity_source": identity_source,
+                "digest": current,
+                "latency_seconds": (at - created_at).total_seconds()
+                if isinstance(created_at, datetime)
+                else None,
+            },
+            transaction=transaction,
+            at=at,
+        )
+        change: dict[str, Any] = {"tally": counts}
+        decision = None
+        if decided is not None:
+            decision = {
+                "outcome": decided,
+                "approver": voter.email,
+                "principal": principals[0],
+                "comment": comment,
+                "decided_at": at,
+                "votes": [
+                    {"approver": v["voter"], "outcome": v["outcome"], "comment": v.get("comment", "")}
+                    for v in votes
+                ],
+            }
+            change |= {"status": "deciding", "decision": decision}
+        transaction.update(ref, change)
+        return counts, decision
+
+    counts, decision = _run(request_id, vote)
+    if decision is not None:
+        _call_back(request_id, decision, lambda reason: _withdraw(request_id, voter, at, use_ref, reason))
+    logger.info("%s voted %s on %s (%s)", voter.email, outcome, request_id, identity_source)
+    return {
+        "request_id": request_id,
+        "outcome": outcome,
+        "status": "pending" if decision is None else "deciding",
+        "tally": counts,
+    }
+
+
+def _callback_target(request_id: str) -> tuple[str, str]:
+    """The callback URL and method the workflow stored, or CallbackError."""
+    snapshot = firestore.client().collection(config.callbacks_collection()).document(request_id).get()
+    entry = snapshot.to_dict() or {}
+    url = entry.get("url")
+    if not isinstance(url, str) or not url:
+        raise callback.CallbackError("the workflow has not stored a callback URL")
+    return url, str(entry.get("method") or "POST")
+
+
+def _call_back(request_id: str, decision: Mapping[str, Any], withdraw: Callable[[str], None]) -> None:
+    """Tell the workflow; on any failure withdraw the deciding vote (502 for a refused callback)."""
+    try:
+        url, method = _callback_target(request_id)
+        callback.deliver(
+            url,
+            {
+                "request_id": request_id,
+                **{k: decision[k] for k in ("outcome", "approver", "principal", "comment", "votes")},
+                "decided_at": _iso(decision["decided_at"]),
+            },
+            method,
+        )
+    except BaseException as exc:
+        # Whatever went wrong, leave nothing half-written: the vote is undone
+        # and the voter may vote again.
+        withdraw(f"the callback failed: {exc}")
+        if isinstance(exc, callback.CallbackError):
+            logger.error("callback for %s failed: %s", request_id, exc)
+            raise HttpError(502, f"could not deliver the decision: {exc}") from exc
+        raise
+
+
+def _withdraw(
+    request_id: str, voter: Voter, at: datetime, use_ref: DocumentReference | None, reason: str
+) -> None:
+    """Undo exactly the vote cast at ``at`` (only while its decision stands); the trail keeps both."""
+    from google.cloud.firestore import DELETE_FIELD
+
+    ref = firestore.client().collection(config.requests_collection()).document(request_id)
+    vote_ref = ref.collection(VOTES).document(voter.email)
+
+    def withdraw(transaction: Transaction) -> None:
+        request = ref.get(transaction=transaction).to_dict() or {}
+        decision = request.get("decision") or {}
+        if not (
+            request.get("status") == "deciding"
+            and decision.get("approver") == voter.email
+            and decision.get("decided_at") == at
+        ):
+            return
+        others = [v for v in _votes(transaction, ref) if v.get("voter") != voter.email]
+        transaction.delete(vote_ref)
+        if use_ref is not None:
+            transaction.delete(use_ref)
+        transaction.update(
+            ref, {"status": "pending", "decision": DELETE_FIELD, "tally": tally(request, others)}
+        )
+        audit.record(request_id, "vote_withdrawn", voter.email, {"reason": reason}, transaction=transaction)
+
+    _run(request_id, withdraw)

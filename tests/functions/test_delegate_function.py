@@ -1,0 +1,157 @@
+"""The delegate function: approvers manage their one delegation, on the Firestore emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from google.cloud import firestore
+
+from emulator.functions import FunctionServer
+from emulator.identity import IdentityProvider
+from tests.support import seed
+
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+CAROL = "carol@example.com"
+
+
+@pytest.fixture(scope="module")
+def delegate(function_env: dict[str, str]) -> Iterator[FunctionServer]:
+    with FunctionServer("delegate", function_env) as function:
+        yield function
+
+
+def call(function: FunctionServer, method: str, token: str | None, body: Any = None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.request(method, f"{function.url}/", json=body, headers=headers, timeout=30)
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def in_days(days: float) -> dt.datetime:
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def test_delegation_is_stored_shown_and_deleted(
+    delegate: FunctionServer, db: firestore.Client, identity: IdentityProvider
+) -> None:
+    starts_at, ends_at = in_days(1), in_days(8)
+
+    created = call(
+        delegate,
+        "POST",
+        identity.mint(ALICE),
+        {"delegate": "Bob@Example.com", "starts_at": iso(starts_at), "ends_at": iso(ends_at)},
+    )
+
+    assert created.status_code == 200, created.text
+    shown = created.json()
+    assert shown.pop("created_at").endswith("Z")
+    assert shown == {
+        "delegator": ALICE,
+        "delegate": BOB,
+        "starts_at": iso(starts_at),
+        "ends_at": iso(ends_at),
+    }
+    document = seed.get(db, seed.DELEGATIONS, ALICE)
+    assert document is not None
+    assert (document["delegate"], document["starts_at"], document["ends_at"]) == (BOB, starts_at, ends_at)
+
+    mine = call(delegate, "GET", identity.mint(ALICE)).json()
+    assert mine == {"delegation": created.json(), "delegated_to_me": []}
+    theirs = call(delegate, "GET", identity.mint(BOB)).json()
+    assert theirs == {"delegation": None, "delegated_to_me": [created.json()]}
+
+    assert call(delegate, "DELETE", identity.mint(ALICE)).json() == {"deleted": True}
+    assert seed.get(db, seed.DELEGATIONS, ALICE) is None
+    assert call(delegate, "DELETE", identity.mint(ALICE)).json() == {"deleted": False}
+
+
+def test_starts_now_by_default_and_replaces_the_previous_one(
+    delegate: FunctionServer, db: firestore.Client, identity: IdentityProvider
+) -> None:
+    assert call(delegate, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))}).ok
+    before = dt.datetime.now(dt.UTC)
+
+    replaced = call(delegate, "POST", identity.mint(ALICE), {"delegate": CAROL, "ends_at": iso(in_days(2))})
+
+    assert replaced.status_code == 200, replaced.text
+    document = seed.get(db, seed.DELEGATIONS, ALICE)
+    assert document is not None
+    assert document["delegate"] == CAROL
+    assert before - dt.timedelta(seconds=1) <= document["starts_at"] <= dt.datetime.now(dt.UTC)
+    assert call(delegate, "GET", identity.mint(BOB)).json()["delegated_to_me"] == []
+
+
+def test_ended_delegations_are_not_listed_for_the_delegate(
+    delegate: FunctionServer, db: firestore.Client, identity: IdentityProvider
+) -> None:
+    seed.delegation(db, ALICE, BOB, starts_in=dt.timedelta(days=-3), ends_in=dt.timedelta(days=-1))
+    seed.delegation(db, CAROL, BOB)
+
+    listed = call(delegate, "GET", identity.mint(BOB)).json()["delegated_to_me"]
+
+    assert [d["delegator"] for d in listed] == [CAROL]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"delegate": "not-an-email", "ends_at": 1}, "delegate: must be an e-mail address"),
+        ({"delegate": "Alice@Example.com", "ends_at": 1}, "delegate: must be someone else"),
+        (
+            {"delegate": BOB, "ends_at": "tomorrow"},
+            "ends_at: must be an ISO 8601 date and time with a time zone",
+        ),
+        ({"delegate": BOB, "ends_at": "2030-01-01T00:00:00"}, "ends_at: must be an ISO 8601"),
+        ({"delegate": BOB}, "ends_at: must be an ISO 8601"),
+        ({"delegate": BOB, "ends_at": "2020-01-01T00:00:00Z"}, "ends_at: must be after starts_at"),
+        ({"delegate": BOB, "ends_at": 91}, "ends_at: a delegation may last at most 90 days"),
+        ({"delegate": BOB, "ends_at": 1, "why": "x"}, "why: is not allowed"),
+    ],
+    ids=[
+        "bad-email",
+        "self",
+        "ends-at-text",
+        "ends-at-naive",
+        "no-ends-at",
+        "ends-before",
+        "too-long",
+        "extra",
+    ],
+)
+def test_invalid_delegation_is_bad_request(
+    delegate: FunctionServer,
+    db: firestore.Client,
+    identity: IdentityProvider,
+    body: dict[str, Any],
+    problem: str,
+) -> None:
+    # A number of days from now, as the page would send it.
+    if isinstance(body.get("ends_at"), int):
+        body = {**body, "ends_at": iso(in_days(body["ends_at"]))}
+
+    response = call(delegate, "POST", identity.mint(ALICE), body)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid delegation"
+    assert any(d.startswith(problem) for d in response.json()["details"]), response.json()
+    assert seed.get(db, seed.DELEGATIONS, ALICE) is None
+
+
+def test_anonymous_caller_is_unauthorized(delegate: FunctionServer) -> None:
+    assert call(delegate, "GET", None).status_code == 401
+
+
+def test_other_methods_are_not_allowed(delegate: FunctionServer, identity: IdentityProvider) -> None:
+    response = call(delegate, "PUT", identity.mint(ALICE), {})
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST, DELETE"
