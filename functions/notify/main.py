@@ -1,0 +1,194 @@
+"""notify: mails the people an approval event concerns (a Pub/Sub push subscriber).
+
+requested, reminder, escalated: each e-mail approver still to vote, and the
+active delegate of each, gets a mail with a signed link of their own. decided,
+expired, cancelled: the requester hears how it ended. A "mail" is one JSON POST
+to APPROVALS_MAIL_WEBHOOK_URL (a relay that sends it); without one it is logged.
+Any failure to hand a mail over answers 500, so Pub/Sub delivers the event
+again (mails sent before the failure are then sent again: at least once).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import flask
+import functions_framework
+
+from common import config, firestore, links
+from common.responses import HttpError, post_json_endpoint, request_json
+
+ASKING = {
+    "requested": "Approval requested",
+    "reminder": "Reminder: approval requested",
+    "escalated": "Escalated: approval requested",
+}
+SETTLED = {"decided", "expired", "cancelled"}
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One approval event, as the workflow or a function published it."""
+
+    request_id: str
+    event: str
+    actor: str
+    details: dict[str, Any]
+
+
+def _event(envelope: dict[str, Any]) -> Event:
+    """The event in a push envelope {message: {data: base64 JSON}}, or a 400."""
+    message = envelope.get("message")
+    data = message.get("data") if isinstance(message, dict) else None
+    if not isinstance(data, str):
+        raise HttpError(400, "not a Pub/Sub push envelope")
+    try:
+        event = json.loads(base64.b64decode(data, validate=True))
+    except ValueError as exc:  # binascii.Error included
+        raise HttpError(400, "the message data is not base64 JSON") from exc
+    if not isinstance(event, dict):
+        raise HttpError(400, "the event must be a JSON object")
+    request_id, name = event.get("request_id"), event.get("event")
+    if not isinstance(request_id, str) or not request_id or "/" in request_id or not isinstance(name, str):
+        raise HttpError(400, "the event needs a request_id and an event name")
+    details = event.get("details")
+    return Event(
+        request_id, name, str(event.get("actor") or ""), details if isinstance(details, dict) else {}
+    )
+
+
+def _is_email(principal: Any) -> bool:
+    """A single person: groups have no one address to mail a personal link to."""
+    return isinstance(principal, str) and "@" in principal and not principal.lower().startswith("group:")
+
+
+def _active_delegates(approvers: list[str], now: datetime) -> dict[str, str]:
+    """delegate -> delegator, for the approvers' delegations in force at ``now``."""
+    db = firestore.client()
+    refs = [db.collection(config.delegations_collection()).document(a) for a in approvers]
+    delegates = {}
+    for snapshot in db.get_all(refs) if refs else ():
+        entry = snapshot.to_dict() or {}
+        delegate, starts, ends = entry.get("delegate"), entry.get("starts_at"), entry.get("ends_at")
+        in_force = isinstance(starts, datetime) and isinstance(ends, datetime) and starts <= now < ends
+        if _is_email(delegate) and in_force:
+            delegates[delegate.lower()] = snapshot.id
+    return delegates
+
+
+def _recipients(approval: dict[str, Any], now: datetime) -> dict[str, str | None]:
+    """Who may still vote: e-mail -> the approver they stand in for (None: themselves)."""
+    voted = {str(v).lower() for v in (approval.get("tally") or {}).get("voters") or ()}
+    if approval.get("prevent_self_approval"):
+        voted.add(str(approval.get("requester") or "").lower())
+    approvers = [
+        a.lower() for a in approval.get("approvers") or () if _is_email(a) and a.lower() not in voted
+    ]
+    recipients: dict[str, str | None] = dict.fromkeys(approvers)
+    for delegate, delegator in _active_delegates(approvers, now).items():
+        if delegate not in voted:
+            recipients.setdefault(delegate, delegator)
+    return recipients
+
+
+def _payload_text(payload: Any) -> str:
+    if not isinstance(payload, dict):
+        return json.dumps(payload, ensure_ascii=False)
+    return "\n".join(
+        f"{key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+        for key, value in payload.items()
+    )
+
+
+def _asking_mails(event: Event, approval: dict[str, Any]) -> list[dict[str, str]]:
+    """One mail per person who may still vote, each with a link of their own."""
+    deadline = approval.get("expires_at") or approval.get("due_at")
+    if approval.get("status") != "pending" or not isinstance(deadline, datetime):
+        logger.info("request %s is no longer pending: no %s mails", event.request_id, event.event)
+        return []
+    subject = str(approval.get("subject") or event.request_id)
+    digest = links.digest(approval.get("subject"), approval.get("payload"))
+    requester = approval.get("requester") or "someone"
+    mails = []
+    for person, delegator in _recipients(approval, datetime.now(UTC)).items():
+        url = links.link_url(links.sign(event.request_id, person, digest, deadline))
+        on_behalf = f" (standing in for {delegator})" if delegator else ""
+        text = (
+            f"{requester} asks for your approval{on_behalf}.\n\n{subject}\n\n"
+            f"{_payload_text(approval.get('payload'))}\n\n"
+            f"Approve or reject here (the link is yours alone, works once, until "
+            f"{deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC):\n{url}\n"
+        )
+        mails.append(
+            {"to": person, "subject": f"{ASKING[event.event]}: {subject}", "text": text, "link": url}
+        )
+    return mails
+
+
+def _settled_mail(event: Event, approval: dict[str, Any]) -> list[dict[str, str]]:
+    """The requester's mail saying how the request ended."""
+    requester = approval.get("requester")
+    if not _is_email(requester):
+        return []
+    subject = str(approval.get("subject") or event.request_id)
+    if event.event == "decided":
+        outcome = str(event.details.get("outcome") or (approval.get("decision") or {}).get("outcome"))
+        comment = event.details.get("comment")
+        title = outcome.capitalize()
+        text = f"{event.actor} {outcome} your request: {subject}" + (
+            f"\n\nComment: {comment}" if comment else ""
+        )
+    elif event.event == "expired":
+        title, text = "Expired", f"Nobody decided your request in time: {subject}"
+    else:
+        reason = approval.get("cancel_reason")
+        title = "Cancelled"
+        text = f"Your request was cancelled: {subject}" + (f"\n\nReason: {reason}" if reason else "")
+    return [{"to": requester, "subject": f"{title}: {subject}", "text": text + "\n"}]
+
+
+def _send(mail: dict[str, str]) -> None:
+    """Hand one mail to the relay, or log it when there is none (local runs)."""
+    url = config.mail_webhook_url()
+    if not url:
+        # A warning so that it shows at the default log level: nothing else delivers it.
+        logger.warning("no mail webhook configured; mail: %s", json.dumps(mail))
+        return
+    request = urllib.request.Request(
+        url, data=json.dumps(mail).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS):
+            return
+    except OSError as exc:  # HTTPError (4xx, 5xx) included
+        logger.error("mail to %s not handed over: %s", mail["to"], exc)
+        raise HttpError(500, f"the mail webhook failed: {exc}") from exc
+
+
+@functions_framework.http
+@post_json_endpoint
+def notify(request: flask.Request) -> dict[str, Any]:
+    """Pub/Sub push -> {request_id, event, mails}; 500 makes Pub/Sub retry."""
+    event = _event(request_json(request))
+    result = {"request_id": event.request_id, "event": event.event, "mails": 0}
+    if event.event not in ASKING and event.event not in SETTLED:
+        return result
+    snapshot = firestore.client().collection(config.requests_collection()).document(event.request_id).get()
+    if not snapshot.exists:
+        logger.warning("%s event for unknown request %s: no mail", event.event, event.request_id)
+        return result
+    approval = snapshot.to_dict() or {}
+    mails = _asking_mails(event, approval) if event.event in ASKING else _settled_mail(event, approval)
+    for mail in mails:
+        _send(mail)
+    return {**result, "mails": len(mails)}

@@ -1,0 +1,344 @@
+"""The notify function, pushed to as Pub/Sub would, mailing through a local webhook."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from google.cloud import firestore
+
+from emulator.functions import FunctionServer
+from emulator.process import free_port
+from functions.common import links
+from tests.functions.link_support import LINK_KEY, submit
+from tests.support import seed
+from tests.support.servers import CallbackServer, RecordingServer, Reply
+
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+CAROL = "carol@example.com"
+
+
+@pytest.fixture(scope="module")
+def callback_server() -> Iterator[CallbackServer]:
+    with CallbackServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def mail_server() -> Iterator[RecordingServer]:
+    """The mail relay: records each mail notify hands over."""
+    with RecordingServer() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_servers(callback_server: CallbackServer, mail_server: RecordingServer) -> None:
+    callback_server.reset()
+    mail_server.reset()
+
+
+@pytest.fixture(scope="module")
+def link(function_env: dict[str, str], callback_server: CallbackServer) -> Iterator[FunctionServer]:
+    env = {**function_env, "APPROVALS_LINK_KEY": LINK_KEY, "WORKFLOWS_EMULATOR_HOST": callback_server.host}
+    with FunctionServer("link", env) as function:
+        yield function
+
+
+@pytest.fixture(scope="module")
+def notify_env(function_env: dict[str, str], link: FunctionServer) -> dict[str, str]:
+    # The site is the link function itself: its /link path is what Hosting rewrites to it.
+    return {**function_env, "APPROVALS_LINK_KEY": LINK_KEY, "APPROVALS_SITE_URL": link.url}
+
+
+@pytest.fixture(scope="module")
+def notify(notify_env: dict[str, str], mail_server: RecordingServer) -> Iterator[FunctionServer]:
+    env = {**notify_env, "APPROVALS_MAIL_WEBHOOK_URL": f"{mail_server.url}/mail"}
+    with FunctionServer("notify", env) as function:
+        yield function
+
+
+def push(function: FunctionServer, request_id: str, event: str, **fields: Any) -> requests.Response:
+    """Deliver one event the way a Pub/Sub push subscription does."""
+    data = {
+        "request_id": request_id,
+        "event": event,
+        "actor": "workflow",
+        "at": "2026-01-05T10:00:00Z",
+        **fields,
+    }
+    envelope = {
+        "message": {
+            "data": base64.b64encode(json.dumps(data).encode()).decode(),
+            "attributes": {"event": event, "request_id": request_id},
+            "messageId": "1",
+        },
+        "subscription": "projects/demo-approvals/subscriptions/approvals-notify",
+    }
+    return requests.post(f"{function.url}/", json=envelope, timeout=30)
+
+
+def mails(mail_server: RecordingServer) -> dict[str, dict[str, Any]]:
+    """The mails handed to the relay, by recipient."""
+    sent = [call.json() for call in mail_server.calls]
+    assert all(call.path == "/mail" and call.method == "POST" for call in mail_server.calls)
+    by_recipient = {mail["to"]: mail for mail in sent}
+    assert len(by_recipient) == len(sent), "one mail per person"
+    return by_recipient
+
+
+def token_of(mail: dict[str, Any]) -> str:
+    [token] = urllib.parse.parse_qs(urllib.parse.urlsplit(mail["link"]).query)["token"]
+    return token
+
+
+def granted(mail: dict[str, Any]) -> links.Link:
+    """What the mail's link grants, checked with the functions' key."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("APPROVALS_LINK_KEY", LINK_KEY)
+        return links.verify(token_of(mail), dt.datetime.now(dt.UTC))
+
+
+def test_each_approver_gets_a_link_that_records_their_vote(
+    notify: FunctionServer,
+    link: FunctionServer,
+    db: firestore.Client,
+    mail_server: RecordingServer,
+    callback_server: CallbackServer,
+) -> None:
+    request_id = seed.request(
+        db, approvers=[ALICE, "Bob@Example.com", "group:reviewers"], callback_url=callback_server.url_for("x")
+    )
+
+    response = push(notify, request_id, "requested", details={"stage": "approval"})
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"request_id": request_id, "event": "requested", "mails": 2}
+    sent = mails(mail_server)
+    assert set(sent) == {ALICE, BOB}
+    for person, mail in sent.items():
+        assert mail["subject"] == "Approval requested: Check the translation"
+        assert mail["link"].startswith(f"{link.url}/link?token=")
+        assert mail["link"] in mail["text"]
+        assert "translation: Bonjour" in mail["text"]
+        assert granted(mail).approver == person
+        assert granted(mail).request_id == request_id
+    page = requests.get(sent[BOB]["link"], timeout=30)
+    assert page.status_code == 200, page.text
+    assert seed.votes(db, request_id) == {}
+
+    decided = submit(page, "approved")
+
+    assert decided.status_code == 200, decided.text
+    [vote] = seed.votes(db, request_id).values()
+    assert (vote["voter"], vote["principals"], vote["identity_source"]) == (
+        BOB,
+        ["Bob@Example.com"],
+        "signed-link",
+    )
+    [call] = callback_server.calls
+    assert call.json()["approver"] == BOB
+
+
+def test_links_expire_with_the_request(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+) -> None:
+    expires_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
+    request_id = seed.request(db, approvers=[ALICE], expires_at=expires_at)
+
+    assert push(notify, request_id, "requested").status_code == 200
+
+    assert granted(mails(mail_server)[ALICE]).expires_at == int(expires_at.timestamp())
+
+
+def test_active_delegate_gets_a_link_of_their_own(
+    notify: FunctionServer,
+    link: FunctionServer,
+    db: firestore.Client,
+    mail_server: RecordingServer,
+    callback_server: CallbackServer,
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE, BOB], callback_url=callback_server.url_for("x"))
+    seed.delegation(db, ALICE, CAROL)
+    seed.delegation(db, BOB, "dave@example.com", ends_in=dt.timedelta(hours=-1))
+
+    assert push(notify, request_id, "escalated").status_code == 200
+
+    sent = mails(mail_server)
+    assert set(sent) == {ALICE, BOB, CAROL}
+    assert sent[CAROL]["subject"] == "Escalated: approval requested: Check the translation"
+    assert f"standing in for {ALICE}" in sent[CAROL]["text"]
+    assert granted(sent[CAROL]).approver == CAROL
+
+    response = submit(requests.get(sent[CAROL]["link"], timeout=30), "approved")
+
+    assert response.status_code == 200, response.text
+    vote = seed.votes(db, request_id)[CAROL]
+    assert (vote["on_behalf_of"], vote["principals"]) == (ALICE, [ALICE])
+
+
+def test_reminder_skips_those_who_voted_and_the_requester(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE, BOB, seed.REQUESTER], quorum=2)
+    db.collection(seed.REQUESTS).document(request_id).update({"tally.voters": [ALICE]})
+
+    assert push(notify, request_id, "reminder").json()["mails"] == 1
+
+    [mail] = mail_server.calls
+    assert mail.json()["to"] == BOB
+    assert mail.json()["subject"].startswith("Reminder: ")
+
+
+def test_nothing_is_asked_of_a_settled_request(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE], status="deciding")
+
+    response = push(notify, request_id, "reminder")
+
+    assert response.json()["mails"] == 0
+    assert mail_server.calls == []
+
+
+@pytest.mark.parametrize(
+    ("event", "fields", "subject", "text"),
+    [
+        (
+            "decided",
+            {"actor": BOB, "details": {"outcome": "approved", "principal": BOB, "comment": "ok"}},
+            "Approved: Check the translation",
+            f"{BOB} approved your request",
+        ),
+        ("expired", {"details": {}}, "Expired: Check the translation", "Nobody decided"),
+        (
+            "cancelled",
+            {"actor": seed.REQUESTER, "details": {}},
+            "Cancelled: Check the translation",
+            "Reason: typo",
+        ),
+    ],
+    ids=["decided", "expired", "cancelled"],
+)
+def test_requester_hears_how_it_ended(
+    notify: FunctionServer,
+    db: firestore.Client,
+    mail_server: RecordingServer,
+    event: str,
+    fields: dict[str, Any],
+    subject: str,
+    text: str,
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE], status="approved")
+    db.collection(seed.REQUESTS).document(request_id).update({"cancel_reason": "typo"})
+
+    assert push(notify, request_id, event, **fields).status_code == 200
+
+    [mail] = mail_server.calls
+    assert set(mail.json()) == {"to", "subject", "text"}
+    assert mail.json()["to"] == seed.REQUESTER
+    assert mail.json()["subject"] == subject
+    assert text in mail.json()["text"]
+
+
+@pytest.mark.parametrize("event", ["voted", "invalid_callback", "vote_withdrawn"])
+def test_other_events_are_acknowledged_without_mail(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer, event: str
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE])
+
+    response = push(notify, request_id, event)
+
+    assert response.status_code == 200
+    assert response.json()["mails"] == 0
+    assert mail_server.calls == []
+
+
+def test_event_of_an_unknown_request_is_acknowledged(
+    notify: FunctionServer, mail_server: RecordingServer
+) -> None:
+    response = push(notify, "gone", "requested")
+
+    assert response.status_code == 200
+    assert mail_server.calls == []
+
+
+def _envelope(data: bytes) -> dict[str, Any]:
+    return {"message": {"data": base64.b64encode(data).decode(), "messageId": "1"}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"message": "x"},
+        {"message": {"data": "not base64!"}},
+        _envelope(b"not json"),
+        _envelope(b"[]"),
+        _envelope(b'{"event": "requested"}'),
+        _envelope(b'{"request_id": "a/b", "event": "requested"}'),
+        _envelope(b'{"request_id": "r1"}'),
+    ],
+    ids=[
+        "empty",
+        "message-not-object",
+        "not-base64",
+        "not-json",
+        "not-object",
+        "no-id",
+        "id-path",
+        "no-event",
+    ],
+)
+def test_malformed_push_is_a_bad_request(
+    notify: FunctionServer, mail_server: RecordingServer, body: dict[str, Any]
+) -> None:
+    response = requests.post(f"{notify.url}/", json=body, timeout=30)
+
+    assert response.status_code == 400
+    assert response.json()["error"]
+    assert mail_server.calls == []
+
+
+@pytest.mark.parametrize("status", [400, 503])
+def test_refused_mail_makes_pub_sub_redeliver(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer, status: int
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE])
+    mail_server.default = Reply(status)
+
+    response = push(notify, request_id, "requested")
+
+    assert response.status_code == 500
+    assert "mail webhook failed" in response.json()["error"]
+
+
+def test_unreachable_webhook_makes_pub_sub_redeliver(
+    notify_env: dict[str, str], db: firestore.Client
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE])
+    env = {**notify_env, "APPROVALS_MAIL_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/mail"}
+
+    with FunctionServer("notify", env) as function:
+        response = push(function, request_id, "requested")
+
+    assert response.status_code == 500
+
+
+def test_without_a_webhook_mails_are_logged(notify_env: dict[str, str], db: firestore.Client) -> None:
+    request_id = seed.request(db, approvers=[ALICE])
+
+    with FunctionServer("notify", notify_env) as function:
+        response = push(function, request_id, "requested")
+        output = function.output()
+
+    assert response.status_code == 200
+    assert response.json()["mails"] == 1
+    assert "no mail webhook configured" in output
+    assert ALICE in output
