@@ -24,8 +24,8 @@ from emulator.workflows.clock import VirtualClock
 from emulator.workflows.engine import Engine
 from emulator.workflows.grpc_api import ExecutionsService
 from emulator.workflows.store import ACTIVE, CANCELLED, Store
-from tests.emulator.test_notifications import TOPIC, Subscription
 from tests.support import PROJECT, seed
+from tests.support.pubsub import TOPIC, Subscription
 
 ALICE = "alice@example.com"
 REQUESTER = seed.REQUESTER

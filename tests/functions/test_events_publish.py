@@ -13,7 +13,7 @@ import pytest
 from emulator.functions import FUNCTIONS
 from emulator.metadata import MetadataServer
 from emulator.pubsub import PubSubEmulator
-from tests.emulator.test_notifications import TOPIC, Subscription
+from tests.support.pubsub import TOPIC, Subscription
 from tests.support.servers import RecordingServer, Reply
 
 DETAILS = {"reason": "no longer needed", "count": 2}

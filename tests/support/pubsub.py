@@ -1,0 +1,47 @@
+"""A pull subscription on the Pub/Sub emulator, to read what was published."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import requests
+
+from emulator.pubsub import PubSubEmulator
+from tests.support import PROJECT
+
+TOPIC = f"projects/{PROJECT}/topics/approvals-approval-events"
+
+
+class Subscription:
+    """A pull subscription on TOPIC, made through the emulator's REST API."""
+
+    def __init__(self, emulator: PubSubEmulator) -> None:
+        self._url = emulator.url
+        # The emulator lives for the whole session: a name of its own per test.
+        self.name = f"projects/{PROJECT}/subscriptions/approval-events-{uuid.uuid4().hex[:8]}"
+        requests.put(f"{self._url}/v1/{TOPIC}", json={}, timeout=10).raise_for_status()
+        requests.put(f"{self._url}/v1/{self.name}", json={"topic": TOPIC}, timeout=10).raise_for_status()
+
+    def close(self) -> None:
+        for name in (self.name, TOPIC):
+            requests.delete(f"{self._url}/v1/{name}", timeout=10).raise_for_status()
+
+    def pull(self, count: int) -> list[dict[str, Any]]:
+        """The next `count` messages, oldest first, acknowledged; fails if more were published."""
+        messages = self._pull(count, immediately=False)
+        while len(messages) < count:
+            messages += self._pull(count - len(messages), immediately=False)
+        assert self._pull(100, immediately=True) == []
+        return messages
+
+    def _pull(self, limit: int, *, immediately: bool) -> list[dict[str, Any]]:
+        url = f"{self._url}/v1/{self.name}"
+        body = {"maxMessages": limit, "returnImmediately": immediately}
+        response = requests.post(f"{url}:pull", json=body, timeout=30)
+        response.raise_for_status()
+        received = response.json().get("receivedMessages", [])
+        if received:
+            ack = {"ackIds": [r["ackId"] for r in received]}
+            requests.post(f"{url}:acknowledge", json=ack, timeout=10).raise_for_status()
+        return [r["message"] for r in received]
