@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from google.cloud import firestore
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from emulator.stack import LocalStack
@@ -43,6 +44,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The dev stack on a virtual clock (as in tests/e2e), serving the built page; one per module."""
     with LocalStack(stack="dev", clock=VirtualClock(), state_dir=tmp_path_factory.mktemp("stack")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def db(stack: LocalStack) -> Iterator[firestore.Client]:
+    """The stack's Firestore as an admin, for documents no running workflow could write on demand."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FIRESTORE_EMULATOR_HOST", stack.firestore.host)
+        yield firestore.Client(project=stack.project, database=stack.plan.database)
 
 
 @pytest.fixture

@@ -3,23 +3,30 @@
 The page is driven as a person would (labels, roles, visible text, the
 keyboard); other users act beside it over HTTP (tests/e2e's Client), so the
 page must pick their changes up live. Approvers are Pulumi.dev.yaml's: alice,
-bob and group:reviewers validate translations, alice approves expenses. Requests outlive
-their test on the module's stack, so each test names its own (a fresh
+bob and group:reviewers validate translations, alice approves expenses. A request
+whose voting no dev workflow produces on demand (a 2-of-3 quorum, an escalation)
+is written to Firestore as the workflow would (tests/support/seed.py). Requests
+outlive their test on the module's stack, so each test names its own (a fresh
 expense reason, a fresh text) and looks only for those.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
+from google.cloud import firestore
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.stack_client import Client, Started
+from tests.support import seed
 
 ALICE = "alice@example.com"  # validates translations, approves expenses
 REQUESTER = "carol@example.com"  # asks, approves nothing
 REVIEWER = "rex@example.com"  # validates translations as a member of group:reviewers
+BOB = "bob@example.com"
+DAVE = "dave@example.com"  # approves only the seeded requests
 NOT_AN_APPROVER = "you are not an approver of this request"  # decide's 403 reason
 PHONE = {"width": 375, "height": 667}
 # More than one screen of controls: how many Tabs may pass before the target must have focus.
@@ -44,8 +51,54 @@ def sign_in(page: Page, email: str) -> None:
     expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
 
 
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page.get_by_label("Email", exact=True)).to_be_visible()
+
+
 def pending(page: Page) -> Locator:
     return page.get_by_role("region", name="Pending approvals", exact=True)
+
+
+def mine(page: Page) -> Locator:
+    return page.get_by_role("region", name="My requests", exact=True)
+
+
+def out_of_office(page: Page) -> Locator:
+    return page.get_by_role("region", name="Out of office", exact=True)
+
+
+def seed_vote(db: firestore.Client, text: str, approvers: list[str], quorum: int, **fields: object) -> str:
+    """A pending quorum request, as the workflow stores it, with `fields` on top; its id."""
+    request_id = seed.request(
+        db,
+        approvers=approvers,
+        quorum=quorum,
+        mode="quorum",
+        requester=REQUESTER,
+        payload={
+            "text": text,
+            "translation": f"[fr] {text}",
+            "source_language": "en",
+            "target_language": "fr",
+        },
+    )
+    if fields:
+        db.collection(seed.REQUESTS).document(request_id).update(fields)
+    return request_id
+
+
+def fact(article: Locator, term: str) -> Locator:
+    """The description of `term` in a card's facts (Mode, Approvals, Voted, ...)."""
+    return article.locator(f'dt:text-is("{term}") + dd')
+
+
+def open_history(article: Locator) -> Locator:
+    """Open a card's audit trail; the list of its events."""
+    toggle = article.get_by_role("button", name="History", exact=True)
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    return article.get_by_role("list", name="Request history", exact=True)
 
 
 def decided(page: Page, subject: str, status: str) -> None:
@@ -145,29 +198,24 @@ def test_non_approver_has_nothing_to_approve_and_cannot_decide(page: Page, clien
     assert client.request(REQUESTER, request_id)["status"] == "pending"
 
 
-def test_non_approver_validating_a_translation_sees_the_refusal(page: Page) -> None:
-    sign_in(page, REQUESTER)
-    page.get_by_label("Text to translate", exact=True).fill(fresh("Good evening"))
-    page.get_by_role("button", name="Translate", exact=True).click()
-
-    # The requester may read the request, so the page offers the seed's buttons; decide refuses.
-    page.get_by_role("button", name="Validate", exact=True).click()
-    expect(page.get_by_role("alert")).to_contain_text(NOT_AN_APPROVER)
-
-
-def test_translate_then_validate(page: Page) -> None:
-    """The seed's flow: translate a text, see the translation arrive live, validate it."""
+def test_translate_then_another_approver_validates(page: Page, client: Client) -> None:
+    """The seed's flow: translate a text, see the translation arrive live; as one may not approve
+    one's own request, bob validates it and the page shows the outcome."""
     text = fresh("Good morning")
     sign_in(page, ALICE)
     page.get_by_label("Text to translate", exact=True).fill(text)
-    page.get_by_role("button", name="Translate", exact=True).click()
+    with page.expect_response("**/api/start") as started:
+        page.get_by_role("button", name="Translate", exact=True).click()
+    request_id = started.value.json()["request_id"]
 
     translation = page.get_by_role("region", name="Translation", exact=True)
     # The local translator marks the text instead of translating it.
     expect(translation).to_contain_text(f"[local translation en→fr] {text}")
-    expect(page.get_by_role("button", name="Reject translation", exact=True)).to_be_visible()
-    page.get_by_role("button", name="Validate", exact=True).click()
+    expect(translation).to_contain_text("Validation: pending (another approver validates it)")
+    expect(page.get_by_role("button", name="Validate", exact=True)).to_have_count(0)
 
+    validated = client.decide(BOB, request_id, "approved")
+    assert validated.status_code == 200, validated.text
     # Worded apart from the inbox's "Status: ..." so the two never read as one when
     # the requester is also an approver of their own translation.
     expect(translation).to_contain_text("Validation: approved")
@@ -193,3 +241,148 @@ def test_phone_inbox_fits_and_approves_by_keyboard_alone(page: Page, client: Cli
     tab_to(page, article.get_by_role("button", name="Approve", exact=True))
     page.keyboard.press("Enter")
     decided(page, subject, "approved")
+
+
+def test_quorum_vote_is_recorded_and_waits_for_the_others(
+    page: Page, db: firestore.Client, client: Client
+) -> None:
+    """2 of 3: after alice's vote the card counts 1 of 2, alice has no buttons left, bob still has his."""
+    text = fresh("Quorum")
+    request_id = seed_vote(db, text, [ALICE, BOB, DAVE], quorum=2)
+
+    sign_in(page, ALICE)
+    article = pending(page).get_by_role("article").filter(has_text=text)
+    expect(fact(article, "Mode")).to_have_text("quorum")
+    expect(fact(article, "Approvals")).to_have_text("0 of 2 approvals")
+    expect(fact(article, "Voted")).to_have_text("nobody yet")
+    article.get_by_role("button", name="Approve", exact=True).click()
+
+    expect(article.get_by_role("status")).to_have_text(
+        "Your approval was recorded; waiting for the other approvers (1 of 2 approvals so far)."
+    )
+    expect(fact(article, "Approvals")).to_have_text("1 of 2 approvals")
+    expect(fact(article, "Voted")).to_have_text(ALICE)
+    expect(article).to_contain_text("Status: pending")
+    expect(article.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+    expect(article.get_by_role("button", name="Reject", exact=True)).to_have_count(0)
+    document = client.request(ALICE, request_id)
+    assert (document["status"], document["tally"]["approvals"], document["tally"]["voters"]) == (
+        "pending",
+        1,
+        [ALICE],
+    )
+
+    # Another load knows from the tally alone that alice voted.
+    page.reload()
+    article = pending(page).get_by_role("article").filter(has_text=text)
+    expect(article.get_by_role("status")).to_contain_text("Your vote was recorded")
+    expect(article.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+
+    sign_out(page)
+    sign_in(page, BOB)
+    article = pending(page).get_by_role("article").filter(has_text=text)
+    expect(fact(article, "Approvals")).to_have_text("1 of 2 approvals")
+    expect(article.get_by_role("button", name="Approve", exact=True)).to_be_enabled()
+
+
+def test_rules_reminders_and_escalation_are_shown(page: Page, db: firestore.Client) -> None:
+    """Per-rule progress, the voters, the reminders and the Escalated badge with its new deadline."""
+    text = fresh("Escalated")
+    now = dt.datetime.now(dt.UTC)
+    rules = [
+        {"name": "finance", "approvers": [DAVE], "quorum": 1},
+        {"name": "legal", "approvers": [ALICE], "quorum": 1},
+    ]
+    seed_vote(
+        db,
+        text,
+        [DAVE, ALICE],
+        quorum=1,
+        rules=rules,
+        tally={"approvals": 1, "rejections": 0, "rules": {"finance": 1, "legal": 0}, "voters": [DAVE]},
+        reminder_every_seconds=600,
+        reminders_sent=2,
+        last_reminder_at=now - dt.timedelta(minutes=5),
+        escalated=True,
+        escalated_at=now - dt.timedelta(minutes=1),
+        due_at=now + dt.timedelta(hours=2),
+    )
+
+    sign_in(page, ALICE)
+    article = pending(page).get_by_role("article").filter(has_text=text)
+    expect(fact(article, "Approvals")).to_have_text("1 of 2 approvals")
+    expect(fact(article, "Per rule")).to_have_text("finance 1/1, legal 0/1")
+    expect(fact(article, "Voted")).to_have_text(DAVE)
+    expect(fact(article, "Reminders sent")).to_contain_text("2, last at")
+    expect(article.get_by_text("Escalated", exact=True)).to_be_visible()
+    expect(fact(article, "Escalation")).to_contain_text("new deadline")
+    expect(article.get_by_role("button", name="Approve", exact=True)).to_be_visible()
+
+
+def test_requester_cancels_from_my_requests(page: Page, client: Client) -> None:
+    started, subject = start_expense(client, fresh("Conference"))
+    client.wait_until_awaiting(started.execution)
+
+    sign_in(page, REQUESTER)
+    article = mine(page).get_by_role("article", name=subject, exact=True)
+    expect(article).to_contain_text("Status: pending")
+    article.get_by_role("button", name="Cancel request", exact=True).click()
+    reason = article.get_by_label("Reason for cancelling (optional)", exact=True)
+    expect(reason).to_be_focused()
+    reason.fill("Booked by the team instead")
+    article.get_by_role("button", name="Confirm cancellation", exact=True).click()
+
+    expect(article.get_by_role("status")).to_have_text("The request was cancelled.")
+    expect(article).to_contain_text("Status: cancelled")
+    expect(article).to_contain_text("Booked by the team instead")
+    expect(article.get_by_role("button", name="Cancel request", exact=True)).to_have_count(0)
+    document = client.request(REQUESTER, started.request_id)
+    assert (document["status"], document["cancelled_by"]) == ("cancelled", REQUESTER)
+    assert client.wait_until_ended(started.execution)["state"] == "CANCELLED"
+
+    # The requester may read the trail of their own request.
+    events = open_history(article)
+    expect(events).to_contain_text(f"Requested by {REQUESTER}")
+    expect(events).to_contain_text(f"Cancelled by {REQUESTER}")
+
+
+def test_out_of_office_delegation_is_set_seen_and_cleared(page: Page) -> None:
+    until = dt.date.today() + dt.timedelta(days=7)
+    sign_in(page, ALICE)
+    panel = out_of_office(page)
+    expect(panel).to_contain_text("You have not delegated your approvals.")
+    panel.get_by_label("Delegate to (e-mail)", exact=True).fill(DAVE)
+    panel.get_by_label("Until (last day)", exact=True).fill(until.isoformat())
+    panel.get_by_role("button", name="Set delegation", exact=True).click()
+    expect(panel.get_by_role("status")).to_have_text(f"Delegation saved: {DAVE} approves for you.")
+    expect(panel).to_contain_text(f"Your approvals go to {DAVE} until")
+
+    sign_out(page)
+    sign_in(page, DAVE)
+    delegated = out_of_office(page).get_by_role("list", name="Delegated to me", exact=True)
+    expect(delegated).to_contain_text(f"{ALICE} until")
+
+    sign_out(page)
+    sign_in(page, ALICE)
+    panel = out_of_office(page)
+    panel.get_by_role("button", name="Clear delegation", exact=True).click()
+    expect(panel.get_by_role("status")).to_have_text("Delegation cleared.")
+    expect(panel).to_contain_text("You have not delegated your approvals.")
+    expect(panel.get_by_role("button", name="Clear delegation", exact=True)).to_be_hidden()
+
+
+def test_history_lists_the_request_and_the_vote(page: Page, client: Client) -> None:
+    _, subject = start_expense(client, fresh("Taxi"))
+    sign_in(page, ALICE)
+    pending(page).get_by_role("article", name=subject, exact=True).get_by_role(
+        "button", name="Approve", exact=True
+    ).click()
+    decided(page, subject, "approved")
+
+    events = open_history(
+        page.get_by_role("region", name="History", exact=True).get_by_role("article", name=subject)
+    )
+    expect(events).to_contain_text(f"Requested by {REQUESTER}")
+    expect(events).to_contain_text(f"Voted by {ALICE}")
+    expect(events).to_contain_text("approved · via signed in ·")
+    expect(events).to_contain_text("after the request")

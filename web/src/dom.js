@@ -37,3 +37,9 @@ export function clearError() {
   box.textContent = "";
   box.hidden = true;
 }
+
+/** A Firestore Timestamp, an ISO 8601 string or a Date in the reader's locale; "" when absent or unreadable. */
+export function formatTime(value) {
+  const date = value?.toDate ? value.toDate() : typeof value === "string" ? new Date(value) : value;
+  return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toLocaleString() : "";
+}

@@ -2,7 +2,9 @@
 
 import { watchSession } from "./auth.js";
 import { loadConfig } from "./config.js";
+import { showDelegation } from "./delegation.js";
 import { clearError, h, showError } from "./dom.js";
+import { showMine } from "./mine.js";
 import { showHistory, showInbox } from "./requests.js";
 import { showTranslate } from "./translate.js";
 
@@ -30,8 +32,10 @@ async function start() {
       $("session").replaceChildren(h("p", {}, `Signed in as ${session.email}`), signOut);
       $("signed-in").hidden = false;
       showInbox(session, $("pending"));
-      showHistory(session, $("history"));
+      showMine(session, $("mine"));
       showTranslate(session, $("translate"));
+      showDelegation(session, $("delegation"));
+      showHistory(session, $("history"));
       // The sign-in form just disappeared: give keyboard users a place to continue from.
       if (document.activeElement === document.body || !document.activeElement?.isConnected) {
         const heading = $("pending-heading");

@@ -1,86 +1,23 @@
-// The inbox and the history: one article per request, kept in place across
-// snapshots so a half-typed comment and the keyboard focus survive live updates.
+// The inbox (requests waiting for my vote) and the history (requests that ended).
 
 import { decide } from "./api.js";
+import { card, keyedList, requestId } from "./cards.js";
 import { clearError, h, showError, uid } from "./dom.js";
-import { list, renderPayload } from "./payload.js";
 import { CLOSED_STATUSES, OPEN_STATUSES, watchApprovals } from "./store.js";
+import { hasVoted, progressText } from "./voting.js";
+
+const VOTE_NAMES = { approved: "approval", rejected: "rejection" };
 
 export function showInbox(session, container) {
-  return showRequests(session, container, OPEN_STATUSES, "Nothing to approve", (request) =>
+  const { onDocs, onError } = keyedList(container, "Nothing to approve", (request) =>
     pendingArticle(session, request),
   );
+  return watchApprovals(session.db, session, OPEN_STATUSES, onDocs, onError);
 }
 
 export function showHistory(session, container) {
-  return showRequests(session, container, CLOSED_STATUSES, "No decided requests yet", decidedArticle);
-}
-
-function showRequests(session, container, statuses, emptyText, create) {
-  const articles = new Map(); // request id -> { element, update }
-  const empty = h("p", { class: "muted" }, emptyText);
-  container.replaceChildren(h("p", { class: "muted" }, "Loading…"));
-  return watchApprovals(
-    session.db,
-    session,
-    statuses,
-    (requests) => {
-      const seen = new Set(requests.map((r) => r.id));
-      for (const [id, entry] of articles) {
-        if (seen.has(id)) continue;
-        // A decided request leaves the inbox: keep the keyboard user on the list, not on <body>.
-        if (entry.element.contains(document.activeElement)) focusHeading(container);
-        entry.element.remove();
-        articles.delete(id);
-      }
-      if (requests.length === 0) {
-        container.replaceChildren(empty);
-        return;
-      }
-      empty.remove();
-      container.querySelector(":scope > p.muted")?.remove();
-      requests.forEach((request, index) => {
-        let entry = articles.get(request.id);
-        if (!entry) {
-          entry = create(request);
-          articles.set(request.id, entry);
-        }
-        entry.update(request);
-        // Move a node only when it is out of place: moving the focused one would blur it.
-        if (container.children[index] !== entry.element) container.insertBefore(entry.element, container.children[index] ?? null);
-      });
-    },
-    (error) => showError(`live updates stopped: ${error.message}`),
-  );
-}
-
-function focusHeading(container) {
-  const heading = container.closest("section")?.querySelector("h2");
-  if (!heading) return;
-  heading.tabIndex = -1;
-  heading.focus();
-}
-
-function card(request, ...body) {
-  const titleId = uid("request");
-  const status = h("p", { class: "status", "aria-live": "polite" });
-  const element = h(
-    "article",
-    { class: "card", "aria-labelledby": titleId },
-    h("h3", { id: titleId }, request.subject || "Approval request"),
-    h("p", { class: "meta" }, requestMeta(request)),
-    renderPayload(request),
-    status,
-    ...body,
-  );
-  return { element, status };
-}
-
-function requestMeta(request) {
-  const parts = [];
-  if (request.requester) parts.push(`Requested by ${request.requester}`);
-  if (request.due_at?.toDate) parts.push(`due ${request.due_at.toDate().toLocaleString()}`);
-  return parts.join(" · ");
+  const { onDocs, onError } = keyedList(container, "No decided requests yet", (request) => card(session, request));
+  return watchApprovals(session.db, session, CLOSED_STATUSES, onDocs, onError);
 }
 
 function pendingArticle(session, request) {
@@ -89,61 +26,66 @@ function pendingArticle(session, request) {
   const comment = h("textarea", { id: commentId, rows: 2, maxlength: 2000, "aria-describedby": hintId });
   const approve = h("button", { type: "button", class: "approve" }, "Approve");
   const reject = h("button", { type: "button", class: "reject" }, "Reject");
-  const { element, status } = card(
-    request,
-    h(
-      "div",
-      { class: "decision" },
-      h("label", { for: commentId }, "Comment"),
-      h("span", { id: hintId, class: "hint" }, "Optional; the requester sees it."),
-      comment,
-      h("div", { class: "actions" }, approve, reject),
-    ),
+  const decision = h(
+    "div",
+    { class: "decision" },
+    h("label", { for: commentId }, "Comment"),
+    h("span", { id: hintId, class: "hint" }, "Optional; the requester sees it."),
+    comment,
+    h("div", { class: "actions" }, approve, reject),
   );
+  const entry = card(session, request, decision);
   let current = request;
   let busy = false;
+  let myVote = null; // the outcome this page sent, until the snapshot lists me among the voters
   const sync = () => {
-    status.textContent = `Status: ${current.status}`;
-    const open = current.status === "pending" && !busy;
-    approve.disabled = reject.disabled = !open;
-    element.setAttribute("aria-busy", String(busy));
+    entry.update(current);
+    const voted = myVote !== null || hasVoted(current, session.email);
+    const ownRequest = current.prevent_self_approval === true && current.requester === session.email;
+    decision.hidden = voted || ownRequest;
+    approve.disabled = reject.disabled = busy || current.status !== "pending";
+    entry.element.setAttribute("aria-busy", String(busy));
+    const text = noteText(current, { voted, ownRequest, myVote });
+    if (entry.note.textContent !== text) entry.note.textContent = text;
   };
   const send = async (outcome) => {
+    // The buttons go away once I voted: the keyboard user continues from the note that says why.
+    const hadFocus = decision.contains(document.activeElement);
     busy = true;
     sync();
     clearError();
     try {
-      await decide(current.request_id || current.id, outcome, comment.value.trim(), await session.idToken());
+      const answer = await decide(requestId(current), outcome, comment.value.trim(), await session.idToken());
+      if (answer.status === "pending") {
+        myVote = outcome;
+        // Show the new count at once; the snapshot with the same tally follows.
+        if (answer.tally && !hasVoted(current, session.email)) current = { ...current, tally: answer.tally };
+      }
     } catch (error) {
       showError(error.message);
     } finally {
       busy = false;
       sync();
+      if (hadFocus && decision.hidden) entry.note.focus();
     }
   };
   approve.addEventListener("click", () => send("approved"));
   reject.addEventListener("click", () => send("rejected"));
   return {
-    element,
+    element: entry.element,
     update(next) {
       current = next;
       sync();
     },
+    stop: entry.stop,
   };
 }
 
-function decidedArticle(request) {
-  const details = h("div");
-  const { element, status } = card(request, details);
-  return {
-    element,
-    update(next) {
-      status.textContent = `Status: ${next.status}`;
-      const rows = [];
-      if (next.decided_by) rows.push(["Decided by", next.decided_by]);
-      if (next.decided_at?.toDate) rows.push(["Decided at", next.decided_at.toDate().toLocaleString()]);
-      if (next.comment) rows.push(["Comment", next.comment]);
-      details.replaceChildren(...(rows.length ? [list(rows)] : []));
-    },
-  };
+function noteText(request, { voted, ownRequest, myVote }) {
+  if (request.status === "deciding") return "The votes are in; the decision is being delivered.";
+  if (request.status !== "pending") return "";
+  if (ownRequest) return "You asked for this request, so you cannot vote on it.";
+  if (!voted) return "";
+  const progress = progressText(request);
+  return `Your ${VOTE_NAMES[myVote] || "vote"} was recorded; waiting for the other approvers${progress ? ` (${progress} so far)` : ""}.`;
 }

@@ -1,14 +1,15 @@
 // Live Firestore reads. The security rules let a user list only the requests they
-// approve (by e-mail or group) or asked for, so every query names the user or
-// their groups; nothing is written from here.
+// approve (by e-mail or group) or asked for, and the audit events of those, so
+// every query names the user, their groups or one request; nothing is written from here.
 
-import { collection, doc, onSnapshot, query, where } from "firebase/firestore";
+import { collection, doc, onSnapshot, orderBy, query, where } from "firebase/firestore";
 
 const REQUESTS = "approval_requests";
+const AUDIT = "approval_audit";
 const TRANSLATIONS = "translations";
 
 export const OPEN_STATUSES = ["pending", "deciding"];
-export const CLOSED_STATUSES = ["approved", "rejected", "expired"];
+export const CLOSED_STATUSES = ["approved", "rejected", "expired", "cancelled"];
 
 // Firestore's limit on the values of an array-contains-any filter.
 const MAX_ANY_VALUES = 30;
@@ -36,6 +37,24 @@ export function watchApprovals(db, { email, groups }, statuses, onDocs, onError)
     ),
   );
   return () => stops.forEach((stop) => stop());
+}
+
+/** The requests the user asked for, newest first, live; returns the unsubscribe. */
+export function watchMine(db, email, onDocs, onError) {
+  return onSnapshot(
+    query(collection(db, REQUESTS), where("requester", "==", email), orderBy("created_at", "desc")),
+    (snapshot) => onDocs(snapshot.docs.map((d) => ({ id: d.id, ...d.data() }))),
+    onError,
+  );
+}
+
+/** One request's audit trail, oldest first, live; returns the unsubscribe. */
+export function watchAudit(db, requestId, onEvents, onError) {
+  return onSnapshot(
+    query(collection(db, AUDIT), where("request_id", "==", requestId), orderBy("at")),
+    (snapshot) => onEvents(snapshot.docs.map((d) => ({ id: d.id, ...d.data() }))),
+    onError,
+  );
 }
 
 export const watchRequest = (db, requestId, onData) => watchUntilReadable(doc(db, REQUESTS, requestId), onData);
@@ -77,6 +96,7 @@ function newestFirst(a, b) {
   return millis(b.created_at) - millis(a.created_at);
 }
 
-function millis(timestamp) {
+/** A Firestore Timestamp in milliseconds; 0 for anything else. */
+export function millis(timestamp) {
   return timestamp && typeof timestamp.toMillis === "function" ? timestamp.toMillis() : 0;
 }

@@ -29,7 +29,8 @@ export function showTranslate(session, container) {
   let request = null;
   let busy = false;
   const syncActions = () => {
-    actions.hidden = !request;
+    // Most workflows forbid approving one's own request: then another approver validates it.
+    actions.hidden = !request || request.prevent_self_approval === true;
     validate.disabled = reject.disabled = busy || request?.status !== "pending";
   };
 
@@ -68,7 +69,8 @@ export function showTranslate(session, container) {
       }),
       watchRequest(session.db, started.request_id, (doc) => {
         request = doc;
-        progress.textContent = `Validation: ${doc.status}`;
+        const byOthers = doc.status === "pending" && doc.prevent_self_approval === true;
+        progress.textContent = `Validation: ${doc.status}${byOthers ? " (another approver validates it)" : ""}`;
         syncActions();
       }),
     ];
