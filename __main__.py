@@ -1,12 +1,51 @@
 """The reference stack: one platform, the seed's translation validation, and the
 workflows the stack config lists under `approvals:workflows`."""
 
+from collections.abc import Mapping
+from typing import Any
+
 import pulumi
 
-from components import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
+from components import (
+    ApprovalPlatform,
+    ApprovalPlatformArgs,
+    ApprovalWorkflow,
+    ApprovalWorkflowArgs,
+    Escalation,
+)
 
 config = pulumi.Config("approvals")
 gcp_config = pulumi.Config("gcp")
+# How every workflow of the stack decides: auto (development only), single or quorum.
+MODE = config.get("mode") or "single"
+ESCALATION_KEYS = {"approvers", "timeoutSeconds", "quorum"}
+
+
+def approval_policy(settings: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """ApprovalWorkflowArgs' policy arguments from a workflow's settings (config keys, camelCase);
+    `where` names the config entry in errors."""
+    policy: dict[str, Any] = {"mode": MODE}
+    for key, argument in (
+        ("quorum", "quorum"),
+        ("reminderEverySeconds", "reminder_every_seconds"),
+        ("preventSelfApproval", "prevent_self_approval"),
+    ):
+        if settings.get(key) is not None:
+            policy[argument] = settings[key]
+    escalation = settings.get("escalateTo")
+    if escalation is not None:
+        keys = set(escalation) if isinstance(escalation, dict) else set()
+        if not {"approvers", "timeoutSeconds"} <= keys <= ESCALATION_KEYS:
+            raise ValueError(
+                f"{where}escalateTo: must be a map of approvers, timeoutSeconds and optionally quorum"
+            )
+        policy["escalate_to"] = Escalation(
+            approvers=escalation["approvers"],
+            timeout_seconds=escalation["timeoutSeconds"],
+            quorum=escalation.get("quorum", 1),
+        )
+    return policy
+
 
 platform = ApprovalPlatform(
     "approvals",
@@ -20,6 +59,7 @@ platform = ApprovalPlatform(
         max_instances=config.get_int("maxInstances") or 10,
         hosting_site_id=config.get("hostingSiteId"),
         labels=config.get_object("labels") or {},
+        mail_webhook_url=config.get("mailWebhookUrl"),
     ),
 )
 
@@ -34,10 +74,29 @@ translation = ApprovalWorkflow(
             "SOURCE_LANGUAGE": config.get("sourceLanguage") or "en",
             "TARGET_LANGUAGE": config.get("targetLanguage") or "fr",
         },
+        **approval_policy(
+            {
+                "quorum": config.get_int("quorum"),
+                "reminderEverySeconds": config.get_int("reminderEverySeconds"),
+                "preventSelfApproval": config.get_bool("preventSelfApproval"),
+                "escalateTo": config.get_object("escalateTo"),
+            },
+            "approvals:",
+        ),
     ),
 )
 
-WORKFLOW_KEYS = {"name", "template", "approvers", "timeoutSeconds", "params"}
+WORKFLOW_KEYS = {
+    "name",
+    "template",
+    "approvers",
+    "timeoutSeconds",
+    "params",
+    "quorum",
+    "reminderEverySeconds",
+    "escalateTo",
+    "preventSelfApproval",
+}
 
 
 def listed_workflows() -> list[dict]:
@@ -59,7 +118,7 @@ def listed_workflows() -> list[dict]:
 
 
 workflows = {"translation-validation": translation}
-for entry in listed_workflows():
+for index, entry in enumerate(listed_workflows()):
     workflows[entry["name"]] = ApprovalWorkflow(
         entry["name"],
         ApprovalWorkflowArgs(
@@ -68,12 +127,17 @@ for entry in listed_workflows():
             approvers=entry["approvers"],
             timeout_seconds=entry.get("timeoutSeconds", 24 * 3600),
             params=entry.get("params", {}),
+            **approval_policy(entry, f"approvals:workflows[{index}]."),
         ),
     )
 
 pulumi.export("site_url", platform.site_url)
 pulumi.export("start_url", platform.start_url)
 pulumi.export("decide_url", platform.decide_url)
+pulumi.export("cancel_url", platform.cancel_url)
+pulumi.export("delegate_url", platform.delegate_url)
+pulumi.export("link_url", platform.link_url)
+pulumi.export("notify_url", platform.notify_url)
 pulumi.export("database_name", platform.database_name)
 pulumi.export("events_topic", platform.events_topic_name)
 pulumi.export(

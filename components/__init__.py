@@ -7,7 +7,7 @@ process. See the README for a walk-through.
 from .database import Collections
 from .errors import InvalidArgumentError
 from .platform import ApprovalPlatform, ApprovalPlatformArgs
-from .workflow import ApprovalWorkflow, ApprovalWorkflowArgs
+from .workflow import ApprovalWorkflow, ApprovalWorkflowArgs, Escalation
 
 __all__ = [
     "ApprovalPlatform",
@@ -15,5 +15,6 @@ __all__ = [
     "ApprovalWorkflow",
     "ApprovalWorkflowArgs",
     "Collections",
+    "Escalation",
     "InvalidArgumentError",
 ]

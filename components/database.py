@@ -18,6 +18,8 @@ class Collections:
     callbacks: str = "approval_callbacks"
     audit: str = "approval_audit"
     workflows: str = "approval_workflows"
+    delegations: str = "approval_delegations"
+    link_uses: str = "approval_link_uses"
 
     def names(self) -> dict[str, str]:
         return {
@@ -25,15 +27,22 @@ class Collections:
             "callbacks": self.callbacks,
             "audit": self.audit,
             "workflows": self.workflows,
+            "delegations": self.delegations,
+            "link_uses": self.link_uses,
         }
+
+    def environment(self) -> dict[str, str]:
+        """The functions' settings for these names (`APPROVALS_REQUESTS_COLLECTION`, ...)."""
+        return {f"APPROVALS_{key.upper()}_COLLECTION": name for key, name in self.names().items()}
 
 
 def firestore_rules(collections: Collections) -> str:
-    """Rules that deny by default and let signed-in people read only their own requests.
+    """Rules that deny by default and let signed-in people read only what concerns them.
 
-    Nothing is writable from a browser: decisions go through the decide function,
-    which authenticates the approver. Callback URLs, the audit trail and the
-    workflow registry have no rule at all, so clients can never read them.
+    Nothing is writable from a browser: votes, cancellations and delegations go
+    through the functions, which authenticate the caller. Votes, callback URLs,
+    used links and the workflow registry have no rule at all, so clients can
+    never read them.
     """
     return f"""rules_version = '2';
 service cloud.firestore {{
@@ -44,15 +53,36 @@ service cloud.firestore {{
     function caller() {{
       return request.auth.token.email.lower();
     }}
+    // Approvers (by e-mail, or by a group in the token's `groups` claim) and
+    // whoever asked may read a request.
+    function mayRead(approvalRequest) {{
+      return caller() in approvalRequest.approvers
+        || approvalRequest.requester == caller()
+        || (request.auth.token.groups is list
+          && approvalRequest.approver_groups.hasAny(request.auth.token.groups));
+    }}
+    function requestNamed(requestId) {{
+      return get(/databases/$(database)/documents/{collections.requests}/$(requestId)).data;
+    }}
 
-    // Approval requests: visible to their approvers (by e-mail, or by a group
-    // in the token's `groups` claim) and to whoever asked.
+    // Approval requests. Their votes subcollection matches no rule: clients see
+    // the tally on the request, never who voted what before the decision.
     match /{collections.requests}/{{requestId}} {{
+      allow get, list: if signedIn() && mayRead(resource.data);
+      allow write: if false;
+    }}
+
+    // The audit trail: an event is visible to whoever may read its request
+    // (a list must filter on request_id for the rules to look the request up).
+    match /{collections.audit}/{{eventId}} {{
+      allow get, list: if signedIn() && mayRead(requestNamed(resource.data.request_id));
+      allow write: if false;
+    }}
+
+    // Delegations: visible to the approver who delegated and to the delegate.
+    match /{collections.delegations}/{{delegator}} {{
       allow get, list: if signedIn()
-        && (caller() in resource.data.approvers
-          || resource.data.requester == caller()
-          || (request.auth.token.groups is list
-            && resource.data.approver_groups.hasAny(request.auth.token.groups)));
+        && (resource.data.delegator == caller() || resource.data.delegate == caller());
       allow write: if false;
     }}
 
@@ -75,6 +105,8 @@ class ApprovalDatabase(pulumi.ComponentResource):
     release: gcp.firebaserules.Release
     inbox_index: gcp.firestore.Index
     group_inbox_index: gcp.firestore.Index
+    my_requests_index: gcp.firestore.Index
+    history_index: gcp.firestore.Index
 
     def __init__(
         self,
@@ -143,32 +175,53 @@ class ApprovalDatabase(pulumi.ComponentResource):
         # The page's inbox asks for "requests I approve, in these states": an
         # array-contains plus an `in` filter, which Firestore serves only from a
         # composite index. Group members ask the same of `approver_groups`
-        # (array-contains-any), which needs an index of its own.
-        self.inbox_index = self._inbox_index(f"{name}-inbox-index", project, collections, "approvers", child)
-        self.group_inbox_index = self._inbox_index(
-            f"{name}-group-inbox-index", project, collections, "approver_groups", child
+        # (array-contains-any), which needs an index of its own. "My requests,
+        # newest first" and a request's History (its audit events in time order)
+        # are an equality and an order on another field: one more each.
+        self.inbox_index, self.group_inbox_index, self.my_requests_index, self.history_index = (
+            self._index(f"{name}-{key}-index", project, collection, child, fields)
+            for key, collection, fields in (
+                ("inbox", collections.requests, [("approvers", "CONTAINS"), ("status", "ASCENDING")]),
+                (
+                    "group-inbox",
+                    collections.requests,
+                    [("approver_groups", "CONTAINS"), ("status", "ASCENDING")],
+                ),
+                (
+                    "my-requests",
+                    collections.requests,
+                    [("requester", "ASCENDING"), ("created_at", "DESCENDING")],
+                ),
+                ("history", collections.audit, [("request_id", "ASCENDING"), ("at", "ASCENDING")]),
+            )
         )
         self.register_outputs({"database_name": self.database_name})
 
-    def _inbox_index(
+    def _index(
         self,
         name: str,
         project: str,
-        collections: Collections,
-        array_field: str,
+        collection: str,
         opts: pulumi.ResourceOptions,
+        fields: list[tuple[str, str]],
     ) -> gcp.firestore.Index:
-        """A composite index for "requests whose `array_field` names me, in these states"."""
+        """A composite index on a collection: (field, CONTAINS | ASCENDING | DESCENDING) in order.
+
+        Firestore appends `__name__` in the last field's direction; it is written out
+        so that the index Google reports matches the one declared.
+        """
+        last_order = fields[-1][1] if fields[-1][1] != "CONTAINS" else "ASCENDING"
         return gcp.firestore.Index(
             name,
             project=project,
             database=self.database_name,
-            collection=collections.requests,
+            collection=collection,
             query_scope="COLLECTION",
             fields=[
-                gcp.firestore.IndexFieldArgs(field_path=array_field, array_config="CONTAINS"),
-                gcp.firestore.IndexFieldArgs(field_path="status", order="ASCENDING"),
-                gcp.firestore.IndexFieldArgs(field_path="__name__", order="ASCENDING"),
+                gcp.firestore.IndexFieldArgs(field_path=path, array_config="CONTAINS")
+                if kind == "CONTAINS"
+                else gcp.firestore.IndexFieldArgs(field_path=path, order=kind)
+                for path, kind in (*fields, ("__name__", last_order))
             ],
             opts=opts,
         )

@@ -57,6 +57,8 @@ class PythonFunctionArgs:
     shared_dirs: Mapping[str, Path] = field(default_factory=dict)
     """Extra folders copied into the archive, keyed by their folder name there."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secrets: Mapping[str, gcp.secretmanager.SecretVersion] = field(default_factory=dict)
+    """Env vars read from Secret Manager at start, each pinned to a version: a new version redeploys."""
     runtime: str = "python311"
     memory: str = "256Mi"
     timeout_seconds: int = 60
@@ -136,6 +138,17 @@ class PythonFunction(pulumi.ComponentResource):
             service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
                 service_account_email=args.service_account_email,
                 environment_variables=dict(args.environment),
+                secret_environment_variables=[
+                    gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs(
+                        key=key,
+                        project_id=args.project,
+                        # `projects/P/secrets/NAME/versions/N`: the function takes NAME and N.
+                        secret=version.name.apply(lambda name: name.split("/")[3]),
+                        version=version.version,
+                    )
+                    for key, version in args.secrets.items()
+                ]
+                or None,
                 available_memory=args.memory,
                 timeout_seconds=args.timeout_seconds,
                 min_instance_count=args.min_instances,

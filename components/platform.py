@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_random as random
 
 from . import iam
 from .apis import GoogleApis
@@ -17,6 +18,7 @@ from .hosting import ApprovalHosting, Rewrite
 from .naming import resource_id, service_account_id
 from .validation import (
     FIRESTORE_LOCATION,
+    HTTPS_URL,
     PROJECT_ID,
     REGION,
     check_bool,
@@ -46,12 +48,24 @@ PLATFORM_APIS = (
     "identitytoolkit.googleapis.com",
     "firebase.googleapis.com",
     "pubsub.googleapis.com",
+    "secretmanager.googleapis.com",
 )
 
 # Build service account roles, as Cloud Functions documents for a custom build account.
 BUILD_ROLES = ("roles/logging.logWriter", "roles/artifactregistry.writer", "roles/storage.objectViewer")
 
 MEMORY_SIZES = ("128Mi", "256Mi", "512Mi", "1Gi", "2Gi", "4Gi")
+# Functions Firebase Hosting routes to, and the paths it routes: each authenticates every call
+# itself (an ID token, or a signed link), so they are public. Everything else goes to the page.
+HOSTED_FUNCTIONS = {
+    "start": "/api/start",
+    "decide": "/api/decide",
+    "cancel": "/api/cancel",
+    "delegate": "/api/delegations",
+    "link": "/link",
+}
+# 256 bits for the HMAC key that signs decision links.
+LINK_KEY_LENGTH = 43
 
 
 @dataclass(kw_only=True)
@@ -86,8 +100,16 @@ class ApprovalPlatformArgs:
     start_service_account: gcp.serviceaccount.Account | None = None
     decide_service_account: gcp.serviceaccount.Account | None = None
     web_service_account: gcp.serviceaccount.Account | None = None
+    cancel_service_account: gcp.serviceaccount.Account | None = None
+    delegate_service_account: gcp.serviceaccount.Account | None = None
+    link_service_account: gcp.serviceaccount.Account | None = None
+    notify_service_account: gcp.serviceaccount.Account | None = None
+    pusher_service_account: gcp.serviceaccount.Account | None = None
+    """Pub/Sub pushes events to the notify function with this account's OIDC token."""
     build_service_account: gcp.serviceaccount.Account | None = None
     source_bucket: gcp.storage.Bucket | None = None
+    mail_webhook_url: str | None = None
+    """The mail relay notify POSTs each message to ({to, subject, text, link}); unset: mails are logged."""
 
     def resolved_project(self) -> str:
         project = self.project or pulumi.Config("gcp").get("project")
@@ -150,6 +172,13 @@ class ApprovalPlatformArgs:
                 "6-30 lower-case letters, digits and -, starting with a letter",
             )
         check_labels(f"{arg}.labels", self.labels)
+        if self.mail_webhook_url is not None:
+            check_pattern(
+                f"{arg}.mail_webhook_url",
+                self.mail_webhook_url,
+                HTTPS_URL,
+                "an https:// URL (the messages carry decision links)",
+            )
 
 
 def firebase_web_config(project: str, app_id: str | None, config: gcp.firebase.GetWebAppConfigResult) -> str:
@@ -166,7 +195,7 @@ def firebase_web_config(project: str, app_id: str | None, config: gcp.firebase.G
 
 
 class ApprovalPlatform(pulumi.ComponentResource):
-    """Firestore, the start/decide/web functions, hosting and their identities, once per environment."""
+    """Firestore, the functions, hosting, notifications and their identities, once per environment."""
 
     project: str
     region: str
@@ -177,13 +206,25 @@ class ApprovalPlatform(pulumi.ComponentResource):
     database_name: pulumi.Output[str]
     start_url: pulumi.Output[str]
     decide_url: pulumi.Output[str]
+    cancel_url: pulumi.Output[str]
+    delegate_url: pulumi.Output[str]
+    link_url: pulumi.Output[str]
+    notify_url: pulumi.Output[str]
     web_url: pulumi.Output[str]
     site_url: pulumi.Output[str]
     start_service_account_email: pulumi.Output[str]
     decide_service_account_email: pulumi.Output[str]
+    cancel_service_account_email: pulumi.Output[str]
+    delegate_service_account_email: pulumi.Output[str]
+    link_service_account_email: pulumi.Output[str]
+    notify_service_account_email: pulumi.Output[str]
+    pusher_service_account_email: pulumi.Output[str]
     events_topic: gcp.pubsub.Topic
     events_topic_name: pulumi.Output[str]
     """The full topic name, `projects/P/topics/T`: every request state change is published there."""
+    notify_subscription: gcp.pubsub.Subscription
+    link_key_secret: gcp.secretmanager.Secret
+    """Holds the key that signs decision links; only the link and notify functions may read it."""
 
     def __init__(
         self, name: str, args: ApprovalPlatformArgs | None = None, opts: pulumi.ResourceOptions | None = None
@@ -247,26 +288,74 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 (
                     "decide",
                     args.decide_service_account,
-                    "Records approvers' decisions and sends workflow callbacks.",
+                    "Records approvers' votes and sends workflow callbacks.",
                 ),
+                ("cancel", args.cancel_service_account, "Cancels approval requests and their executions."),
+                ("delegate", args.delegate_service_account, "Records approvers' delegations."),
+                (
+                    "link",
+                    args.link_service_account,
+                    "Records votes cast through signed links and sends workflow callbacks.",
+                ),
+                ("notify", args.notify_service_account, "Mails approvers and requesters about requests."),
+                ("pusher", args.pusher_service_account, "Pushes approval events to the notify function."),
                 ("web", args.web_service_account, "Serves the approval page; holds no roles."),
                 ("build", args.build_service_account, "Builds the approval functions' containers."),
             )
         }
-        self.start_service_account_email = accounts["start"].email
-        self.decide_service_account_email = accounts["decide"].email
+        emails = {role: account.email for role, account in accounts.items()}
+        members = {role: iam.member_of(account) for role, account in accounts.items()}
 
-        self.grant_execution_starter("start", iam.member_of(accounts["start"]))
-        self.grant_database_reader("start", iam.member_of(accounts["start"]))
-        self.grant_callback_sender("decide", iam.member_of(accounts["decide"]))
-        self.grant_database_user("decide", iam.member_of(accounts["decide"]))
+        self.grant_execution_starter("start", members["start"])
+        self.grant_database_reader("start", members["start"])
+        # A vote that decides delivers the workflow's callback, whichever way it was cast.
+        for voting in ("decide", "link"):
+            self.grant_callback_sender(voting, members[voting])
+            self.grant_database_user(voting, members[voting])
+        self.grant_execution_canceller("cancel", members["cancel"])
+        self.grant_database_user("cancel", members["cancel"])
+        self.grant_event_publisher("cancel", members["cancel"])
+        self.grant_database_user("delegate", members["delegate"])
+        self.grant_database_reader("notify", members["notify"])
         build_grants = iam.grant_project_roles(
             f"{name}-build",
             project=project,
-            member=iam.member_of(accounts["build"]),
+            member=members["build"],
             grants=[iam.Grant(role) for role in BUILD_ROLES],
             parent=self,
         )
+
+        self.link_key_secret = gcp.secretmanager.Secret(
+            f"{name}-link-key",
+            secret_id=resource_id(name, "link-key", max_length=255),
+            project=project,
+            replication=gcp.secretmanager.SecretReplicationArgs(
+                auto=gcp.secretmanager.SecretReplicationAutoArgs()
+            ),
+            labels=self.labels,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
+        )
+        link_key = random.RandomPassword(
+            f"{name}-link-key",
+            length=LINK_KEY_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        link_key_version = gcp.secretmanager.SecretVersion(
+            f"{name}-link-key",
+            secret=self.link_key_secret.id,
+            secret_data=link_key.result,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for reader in ("link", "notify"):
+            gcp.secretmanager.SecretIamMember(
+                f"{name}-{reader}-link-key-accessor",
+                project=project,
+                secret_id=self.link_key_secret.secret_id,
+                role="roles/secretmanager.secretAccessor",
+                member=members[reader],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         bucket = args.source_bucket or gcp.storage.Bucket(
             f"{name}-sources",
@@ -299,20 +388,14 @@ class ApprovalPlatform(pulumi.ComponentResource):
             "APPROVALS_DATABASE": self.database_name,
             "FIREBASE_PROJECT_ID": firebase_project,
         }
-        function_env: dict[str, dict[str, pulumi.Input[str]]] = {
-            "start": {"APPROVALS_WORKFLOWS_COLLECTION": args.collections.workflows},
-            "decide": {
-                "APPROVALS_REQUESTS_COLLECTION": args.collections.requests,
-                "APPROVALS_CALLBACKS_COLLECTION": args.collections.callbacks,
-            },
-            "web": {
-                "FIREBASE_WEB_CONFIG": pulumi.Output.all(web_app.app_id, web_config).apply(
-                    lambda values: firebase_web_config(firebase_project, *values)
-                )
-            },
-        }
-        functions = {
-            role: PythonFunction(
+        collections_env = args.collections.environment()
+
+        def function(
+            role: str,
+            env: Mapping[str, pulumi.Input[str]],
+            secrets: Mapping[str, gcp.secretmanager.SecretVersion] | None = None,
+        ) -> PythonFunction:
+            return PythonFunction(
                 resource_id(name, role, max_length=63),
                 PythonFunctionArgs(
                     source_dir=FUNCTIONS_DIR / role,
@@ -322,11 +405,12 @@ class ApprovalPlatform(pulumi.ComponentResource):
                         **({"static": WEB_DIST} if role == "web" else {}),
                     },
                     bucket=bucket,
-                    service_account_email=accounts[role].email,
+                    service_account_email=emails[role],
                     build_service_account=accounts["build"].id,
                     project=project,
                     region=args.region,
                     environment={**common_env, **env},
+                    secrets=secrets or {},
                     memory=args.function_memory,
                     min_instances=args.min_instances,
                     max_instances=args.max_instances,
@@ -336,11 +420,28 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for role, env in function_env.items()
+
+        link_key_env = {"APPROVALS_LINK_KEY": link_key_version}
+        hosted = {
+            "start": function("start", collections_env),
+            "decide": function("decide", collections_env),
+            "cancel": function(
+                "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": self.events_topic_name}
+            ),
+            "delegate": function("delegate", collections_env),
+            "link": function("link", collections_env, link_key_env),
         }
-        # Hosting must reach all three; start and decide verify an ID token on every call.
-        for function in functions.values():
-            function.grant_invoker("allUsers", "public")
+        web = function(
+            "web",
+            {
+                "FIREBASE_WEB_CONFIG": pulumi.Output.all(web_app.app_id, web_config).apply(
+                    lambda values: firebase_web_config(firebase_project, *values)
+                )
+            },
+        )
+        # Hosting must reach these; each checks an ID token (or a signed link) on every call.
+        for hosted_function in (*hosted.values(), web):
+            hosted_function.grant_invoker("allUsers", "public")
 
         hosting = ApprovalHosting(
             f"{name}-hosting",
@@ -348,28 +449,82 @@ class ApprovalPlatform(pulumi.ComponentResource):
             region=args.region,
             site_id=args.hosting_site_id or resource_id(project, name, max_length=30, min_length=6),
             rewrites=[
-                Rewrite("/api/start", functions["start"].service_name),
-                Rewrite("/api/decide", functions["decide"].service_name),
-                Rewrite("**", functions["web"].service_name),
+                *(Rewrite(path, hosted[role].service_name) for role, path in HOSTED_FUNCTIONS.items()),
+                Rewrite("**", web.service_name),
             ],
             depends_on=platform_apis,
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-        self.start_url = functions["start"].url
-        self.decide_url = functions["decide"].url
-        self.web_url = functions["web"].url
         self.site_url = hosting.site_url
+
+        # notify is private: only Pub/Sub, pushing as the pusher account, may call it.
+        notify = function(
+            "notify",
+            {
+                **collections_env,
+                "APPROVALS_SITE_URL": self.site_url,
+                **({"APPROVALS_MAIL_WEBHOOK_URL": args.mail_webhook_url} if args.mail_webhook_url else {}),
+            },
+            link_key_env,
+        )
+        notify_invoker = notify.grant_invoker(members["pusher"], "pusher")
+        self.notify_subscription = gcp.pubsub.Subscription(
+            f"{name}-notify",
+            name=resource_id(name, "notify", max_length=255),
+            project=project,
+            topic=self.events_topic_name,
+            labels=self.labels,
+            # notify answers 500 when the mail relay fails: Pub/Sub retries with a backoff.
+            ack_deadline_seconds=60,
+            retry_policy=gcp.pubsub.SubscriptionRetryPolicyArgs(
+                minimum_backoff="10s", maximum_backoff="600s"
+            ),
+            # An unused subscription would otherwise be deleted after 31 days.
+            expiration_policy=gcp.pubsub.SubscriptionExpirationPolicyArgs(ttl=""),
+            push_config=gcp.pubsub.SubscriptionPushConfigArgs(
+                push_endpoint=notify.url,
+                oidc_token=gcp.pubsub.SubscriptionPushConfigOidcTokenArgs(
+                    service_account_email=emails["pusher"]
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[notify_invoker]),
+        )
+
+        self.start_url = hosted["start"].url
+        self.decide_url = hosted["decide"].url
+        self.cancel_url = hosted["cancel"].url
+        self.delegate_url = hosted["delegate"].url
+        self.link_url = hosted["link"].url
+        self.notify_url = notify.url
+        self.web_url = web.url
+        self.start_service_account_email = emails["start"]
+        self.decide_service_account_email = emails["decide"]
+        self.cancel_service_account_email = emails["cancel"]
+        self.delegate_service_account_email = emails["delegate"]
+        self.link_service_account_email = emails["link"]
+        self.notify_service_account_email = emails["notify"]
+        self.pusher_service_account_email = emails["pusher"]
         self.register_outputs(
             {
                 "start_url": self.start_url,
                 "decide_url": self.decide_url,
+                "cancel_url": self.cancel_url,
+                "delegate_url": self.delegate_url,
+                "link_url": self.link_url,
+                "notify_url": self.notify_url,
                 "web_url": self.web_url,
                 "site_url": self.site_url,
                 "database_name": self.database_name,
                 "events_topic_name": self.events_topic_name,
+                "notify_subscription_name": self.notify_subscription.name,
+                "link_key_secret_id": self.link_key_secret.secret_id,
                 "start_service_account_email": self.start_service_account_email,
                 "decide_service_account_email": self.decide_service_account_email,
+                "cancel_service_account_email": self.cancel_service_account_email,
+                "delegate_service_account_email": self.delegate_service_account_email,
+                "link_service_account_email": self.link_service_account_email,
+                "notify_service_account_email": self.notify_service_account_email,
+                "pusher_service_account_email": self.pusher_service_account_email,
             }
         )
 
@@ -412,6 +567,13 @@ class ApprovalPlatform(pulumi.ComponentResource):
         """Send workflow callbacks (`workflows.callbacks.send`) and nothing else."""
         role = self._custom_role("callbackSender", "Send workflow callbacks", ["workflows.callbacks.send"])
         return self._grant(key, member, role, key_suffix="callbackSender")
+
+    def grant_execution_canceller(self, key: str, member: pulumi.Input[str]) -> list[gcp.projects.IAMMember]:
+        """Cancel workflow executions (`workflows.executions.cancel`) and nothing else."""
+        role = self._custom_role(
+            "executionCanceller", "Cancel workflow executions", ["workflows.executions.cancel"]
+        )
+        return self._grant(key, member, role, key_suffix="executionCanceller")
 
     def grant_execution_starter(self, key: str, member: pulumi.Input[str]) -> list[gcp.projects.IAMMember]:
         """Start workflow executions (`workflows.executions.create`) and nothing else."""

@@ -6,6 +6,7 @@ engine that answers like Google would for the outputs the components read
 policy pack and the local stack runner all look at the same captured graph.
 """
 
+import hashlib
 import json
 import runpy
 import sys
@@ -64,7 +65,7 @@ class Graph:
 
 
 class GoogleCloudMocks(pulumi_mocks.Mocks):
-    """Answers like the Google provider for the outputs the components depend on."""
+    """Answers like the Google and random providers for the outputs the components depend on."""
 
     def __init__(self, project_id: str) -> None:
         self.project_id = project_id
@@ -148,6 +149,30 @@ def _web_app(_inputs: dict[str, Any], project: str, name: str) -> dict[str, Any]
     return {"__id": f"projects/{project}/webApps/{app_id}", "appId": app_id}
 
 
+def _secret(inputs: dict[str, Any], project: str, _: str) -> dict[str, Any]:
+    name = f"projects/{project}/secrets/{inputs['secretId']}"
+    return {"__id": name, "name": name}
+
+
+def _secret_version(inputs: dict[str, Any], _project: str, _name: str) -> dict[str, Any]:
+    # The secret's id is its name; Google answers with the project number, which tests need not know.
+    name = f"{inputs['secret']}/versions/1"
+    return {"__id": name, "name": name, "version": "1"}
+
+
+def _subscription(inputs: dict[str, Any], project: str, _: str) -> dict[str, Any]:
+    return {"__id": f"projects/{project}/subscriptions/{inputs['name']}"}
+
+
+def _random_password(inputs: dict[str, Any], _project: str, name: str) -> dict[str, Any]:
+    """A stable stand-in of the requested length, so a captured graph is the same on every run."""
+    length = int(inputs.get("length", 16))
+    text = ""
+    while len(text) < length:
+        text += hashlib.sha256(f"{name}:{len(text)}".encode()).hexdigest()
+    return {"result": text[:length], "bcryptHash": f"mock-bcrypt-{name}"}
+
+
 _COMPUTED: dict[str, Callable[[dict[str, Any], str, str], dict[str, Any]]] = {
     "gcp:serviceaccount/account:Account": _account,
     "gcp:cloudfunctionsv2/function:Function": _function,
@@ -158,6 +183,10 @@ _COMPUTED: dict[str, Callable[[dict[str, Any], str, str], dict[str, Any]]] = {
     "gcp:workflows/workflow:Workflow": _workflow,
     "gcp:storage/bucket:Bucket": _bucket,
     "gcp:firebase/webApp:WebApp": _web_app,
+    "gcp:secretmanager/secret:Secret": _secret,
+    "gcp:secretmanager/secretVersion:SecretVersion": _secret_version,
+    "gcp:pubsub/subscription:Subscription": _subscription,
+    "random:index/randomPassword:RandomPassword": _random_password,
 }
 
 
@@ -185,8 +214,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     name=request.name,
                     parent=request.parent,
                     custom=request.custom,
-                    inputs=_sync_await(_deserialize(request.object)),
-                    outputs=dict(state),
+                    inputs=_revealed(_sync_await(_deserialize(request.object))),
+                    outputs=_revealed(dict(state)),
                     dependencies=tuple(request.dependencies),
                 )
             )
@@ -197,6 +226,14 @@ async def _deserialize(struct: Any) -> dict[str, Any]:
     from pulumi.runtime import rpc
 
     return rpc.deserialize_properties(struct)
+
+
+def _revealed(properties: dict[str, Any]) -> dict[str, Any]:
+    """Secret values as plain values, as policies see them (the engine marks a secret nested
+    anywhere in a property on the top-level property)."""
+    from pulumi.runtime import rpc
+
+    return {key: rpc.unwrap_rpc_secret(value) for key, value in properties.items()}
 
 
 def config_value(value: Any) -> str:

@@ -11,6 +11,7 @@ FIRESTORE_LOCATION = re.compile(r"^([a-z]+-[a-z]+[0-9]+|nam[0-9]+|eur[0-9]+)$")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+HTTPS_URL = re.compile(r"^https://[^\s/?#]+[^\s]*$")
 
 
 def check_pattern(argument: str, value: object, pattern: re.Pattern[str], allowed: str) -> str:

@@ -21,12 +21,61 @@ from .validation import check_bool, check_int_range, check_labels
 # Workflows caps an execution at one year; an approval cannot wait longer.
 MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
 CALL_LOG_LEVELS = ("LOG_ALL_CALLS", "LOG_ERRORS_ONLY", "LOG_NONE")
+APPROVAL_MODES = ("auto", "single", "quorum")
+"""auto approves at once (no person); single: one approval decides; quorum: `quorum` approvals do."""
+MIN_REMINDER_SECONDS = 60
+# A quorum counts people; more than this many votes on one request is not an approval process.
+MAX_QUORUM = 1000
 APPROVER = re.compile(r"^(group:[A-Za-z0-9._@+-]+|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})$")
 WORKFLOW_KEY = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 DEPLOY_TIME = "<known at deploy time>"
 # What every approval workflow does, whatever its template: read and write its
 # requests in Firestore, and write its logs.
 BASE_ROLES = ("roles/logging.logWriter",)
+
+
+def check_approvers(argument: str, approvers: object) -> list[str]:
+    """E-mails or group:NAME, at least one, no duplicates (case-insensitive); lower-cased."""
+    if isinstance(approvers, str) or not isinstance(approvers, Sequence) or not approvers:
+        raise InvalidArgumentError(argument, "must be a non-empty list", "e-mails or group:NAME")
+    for approver in approvers:
+        if not isinstance(approver, str) or not APPROVER.match(approver):
+            raise InvalidArgumentError(argument, f"{approver!r} is not valid", "an e-mail or group:NAME")
+    normalized = [a.lower() for a in approvers]
+    if len(set(normalized)) != len(normalized):
+        raise InvalidArgumentError(argument, f"{list(approvers)} has duplicates")
+    return normalized
+
+
+def check_quorum(argument: str, quorum: object, approvers: Sequence[str]) -> int:
+    """A count of votes the approvers can reach: with no group, at most one vote each."""
+    count = check_int_range(argument, quorum, 1, MAX_QUORUM)
+    people = [a for a in approvers if not a.lower().startswith("group:")]
+    if len(people) == len(approvers) and count > len(people):
+        raise InvalidArgumentError(
+            argument,
+            f"{count} could never be reached by {len(people)} approver(s) and no group",
+            f"an integer from 1 to {len(people)}, or a group among the approvers",
+        )
+    return count
+
+
+@dataclass(frozen=True, kw_only=True)
+class Escalation:
+    """Who decides once the first deadline passes, and for how long."""
+
+    approvers: Sequence[str]
+    """E-mail addresses or `group:NAME` principals; they replace the workflow's approvers."""
+    timeout_seconds: int
+    quorum: int = 1
+    """Approvals needed from `approvers` (in "single" mode, one is enough)."""
+
+    def policy(self) -> dict[str, Any]:
+        return {
+            "approvers": [a.lower() for a in self.approvers],
+            "quorum": self.quorum,
+            "timeout_seconds": self.timeout_seconds,
+        }
 
 
 @dataclass(kw_only=True)
@@ -54,6 +103,18 @@ class ApprovalWorkflowArgs:
     deletion_protection: bool | None = None
     """Defaults to the platform's setting."""
     labels: Mapping[str, str] = field(default_factory=dict)
+    mode: str = "single"
+    """auto (approved at once, by nobody: development only), single (one approval decides) or quorum."""
+    quorum: int = 1
+    """Approvals needed in "quorum" mode."""
+    rejection_quorum: int = 1
+    """Rejections that reject the request; 1: any rejection vetoes it."""
+    reminder_every_seconds: int | None = None
+    """Remind the approvers this often while the request waits; None: never."""
+    escalate_to: Escalation | None = None
+    """Who decides when nobody did by `timeout_seconds`; None: the request expires then."""
+    prevent_self_approval: bool = True
+    """The requester may not vote on their own request."""
 
     def validate(self, name: str) -> Template:
         arg = "ApprovalWorkflowArgs"
@@ -65,19 +126,9 @@ class ApprovalWorkflowArgs:
             template = load_template(self.template)
         except TemplateError as error:
             raise InvalidArgumentError(f"{arg}.template", str(error)) from error
-        if isinstance(self.approvers, str) or not self.approvers:
-            raise InvalidArgumentError(
-                f"{arg}.approvers", "must be a non-empty list", "e-mails or group:NAME"
-            )
-        for approver in self.approvers:
-            if not isinstance(approver, str) or not APPROVER.match(approver):
-                raise InvalidArgumentError(
-                    f"{arg}.approvers", f"{approver!r} is not valid", "an e-mail or group:NAME"
-                )
-        normalized = [a.lower() for a in self.approvers]
-        if len(set(normalized)) != len(normalized):
-            raise InvalidArgumentError(f"{arg}.approvers", f"{list(self.approvers)} has duplicates")
+        approvers = check_approvers(f"{arg}.approvers", self.approvers)
         check_int_range(f"{arg}.timeout_seconds", self.timeout_seconds, 1, MAX_TIMEOUT_SECONDS)
+        self._validate_policy(approvers)
         key = self.workflow_key or name
         if not WORKFLOW_KEY.match(key):
             raise InvalidArgumentError(
@@ -94,6 +145,50 @@ class ApprovalWorkflowArgs:
                 raise InvalidArgumentError(f"{arg}.extra_roles", f"{role!r} is not a role name", "roles/...")
         check_labels(f"{arg}.labels", self.labels)
         return template
+
+    def _validate_policy(self, approvers: list[str]) -> None:
+        arg = "ApprovalWorkflowArgs"
+        if self.mode not in APPROVAL_MODES:
+            raise InvalidArgumentError(
+                f"{arg}.mode", f"unknown value {self.mode!r}", ", ".join(APPROVAL_MODES)
+            )
+        check_quorum(f"{arg}.quorum", self.quorum, approvers)
+        check_quorum(f"{arg}.rejection_quorum", self.rejection_quorum, approvers)
+        if self.reminder_every_seconds is not None:
+            where = f"{arg}.reminder_every_seconds"
+            check_int_range(where, self.reminder_every_seconds, MIN_REMINDER_SECONDS, MAX_TIMEOUT_SECONDS)
+            if self.reminder_every_seconds >= self.timeout_seconds:
+                raise InvalidArgumentError(
+                    where,
+                    f"{self.reminder_every_seconds} is not below timeout_seconds {self.timeout_seconds}",
+                    "None, or fewer seconds than timeout_seconds (the request expires before any reminder)",
+                )
+        if self.escalate_to is not None:
+            where = f"{arg}.escalate_to"
+            if not isinstance(self.escalate_to, Escalation):
+                raise InvalidArgumentError(where, f"got {type(self.escalate_to).__name__}", "an Escalation")
+            escalation_approvers = check_approvers(f"{where}.approvers", self.escalate_to.approvers)
+            # The whole wait, first deadline and escalation, is one execution.
+            check_int_range(
+                f"{where}.timeout_seconds",
+                self.escalate_to.timeout_seconds,
+                1,
+                MAX_TIMEOUT_SECONDS - self.timeout_seconds,
+            )
+            check_quorum(f"{where}.quorum", self.escalate_to.quorum, escalation_approvers)
+        check_bool(f"{arg}.prevent_self_approval", self.prevent_self_approval)
+
+    def approval_policy(self) -> str:
+        """The APPROVAL_POLICY env var the step library reads: compact JSON."""
+        policy = {
+            "mode": self.mode,
+            "quorum": self.quorum,
+            "rejection_quorum": self.rejection_quorum,
+            "reminder_every_seconds": self.reminder_every_seconds,
+            "escalate_to": self.escalate_to.policy() if self.escalate_to else None,
+            "prevent_self_approval": self.prevent_self_approval,
+        }
+        return json.dumps(policy, sort_keys=True, separators=(",", ":"))
 
 
 class ApprovalWorkflow(pulumi.ComponentResource):
@@ -214,6 +309,7 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             **args.platform.workflow_env(),
             "APPROVERS": json.dumps([a.lower() for a in args.approvers]),
             "APPROVAL_TIMEOUT_SECONDS": str(args.timeout_seconds),
+            "APPROVAL_POLICY": args.approval_policy(),
             "APPROVAL_TEMPLATE": template.name,
             **params,
         }

@@ -96,6 +96,13 @@ ALLOW_LIST_SCHEMA = schema(
             # Workflows publish events on their platform's topic only (a topic-level
             # grant), so no Pub/Sub role belongs on the project.
             "wf-*": ["roles/datastore.user", "roles/logging.logWriter", "roles/cloudtranslate.user"],
+            "*-cancel": ["projects/*/roles/approvals_*_executionCanceller", "roles/datastore.user"],
+            "*-delegate": ["roles/datastore.user"],
+            # A vote cast through a signed link may decide, and then sends the callback.
+            "*-link": ["projects/*/roles/approvals_*_callbackSender", "roles/datastore.user"],
+            # notify reads the link key on its secret only, never on the project.
+            "*-notify": ["roles/datastore.viewer"],
+            "*-pusher": [],
             "*-web": [],
             "*": [],
         },

@@ -2,6 +2,7 @@
 
 from pulumi_policy import Policy
 
+from .approval_mode import approval_mode_not_auto_in_prod
 from .approvers import prod_approver_count
 from .awaits import callback_await_bounded_and_handled
 from .callbacks import callback_url_not_client_readable
@@ -18,7 +19,7 @@ PACK_NAME = "approvals"
 DESCRIPTION = (
     "The approvals platform's security model: dedicated service accounts, least-privilege IAM, bounded "
     "and handled approval callbacks kept out of clients' reach, closed Firestore rules, hardened buckets "
-    "and functions, protected production data and no single approver in production."
+    "and functions, protected production data, no single approver and no automatic approval in production."
 )
 
 POLICIES: list[Policy] = [
@@ -34,4 +35,5 @@ POLICIES: list[Policy] = [
     function_ingress_and_scaling,
     required_labels,
     prod_approver_count,
+    approval_mode_not_auto_in_prod,
 ]

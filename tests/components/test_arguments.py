@@ -1,5 +1,6 @@
 """A wrong argument fails at construction, naming it and what is allowed; defaults can all be overridden."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,12 +13,14 @@ from components import (
     ApprovalWorkflow,
     ApprovalWorkflowArgs,
     Collections,
+    Escalation,
     InvalidArgumentError,
 )
 from components.testing import Graph, capture
 
 CONFIG = {"gcp:project": "approvals-test"}
 EXPENSE_PARAMS = {"FINANCE_APPROVERS": ["finance@example.com"]}
+TWO = ["a@example.com", "b@example.com"]
 
 
 def run(program: Callable[[], Any]) -> Graph:
@@ -47,6 +50,12 @@ def platform() -> ApprovalPlatform:
             "",
         ),
         ({"project": "Not_A_Project"}, "ApprovalPlatformArgs.project", "project id"),
+        ({"mail_webhook_url": "http://mail.example.com"}, "ApprovalPlatformArgs.mail_webhook_url", "https://"),
+        (
+            {"collections": Collections(delegations="approval_requests")},
+            "ApprovalPlatformArgs.collections",
+            "distinct",
+        ),
     ],
 )
 def test_bad_platform_arguments(kwargs: dict[str, Any], argument: str, hint: str) -> None:
@@ -75,6 +84,43 @@ def test_a_missing_project_says_how_to_set_it() -> None:
         ({"call_log_level": "VERBOSE"}, "ApprovalWorkflowArgs.call_log_level", "LOG_ALL_CALLS"),
         ({"workflow_key": "Bad Key"}, "ApprovalWorkflowArgs.workflow_key", "lower-case"),
         ({"extra_roles": ["owner"]}, "ApprovalWorkflowArgs.extra_roles", "roles/"),
+        ({"mode": "manual"}, "ApprovalWorkflowArgs.mode", "auto, single, quorum"),
+        ({"quorum": 0}, "ApprovalWorkflowArgs.quorum", "1 to 1000"),
+        ({"quorum": 3, "approvers": TWO}, "ApprovalWorkflowArgs.quorum", "3 could never be reached"),
+        ({"quorum": 1001, "approvers": [*TWO, "group:x"]}, "ApprovalWorkflowArgs.quorum", "1 to 1000"),
+        ({"rejection_quorum": 2}, "ApprovalWorkflowArgs.rejection_quorum", "2 could never be reached"),
+        ({"reminder_every_seconds": 30}, "ApprovalWorkflowArgs.reminder_every_seconds", "60 to"),
+        (
+            {"reminder_every_seconds": 3600, "timeout_seconds": 3600},
+            "ApprovalWorkflowArgs.reminder_every_seconds",
+            "not below timeout_seconds 3600",
+        ),
+        (
+            {"escalate_to": {"approvers": TWO, "timeout_seconds": 60}},
+            "ApprovalWorkflowArgs.escalate_to",
+            "an Escalation",
+        ),
+        (
+            {"escalate_to": Escalation(approvers=["boss"], timeout_seconds=60)},
+            "ApprovalWorkflowArgs.escalate_to.approvers",
+            "group:NAME",
+        ),
+        (
+            {"escalate_to": Escalation(approvers=[], timeout_seconds=60)},
+            "ApprovalWorkflowArgs.escalate_to.approvers",
+            "non-empty",
+        ),
+        (
+            {"escalate_to": Escalation(approvers=TWO, timeout_seconds=365 * 86400)},
+            "ApprovalWorkflowArgs.escalate_to.timeout_seconds",
+            "1 to 31449600",
+        ),
+        (
+            {"escalate_to": Escalation(approvers=TWO, timeout_seconds=60, quorum=3)},
+            "ApprovalWorkflowArgs.escalate_to.quorum",
+            "3 could never be reached",
+        ),
+        ({"prevent_self_approval": "yes"}, "ApprovalWorkflowArgs.prevent_self_approval", "True or False"),
     ],
 )
 def test_bad_workflow_arguments(kwargs: dict[str, Any], argument: str, hint: str) -> None:
@@ -130,12 +176,17 @@ def test_existing_resources_are_used_instead_of_created() -> None:
             "mine-db", name="shared", location_id="eur3", type="FIRESTORE_NATIVE"
         )
         account = gcp.serviceaccount.Account("mine-sa", account_id="my-decider")
+        pusher = gcp.serviceaccount.Account("mine-pusher-sa", account_id="my-pusher")
         workflow_account = gcp.serviceaccount.Account("mine-wf-sa", account_id="my-workflow")
         bucket = gcp.storage.Bucket("mine-bucket", name="my-sources", location="EU")
         shared = ApprovalPlatform(
             "approvals",
             ApprovalPlatformArgs(
-                database=database, decide_service_account=account, source_bucket=bucket, enable_apis=False
+                database=database,
+                decide_service_account=account,
+                pusher_service_account=pusher,
+                source_bucket=bucket,
+                enable_apis=False,
             ),
         )
         ApprovalWorkflow(
@@ -154,7 +205,16 @@ def test_existing_resources_are_used_instead_of_created() -> None:
     assert [b.name for b in graph.of_type("gcp:storage/bucket:Bucket")] == ["mine-bucket"]
     assert graph.of_type("gcp:projects/service:Service") == []
     accounts = {a.inputs["accountId"] for a in graph.of_type("gcp:serviceaccount/account:Account")}
-    assert accounts == {"my-decider", "my-workflow", "approvals-start", "approvals-web", "approvals-build"}
+    assert accounts == {
+        "my-decider",
+        "my-pusher",
+        "my-workflow",
+        *(f"approvals-{role}" for role in ("start", "cancel", "delegate", "link", "notify", "web", "build")),
+    }
+    (subscription,) = graph.of_type("gcp:pubsub/subscription:Subscription")
+    assert subscription.inputs["pushConfig"]["oidcToken"]["serviceAccountEmail"] == (
+        "my-pusher@approvals-test.iam.gserviceaccount.com"
+    )
     (decide,) = [
         f for f in graph.of_type("gcp:cloudfunctionsv2/function:Function") if f.name == "approvals-decide"
     ]
@@ -189,3 +249,55 @@ def test_grant_invoke_gives_only_the_starter_role() -> None:
         if m.inputs["member"] == "serviceAccount:ci@approvals-test.iam.gserviceaccount.com"
     ]
     assert grant.inputs["role"] == "projects/approvals-test/roles/approvals_approvals_executionStarter"
+
+
+def approval_policy(**kwargs: Any) -> dict[str, Any]:
+    """The APPROVAL_POLICY a translation workflow with these arguments gets."""
+
+    def program() -> None:
+        args = {"platform": platform(), "template": "translation_validation", "approvers": TWO}
+        ApprovalWorkflow("translate", ApprovalWorkflowArgs(**{**args, **kwargs}))
+
+    (workflow,) = run(program).of_type("gcp:workflows/workflow:Workflow")
+    text = workflow.inputs["userEnvVars"]["APPROVAL_POLICY"]
+    assert " " not in text, "compact JSON"
+    return json.loads(text)
+
+
+def test_the_approval_policy_defaults_to_one_approval_and_no_self_approval() -> None:
+    assert approval_policy() == {
+        "mode": "single",
+        "quorum": 1,
+        "rejection_quorum": 1,
+        "reminder_every_seconds": None,
+        "escalate_to": None,
+        "prevent_self_approval": True,
+    }
+
+
+def test_the_approval_policy_carries_every_setting() -> None:
+    policy = approval_policy(
+        mode="quorum",
+        quorum=2,
+        rejection_quorum=2,
+        reminder_every_seconds=600,
+        escalate_to=Escalation(approvers=["Boss@example.com", "group:Directors"], timeout_seconds=7200),
+        prevent_self_approval=False,
+    )
+    assert policy == {
+        "mode": "quorum",
+        "quorum": 2,
+        "rejection_quorum": 2,
+        "reminder_every_seconds": 600,
+        "escalate_to": {
+            "approvers": ["boss@example.com", "group:directors"],
+            "quorum": 1,
+            "timeout_seconds": 7200,
+        },
+        "prevent_self_approval": False,
+    }
+
+
+def test_a_group_makes_any_quorum_reachable() -> None:
+    policy = approval_policy(mode="quorum", quorum=5, approvers=["a@example.com", "group:reviewers"])
+    assert policy["quorum"] == 5

@@ -92,7 +92,7 @@ def test_a_consumer_stack_installs_and_uses_the_components(tmp_path: Path) -> No
         report["outputs"]["workflow_name"]
         == "projects/team-project-dev/locations/us-central1/workflows/deploys"
     )
-    assert len(report["archives"]) == 3
+    assert len(report["archives"]) == 7  # start, decide, cancel, delegate, link, notify, web
     for archive in report["archives"]:
         assert "main.py" in archive and "requirements.txt" in archive
         assert not any("__pycache__" in name for name in archive)

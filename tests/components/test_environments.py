@@ -53,6 +53,65 @@ def test_prod_lists_its_own_workflows_and_labels(prod_graph: Graph) -> None:
     assert prod_graph.outputs["site_url"] == "https://approvals-prod-approvals.web.app"
 
 
+def approval_policies(graph: Graph) -> dict[str, dict]:
+    return {
+        w.inputs["name"]: json.loads(w.inputs["userEnvVars"]["APPROVAL_POLICY"])
+        for w in graph.of_type("gcp:workflows/workflow:Workflow")
+    }
+
+
+def test_prod_needs_two_approvals_and_dev_one(dev_graph: Graph, prod_graph: Graph) -> None:
+    assert {(p["mode"], p["quorum"]) for p in approval_policies(dev_graph).values()} == {("single", 1)}
+    prod = approval_policies(prod_graph)
+    assert {(p["mode"], p["quorum"]) for p in prod.values()} == {("quorum", 2)}
+    assert prod["translation-validation"]["reminder_every_seconds"] == 43200
+    assert prod["deploy-approval"]["escalate_to"] == {
+        "approvers": ["cto@example.com", "group:engineering-directors"],
+        "quorum": 1,
+        "timeout_seconds": 21600,
+    }
+    assert all(p["prevent_self_approval"] for p in prod.values())
+
+
+def test_listed_workflows_set_their_own_approval_policy() -> None:
+    entry = {
+        "name": "x",
+        "template": "expense_approval",
+        "approvers": ["a@example.com", "b@example.com"],
+        "params": {"FINANCE_APPROVERS": '["f@example.com"]'},
+        "quorum": 2,
+        "reminderEverySeconds": 600,
+        "preventSelfApproval": False,
+        "escalateTo": {"approvers": ["boss@example.com"], "timeoutSeconds": 3600, "quorum": 1},
+    }
+    graph = capture_program(
+        REPO / "__main__.py",
+        stack="dev",
+        config={"approvals:mode": "auto", "approvals:workflows": json.dumps([entry])},
+    )
+    assert approval_policies(graph)["x"] == {
+        "mode": "auto",
+        "quorum": 2,
+        "rejection_quorum": 1,
+        "reminder_every_seconds": 600,
+        "escalate_to": {"approvers": ["boss@example.com"], "quorum": 1, "timeout_seconds": 3600},
+        "prevent_self_approval": False,
+    }
+
+
+def test_a_bad_escalation_entry_names_the_config_key() -> None:
+    entry = {
+        "name": "x",
+        "template": "expense_approval",
+        "approvers": ["a@example.com"],
+        "escalateTo": {"approvers": ["boss@example.com"], "timeout": 3600},
+    }
+    with pytest.raises(ValueError, match=r"approvals:workflows\[0\]\.escalateTo: must be a map"):
+        capture_program(
+            REPO / "__main__.py", stack="dev", config={"approvals:workflows": json.dumps([entry])}
+        )
+
+
 def test_a_typo_in_listed_workflows_names_the_config_key() -> None:
     with pytest.raises(
         ValueError, match=r"approvals:workflows\[0\]: missing \['approvers'\], unknown \['aprovers'\]"

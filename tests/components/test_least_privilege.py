@@ -7,6 +7,8 @@ from components.testing import Graph
 DB_CONDITION = 'resource.name == "projects/approvals-dev/databases/(default)"'
 STARTER = "projects/approvals-dev/roles/approvals_approvals_executionStarter"
 SENDER = "projects/approvals-dev/roles/approvals_approvals_callbackSender"
+CANCELLER = "projects/approvals-dev/roles/approvals_approvals_executionCanceller"
+EVENTS_TOPIC = ("approvals-dev", "approvals-approval-events", "roles/pubsub.publisher")
 
 
 def bindings(graph: Graph) -> dict[str, set[tuple[str, str | None]]]:
@@ -26,7 +28,13 @@ def test_platform_identities_hold_only_their_own_roles(dev_graph: Graph) -> None
     found = bindings(dev_graph)
     assert found[sa("approvals-start")] == {(STARTER, None), ("roles/datastore.viewer", DB_CONDITION)}
     assert found[sa("approvals-decide")] == {(SENDER, None), ("roles/datastore.user", DB_CONDITION)}
+    # A vote cast through a signed link may decide the request, and then sends the callback.
+    assert found[sa("approvals-link")] == {(SENDER, None), ("roles/datastore.user", DB_CONDITION)}
+    assert found[sa("approvals-cancel")] == {(CANCELLER, None), ("roles/datastore.user", DB_CONDITION)}
+    assert found[sa("approvals-delegate")] == {("roles/datastore.user", DB_CONDITION)}
+    assert found[sa("approvals-notify")] == {("roles/datastore.viewer", DB_CONDITION)}
     assert sa("approvals-web") not in found
+    assert sa("approvals-pusher") not in found
     assert found[sa("approvals-build")] == {
         ("roles/logging.logWriter", None),
         ("roles/artifactregistry.writer", None),
@@ -39,7 +47,11 @@ def test_custom_roles_carry_one_permission_each(dev_graph: Graph) -> None:
         r.outputs["name"]: r.inputs["permissions"]
         for r in dev_graph.of_type("gcp:projects/iAMCustomRole:IAMCustomRole")
     }
-    assert roles == {STARTER: ["workflows.executions.create"], SENDER: ["workflows.callbacks.send"]}
+    assert roles == {
+        STARTER: ["workflows.executions.create"],
+        SENDER: ["workflows.callbacks.send"],
+        CANCELLER: ["workflows.executions.cancel"],
+    }
 
 
 def test_each_workflow_runs_as_its_own_account_with_its_templates_roles(dev_graph: Graph) -> None:
@@ -57,16 +69,16 @@ def test_each_workflow_runs_as_its_own_account_with_its_templates_roles(dev_grap
     assert len(set(accounts)) == len(accounts) == 2
 
 
-def test_workflows_publish_to_the_events_topic_only(dev_graph: Graph) -> None:
+def test_workflows_and_cancel_publish_to_the_events_topic_only(dev_graph: Graph) -> None:
     """Publisher on the platform's topic, never on the project (the project bindings above are exact)."""
     publishers = {
         (m.inputs["project"], m.inputs["topic"], m.inputs["role"], m.inputs["member"])
         for m in dev_graph.of_type("gcp:pubsub/topicIAMMember:TopicIAMMember")
     }
-    on_topic = ("approvals-dev", "approvals-approval-events", "roles/pubsub.publisher")
     assert publishers == {
-        (*on_topic, sa("wf-translation-validation")),
-        (*on_topic, sa("wf-expense-approval")),
+        (*EVENTS_TOPIC, sa("wf-translation-validation")),
+        (*EVENTS_TOPIC, sa("wf-expense-approval")),
+        (*EVENTS_TOPIC, sa("approvals-cancel")),
     }
     assert all(
         role != "roles/pubsub.publisher" for roles in bindings(dev_graph).values() for role, _ in roles
@@ -82,12 +94,34 @@ def test_no_primitive_roles_and_no_public_access_but_hosting(dev_graph: Graph) -
         for m in dev_graph.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
         if m.inputs["member"] == "allUsers"
     }
-    # Hosting forwards to these three; start and decide check an ID token on every call.
+    # Hosting forwards to these; each checks an ID token (link: a signed link) on every call.
     assert public == {
-        ("approvals-web", "roles/run.invoker"),
-        ("approvals-start", "roles/run.invoker"),
-        ("approvals-decide", "roles/run.invoker"),
+        (f"approvals-{role}", "roles/run.invoker")
+        for role in ("web", "start", "decide", "cancel", "delegate", "link")
     }
+
+
+def test_only_the_pusher_account_may_call_notify(dev_graph: Graph) -> None:
+    invokers = {
+        (m.inputs["role"], m.inputs["member"])
+        for m in dev_graph.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
+        if m.inputs["name"] == "approvals-notify"
+    }
+    assert invokers == {("roles/run.invoker", sa("approvals-pusher"))}
+    # ...which is the account Pub/Sub pushes events as.
+    (subscription,) = dev_graph.of_type("gcp:pubsub/subscription:Subscription")
+    pusher = sa("approvals-pusher").removeprefix("serviceAccount:")
+    assert subscription.inputs["pushConfig"]["oidcToken"] == {"serviceAccountEmail": pusher}
+
+
+def test_only_link_and_notify_read_the_link_key(dev_graph: Graph) -> None:
+    (secret,) = dev_graph.of_type("gcp:secretmanager/secret:Secret")
+    readers = {
+        (m.inputs["secretId"], m.inputs["role"], m.inputs["member"])
+        for m in dev_graph.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    }
+    accessor = (secret.inputs["secretId"], "roles/secretmanager.secretAccessor")
+    assert readers == {(*accessor, sa("approvals-link")), (*accessor, sa("approvals-notify"))}
 
 
 def test_the_source_bucket_is_private(dev_graph: Graph) -> None:

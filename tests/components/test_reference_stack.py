@@ -1,10 +1,13 @@
 """The reference stack registers the whole platform, each piece under its owner."""
 
 import json
+from pathlib import Path
 
 import yaml
 
-from components.testing import CapturedResource, Graph
+from components.testing import CapturedResource, Graph, capture_program
+
+REPO = Path(__file__).resolve().parents[2]
 
 FUNCTION = "approvals:index:PythonFunction"
 COMPONENTS = {
@@ -15,6 +18,15 @@ COMPONENTS = {
     "approvals:index:PythonFunction",
 }
 EVENTS_TOPIC = "projects/approvals-dev/topics/approvals-approval-events"
+ROLES = ("start", "decide", "cancel", "delegate", "link", "notify", "web")
+COLLECTION_ENV = {
+    "APPROVALS_REQUESTS_COLLECTION": "approval_requests",
+    "APPROVALS_CALLBACKS_COLLECTION": "approval_callbacks",
+    "APPROVALS_AUDIT_COLLECTION": "approval_audit",
+    "APPROVALS_WORKFLOWS_COLLECTION": "approval_workflows",
+    "APPROVALS_DELEGATIONS_COLLECTION": "approval_delegations",
+    "APPROVALS_LINK_USES_COLLECTION": "approval_link_uses",
+}
 
 
 def owner(graph: Graph, resource: CapturedResource) -> CapturedResource:
@@ -43,13 +55,21 @@ def test_the_platform_owns_the_shared_pieces(dev_graph: Graph) -> None:
         "gcp:projects/service:Service",
         "gcp:projects/iAMCustomRole:IAMCustomRole",
         "gcp:projects/iAMMember:IAMMember",
+        "gcp:pubsub/subscription:Subscription",
+        "gcp:secretmanager/secret:Secret",
+        "random:index/randomPassword:RandomPassword",
     } <= owned
     functions = [r for r in dev_graph.children(platform) if r.type == "approvals:index:PythonFunction"]
-    assert sorted(f.name for f in functions) == ["approvals-decide", "approvals-start", "approvals-web"]
+    assert sorted(f.name for f in functions) == sorted(f"approvals-{role}" for role in ROLES)
+
+
+def function_of(graph: Graph, role: str) -> CapturedResource:
+    component = graph.named(f"approvals-{role}", FUNCTION)
+    return next(r for r in graph.children(component) if r.type.endswith("function:Function"))
 
 
 def test_each_function_is_built_from_its_own_sources(dev_graph: Graph) -> None:
-    for role in ("start", "decide", "web"):
+    for role in ROLES:
         component = dev_graph.named(f"approvals-{role}", FUNCTION)
         function = next(r for r in dev_graph.children(component) if r.type.endswith("function:Function"))
         source = next(
@@ -72,14 +92,64 @@ def test_each_function_is_built_from_its_own_sources(dev_graph: Graph) -> None:
 
 def test_functions_get_the_settings_they_read(dev_graph: Graph) -> None:
     def env(role: str) -> dict[str, str]:
-        component = dev_graph.named(f"approvals-{role}", FUNCTION)
-        function = next(r for r in dev_graph.children(component) if r.type.endswith("function:Function"))
-        return function.inputs["serviceConfig"]["environmentVariables"]
+        return function_of(dev_graph, role).inputs["serviceConfig"]["environmentVariables"]
 
-    assert env("start")["APPROVALS_WORKFLOWS_COLLECTION"] == "approval_workflows"
-    assert env("decide")["APPROVALS_CALLBACKS_COLLECTION"] == "approval_callbacks"
-    assert env("decide")["APPROVALS_REQUESTS_COLLECTION"] == "approval_requests"
-    assert {env(r)["APPROVALS_DATABASE"] for r in ("start", "decide", "web")} == {"(default)"}
+    for role in ROLES:
+        if role != "web":
+            assert COLLECTION_ENV.items() <= env(role).items(), role
+    assert {env(r)["APPROVALS_DATABASE"] for r in ROLES} == {"(default)"}
+    assert env("cancel")["APPROVALS_EVENTS_TOPIC"] == EVENTS_TOPIC
+    assert env("notify")["APPROVALS_SITE_URL"] == "https://approvals-dev-approvals.web.app"
+    # No mail relay configured: notify logs the messages.
+    assert "APPROVALS_MAIL_WEBHOOK_URL" not in env("notify")
+    assert not any(key.startswith("APPROVALS_") for key in env("web") if key != "APPROVALS_DATABASE")
+
+
+def test_the_link_key_reaches_link_and_notify_from_secret_manager(dev_graph: Graph) -> None:
+    (secret,) = dev_graph.of_type("gcp:secretmanager/secret:Secret")
+    (version,) = dev_graph.of_type("gcp:secretmanager/secretVersion:SecretVersion")
+    (password,) = dev_graph.of_type("random:index/randomPassword:RandomPassword")
+    assert secret.inputs["secretId"] == "approvals-link-key"
+    assert secret.inputs["replication"] == {"auto": {}}
+    assert version.inputs["secret"] == secret.outputs["name"]
+    assert version.inputs["secretData"] == password.outputs["result"]
+    assert len(password.outputs["result"]) == password.inputs["length"] >= 43
+    pinned = {
+        "key": "APPROVALS_LINK_KEY",
+        "projectId": "approvals-dev",
+        "secret": "approvals-link-key",
+        "version": version.outputs["version"],
+    }
+    for role in ROLES:
+        config = function_of(dev_graph, role).inputs["serviceConfig"]
+        assert "APPROVALS_LINK_KEY" not in config["environmentVariables"]
+        expected = [pinned] if role in ("link", "notify") else None
+        assert config.get("secretEnvironmentVariables") == expected, role
+
+
+def test_notify_gets_the_mail_relay_it_is_given() -> None:
+    graph = capture_program(
+        REPO / "__main__.py",
+        stack="dev",
+        config={"approvals:mailWebhookUrl": "https://mail.example.com/relay", "approvals:workflows": "[]"},
+    )
+    notify = function_of(graph, "notify").inputs["serviceConfig"]["environmentVariables"]
+    assert notify["APPROVALS_MAIL_WEBHOOK_URL"] == "https://mail.example.com/relay"
+    assert (
+        "APPROVALS_MAIL_WEBHOOK_URL"
+        not in function_of(graph, "link").inputs["serviceConfig"]["environmentVariables"]
+    )
+
+
+def test_events_are_pushed_to_notify(dev_graph: Graph) -> None:
+    (subscription,) = dev_graph.of_type("gcp:pubsub/subscription:Subscription")
+    assert subscription.inputs["name"] == "approvals-notify"
+    assert subscription.inputs["topic"] == EVENTS_TOPIC
+    notify_url = function_of(dev_graph, "notify").outputs["url"]
+    assert subscription.inputs["pushConfig"]["pushEndpoint"] == notify_url
+    # notify answers 500 when the relay fails, so Pub/Sub must retry, and never drop the subscription.
+    assert subscription.inputs["retryPolicy"] == {"minimumBackoff": "10s", "maximumBackoff": "600s"}
+    assert subscription.inputs["expirationPolicy"] == {"ttl": ""}
 
 
 def test_hosting_rewrites_the_api_and_the_page(dev_graph: Graph) -> None:
@@ -88,8 +158,13 @@ def test_hosting_rewrites_the_api_and_the_page(dev_graph: Graph) -> None:
     assert rewrites == {
         ("/api/start", "approvals-start"),
         ("/api/decide", "approvals-decide"),
+        ("/api/cancel", "approvals-cancel"),
+        ("/api/delegations", "approvals-delegate"),
+        ("/link", "approvals-link"),
         ("**", "approvals-web"),
     }
+    # Hosting takes the first match: the page's catch-all comes last.
+    assert version.inputs["config"]["rewrites"][-1]["glob"] == "**"
     (release,) = dev_graph.of_type("gcp:firebase/hostingRelease:HostingRelease")
     assert release.inputs["versionName"] == version.outputs["name"]
 
@@ -98,8 +173,10 @@ def test_firestore_rules_deny_by_default(dev_graph: Graph) -> None:
     (ruleset,) = dev_graph.of_type("gcp:firebaserules/ruleset:Ruleset")
     (rules_file,) = ruleset.inputs["source"]["files"]
     rules = rules_file["content"]
-    assert "approval_callbacks" not in rules, "callback URLs must have no client rule at all"
-    assert "approval_audit" not in rules
+    for private in ("approval_callbacks", "approval_link_uses", "approval_workflows", "votes"):
+        assert f"/{private}" not in rules, f"{private} must have no client rule at all"
+    assert "match /approval_audit/{eventId}" in rules
+    assert "match /approval_delegations/{delegator}" in rules
     assert "if true" not in rules
     assert "allow write: if false" in rules
     (release,) = dev_graph.of_type("gcp:firebaserules/release:Release")
@@ -152,6 +229,8 @@ def test_the_stack_exports_what_a_user_needs(dev_graph: Graph) -> None:
     assert outputs["site_url"] == "https://approvals-dev-approvals.web.app"
     assert outputs["start_url"].endswith("/approvals-start")
     assert outputs["decide_url"].endswith("/approvals-decide")
+    for role in ("cancel", "delegate", "link", "notify"):
+        assert outputs[f"{role}_url"].endswith(f"/approvals-{role}")
     assert outputs["database_name"] == "(default)"
     assert outputs["events_topic"] == EVENTS_TOPIC
     assert set(outputs["workflows"]) == {"translation-validation", "expense-approval"}
@@ -163,19 +242,32 @@ def test_apis_are_enabled_once_and_never_disabled(dev_graph: Graph) -> None:
     assert {"workflows.googleapis.com", "firestore.googleapis.com", "translate.googleapis.com"} <= set(
         services
     )
-    assert "pubsub.googleapis.com" in services
+    assert {"pubsub.googleapis.com", "secretmanager.googleapis.com"} <= set(services)
     assert all(not s.inputs["disableOnDestroy"] for s in dev_graph.of_type("gcp:projects/service:Service"))
 
 
-def test_the_inbox_queries_have_their_composite_indexes(dev_graph: Graph) -> None:
+def test_the_page_queries_have_their_composite_indexes(dev_graph: Graph) -> None:
     indexes = dev_graph.of_type("gcp:firestore/index:Index")
-    assert all(index.inputs["collection"] == "approval_requests" for index in indexes)
     assert all(index.inputs["database"] == "(default)" for index in indexes)
     fields = sorted(
-        [(f["fieldPath"], f.get("arrayConfig") or f.get("order")) for f in index.inputs["fields"]]
+        (
+            index.inputs["collection"],
+            [(f["fieldPath"], f.get("arrayConfig") or f.get("order")) for f in index.inputs["fields"]],
+        )
         for index in indexes
     )
     assert fields == [
-        [("approver_groups", "CONTAINS"), ("status", "ASCENDING"), ("__name__", "ASCENDING")],
-        [("approvers", "CONTAINS"), ("status", "ASCENDING"), ("__name__", "ASCENDING")],
+        ("approval_audit", [("request_id", "ASCENDING"), ("at", "ASCENDING"), ("__name__", "ASCENDING")]),
+        (
+            "approval_requests",
+            [("approver_groups", "CONTAINS"), ("status", "ASCENDING"), ("__name__", "ASCENDING")],
+        ),
+        (
+            "approval_requests",
+            [("approvers", "CONTAINS"), ("status", "ASCENDING"), ("__name__", "ASCENDING")],
+        ),
+        (
+            "approval_requests",
+            [("requester", "ASCENDING"), ("created_at", "DESCENDING"), ("__name__", "DESCENDING")],
+        ),
     ]

@@ -39,6 +39,7 @@ POLICY_NAMES = frozenset(
         "function-ingress-and-scaling",
         "required-labels",
         "prod-approver-count",
+        "approval-mode-not-auto-in-prod",
     }
 )
 
@@ -404,6 +405,10 @@ def single_approver(_: Path) -> None:
     approval_workflow("payroll", platform(protected=True), approvers=("alice@example.com",))
 
 
+def auto_approval(_: Path) -> None:
+    approval_workflow("payroll", platform(protected=True), mode="auto")
+
+
 BAD_PROGRAMS: tuple[BadProgram, ...] = (
     BadProgram(
         "workflow-without-service-account",
@@ -554,6 +559,13 @@ BAD_PROGRAMS: tuple[BadProgram, ...] = (
     ),
     BadProgram(
         "prod-workflow-with-one-approver", "prod-approver-count", single_approver, ("payroll",), stack="prod"
+    ),
+    BadProgram(
+        "prod-workflow-approving-automatically",
+        "approval-mode-not-auto-in-prod",
+        auto_approval,
+        ("payroll", "auto", "approvals:mode"),
+        stack="prod",
     ),
 )
 

@@ -60,6 +60,10 @@ def test_a_mandatory_policy_can_be_made_advisory(tmp_path: Path) -> None:
             "prod-database-without-delete-protection",
             {"prod-data-protection": {"prod_stacks": ["production"]}},
         ),
+        (
+            "prod-workflow-approving-automatically",
+            {"approval-mode-not-auto-in-prod": {"prod_stacks": ["production"]}},
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )

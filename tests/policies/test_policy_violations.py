@@ -18,7 +18,7 @@ from tests.policies.bad_programs import (
 from tests.policies.bad_programs import check as check_program
 
 
-def test_the_pack_has_the_twelve_policies() -> None:
+def test_the_pack_has_the_thirteen_policies() -> None:
     assert {policy.name for policy in POLICIES} == POLICY_NAMES
 
 

@@ -1,0 +1,151 @@
+"""The platform's Firestore rules, enforced by the real emulator on users' ID tokens.
+
+The rules are loaded for a project of their own, so the session's emulator keeps
+serving the other tests' projects without rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from components.database import Collections, firestore_rules
+from emulator.firestore import FirestoreEmulator
+from emulator.identity import IdentityProvider
+
+PROJECT = "rules-approvals"
+APPROVER = "alice@example.com"
+GROUP_MEMBER = "gina@example.com"
+REQUESTER = "carol@example.com"
+DELEGATE = "dave@example.com"
+STRANGER = "mallory@example.com"
+
+
+def text(value: str) -> dict[str, Any]:
+    return {"stringValue": value}
+
+
+def texts(*values: str) -> dict[str, Any]:
+    return {"arrayValue": {"values": [text(v) for v in values]}}
+
+
+def equals(field: str, value: str) -> dict[str, Any]:
+    return {"fieldFilter": {"field": {"fieldPath": field}, "op": "EQUAL", "value": text(value)}}
+
+
+class Client:
+    """The emulator's REST API as a signed-in user (the rules decide) for PROJECT."""
+
+    def __init__(self, emulator: FirestoreEmulator, identity: IdentityProvider, email: str) -> None:
+        self.documents = f"{emulator.url}/v1/projects/{PROJECT}/databases/(default)/documents"
+        groups = ["reviewers"] if email == GROUP_MEMBER else []
+        self.headers = {"Authorization": f"Bearer {identity.mint(email, groups=groups)}"}
+
+    def get(self, path: str) -> int:
+        return requests.get(f"{self.documents}/{path}", headers=self.headers, timeout=10).status_code
+
+    def query(self, collection: str, where: dict[str, Any] | None = None, **order: str) -> int:
+        query: dict[str, Any] = {"from": [{"collectionId": collection}]}
+        if where:
+            query["where"] = where
+        if order:
+            query["orderBy"] = [{"field": {"fieldPath": f}, "direction": d} for f, d in order.items()]
+        response = requests.post(
+            f"{self.documents}:runQuery", json={"structuredQuery": query}, headers=self.headers, timeout=10
+        )
+        return response.status_code
+
+    def create(self, collection: str) -> int:
+        response = requests.post(
+            f"{self.documents}/{collection}",
+            json={"fields": {"request_id": text("r1")}},
+            headers=self.headers,
+            timeout=10,
+        )
+        return response.status_code
+
+
+@pytest.fixture(scope="module")
+def as_user(firestore_emulator: FirestoreEmulator, identity: IdentityProvider) -> dict[str, Client]:
+    response = requests.put(
+        f"{firestore_emulator.url}/emulator/v1/projects/{PROJECT}:securityRules",
+        json={"rules": {"files": [{"name": "firestore.rules", "content": firestore_rules(Collections())}]}},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    seed = {
+        "approval_requests/r1": {
+            "requester": text(REQUESTER),
+            "approvers": texts(APPROVER),
+            "approver_groups": texts("reviewers"),
+            "status": text("pending"),
+        },
+        f"approval_requests/r1/votes/{APPROVER}": {"voter": text(APPROVER), "outcome": text("approved")},
+        "approval_audit/e1": {"request_id": text("r1"), "event": text("requested")},
+        "approval_audit/e2": {"request_id": text("r2"), "event": text("requested")},
+        "approval_requests/r2": {
+            "requester": text(STRANGER),
+            "approvers": texts(STRANGER),
+            "approver_groups": texts(),
+            "status": text("pending"),
+        },
+        f"approval_delegations/{APPROVER}": {"delegator": text(APPROVER), "delegate": text(DELEGATE)},
+        "approval_link_uses/n1": {"request_id": text("r1"), "approver": text(APPROVER)},
+        "approval_callbacks/r1": {"url": text("https://workflowexecutions.googleapis.com/x")},
+    }
+    for path, fields in seed.items():
+        firestore_emulator.write_document(path, fields, project=PROJECT)
+    return {
+        email: Client(firestore_emulator, identity, email)
+        for email in (APPROVER, GROUP_MEMBER, REQUESTER, DELEGATE, STRANGER)
+    }
+
+
+@pytest.mark.parametrize(("email", "status"), [(APPROVER, 200), (GROUP_MEMBER, 200), (REQUESTER, 200)])
+def test_whoever_may_read_a_request_may_list_its_audit_trail(
+    as_user: dict[str, Client], email: str, status: int
+) -> None:
+    assert as_user[email].query("approval_audit", equals("request_id", "r1")) == status
+    assert as_user[email].get("approval_audit/e1") == status
+
+
+def test_a_stranger_may_not_read_the_audit_trail(as_user: dict[str, Client]) -> None:
+    assert as_user[STRANGER].query("approval_audit", equals("request_id", "r1")) == 403
+    assert as_user[STRANGER].get("approval_audit/e1") == 403
+
+
+def test_the_audit_trail_is_read_one_request_at_a_time(as_user: dict[str, Client]) -> None:
+    """A list the rules cannot tie to one readable request is refused as a whole."""
+    assert as_user[APPROVER].query("approval_audit") == 403
+    assert as_user[APPROVER].query("approval_audit", equals("request_id", "r2")) == 403
+
+
+def test_requesters_list_their_own_requests_newest_first(as_user: dict[str, Client]) -> None:
+    mine = equals("requester", REQUESTER)
+    assert as_user[REQUESTER].query("approval_requests", mine, created_at="DESCENDING") == 200
+    assert as_user[STRANGER].query("approval_requests", mine, created_at="DESCENDING") == 403
+
+
+def test_delegations_are_visible_to_the_delegator_and_the_delegate_only(as_user: dict[str, Client]) -> None:
+    path = f"approval_delegations/{APPROVER}"
+    assert as_user[APPROVER].get(path) == 200
+    assert as_user[DELEGATE].get(path) == 200
+    assert as_user[STRANGER].get(path) == 403
+    assert as_user[DELEGATE].query("approval_delegations", equals("delegate", DELEGATE)) == 200
+    assert as_user[STRANGER].query("approval_delegations") == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"approval_requests/r1/votes/{APPROVER}", "approval_link_uses/n1", "approval_callbacks/r1"],
+)
+def test_votes_used_links_and_callbacks_are_never_readable(as_user: dict[str, Client], path: str) -> None:
+    for email in (APPROVER, REQUESTER):
+        assert as_user[email].get(path) == 403
+
+
+@pytest.mark.parametrize("collection", ["approval_audit", "approval_delegations", "approval_requests"])
+def test_clients_write_nothing(as_user: dict[str, Client], collection: str) -> None:
+    assert as_user[APPROVER].create(collection) == 403
