@@ -105,9 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the whole stack locally, from the same program `pulumi up` deploys",
         description=(
             "Capture the stack program under Pulumi mocks and serve what it deploys on this machine: "
-            "the Firestore emulator with the stack's security rules, the Workflows engine with every "
-            "workflow, each function under functions-framework, and the hosting rewrites on one origin "
-            "(plus /local/ endpoints: sign-in, health, config). Runs until Ctrl-C or SIGTERM."
+            "the Firestore emulator with the stack's security rules, the Pub/Sub emulator with its "
+            "topics and subscriptions, the Workflows engine with every workflow, each function under "
+            "functions-framework, and the hosting rewrites on one origin (plus /local/ endpoints: "
+            "sign-in, health, config, and the outbox where the mails the stack sends land). "
+            "Runs until Ctrl-C or SIGTERM."
         ),
     )
     up.add_argument("--stack", default="dev", help="stack config Pulumi.STACK.yaml (default: %(default)s)")
@@ -229,7 +231,13 @@ def urls(stack: LocalStack) -> list[tuple[str, str]]:
         *((f"API {path}", f"{origin}{path}") for path in api),
         ("sign-in (local)", f'POST {origin}/local/sign-in {{"email": ...}}'),
         ("health (local)", f"{origin}/local/health"),
+        ("mail outbox (local)", f"{stack.outbox_url} (the mails sent, with their decision links)"),
         ("firestore emulator", f"{stack.firestore.url} (FIRESTORE_EMULATOR_HOST={stack.firestore.host})"),
+        *(
+            [("pubsub emulator", f"{stack.pubsub.url} (PUBSUB_EMULATOR_HOST={stack.pubsub.host})")]
+            if stack.pubsub is not None
+            else []
+        ),
         ("workflows engine", f"{stack.workflows_server.url} (gRPC {stack.executions.host})"),
     ]
 

@@ -7,7 +7,8 @@ headers are added to responses that do not set them already.
 
 Everything under /local/ exists only here, never in a deploy: sign-in
 through the local identity provider, health, where the local services are,
-the virtual clock and an engine restart (see `LocalControl`).
+the mail outbox (the functions' mail relay), the virtual clock and an engine
+restart (see `LocalControl`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import http.client
 import json
 import re
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -159,6 +160,12 @@ class LocalControl(Protocol):
     def local_config(self) -> dict[str, Any]:
         """Where the local services are."""
 
+    def send_mail(self, mail: Mapping[str, Any]) -> int:
+        """Keep a mail in the outbox; its number there."""
+
+    def mails(self) -> list[dict[str, Any]]:
+        """The outbox, oldest first."""
+
     def advance(self, seconds: float) -> None:
         """Move the virtual clock; RuntimeError on a real clock."""
 
@@ -168,6 +175,10 @@ class LocalControl(Protocol):
 
 class BadRequestError(Exception):
     """A /local/ request the endpoint refuses with 400."""
+
+
+# A /local/ endpoint: what it does with the stack and the request body -> status and JSON answer.
+LocalAction = Callable[[LocalControl, bytes], tuple[int, Any]]
 
 
 class _Handler(QuietHandler):
@@ -226,20 +237,21 @@ class _Handler(QuietHandler):
             self.wfile.write(content)
 
     def _local(self, control: LocalControl, name: str, body: bytes) -> None:
-        routes = {
-            "sign-in": ("POST", self._sign_in),
-            "health": ("GET", self._health),
-            "config": ("GET", self._config),
-            "clock:advance": ("POST", self._advance),
-            "engine:restart": ("POST", self._restart),
+        routes: dict[str, dict[str, LocalAction]] = {
+            "sign-in": {"POST": self._sign_in},
+            "health": {"GET": self._health},
+            "config": {"GET": self._config},
+            "outbox": {"GET": self._outbox, "POST": self._send_mail},
+            "clock:advance": {"POST": self._advance},
+            "engine:restart": {"POST": self._restart},
         }
         if name not in routes:
             self._json(404, {"error": f"no local endpoint {LOCAL_PREFIX}{name}", "details": sorted(routes)})
             return
-        method, action = routes[name]
-        if self.command != method and not (method == "GET" and self.command == "HEAD"):
+        action = routes[name].get("GET" if self.command == "HEAD" else self.command)
+        if action is None:
             self.send_response(405)
-            self.send_header("Allow", method)
+            self.send_header("Allow", ", ".join(routes[name]))
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -275,6 +287,19 @@ class _Handler(QuietHandler):
 
     def _config(self, control: LocalControl, body: bytes) -> tuple[int, Any]:
         return 200, control.local_config()
+
+    def _outbox(self, control: LocalControl, body: bytes) -> tuple[int, Any]:
+        return 200, {"mails": control.mails()}
+
+    def _send_mail(self, control: LocalControl, body: bytes) -> tuple[int, Any]:
+        """What the notify function sends a mail relay: {to, subject, text, link?}."""
+        mail = self._object(body)
+        for name in ("to", "subject", "text"):
+            if not isinstance(mail.get(name), str):
+                raise BadRequestError(f"{name} must be a string")
+        if not isinstance(mail.get("link") or "", str):
+            raise BadRequestError("link must be a string")
+        return 200, {"id": control.send_mail(mail)}
 
     def _advance(self, control: LocalControl, body: bytes) -> tuple[int, Any]:
         seconds = self._object(body).get("seconds")

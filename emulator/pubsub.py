@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+from typing import Any
+
 from emulator.gcloud import GcloudEmulator
 
 
 class PubSubEmulator(GcloudEmulator):
     """The real Pub/Sub emulator. Point ``PUBSUB_EMULATOR_HOST`` at :attr:`host`.
 
-    It serves the REST API (``/v1/projects/{project}/topics/...``) as well as gRPC.
+    It serves the REST API (``/v1/projects/{project}/topics/...``) as well as
+    gRPC, for any project, whatever ``project`` it was started with.
     """
 
     def __init__(self, project: str = "demo-approvals", port: int | None = None) -> None:
@@ -21,3 +26,28 @@ class PubSubEmulator(GcloudEmulator):
             project=project,
             port=port,
         )
+
+    def create_topic(self, name: str) -> None:
+        """Create the topic ``projects/P/topics/T``."""
+        self._put(name, {})
+
+    def create_subscription(self, name: str, topic: str, push_endpoint: str | None = None) -> None:
+        """Create ``projects/P/subscriptions/S`` on ``topic``: a push one with ``push_endpoint``, else pull.
+
+        The emulator pushes without a token (it accepts an ``oidcToken`` but never signs one),
+        so none is asked for.
+        """
+        body: dict[str, Any] = {"topic": topic}
+        if push_endpoint is not None:
+            body["pushConfig"] = {"pushEndpoint": push_endpoint}
+        self._put(name, body)
+
+    def _put(self, name: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            f"{self.url}/v1/{name}",
+            data=json.dumps(body).encode(),
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass

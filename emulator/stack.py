@@ -3,12 +3,14 @@
 `capture_program` runs the stack program under Pulumi mocks; what it
 registered (read by emulator.stack_plan) is then served by local stand-ins:
 the Firestore emulator with the released security rules and the registry
-documents, the Workflows engine with every workflow (source, env vars,
-service account), each function under functions-framework from the files
-of its source archive, and the hosting rewrites on one local origin. Only
-the addresses differ from a deploy: each function gets the *_EMULATOR_HOST
-variables and the local identity provider's certificates URL on top of its
-own env vars.
+documents, the Pub/Sub emulator with the program's topics and subscriptions
+(pushes go to the local functions), the Workflows engine with every workflow
+(source, env vars, service account), each function under functions-framework
+from the files of its source archive, and the hosting rewrites on one local
+origin. Only the addresses differ from a deploy: each function gets the
+*_EMULATOR_HOST variables, the local identity provider's certificates URL,
+the origin as its site URL and the origin's mail outbox as its mail relay on
+top of its own env vars; a secret env var gets a value made up for the run.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from emulator.hosting import HostingServer
 from emulator.identity import IdentityProvider
 from emulator.metadata import MetadataServer
 from emulator.process import free_port
+from emulator.pubsub import PubSubEmulator
 from emulator.service import LocalService
 from emulator.stack_plan import StackError, StackPlan
 from emulator.translation import TranslationServer
@@ -103,6 +106,7 @@ class LocalStack(LocalService):
     plan: StackPlan
     engine: Engine
     firestore: FirestoreEmulator
+    pubsub: PubSubEmulator | None  # None when the program creates no topic
     identity: IdentityProvider
     metadata: MetadataServer
     translation: TranslationServer
@@ -133,6 +137,9 @@ class LocalStack(LocalService):
         self._engine_lock = threading.Lock()
         self._engine_cleanup = contextlib.ExitStack()
         self.functions = {}
+        self.pubsub = None
+        self._mails: list[dict[str, Any]] = []
+        self._mails_lock = threading.Lock()
 
     # Starting and stopping
 
@@ -179,12 +186,19 @@ class LocalStack(LocalService):
         self.firestore = FirestoreEmulator(project=plan.project, rules=rules)
         self.firestore.check()
         on_stop.callback(self.firestore.stop)
-        # The emulator takes seconds to come up: the other services start meanwhile.
-        background = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="firestore-start"
-        )
+        self.pubsub = PubSubEmulator(project=plan.project) if plan.topics else None
+        if self.pubsub is not None:
+            on_stop.callback(self.pubsub.stop)
+        # The emulators take seconds to come up: they start side by side while the other services do.
+        background = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="emulator-start")
         on_stop.callback(background.shutdown)
         firestore_started = background.submit(self.firestore.start)
+        pubsub_started = background.submit(self.pubsub.start) if self.pubsub is not None else None
+        # The functions are told the origin (links, the mail outbox) before it serves.
+        self._origin_port = self.port or free_port()
+        self.origin_url = f"http://127.0.0.1:{self._origin_port}"
+        # One made-up value per secret for this run: every function reading a secret reads the same.
+        secret_values = {secret: secrets.token_urlsafe(48) for secret in plan.secrets}
 
         self.identity = on_stop.enter_context(IdentityProvider(plan.firebase_project))
         self._say("identity provider", f"{self.identity.certs_url} (ID tokens for {plan.firebase_project})")
@@ -224,7 +238,11 @@ class LocalStack(LocalService):
         for function in plan.functions:
             server = FunctionServer(
                 function.entry_point,
-                {**function.env, **self._function_env()},
+                {
+                    **function.env,
+                    **{key: secret_values[secret] for key, secret in function.secret_env.items()},
+                    **self._function_env(),
+                },
                 source=function.unpack(state_dir / "functions" / function.name),
             )
             on_stop.callback(server.stop)
@@ -242,19 +260,44 @@ class LocalStack(LocalService):
         self._say(
             "firestore emulator", f"{self.firestore.url} ({rules_note}; {len(plan.documents)} documents)"
         )
+        if pubsub_started is not None:
+            self._create_pubsub_resources(pubsub_started.result())
 
         self.hosting = HostingServer(
-            plan.hosting, {name: server.url for name, server in self.functions.items()}, self, self.port
+            plan.hosting,
+            {name: server.url for name, server in self.functions.items()},
+            self,
+            self._origin_port,
         )
         try:
             self.hosting.start()
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
-                raise StackError(f"port {self.port} is in use: pass --port with a free port") from error
+                raise StackError(
+                    f"port {self._origin_port} is in use: pass --port with a free port"
+                ) from error
             raise
         on_stop.callback(self.hosting.stop)
-        self.origin_url = self.hosting.url
         self._say("hosting", f"{self.origin_url} ({len(plan.hosting.rewrites)} rewrites, /local/)")
+
+    def _create_pubsub_resources(self, pubsub: PubSubEmulator) -> None:
+        """The program's topics and subscriptions; a push subscription pushes to its local function."""
+        for topic in self.plan.topics:
+            pubsub.create_topic(topic)
+        for subscription in self.plan.subscriptions:
+            endpoint = (
+                self.functions[subscription.push_function].url + subscription.push_path
+                if subscription.push_function is not None
+                else None
+            )
+            pubsub.create_subscription(subscription.name, subscription.topic, endpoint)
+        pushes = [
+            f"{s.name.rsplit('/', 1)[-1]} -> {s.push_function or '(pull)'}" for s in self.plan.subscriptions
+        ]
+        self._say(
+            "pubsub emulator",
+            f"{pubsub.url} ({len(self.plan.topics)} topics; subscriptions: {', '.join(pushes) or 'none'})",
+        )
 
     def _state_dir(self, on_stop: contextlib.ExitStack) -> Path:
         if self.state_dir is not None:
@@ -268,6 +311,7 @@ class LocalStack(LocalService):
         """Where a function finds the local services, on top of its own env vars."""
         return {
             "FIRESTORE_EMULATOR_HOST": self.firestore.host,
+            **({"PUBSUB_EMULATOR_HOST": self.pubsub.host} if self.pubsub is not None else {}),
             # start: the Executions API (gRPC); decide: the callbacks' host, the one it sends its token to.
             "WORKFLOWS_EMULATOR_GRPC_HOST": self.executions.host,
             "WORKFLOWS_EMULATOR_HOST": self.workflows_server.host,
@@ -275,7 +319,15 @@ class LocalStack(LocalService):
             "FIREBASE_AUTH_CERTS_URL": self.identity.certs_url,
             # web: config.json points the page at the emulator and the local sign-in.
             "APPROVALS_LOCAL": "1",
+            # notify: decision links lead to the local origin, and mails land in its outbox.
+            "APPROVALS_SITE_URL": self.origin_url,
+            "APPROVALS_MAIL_WEBHOOK_URL": self.outbox_url,
         }
+
+    @property
+    def outbox_url(self) -> str:
+        """Where the functions' mails go, and where a person reads them (GET)."""
+        return f"{self.origin_url}/local/outbox"
 
     # The engine, which restarts on the same store and ports
 
@@ -293,6 +345,7 @@ class LocalStack(LocalService):
             connector_settings=ConnectorSettings(
                 firestore_host=self.firestore.host,
                 translate_url=self.translation.url,
+                pubsub_host=self.pubsub.host if self.pubsub is not None else None,
                 project=self.plan.project,
             ),
             tokens=StaticTokens(),
@@ -325,10 +378,22 @@ class LocalStack(LocalService):
         """Sign ``email`` in with the local identity provider (ValueError for a bad address)."""
         return self.identity.sign_in(email, groups)
 
+    def send_mail(self, mail: Mapping[str, Any]) -> int:
+        """Keep a mail in the outbox; its number there (1 for the first)."""
+        with self._mails_lock:
+            self._mails.append(dict(mail))
+            return len(self._mails)
+
+    def mails(self) -> list[dict[str, Any]]:
+        """The outbox, oldest first."""
+        with self._mails_lock:
+            return list(self._mails)
+
     def health(self) -> dict[str, Any]:
         """``{"status": "ok"|"degraded", "services": {name: "ok"|"down: ..."}}``."""
         services = {
             "firestore": probe(f"{self.firestore.url}/"),
+            **({"pubsub": probe(f"{self.pubsub.url}/")} if self.pubsub is not None else {}),
             "identity": probe(self.identity.certs_url),
             "metadata": probe(f"{self.metadata.url}/"),
             "translation": probe(f"{self.translation.url}/"),
@@ -350,6 +415,9 @@ class LocalStack(LocalService):
             "origin": self.origin_url,
             "firestore": self.firestore.url,
             "firestoreHost": self.firestore.host,
+            "pubsub": self.pubsub.url if self.pubsub is not None else None,
+            "pubsubHost": self.pubsub.host if self.pubsub is not None else None,
+            "outbox": self.outbox_url,
             "engine": self.workflows_server.url,
             "executions": self.executions.host,
             "identityCerts": self.identity.certs_url,

@@ -2,9 +2,11 @@
 
 The local stack serves what `pulumi up` would create: the Firestore rules
 that are released, the documents the program writes, each workflow's source,
-env vars and service account, each function's source archive, entry point
-and env vars, and the hosting version's rewrites. Anything it cannot serve
-is refused here, by name, before a single service starts.
+env vars and service account, each function's source archive, entry point,
+env vars and secret env vars, the Pub/Sub topics and subscriptions (a push
+subscription pushes to the function its endpoint names), and the hosting
+version's rewrites. Anything it cannot serve is refused here, by name,
+before a single service starts.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ DATABASE = "gcp:firestore/database:Database"
 RULESET = "gcp:firebaserules/ruleset:Ruleset"
 RELEASE = "gcp:firebaserules/release:Release"
 HOSTING_VERSION = "gcp:firebase/hostingVersion:HostingVersion"
+TOPIC = "gcp:pubsub/topic:Topic"
+SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
+# Subscription settings the local stack cannot honour: a pull or a push to a function, unfiltered, runs.
+UNSERVED_SUBSCRIPTION_SETTINGS = {
+    "filter": "a message filter (the Pub/Sub emulator ignores filters)",
+    "bigqueryConfig": "delivery to BigQuery",
+    "cloudStorageConfig": "delivery to Cloud Storage",
+}
 
 
 class StackError(RuntimeError):
@@ -42,6 +52,9 @@ class FunctionSource:
     name: str
     entry_point: str
     env: dict[str, str]
+    # Env var -> the secret it reads (projects/P/secrets/S); locally every version of a secret is one value.
+    secret_env: dict[str, str]
+    url: str | None  # its URL in the cloud, which push subscriptions name
     files: dict[str, Path | str]  # path in the archive -> the file, or the text of a string asset
 
     def unpack(self, folder: Path) -> Path:
@@ -78,6 +91,16 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Subscription:
+    """A Pub/Sub subscription: a push one delivers to ``push_function``'s URL plus ``push_path``."""
+
+    name: str  # projects/P/subscriptions/S
+    topic: str  # projects/P/topics/T
+    push_function: str | None  # None: a pull subscription
+    push_path: str  # what of the push endpoint follows the function's URL (a path or a query)
+
+
+@dataclass(frozen=True)
 class StackPlan:
     """What of the captured graph runs locally."""
 
@@ -89,7 +112,14 @@ class StackPlan:
     documents: tuple[Document, ...]
     workflows: tuple[WorkflowSource, ...]
     functions: tuple[FunctionSource, ...]
+    topics: tuple[str, ...]  # projects/P/topics/T
+    subscriptions: tuple[Subscription, ...]
     hosting: HostingConfig
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret a function reads, once each."""
+        return tuple(sorted({s for f in self.functions for s in f.secret_env.values()}))
 
     @classmethod
     def read(cls, graph: Graph) -> StackPlan:
@@ -110,6 +140,10 @@ class StackPlan:
             f.env["FIREBASE_PROJECT_ID"] for f in functions if "FIREBASE_PROJECT_ID" in f.env
         }
         hosting = _hosting(graph, {f.name for f in functions})
+        topics = tuple(
+            _full_name(r.outputs["name"], r.outputs.get("project") or project, "topics")
+            for r in graph.of_type(TOPIC)
+        )
         databases = graph.of_type(DATABASE)
         return cls(
             project=project,
@@ -122,16 +156,16 @@ class StackPlan:
                 WorkflowSource(
                     name=r.outputs["name"],
                     source=r.outputs["sourceContents"],
-                    env={
-                        k: str(v)
-                        for k, v in (r.outputs.get("userEnvVars") or {}).items()
-                        if k != "APPROVALS_EVENTS_TOPIC"  # the local stack has no Pub/Sub yet
-                    },
+                    env={k: str(v) for k, v in (r.outputs.get("userEnvVars") or {}).items()},
                     service_account=r.outputs.get("serviceAccount"),
                 )
                 for r in workflows
             ),
             functions=functions,
+            topics=topics,
+            subscriptions=tuple(
+                _subscription(r, project, topics, functions) for r in graph.of_type(SUBSCRIPTION)
+            ),
             hosting=hosting,
         )
 
@@ -175,12 +209,51 @@ def _function(graph: Graph, resource: CapturedResource) -> FunctionSource:
             )
     if "main.py" not in files:
         raise StackError(f"function {name}: its archive has no main.py at the root")
-    env = (outputs.get("serviceConfig") or {}).get("environmentVariables") or {}
+    service = outputs.get("serviceConfig") or {}
+    if service.get("secretVolumes"):
+        raise StackError(
+            f"function {name}: secrets mounted as volumes do not run locally, only secret env vars"
+        )
     return FunctionSource(
         name=name,
         entry_point=build.get("entryPoint") or name,
-        env={k: str(v) for k, v in env.items()},
+        env={k: str(v) for k, v in (service.get("environmentVariables") or {}).items()},
+        secret_env={
+            s["key"]: _full_name(s["secret"], s.get("projectId") or outputs.get("project"), "secrets")
+            for s in service.get("secretEnvironmentVariables") or []
+        },
+        url=outputs.get("url"),
         files=files,
+    )
+
+
+def _full_name(name: str, project: str | None, kind: str) -> str:
+    """``projects/P/KIND/NAME`` for a resource given by its short name or its full one."""
+    return name if name.startswith("projects/") else f"projects/{project}/{kind}/{name}"
+
+
+def _subscription(
+    resource: CapturedResource, project: str, topics: tuple[str, ...], functions: tuple[FunctionSource, ...]
+) -> Subscription:
+    outputs = resource.outputs
+    owner = outputs.get("project") or project
+    name = _full_name(outputs["name"], owner, "subscriptions")
+    topic = _full_name(outputs["topic"], owner, "topics")
+    if topic not in topics:
+        raise StackError(f"subscription {name}: its topic {topic} is not one the program creates")
+    unserved = [what for key, what in UNSERVED_SUBSCRIPTION_SETTINGS.items() if outputs.get(key)]
+    if unserved:
+        raise StackError(f"subscription {name}: {', '.join(unserved)} does not run locally")
+    endpoint = (outputs.get("pushConfig") or {}).get("pushEndpoint")
+    if not endpoint:
+        return Subscription(name, topic, None, "")
+    for function in functions:
+        url = function.url
+        if url and (endpoint == url or endpoint.startswith((f"{url}/", f"{url}?"))):
+            return Subscription(name, topic, function.name, endpoint.removeprefix(url))
+    raise StackError(
+        f"subscription {name} pushes to {endpoint}, which is no function of the program: "
+        "only pushes to the program's functions run locally"
     )
 
 

@@ -3,16 +3,19 @@
 Everything goes over HTTP, as a page or another client would: sign-in, start
 and decide on the origin; documents from the Firestore emulator's REST API
 with a user's ID token (so the security rules apply); executions from the
-engine's REST Executions API.
+engine's REST Executions API; the mails the stack sent from the origin's local
+outbox, and their decision links as a mail reader would follow them.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
@@ -57,6 +60,18 @@ def firestore_value(value: dict[str, Any]) -> Any:
 
 def firestore_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: firestore_value(value) for name, value in fields.items()}
+
+
+def link_token(link: str) -> str:
+    """The token of a decision link (…/link?token=T)."""
+    [token] = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["token"]
+    return token
+
+
+def link_request_id(link: str) -> str:
+    """The request a decision link is for, read (not verified) from its token's signed part."""
+    claims = link_token(link).split(".", 1)[0]
+    return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["r"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,29 @@ class Client:
             timeout=HTTP_TIMEOUT,
         )
 
+    def cancel(self, email: str | None, request_id: str, reason: str | None = None) -> requests.Response:
+        """POST /api/cancel as `email`; the response is the caller's to check."""
+        body = {"request_id": request_id, **({"reason": reason} if reason is not None else {})}
+        return requests.post(
+            f"{self.origin}/api/cancel", json=body, headers=self._auth(email), timeout=HTTP_TIMEOUT
+        )
+
+    def delegate(self, email: str, delegate: str, days: float) -> requests.Response:
+        """POST /api/delegations as `email`: `delegate` votes for them from now (wall clock) for `days`."""
+        ends_at = (datetime.now(UTC) + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+        return requests.post(
+            f"{self.origin}/api/delegations",
+            json={"delegate": delegate, "ends_at": ends_at},
+            headers=self._auth(email),
+            timeout=HTTP_TIMEOUT,
+        )
+
+    def undelegate(self, email: str) -> requests.Response:
+        """DELETE /api/delegations as `email`: end their delegation."""
+        return requests.delete(
+            f"{self.origin}/api/delegations", headers=self._auth(email), timeout=HTTP_TIMEOUT
+        )
+
     def read_document(self, email: str | None, path: str) -> requests.Response:
         """GET a document from the Firestore emulator as `email`, so that the security rules decide."""
         url = f"{self.firestore}/v1/projects/{self.project}/databases/{self.database}/documents/{path}"
@@ -144,6 +182,35 @@ class Client:
 
     def request(self, email: str, request_id: str) -> dict[str, Any]:
         return self.document(email, f"approval_requests/{request_id}")
+
+    def read_audit(self, email: str | None, request_id: str) -> requests.Response:
+        """Query the request's audit events as `email` (a runQuery), so that the security rules decide."""
+        query = {
+            "structuredQuery": {
+                "from": [{"collectionId": "approval_audit"}],
+                "where": {
+                    "fieldFilter": {
+                        "field": {"fieldPath": "request_id"},
+                        "op": "EQUAL",
+                        "value": {"stringValue": request_id},
+                    }
+                },
+            }
+        }
+        url = f"{self.firestore}/v1/projects/{self.project}/databases/{self.database}/documents:runQuery"
+        return requests.post(url, json=query, headers=self._auth(email), timeout=HTTP_TIMEOUT)
+
+    def audit(self, email: str, request_id: str) -> list[dict[str, Any]]:
+        """The request's audit events `email` may read, as plain fields, in the order they were written.
+
+        By creation time, not by `at`: the workflow stamps events with the virtual clock, the functions
+        with the wall clock.
+        """
+        response = self.read_audit(email, request_id)
+        assert response.status_code == 200, response.text
+        documents = [item["document"] for item in response.json() if "document" in item]
+        documents.sort(key=lambda document: datetime.fromisoformat(document["createTime"]))
+        return [firestore_fields(document.get("fields", {})) for document in documents]
 
     def _engine_get(self, path: str) -> dict[str, Any]:
         response = requests.get(f"{self.engine}/v1/{path}", timeout=HTTP_TIMEOUT)
@@ -185,6 +252,29 @@ class Client:
             f"{self.origin}/local/clock:advance", json={"seconds": seconds}, timeout=HTTP_TIMEOUT
         )
         assert response.status_code == 200, response.text
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every mail the stack sent so far, oldest first (GET /local/outbox)."""
+        response = requests.get(f"{self.origin}/local/outbox", timeout=HTTP_TIMEOUT)
+        assert response.status_code == 200, response.text
+        return response.json()["mails"]
+
+    def wait_for_mails(self, which: Callable[[dict[str, Any]], bool], count: int) -> list[dict[str, Any]]:
+        """The outbox's mails `which` selects, once there are at least `count` of them."""
+        return poll(
+            lambda: [mail for mail in self.outbox() if which(mail)],
+            lambda mails: len(mails) >= count,
+            f"{count} mails in the outbox",
+        )
+
+    def open_link(self, link: str) -> requests.Response:
+        """GET a decision link, as a mail reader (or a mail scanner) would."""
+        return requests.get(link, timeout=HTTP_TIMEOUT)
+
+    def use_link(self, link: str, outcome: str, comment: str = "") -> requests.Response:
+        """Press a button of the link's page: POST its form (token, outcome, comment) to /link."""
+        form = {"token": link_token(link), "outcome": outcome, "comment": comment}
+        return requests.post(f"{self.origin}/link", data=form, timeout=HTTP_TIMEOUT)
 
     def restart_engine(self) -> None:
         response = requests.post(f"{self.origin}/local/engine:restart", timeout=HTTP_TIMEOUT)

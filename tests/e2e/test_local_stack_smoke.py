@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -17,21 +18,33 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from components.testing import Graph
 from emulator.firestore import FirestoreEmulator
 from emulator.gcloud import EmulatorError
 from emulator.process import free_port
 from emulator.stack import REPO, LocalStack, StackError
+from emulator.stack_plan import SUBSCRIPTION, StackPlan
 from emulator.workflows.clock import VirtualClock
 
 APPROVER = "alice@example.com"  # Pulumi.dev.yaml's approvals:approvers
 REQUESTER = "carol@example.com"
 STRANGER = "mallory@example.com"
-FUNCTIONS = ("approvals-start", "approvals-decide", "approvals-web")
+FUNCTIONS = (
+    "approvals-start",
+    "approvals-decide",
+    "approvals-cancel",
+    "approvals-delegate",
+    "approvals-link",
+    "approvals-notify",
+    "approvals-web",
+)
 STARTUP_TIMEOUT = 120.0
 
 Process = tuple[int, str]  # pid and start time, so that a reused pid is not mistaken for ours
@@ -104,7 +117,9 @@ def test_every_service_is_healthy(smoke_stack: LocalStack) -> None:
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["status"] == "ok"
-    assert set(FUNCTIONS) | {"firestore", "engine", "executions", "hosting"} <= set(report["services"])
+    assert set(FUNCTIONS) | {"firestore", "pubsub", "engine", "executions", "hosting"} <= set(
+        report["services"]
+    )
     assert set(report["services"].values()) == {"ok"}
 
 
@@ -165,6 +180,9 @@ def test_the_local_endpoints(smoke_stack: LocalStack) -> None:
     config = requests.get(f"{smoke_stack.origin_url}/local/config", timeout=10).json()
     assert config["project"] == "approvals-dev"
     assert config["firestore"] == smoke_stack.firestore.url
+    assert smoke_stack.pubsub is not None
+    assert config["pubsub"] == smoke_stack.pubsub.url
+    assert config["outbox"] == f"{smoke_stack.origin_url}/local/outbox"
     assert config["clock"] == "virtual"
 
     before = smoke_stack.engine.clock.now()
@@ -179,6 +197,66 @@ def test_the_local_endpoints(smoke_stack: LocalStack) -> None:
     )
     assert bad.status_code == 400
     assert requests.get(f"{smoke_stack.origin_url}/local/nothing", timeout=10).status_code == 404
+
+
+def test_the_outbox_keeps_what_the_mail_relay_is_sent(smoke_stack: LocalStack) -> None:
+    outbox = f"{smoke_stack.origin_url}/local/outbox"
+    mail = {"to": STRANGER, "subject": "Hello", "text": "Hi\n", "link": f"{smoke_stack.origin_url}/link"}
+    before = requests.get(outbox, timeout=10).json()["mails"]
+
+    sent = requests.post(outbox, json=mail, timeout=10)
+    assert sent.status_code == 200, sent.text
+    assert requests.post(outbox, json={"to": STRANGER}, timeout=10).status_code == 400
+    assert requests.delete(outbox, timeout=10).headers["Allow"] == "GET, POST"
+
+    assert requests.get(outbox, timeout=10).json()["mails"] == [*before, mail]
+
+
+def test_the_plan_wires_notifications_to_local_services(smoke_stack: LocalStack) -> None:
+    plan = smoke_stack.plan
+    events = "projects/approvals-dev/topics/approvals-approval-events"
+
+    assert plan.topics == (events,)
+    [subscription] = plan.subscriptions
+    assert (subscription.topic, subscription.push_function) == (events, "approvals-notify")
+    assert all(w.env["APPROVALS_EVENTS_TOPIC"] == events for w in plan.workflows)
+    readers = {f.name: f.secret_env for f in plan.functions if f.secret_env}
+    link_key = {"APPROVALS_LINK_KEY": "projects/approvals-dev/secrets/approvals-link-key"}
+    assert readers == {"approvals-link": link_key, "approvals-notify": link_key}
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (
+            {"pushConfig": {"pushEndpoint": "https://example.com/hook"}},
+            "pushes to https://example.com/hook, which is no function",
+        ),
+        (
+            {"topic": "projects/approvals-dev/topics/elsewhere"},
+            "its topic projects/approvals-dev/topics/elsewhere is not one the program creates",
+        ),
+        (
+            {"filter": 'attributes.event = "requested"'},
+            "a message filter (the Pub/Sub emulator ignores filters) does not run locally",
+        ),
+    ],
+    ids=["push-elsewhere", "unknown-topic", "filter"],
+)
+def test_a_subscription_the_stack_cannot_serve_is_refused(
+    smoke_stack: LocalStack, change: dict[str, Any], refusal: str
+) -> None:
+    [subscription] = smoke_stack.graph.of_type(SUBSCRIPTION)
+    graph = Graph(
+        tuple(
+            replace(r, outputs={**r.outputs, **change}) if r is subscription else r
+            for r in smoke_stack.graph.resources
+        ),
+        smoke_stack.graph.outputs,
+    )
+
+    with pytest.raises(StackError, match=re.escape(refusal)):
+        StackPlan.read(graph)
 
 
 def test_stop_leaves_no_process_behind(smoke_stack: LocalStack, processes_before: set[Process]) -> None:
@@ -279,10 +357,11 @@ def test_up_serves_until_ctrl_c_then_exits_cleanly() -> None:
             except queue.Empty:
                 pytest.fail("no 'Press Ctrl-C' within the start-up timeout:\n" + "".join(output))
         text = "".join(output)
-        for progress in ("firestore emulator", "workflows engine", *FUNCTIONS, "hosting"):
+        for progress in ("firestore emulator", "pubsub emulator", "workflows engine", *FUNCTIONS, "hosting"):
             assert f"  {progress} " in text, text
         assert f"origin               http://127.0.0.1:{port}\n" in text
         assert f"http://127.0.0.1:{port}/api/start" in text
+        assert f"mail outbox (local)  http://127.0.0.1:{port}/local/outbox " in text
 
         health = requests.get(f"http://127.0.0.1:{port}/local/health", timeout=30)
         assert health.status_code == 200, health.text
