@@ -67,6 +67,7 @@ def step(document: Document) -> dict[str, Any]:
         "approver": document["decided_by"] if decided else None,
         "comment": document["comment"] if decided else "",
         "decided_at": document["decided_at"] if decided else None,
+        "votes": document["decision"]["votes"] if decided else [],
     }
 
 
@@ -128,6 +129,9 @@ def read_times(value: Any) -> Any:
     return value
 
 
+NO_VOTES = {"approvals": 0, "rejections": 0, "rules": {"approvers": 0}, "voters": []}
+
+
 def pending(client: Client, started: Started, stage: Stage, request_id: str | None = None) -> Document:
     """Check the request waits for `stage`'s approvers, as they and the requester see it; return it."""
     request_id = request_id or started.request_id
@@ -151,8 +155,20 @@ def pending(client: Client, started: Started, stage: Stage, request_id: str | No
         "payload": stage.payload,
         "workflow_id": started.workflow_id,
         "execution_id": started.execution_id,
+        "execution_name": started.execution,
+        # The dev stack's approval mode, and the options a request has by default.
+        "mode": "quorum",
+        "rules": [{"name": "approvers", "approvers": list(stage.approvers), "quorum": 1}],
+        "rejection_quorum": 1,
+        "prevent_self_approval": True,
+        "reminder_every_seconds": None,
+        "reminders_sent": 0,
+        "escalation": None,
+        "escalated": False,
+        "tally": NO_VOTES,
         "created_at": created,
         "due_at": created + timedelta(seconds=stage.timeout),
+        "expires_at": created + timedelta(seconds=stage.timeout),
     }
     assert client.request(REQUESTER, request_id) == document
     return document
@@ -161,7 +177,13 @@ def pending(client: Client, started: Started, stage: Stage, request_id: str | No
 def decide(client: Client, approver: str, request_id: str, outcome: str, comment: str = "") -> None:
     response = client.decide(approver, request_id, outcome, comment)
     assert response.status_code == 200, response.text
-    assert response.json() == {"request_id": request_id, "outcome": outcome, "status": "deciding"}
+    answer = response.json()
+    assert {k: answer[k] for k in ("request_id", "outcome", "status")} == {
+        "request_id": request_id,
+        "outcome": outcome,
+        "status": "deciding",
+    }
+    assert answer["tally"]["voters"] == [approver]
 
 
 def decided(client: Client, before: Document, approver: str, outcome: str, comment: str) -> Document:
@@ -174,9 +196,17 @@ def decided(client: Client, before: Document, approver: str, outcome: str, comme
         "principal": approver,
         "comment": comment,
         "decided_at": claim["decided_at"],
+        "votes": [{"approver": approver, "outcome": outcome, "comment": comment}],
     }
+    approvals = 1 if outcome == "approved" else 0
     assert document == {
         **before,
+        "tally": {
+            "approvals": approvals,
+            "rejections": 1 - approvals,
+            "rules": {"approvers": approvals},
+            "voters": [approver],
+        },
         "status": outcome,
         "decided_by": approver,
         "comment": comment,
