@@ -116,6 +116,10 @@ def _asking_mails(event: Event, approval: dict[str, Any]) -> list[dict[str, str]
     if approval.get("status") != "pending" or not isinstance(deadline, datetime):
         logger.info("request %s is no longer pending: no %s mails", event.request_id, event.event)
         return []
+    if approval.get("mode") == "auto":
+        # The bot approves it in the same breath: nobody is asked, so nobody gets a link.
+        logger.info("request %s is approved automatically: no %s mails", event.request_id, event.event)
+        return []
     subject = str(approval.get("subject") or event.request_id)
     digest = links.digest(approval.get("subject"), approval.get("payload"))
     requester = approval.get("requester") or "someone"

@@ -207,6 +207,18 @@ def test_nothing_is_asked_of_a_settled_request(
     assert mail_server.calls == []
 
 
+def test_nobody_is_asked_in_auto_mode(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+) -> None:
+    # Still pending for an instant: the bot approves right after the request is stored.
+    request_id = seed.request(db, approvers=[ALICE], mode="auto")
+
+    response = push(notify, request_id, "requested")
+
+    assert response.json()["mails"] == 0
+    assert mail_server.calls == []
+
+
 @pytest.mark.parametrize(
     ("event", "fields", "subject", "text"),
     [
