@@ -57,6 +57,14 @@ REPO = Path(__file__).resolve().parent.parent
 PROBE_TIMEOUT = 2.0
 
 
+def in_parallel(calls: Sequence[Callable[[], object]]) -> None:
+    """Run every call on its own thread; raise the first failure once all have finished."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+    for future in futures:
+        future.result()
+
+
 def check_port(port: int) -> None:
     """StackError unless ``port`` can be bound on 127.0.0.1 now."""
     with socket.socket() as sock:
@@ -185,10 +193,9 @@ class LocalStack(LocalService):
             rules.write_text(plan.rules)
         self.firestore = FirestoreEmulator(project=plan.project, rules=rules)
         self.firestore.check()
-        on_stop.callback(self.firestore.stop)
         self.pubsub = PubSubEmulator(project=plan.project) if plan.topics else None
-        if self.pubsub is not None:
-            on_stop.callback(self.pubsub.stop)
+        emulators = [self.firestore, *([self.pubsub] if self.pubsub is not None else [])]
+        on_stop.callback(in_parallel, [emulator.stop for emulator in emulators])
         # The emulators take seconds to come up: they start side by side while the other services do.
         background = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="emulator-start")
         on_stop.callback(background.shutdown)
@@ -235,8 +242,8 @@ class LocalStack(LocalService):
             + ", ".join(w.name for w in plan.workflows),
         )
 
-        for function in plan.functions:
-            server = FunctionServer(
+        servers = {
+            function.name: FunctionServer(
                 function.entry_point,
                 {
                     **function.env,
@@ -245,8 +252,14 @@ class LocalStack(LocalService):
                 },
                 source=function.unpack(state_dir / "functions" / function.name),
             )
-            on_stop.callback(server.stop)
-            self.functions[function.name] = server.start()
+            for function in plan.functions
+        }
+        on_stop.callback(in_parallel, [server.stop for server in servers.values()])
+        # Each spends most of its start importing its dependencies: side by side, not in turn.
+        in_parallel([server.start for server in servers.values()])
+        self.functions = servers
+        for function in plan.functions:
+            server = servers[function.name]
             self._say(function.name, f"{server.url} (function, entry point {function.entry_point})")
 
         firestore_started.result()

@@ -54,13 +54,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def request_json(request: flask.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 (413 when too large)."""
+def request_body(request: flask.Request) -> bytes:
+    """The raw request body, or a 413 when it is larger than MAX_BODY_BYTES."""
+    # Content-Length can be absent or lie (chunked uploads): check both.
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise HttpError(413, "body is too large")
     data = request.get_data(cache=False)
     if len(data) > MAX_BODY_BYTES:
         raise HttpError(413, "body is too large")
+    return data
+
+
+def request_json(request: flask.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 (413 when too large)."""
+    data = request_body(request)
     try:
         # NaN and Infinity would pass range checks and then break the
         # JSON handed to the workflow.

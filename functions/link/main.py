@@ -18,7 +18,7 @@ import flask
 import functions_framework
 
 from common import config, firestore, links, votes
-from common.responses import MAX_BODY_BYTES, HttpError
+from common.responses import HttpError, request_body
 
 OUTCOMES = {"approved": "Approve", "rejected": "Reject"}
 # Where Hosting routes this function (functions-framework serves every path), fixed rather
@@ -135,11 +135,7 @@ def _form(request: flask.Request) -> dict[str, str]:
     """The posted form's fields (one value each), or a 400/413."""
     if request.mimetype != "application/x-www-form-urlencoded":
         raise HttpError(400, "the decision must be posted from the link's page")
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise HttpError(413, "the form is too large")
-    data = request.get_data(cache=False)
-    if len(data) > MAX_BODY_BYTES:
-        raise HttpError(413, "the form is too large")
+    data = request_body(request)
     try:
         fields = urllib.parse.parse_qs(data.decode(), keep_blank_values=True, max_num_fields=10)
     except (UnicodeDecodeError, ValueError) as exc:

@@ -60,8 +60,19 @@ def approval_policies(graph: Graph) -> dict[str, dict]:
     }
 
 
-def test_prod_needs_two_approvals_and_dev_one(dev_graph: Graph, prod_graph: Graph) -> None:
-    assert {(p["mode"], p["quorum"]) for p in approval_policies(dev_graph).values()} == {("single", 1)}
+def test_prod_needs_two_approvals_and_dev_shows_a_quorum(dev_graph: Graph, prod_graph: Graph) -> None:
+    dev = approval_policies(dev_graph)
+    assert {name: (p["mode"], p["quorum"]) for name, p in dev.items()} == {
+        "translation-validation": ("quorum", 1),
+        "expense-approval": ("quorum", 1),
+        "release-approval": ("quorum", 2),
+    }
+    assert dev["release-approval"]["reminder_every_seconds"] == 3600
+    assert dev["release-approval"]["escalate_to"] == {
+        "approvers": ["cto@example.com"],
+        "quorum": 1,
+        "timeout_seconds": 86400,
+    }
     prod = approval_policies(prod_graph)
     assert {(p["mode"], p["quorum"]) for p in prod.values()} == {("quorum", 2)}
     assert prod["translation-validation"]["reminder_every_seconds"] == 43200

@@ -61,12 +61,13 @@ def test_each_workflow_runs_as_its_own_account_with_its_templates_roles(dev_grap
         ("roles/logging.logWriter", None),
         ("roles/cloudtranslate.user", None),
     }
-    assert found[sa("wf-expense-approval")] == {
-        ("roles/datastore.user", DB_CONDITION),
-        ("roles/logging.logWriter", None),
-    }
+    for plain in ("wf-expense-approval", "wf-release-approval"):
+        assert found[sa(plain)] == {
+            ("roles/datastore.user", DB_CONDITION),
+            ("roles/logging.logWriter", None),
+        }
     accounts = [w.inputs["serviceAccount"] for w in dev_graph.of_type("gcp:workflows/workflow:Workflow")]
-    assert len(set(accounts)) == len(accounts) == 2
+    assert len(set(accounts)) == len(accounts) == 3
 
 
 def test_workflows_and_cancel_publish_to_the_events_topic_only(dev_graph: Graph) -> None:
@@ -78,6 +79,7 @@ def test_workflows_and_cancel_publish_to_the_events_topic_only(dev_graph: Graph)
     assert publishers == {
         (*EVENTS_TOPIC, sa("wf-translation-validation")),
         (*EVENTS_TOPIC, sa("wf-expense-approval")),
+        (*EVENTS_TOPIC, sa("wf-release-approval")),
         (*EVENTS_TOPIC, sa("approvals-cancel")),
     }
     assert all(

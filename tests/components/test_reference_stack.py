@@ -213,7 +213,7 @@ def test_the_platform_owns_the_events_topic(dev_graph: Graph) -> None:
 
 def test_each_workflow_is_registered_for_the_start_function(dev_graph: Graph) -> None:
     documents = {d.inputs["documentId"]: d for d in dev_graph.of_type("gcp:firestore/document:Document")}
-    assert set(documents) == {"translation-validation", "expense-approval"}
+    assert set(documents) == {"translation-validation", "expense-approval", "release-approval"}
     registration = documents["translation-validation"]
     assert registration.inputs["collection"] == "approval_workflows"
     fields = json.loads(registration.inputs["fields"])
@@ -233,7 +233,7 @@ def test_the_stack_exports_what_a_user_needs(dev_graph: Graph) -> None:
         assert outputs[f"{role}_url"].endswith(f"/approvals-{role}")
     assert outputs["database_name"] == "(default)"
     assert outputs["events_topic"] == EVENTS_TOPIC
-    assert set(outputs["workflows"]) == {"translation-validation", "expense-approval"}
+    assert set(outputs["workflows"]) == {"translation-validation", "expense-approval", "release-approval"}
 
 
 def test_apis_are_enabled_once_and_never_disabled(dev_graph: Graph) -> None:

@@ -1,6 +1,12 @@
 """Approval rules end to end on the local dev stack, over HTTP, on a virtual clock.
 
-The dev stack's `release-approval` workflow (Pulumi.dev.yaml) is an
+Mails and signed decision links first: a translation's "requested" event
+goes from the workflow to the events topic, the Pub/Sub emulator pushes it to
+the notify function, which mails each e-mail approver a link of their own
+through the local mail relay (the origin's /local/outbox). Following a link
+(GET) only shows what it decides; its Approve button (POST /link) votes.
+
+Then the rules: the dev stack's `release-approval` workflow (Pulumi.dev.yaml) is an
 approval_chain: first two of three engineers (alice, bob, carol), reminded
 every hour for three days and then escalated to the CTO for a day; then one
 from legal AND one from finance. Everything here goes through the hosting
@@ -25,6 +31,51 @@ DAVE = "dave@example.com"
 HOUR = 3600
 DAY = 24 * HOUR
 RELEASE = {"subject": "Release 2.0", "details": "Everything in the 2.0 milestone"}
+TRANSLATION_REQUESTER = CAROL
+# The translation approvers of Pulumi.dev.yaml who have an address: group:reviewers gets no mail.
+MAILED = (ALICE, BOB)
+SUBJECT = "Validate the en to fr translation"
+
+
+def test_each_approver_is_mailed_a_link_that_shows_then_decides(client: Client) -> None:
+    started = client.start(TRANSLATION_REQUESTER, "translation-validation", {"text": "Hello"})
+
+    def for_this_request(mail: dict[str, Any]) -> bool:
+        return "link" in mail and link_request_id(mail["link"]) == started.request_id
+
+    mails = client.wait_for_mails(for_this_request, len(MAILED))
+    assert sorted(mail["to"] for mail in mails) == sorted(MAILED)
+    links = {mail["to"]: mail["link"] for mail in mails}
+    for mail in mails:
+        assert mail["link"].startswith(f"{client.origin}/link?token=")
+        assert SUBJECT in mail["subject"]
+        assert mail["link"] in mail["text"]
+    assert links[MAILED[0]] != links[MAILED[1]]
+
+    # Following the link (as a mail scanner would, twice) shows the request and decides nothing.
+    for _ in range(2):
+        shown = client.open_link(links[MAILED[0]])
+        assert shown.status_code == 200, shown.text
+        assert shown.headers["Content-Type"].startswith("text/html")
+        assert SUBJECT in shown.text
+        assert MAILED[0] in shown.text
+        assert 'name="outcome" value="approved"' in shown.text
+    assert client.request(MAILED[0], started.request_id)["status"] == "pending"
+    assert client.execution(started.execution)["state"] == "ACTIVE"
+
+    decided = client.use_link(links[MAILED[0]], "approved", "Looks right")
+    assert decided.status_code == 200, decided.text
+    assert "Decision recorded" in decided.text
+
+    execution = client.wait_until_ended(started.execution)
+    assert execution["state"] == "SUCCEEDED", execution.get("error")
+    assert client.request(MAILED[0], started.request_id)["status"] == "approved"
+    # The requester hears how it ended; the links are spent.
+    client.wait_for_mails(
+        lambda mail: mail["to"] == TRANSLATION_REQUESTER and mail["subject"] == f"Approved: {SUBJECT}", 1
+    )
+    assert client.use_link(links[MAILED[0]], "approved").status_code == 409
+    assert client.open_link(links[MAILED[1]]).status_code == 409
 
 
 def start_release(client: Client) -> Started:

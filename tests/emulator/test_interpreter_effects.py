@@ -186,6 +186,7 @@ def test_the_translation_template_runs_to_an_approval() -> None:
         env={
             **env,
             "GOOGLE_CLOUD_PROJECT_ID": "p",
+            "GOOGLE_CLOUD_LOCATION": "europe-west1",
             "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID": "exec-1",
             "GOOGLE_CLOUD_WORKFLOW_ID": "translation",
         }

@@ -11,6 +11,7 @@ from emulator.firestore import FirestoreEmulator
 from emulator.identity import IdentityProvider
 from emulator.metadata import MetadataServer
 from tests.support import PROJECT, seed
+from tests.support.servers import CallbackServer
 
 # A named database proves the functions honour APPROVALS_DATABASE.
 DATABASE = "approvals"
@@ -47,3 +48,16 @@ def function_env(
         "FIREBASE_AUTH_CERTS_URL": identity.certs_url,
         "GCE_METADATA_HOST": metadata_server.host,
     }
+
+
+@pytest.fixture(scope="module")
+def callback_server() -> Iterator[CallbackServer]:
+    """Stands in for the workflow's callback endpoints; emptied before each test that uses it."""
+    with CallbackServer() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_callback(request: pytest.FixtureRequest) -> None:
+    if "callback_server" in request.fixturenames:
+        request.getfixturevalue("callback_server").reset()

@@ -25,17 +25,6 @@ MAX_ATTEMPTS = 3
 
 
 @pytest.fixture(scope="module")
-def callback_server() -> Iterator[CallbackServer]:
-    with CallbackServer() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_callback(callback_server: CallbackServer) -> None:
-    callback_server.reset()
-
-
-@pytest.fixture(scope="module")
 def decide(function_env: dict[str, str], callback_server: CallbackServer) -> Iterator[FunctionServer]:
     env = {
         **function_env,

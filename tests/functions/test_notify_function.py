@@ -26,12 +26,6 @@ CAROL = "carol@example.com"
 
 
 @pytest.fixture(scope="module")
-def callback_server() -> Iterator[CallbackServer]:
-    with CallbackServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def mail_server() -> Iterator[RecordingServer]:
     """The mail relay: records each mail notify hands over."""
     with RecordingServer() as server:
@@ -39,8 +33,7 @@ def mail_server() -> Iterator[RecordingServer]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_servers(callback_server: CallbackServer, mail_server: RecordingServer) -> None:
-    callback_server.reset()
+def _fresh_mails(mail_server: RecordingServer) -> None:
     mail_server.reset()
 
 
