@@ -162,3 +162,27 @@ def test_reminders_and_the_escalation_are_published(engine: Engine, subscription
     assert reminders[-1]["approvers"] == ["boss@example.com"]
     [escalated] = [details for event, _, details in published if event == "escalated"]
     assert escalated["approvers"] == ["boss@example.com"]
+
+
+def test_a_lost_event_is_logged_and_the_request_still_waits(engine: Engine, call_back: CallBack) -> None:
+    template = load_template(TEMPLATE)
+    missing = f"projects/{PROJECT}/topics/nobody-created-this"
+    env = {
+        **PLATFORM_ENV,
+        "APPROVAL_TEMPLATE": TEMPLATE,
+        "APPROVALS_EVENTS_TOPIC": missing,
+        **template.env_for({}),
+    }
+    engine.deploy(TEMPLATE, render(template, env), env)
+
+    execution_id = start(engine)
+
+    [lost] = [log for log in engine.logs if log.execution_id == execution_id and log.severity == "ERROR"]
+    assert (lost.payload["event"], lost.payload["request_id"]) == ("requested", REQUEST_ID)
+    db = firestore.Client(project=PROJECT)
+    assert db.collection("approval_requests").document(REQUEST_ID).get().to_dict()["status"] == "pending"
+    url = db.collection("approval_callbacks").document(REQUEST_ID).get().to_dict()["url"]
+    response = call_back(url, APPROVE.body(REQUEST_ID, now(engine)))
+    assert response.status_code == 200, response.text
+    engine.wait_idle()
+    assert engine.get(execution_id).state == "SUCCEEDED", engine.get(execution_id).error
