@@ -98,9 +98,16 @@ def _rules(request: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Counts of ``votes`` under the request's current rules."""
+    """Counts of ``votes`` under the request's current rules.
+
+    Only votes that stand for one of the current approvers count: after an
+    escalation, the earlier approvers' votes (approvals and rejections alike)
+    no longer decide anything, unless their voter is one of the new approvers.
+    """
     votes = list(votes)
-    approvals = [v for v in votes if v.get("outcome") == "approved"]
+    current = {str(a).lower() for a in request.get("approvers") or []}
+    counted = [v for v in votes if current & {str(p).lower() for p in v.get("principals") or []}]
+    approvals = [v for v in counted if v.get("outcome") == "approved"]
     rules: dict[str, int] = {}
     for rule in _rules(request):
         members = {str(a).lower() for a in rule.get("approvers") or []}
@@ -109,7 +116,7 @@ def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dic
         )
     return {
         "approvals": len(approvals),
-        "rejections": len(votes) - len(approvals),
+        "rejections": len(counted) - len(approvals),
         "rules": rules,
         "voters": [v.get("voter") for v in votes],
     }

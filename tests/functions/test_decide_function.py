@@ -551,6 +551,25 @@ def test_rejection_quorum_of_two(
     assert call.json()["outcome"] == "rejected"
 
 
+def test_after_an_escalation_only_the_new_approvers_votes_count(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB], rejection_quorum=2)
+    assert vote(decide, identity, request_id, ALICE, "rejected").json()["tally"]["rejections"] == 1
+    # What the workflow writes at the first deadline when escalate_to is set.
+    db.collection(seed.REQUESTS).document(request_id).update(
+        {"approvers": [CAROL], "rules": [{"name": "escalation", "approvers": [CAROL], "quorum": 1}]}
+    )
+
+    carol = vote(decide, identity, request_id, CAROL, "rejected").json()
+
+    # Alice's rejection was for the old approvers: one rejection of two needed.
+    assert (carol["status"], carol["tally"]["rejections"]) == ("pending", 1)
+    assert carol["tally"]["voters"] == [ALICE, CAROL]
+    assert callback_server.calls == []
+    assert vote(decide, identity, request_id, BOB).status_code == 403
+
+
 @pytest.mark.parametrize("prevent", [True, False], ids=["prevented", "allowed"])
 def test_self_approval(
     decide: FunctionServer,
