@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from tests.e2e.stack_client import Client, Started
+from tests.support import seed
 
 REQUESTER = "carol@example.com"  # asks, approves nothing
 STRANGER = "mallory@example.com"  # neither asks nor approves
@@ -129,9 +130,6 @@ def read_times(value: Any) -> Any:
     return value
 
 
-NO_VOTES = {"approvals": 0, "rejections": 0, "rules": {"approvers": 0}, "voters": []}
-
-
 def pending(client: Client, started: Started, stage: Stage, request_id: str | None = None) -> Document:
     """Check the request waits for `stage`'s approvers, as they and the requester see it; return it."""
     request_id = request_id or started.request_id
@@ -156,16 +154,8 @@ def pending(client: Client, started: Started, stage: Stage, request_id: str | No
         "workflow_id": started.workflow_id,
         "execution_id": started.execution_id,
         "execution_name": started.execution,
-        # The dev stack's approval mode, and the options a request has by default.
-        "mode": "quorum",
-        "rules": [{"name": "approvers", "approvers": list(stage.approvers), "quorum": 1}],
-        "rejection_quorum": 1,
-        "prevent_self_approval": True,
-        "reminder_every_seconds": None,
-        "reminders_sent": 0,
-        "escalation": None,
-        "escalated": False,
-        "tally": NO_VOTES,
+        # The dev stack's approval mode.
+        **seed.default_options(stage.approvers, "quorum"),
         "created_at": created,
         "due_at": created + timedelta(seconds=stage.timeout),
         "expires_at": created + timedelta(seconds=stage.timeout),

@@ -28,7 +28,7 @@ from emulator.workflows.engine import Engine
 from emulator.workflows.server import WorkflowsServer
 from emulator.workflows.store import Store
 from emulator.workflows.tokens import StaticTokens
-from tests.support import PROJECT
+from tests.support import PROJECT, seed
 from tests.support.servers import RecordingServer
 from tests.templates.examples import PLATFORM_ENV
 from workflow_templates import load_template, render
@@ -157,15 +157,7 @@ class Approvals:
             "workflow_id": template,
             "execution_id": execution_id,
             "execution_name": f"{WORKFLOWS}/{template}/executions/{execution_id}",
-            "mode": "single",
-            "rules": [{"name": "approvers", "approvers": approvers, "quorum": 1}],
-            "rejection_quorum": 1,
-            "prevent_self_approval": True,
-            "reminder_every_seconds": None,
-            "reminders_sent": 0,
-            "escalation": None,
-            "escalated": False,
-            "tally": {"approvals": 0, "rejections": 0, "rules": {"approvers": 0}, "voters": []},
+            **seed.default_options(approvers, "single"),
             "created_at": created,
             "due_at": created + timedelta(seconds=DAY),
             "expires_at": created + timedelta(seconds=DAY),

@@ -189,24 +189,25 @@ def test_reminder_skips_those_who_voted_and_the_requester(
     assert mail.json()["subject"].startswith("Reminder: ")
 
 
-def test_nothing_is_asked_of_a_settled_request(
-    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+@pytest.mark.parametrize(
+    ("event", "stored"),
+    [
+        ("reminder", {"status": "deciding"}),
+        # Still pending for an instant in auto mode: the bot approves right after it is stored.
+        ("requested", {"mode": "auto"}),
+    ],
+    ids=["settled", "auto-mode"],
+)
+def test_nobody_is_asked_of_a_settled_or_automatic_request(
+    notify: FunctionServer,
+    db: firestore.Client,
+    mail_server: RecordingServer,
+    event: str,
+    stored: dict[str, str],
 ) -> None:
-    request_id = seed.request(db, approvers=[ALICE], status="deciding")
+    request_id = seed.request(db, approvers=[ALICE], **stored)
 
-    response = push(notify, request_id, "reminder")
-
-    assert response.json()["mails"] == 0
-    assert mail_server.calls == []
-
-
-def test_nobody_is_asked_in_auto_mode(
-    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
-) -> None:
-    # Still pending for an instant: the bot approves right after the request is stored.
-    request_id = seed.request(db, approvers=[ALICE], mode="auto")
-
-    response = push(notify, request_id, "requested")
+    response = push(notify, request_id, event)
 
     assert response.json()["mails"] == 0
     assert mail_server.calls == []

@@ -22,6 +22,21 @@ REQUESTER = "requester@example.com"
 EXECUTION_NAME = f"projects/{PROJECT}/locations/us-central1/workflows/wf/executions/exec-1"
 
 
+def default_options(approvers: Sequence[str], mode: str) -> dict[str, Any]:
+    """What request_approval stores of its options when the template and the policy give none."""
+    return {
+        "mode": mode,
+        "rules": [{"name": "approvers", "approvers": list(approvers), "quorum": 1}],
+        "rejection_quorum": 1,
+        "prevent_self_approval": True,
+        "reminder_every_seconds": None,
+        "reminders_sent": 0,
+        "escalation": None,
+        "escalated": False,
+        "tally": {"approvals": 0, "rejections": 0, "rules": {"approvers": 0}, "voters": []},
+    }
+
+
 def request(
     db: firestore.Client,
     *,
