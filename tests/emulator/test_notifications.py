@@ -84,16 +84,21 @@ def start(engine: Engine) -> str:
 
 
 def events(messages: list[dict[str, Any]], since: datetime) -> list[tuple[str, str, dict[str, Any]]]:
-    """(event, actor, details) of each message, after checking its envelope."""
+    """(event, actor, details) of each message in the order of their `at`, after checking the envelope.
+
+    Pub/Sub promises no delivery order without ordering keys, so the time the
+    workflow stamped on each event orders them.
+    """
     found = []
     for message in messages:
         body = json.loads(base64.b64decode(message["data"]))
         assert set(body) == {"request_id", "event", "actor", "at", "details"}
         assert body["request_id"] == REQUEST_ID
         assert message["attributes"] == {"event": body["event"], "request_id": REQUEST_ID}
-        assert datetime.fromisoformat(body["at"]) >= since
-        found.append((body["event"], body["actor"], body["details"]))
-    return found
+        at = datetime.fromisoformat(body["at"])
+        assert at >= since
+        found.append((at, (body["event"], body["actor"], body["details"])))
+    return [event for _, event in sorted(found, key=lambda pair: pair[0])]
 
 
 def now(engine: Engine) -> datetime:
