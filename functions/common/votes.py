@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 OUTCOMES = ("approved", "rejected")
 IDENTITY_SOURCES = ("firebase", "signed-link")
 VOTES = "votes"
+# An escalation starts a new round of votes, by the escalation approvers.
+INITIAL_ROUND, ESCALATION_ROUND = "initial", "escalation"
 
 # Who votes: a signed-in caller, or a signed link's addressee (uid "" and no groups).
 Voter = auth.Caller
@@ -97,16 +99,30 @@ def _rules(request: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"name": "approvers", "approvers": list(request.get("approvers") or []), "quorum": 1}]
 
 
-def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Counts of ``votes`` under the request's current rules.
+def _round(request: Mapping[str, Any]) -> str:
+    return ESCALATION_ROUND if request.get("escalated") else INITIAL_ROUND
 
-    Only votes that stand for one of the current approvers count: after an
-    escalation, the earlier approvers' votes (approvals and rejections alike)
-    no longer decide anything, unless their voter is one of the new approvers.
+
+def _vote_ref(ref: DocumentReference, request: Mapping[str, Any], email: str) -> DocumentReference:
+    """The voter's document for the request's current round: one per (request, round, voter)."""
+    current = _round(request)
+    return ref.collection(VOTES).document(email if current == INITIAL_ROUND else f"{current}:{email}")
+
+
+def _this_round(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The votes that count now: after an escalation, only the escalation approvers' new votes.
+
+    Earlier votes stay (the trail shows them) but decide nothing, so an
+    approver of both rounds votes again rather than having a vote carried over
+    that nobody would count until someone else voted.
     """
-    votes = list(votes)
-    current = {str(a).lower() for a in request.get("approvers") or []}
-    counted = [v for v in votes if current & {str(p).lower() for p in v.get("principals") or []}]
+    current = _round(request)
+    return [v for v in votes if v.get("round", INITIAL_ROUND) == current]
+
+
+def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Counts of this round's ``votes`` under the request's current rules."""
+    counted = _this_round(request, votes)
     approvals = [v for v in counted if v.get("outcome") == "approved"]
     rules: dict[str, int] = {}
     for rule in _rules(request):
@@ -118,7 +134,7 @@ def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dic
         "approvals": len(approvals),
         "rejections": len(counted) - len(approvals),
         "rules": rules,
-        "voters": [v.get("voter") for v in votes],
+        "voters": [v.get("voter") for v in counted],
     }
 
 
@@ -168,7 +184,6 @@ def cast(
         raise ValueError(f"bad vote {outcome!r} from {identity_source!r}")
     client = firestore.client()
     ref = client.collection(config.requests_collection()).document(request_id)
-    vote_ref = ref.collection(VOTES).document(voter.email)
     use_ref = client.collection(config.link_uses_collection()).document(link_nonce) if link_nonce else None
     at = _now()
 
@@ -190,6 +205,7 @@ def cast(
             raise HttpError(409, "the request changed since this link was sent")
         if use_ref is not None and use_ref.get(transaction=transaction).exists:
             raise HttpError(409, "this link was already used")
+        vote_ref = _vote_ref(ref, request, voter.email)
         if vote_ref.get(transaction=transaction).exists:
             raise HttpError(409, "you have already voted on this request")
         mine = {
@@ -201,8 +217,9 @@ def cast(
             "at": at,
             "identity_source": identity_source,
             "digest": current,
+            "round": _round(request),
         }
-        votes = [*_votes(transaction, ref), mine]
+        votes = _this_round(request, [*_votes(transaction, ref), mine])
         counts = tally(request, votes)
         decided = _outcome(request, counts)
         transaction.create(vote_ref, mine)
@@ -297,10 +314,10 @@ def _withdraw(
     from google.cloud.firestore import DELETE_FIELD
 
     ref = firestore.client().collection(config.requests_collection()).document(request_id)
-    vote_ref = ref.collection(VOTES).document(voter.email)
 
     def withdraw(transaction: Transaction) -> None:
         request = ref.get(transaction=transaction).to_dict() or {}
+        vote_ref = _vote_ref(ref, request, voter.email)
         decision = request.get("decision") or {}
         if not (
             request.get("status") == "deciding"
@@ -308,7 +325,7 @@ def _withdraw(
             and decision.get("decided_at") == at
         ):
             return
-        others = [v for v in _votes(transaction, ref) if v.get("voter") != voter.email]
+        others = [v for v in _this_round(request, _votes(transaction, ref)) if v.get("voter") != voter.email]
         transaction.delete(vote_ref)
         if use_ref is not None:
             transaction.delete(use_ref)

@@ -109,6 +109,7 @@ def test_decision_is_recorded_and_called_back(
         "at": decided_at,
         "identity_source": "firebase",
         "digest": digest(document["subject"], document["payload"]),
+        "round": "initial",
     }
 
 
@@ -551,23 +552,34 @@ def test_rejection_quorum_of_two(
     assert call.json()["outcome"] == "rejected"
 
 
-def test_after_an_escalation_only_the_new_approvers_votes_count(
+def test_an_escalation_starts_a_new_round_of_votes(
     decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
-    request_id = pending(db, callback_server, [ALICE, BOB], rejection_quorum=2)
-    assert vote(decide, identity, request_id, ALICE, "rejected").json()["tally"]["rejections"] == 1
+    request_id = pending(db, callback_server, [ALICE, BOB], quorum=2, rejection_quorum=2)
+    assert vote(decide, identity, request_id, ALICE).json()["tally"]["approvals"] == 1
+    assert vote(decide, identity, request_id, BOB, "rejected").json()["tally"]["rejections"] == 1
     # What the workflow writes at the first deadline when escalate_to is set.
+    rule = {"name": "escalation", "approvers": [ALICE, CAROL], "quorum": 1}
     db.collection(seed.REQUESTS).document(request_id).update(
-        {"approvers": [CAROL], "rules": [{"name": "escalation", "approvers": [CAROL], "quorum": 1}]}
+        {"approvers": [ALICE, CAROL], "rules": [rule], "escalated": True}
     )
 
-    carol = vote(decide, identity, request_id, CAROL, "rejected").json()
+    # Bob's rejection no longer counts, and alice, an approver of both rounds, votes again.
+    again = vote(decide, identity, request_id, ALICE)
 
-    # Alice's rejection was for the old approvers: one rejection of two needed.
-    assert (carol["status"], carol["tally"]["rejections"]) == ("pending", 1)
-    assert carol["tally"]["voters"] == [ALICE, CAROL]
-    assert callback_server.calls == []
+    assert again.status_code == 200, again.text
+    assert (again.json()["status"], again.json()["tally"]["voters"]) == ("deciding", [ALICE])
+    [call] = callback_server.calls
+    assert call.json()["votes"] == [{"approver": ALICE, "outcome": "approved", "comment": ""}]
     assert vote(decide, identity, request_id, BOB).status_code == 403
+    # Both rounds stay on record.
+    assert sorted(
+        v.id for v in db.collection(seed.REQUESTS).document(request_id).collection("votes").stream()
+    ) == [
+        ALICE,
+        BOB,
+        f"escalation:{ALICE}",
+    ]
 
 
 @pytest.mark.parametrize("prevent", [True, False], ids=["prevented", "allowed"])
