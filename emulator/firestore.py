@@ -39,14 +39,26 @@ class FirestoreEmulator(GcloudEmulator):
             port=port,
         )
 
-    def reset(self, database: str = "(default)") -> None:
-        """Delete every document of ``database``."""
+    def reset(self, database: str = "(default)", *, project: str | None = None) -> None:
+        """Delete every document of ``database`` (of ``project``, by default the emulator's own)."""
         path = (
-            f"/emulator/v1/projects/{urllib.parse.quote(self.project)}"
+            f"/emulator/v1/projects/{urllib.parse.quote(project or self.project)}"
             f"/databases/{urllib.parse.quote(database)}/documents"
         )
         request = urllib.request.Request(f"{self.url}{path}", method="DELETE")
         with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def load_rules(self, project: str, rules: str) -> None:
+        """Enforce ``rules`` (a rules file's text) on ``project`` from now on, whatever --rules said."""
+        body = {"rules": {"files": [{"name": "firestore.rules", "content": rules}]}}
+        request = urllib.request.Request(
+            f"{self.url}/emulator/v1/projects/{urllib.parse.quote(project)}:securityRules",
+            data=json.dumps(body).encode(),
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30):
             pass
 
     def write_document(

@@ -42,6 +42,12 @@ class PubSubEmulator(GcloudEmulator):
             body["pushConfig"] = {"pushEndpoint": push_endpoint}
         self._put(name, body)
 
+    def delete(self, name: str) -> None:
+        """Delete the topic or subscription ``name``."""
+        request = urllib.request.Request(f"{self.url}/v1/{name}", method="DELETE")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
     def _put(self, name: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(
             f"{self.url}/v1/{name}",

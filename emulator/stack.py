@@ -133,7 +133,14 @@ class LocalStack(LocalService):
         port: int | None = None,
         config: Mapping[str, str] | None = None,
         progress: Callable[[str], None] | None = None,
+        firestore: FirestoreEmulator | None = None,
+        pubsub: PubSubEmulator | None = None,
     ) -> None:
+        """``firestore`` and ``pubsub``: running emulators to share instead of starting new ones
+        (the tests share theirs, which saves seconds per stack). The stack loads its rules into
+        ``firestore`` for its project and empties that project's databases when it stops; it
+        deletes the topics and subscriptions it created on ``pubsub``.
+        """
         self.program = Path(program)
         self.stack = stack
         self.clock = clock or RealClock()
@@ -146,6 +153,8 @@ class LocalStack(LocalService):
         self._engine_cleanup = contextlib.ExitStack()
         self.functions = {}
         self.pubsub = None
+        self._shared_firestore = firestore
+        self._shared_pubsub = pubsub
         self._mails: list[dict[str, Any]] = []
         self._mails_lock = threading.Lock()
 
@@ -191,16 +200,21 @@ class LocalStack(LocalService):
         if plan.rules is not None:
             rules = state_dir / "firestore.rules"
             rules.write_text(plan.rules)
-        self.firestore = FirestoreEmulator(project=plan.project, rules=rules)
+        self.firestore = self._shared_firestore or FirestoreEmulator(project=plan.project, rules=rules)
         self.firestore.check()
-        self.pubsub = PubSubEmulator(project=plan.project) if plan.topics else None
-        emulators = [self.firestore, *([self.pubsub] if self.pubsub is not None else [])]
-        on_stop.callback(in_parallel, [emulator.stop for emulator in emulators])
+        self.pubsub = (self._shared_pubsub or PubSubEmulator(project=plan.project)) if plan.topics else None
+        shared = (self._shared_firestore, self._shared_pubsub)
+        owned = [e for e in (self.firestore, self.pubsub) if e is not None and e not in shared]
+        on_stop.callback(in_parallel, [emulator.stop for emulator in owned])
+        if self.firestore is self._shared_firestore:
+            # Leave the shared emulator as we found it: our project's documents go with us.
+            for database in sorted({plan.database, *(d.database for d in plan.documents)}):
+                on_stop.callback(self.firestore.reset, database, project=plan.project)
         # The emulators take seconds to come up: they start side by side while the other services do.
         background = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="emulator-start")
         on_stop.callback(background.shutdown)
-        firestore_started = background.submit(self.firestore.start)
-        pubsub_started = background.submit(self.pubsub.start) if self.pubsub is not None else None
+        firestore_started = background.submit(self._start_firestore)
+        pubsub_started = background.submit(self.pubsub.start) if self.pubsub in owned else None
         # The functions are told the origin (links, the mail outbox) before it serves.
         self._origin_port = self.port or free_port()
         self.origin_url = f"http://127.0.0.1:{self._origin_port}"
@@ -273,8 +287,10 @@ class LocalStack(LocalService):
         self._say(
             "firestore emulator", f"{self.firestore.url} ({rules_note}; {len(plan.documents)} documents)"
         )
-        if pubsub_started is not None:
-            self._create_pubsub_resources(pubsub_started.result())
+        if self.pubsub is not None:
+            self._create_pubsub_resources(
+                pubsub_started.result() if pubsub_started is not None else self.pubsub, on_stop
+            )
 
         self.hosting = HostingServer(
             plan.hosting,
@@ -293,10 +309,21 @@ class LocalStack(LocalService):
         on_stop.callback(self.hosting.stop)
         self._say("hosting", f"{self.origin_url} ({len(plan.hosting.rewrites)} rewrites, /local/)")
 
-    def _create_pubsub_resources(self, pubsub: PubSubEmulator) -> None:
+    def _start_firestore(self) -> FirestoreEmulator:
+        """Our own emulator started with the rules file; a shared one given the rules for our project."""
+        if self.firestore is not self._shared_firestore:
+            return self.firestore.start()
+        if self.plan.rules is not None:
+            self.firestore.load_rules(self.plan.project, self.plan.rules)
+        return self.firestore
+
+    def _create_pubsub_resources(self, pubsub: PubSubEmulator, on_stop: contextlib.ExitStack) -> None:
         """The program's topics and subscriptions; a push subscription pushes to its local function."""
+        shared = pubsub is self._shared_pubsub
         for topic in self.plan.topics:
             pubsub.create_topic(topic)
+            if shared:
+                on_stop.callback(pubsub.delete, topic)
         for subscription in self.plan.subscriptions:
             endpoint = (
                 self.functions[subscription.push_function].url + subscription.push_path
@@ -304,6 +331,8 @@ class LocalStack(LocalService):
                 else None
             )
             pubsub.create_subscription(subscription.name, subscription.topic, endpoint)
+            if shared:
+                on_stop.callback(pubsub.delete, subscription.name)
         pushes = [
             f"{s.name.rsplit('/', 1)[-1]} -> {s.push_function or '(pull)'}" for s in self.plan.subscriptions
         ]

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulator.firestore import FirestoreEmulator
+from emulator.pubsub import PubSubEmulator
 from emulator.stack import LocalStack
 from emulator.workflows.clock import VirtualClock
 from tests.e2e.stack_client import Client, poll
@@ -20,12 +22,18 @@ ALICE = "alice@example.com"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    firestore_emulator: FirestoreEmulator,
+    pubsub_emulator: PubSubEmulator,
+) -> Iterator[LocalStack]:
     with LocalStack(
         stack="dev",
         clock=VirtualClock(),
         state_dir=tmp_path_factory.mktemp("auto"),
         config={"approvals:mode": "auto"},
+        firestore=firestore_emulator,
+        pubsub=pubsub_emulator,
     ) as running:
         yield running
 

@@ -17,6 +17,8 @@ import pytest
 from google.cloud import firestore
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
+from emulator.firestore import FirestoreEmulator
+from emulator.pubsub import PubSubEmulator
 from emulator.stack import LocalStack
 from emulator.workflows.clock import VirtualClock
 from tests.e2e.stack_client import Client
@@ -40,9 +42,19 @@ expect.set_options(timeout=SETTLE_MS)
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The dev stack on a virtual clock (as in tests/e2e), serving the built page; one per module."""
-    with LocalStack(stack="dev", clock=VirtualClock(), state_dir=tmp_path_factory.mktemp("stack")) as running:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    firestore_emulator: FirestoreEmulator,
+    pubsub_emulator: PubSubEmulator,
+) -> Iterator[LocalStack]:
+    """The dev stack on a virtual clock, on the session's emulators (as in tests/e2e), serving the page."""
+    with LocalStack(
+        stack="dev",
+        clock=VirtualClock(),
+        state_dir=tmp_path_factory.mktemp("stack"),
+        firestore=firestore_emulator,
+        pubsub=pubsub_emulator,
+    ) as running:
         yield running
 
 
