@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
 import functions_framework
 
-from common import audit, auth, config, events, executions, firestore
+from common import audit, auth, config, events, executions, firestore, times
 from common.responses import HttpError, is_request_id, post_json_endpoint, request_json
 
 if TYPE_CHECKING:
@@ -43,16 +42,14 @@ def _parse(body: dict[str, Any]) -> tuple[str, str]:
 
 def _transact(ref: DocumentReference, change: Callable[[Transaction, dict[str, Any]], _T]) -> _T:
     """Run ``change(transaction, request)`` on the request in one transaction."""
-    from google.cloud.firestore import transactional
 
-    @transactional
     def run(transaction: Transaction) -> _T:
         snapshot = ref.get(transaction=transaction)
         if not snapshot.exists:
             raise HttpError(404, "no such request")
         return change(transaction, snapshot.to_dict() or {})
 
-    return run(firestore.client().transaction())
+    return firestore.run_transaction(ref.id, run, busy="the request is being changed right now; try again")
 
 
 @functions_framework.http
@@ -62,9 +59,8 @@ def cancel(request: flask.Request) -> dict[str, Any]:
     caller = auth.authenticate(request)
     request_id, reason = _parse(request_json(request))
     ref = firestore.client().collection(config.requests_collection()).document(request_id)
-    now = datetime.now(UTC)
-    # Millisecond precision survives the round trip, so the undo recognises its own change.
-    cancelled_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    # The undo recognises its own change by this time, which reads back unchanged.
+    cancelled_at = times.now()
 
     def claim(transaction: Transaction, stored: dict[str, Any]) -> str:
         # Checked before the status so others learn nothing about a request.

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from common import config, metadata
+from common import config, metadata, times
 
 _PRODUCTION_URL = "https://pubsub.googleapis.com"
 
@@ -28,7 +28,7 @@ def publish(request_id: str, event: str, actor: str, details: Mapping[str, Any])
     topic = config.events_topic()
     if not topic:
         return None
-    at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    at = times.rfc3339(datetime.now(UTC))
     data = {"request_id": request_id, "event": event, "actor": actor, "at": at, "details": dict(details)}
     message = {
         "data": base64.b64encode(json.dumps(data).encode()).decode(),

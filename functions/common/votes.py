@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from common import audit, auth, callback, config, firestore, links
+from common import audit, auth, callback, config, delegations, firestore, links, times
 from common.responses import HttpError
 
 if TYPE_CHECKING:
@@ -31,42 +31,12 @@ _T = TypeVar("_T")
 logger = logging.getLogger(__name__)
 
 
-def _now() -> datetime:
-    # Millisecond precision survives the Firestore round trip unchanged, which
-    # the rollback relies on to recognise its own decision.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+BUSY = "the request is being decided right now; try again"
 
 
 def _run(request_id: str, body: Callable[[Transaction], _T]) -> _T:
-    """Run ``body`` in a retried transaction; persistent contention becomes a 503."""
-    from google.api_core.exceptions import Aborted
-    from google.cloud.firestore import transactional
-
-    try:
-        return transactional(body)(firestore.client().transaction())
-    except ValueError as exc:
-        # The client retries an aborted transaction a few times, then raises
-        # ValueError from the last Aborted: heavy contention on this very request,
-        # i.e. concurrent votes. Nothing was written; the voter may retry.
-        if not isinstance(exc.__cause__, Aborted):
-            raise
-        logger.warning("vote on %s kept conflicting: %s", request_id, exc)
-        raise HttpError(503, "the request is being decided right now; try again") from exc
-
-
-def _active(delegation: Mapping[str, Any], voter: Voter, now: datetime) -> bool:
-    starts_at, ends_at = delegation.get("starts_at"), delegation.get("ends_at")
-    return (
-        str(delegation.get("delegate", "")).lower() == voter.email
-        and isinstance(starts_at, datetime)
-        and isinstance(ends_at, datetime)
-        and starts_at <= now < ends_at
-    )
+    # Lasting contention here means concurrent votes on this very request.
+    return firestore.run_transaction(request_id, body, busy=BUSY)
 
 
 def _standing(
@@ -80,13 +50,11 @@ def _standing(
     # Only the approvers' own delegations count: a delegate's delegate is not
     # an approver (chains are not followed).
     people = [a for a in approvers if isinstance(a, str) and not a.lower().startswith("group:")]
-    if not people:
-        return [], None
-    delegations = firestore.client().collection(config.delegations_collection())
-    refs = [delegations.document(a.lower()) for a in people]
-    found = {s.id: s.to_dict() or {} for s in transaction.get_all(refs) if s.exists}
+    found = delegations.lookup(people, transaction)
     for approver in people:
-        if _active(found.get(approver.lower(), {}), voter, now):
+        delegation = found.get(approver.lower(), {})
+        named = str(delegation.get("delegate", "")).lower() == voter.email
+        if named and delegations.in_force(delegation, now):
             return [approver], approver.lower()
     return [], None
 
@@ -161,6 +129,31 @@ def _refuse_closed(request: Mapping[str, Any], now: datetime) -> None:
         raise HttpError(409, "the request has expired")
 
 
+def link_use(nonce: str) -> DocumentReference:
+    """Where a signed link's single use is recorded."""
+    return firestore.client().collection(config.link_uses_collection()).document(nonce)
+
+
+def refuse_unvotable(
+    request: Mapping[str, Any],
+    now: datetime,
+    *,
+    expected_digest: str | None = None,
+    use: DocumentReference | None = None,
+    transaction: Transaction | None = None,
+) -> str:
+    """409 unless the request takes a vote now: still open and, for a link, unchanged since the
+    link was sent and the link not used yet. Returns the payload digest the vote is for.
+    """
+    _refuse_closed(request, now)
+    current = links.digest(request.get("subject"), request.get("payload"))
+    if expected_digest is not None and expected_digest != current:
+        raise HttpError(409, "the request changed since this link was sent")
+    if use is not None and use.get(transaction=transaction).exists:
+        raise HttpError(409, "this link was already used")
+    return current
+
+
 def _votes(transaction: Transaction, ref: DocumentReference) -> list[dict[str, Any]]:
     """The request's votes, oldest first, read inside ``transaction``."""
     return [s.to_dict() or {} for s in ref.collection(VOTES).order_by("at").stream(transaction=transaction)]
@@ -182,10 +175,9 @@ def cast(
     """
     if outcome not in OUTCOMES or identity_source not in IDENTITY_SOURCES:
         raise ValueError(f"bad vote {outcome!r} from {identity_source!r}")
-    client = firestore.client()
-    ref = client.collection(config.requests_collection()).document(request_id)
-    use_ref = client.collection(config.link_uses_collection()).document(link_nonce) if link_nonce else None
-    at = _now()
+    ref = firestore.client().collection(config.requests_collection()).document(request_id)
+    use_ref = link_use(link_nonce) if link_nonce else None
+    at = times.now()
 
     def vote(transaction: Transaction) -> tuple[dict[str, Any], dict[str, Any] | None]:
         snapshot = ref.get(transaction=transaction)
@@ -199,12 +191,9 @@ def cast(
         requester = str(request.get("requester") or "").lower()
         if request.get("prevent_self_approval") and requester in (voter.email, on_behalf_of):
             raise HttpError(403, "you may not vote on your own request")
-        _refuse_closed(request, at)
-        current = links.digest(request.get("subject"), request.get("payload"))
-        if expected_digest is not None and expected_digest != current:
-            raise HttpError(409, "the request changed since this link was sent")
-        if use_ref is not None and use_ref.get(transaction=transaction).exists:
-            raise HttpError(409, "this link was already used")
+        current = refuse_unvotable(
+            request, at, expected_digest=expected_digest, use=use_ref, transaction=transaction
+        )
         vote_ref = _vote_ref(ref, request, voter.email)
         if vote_ref.get(transaction=transaction).exists:
             raise HttpError(409, "you have already voted on this request")
@@ -293,7 +282,7 @@ def _call_back(request_id: str, decision: Mapping[str, Any], withdraw: Callable[
             {
                 "request_id": request_id,
                 **{k: decision[k] for k in ("outcome", "approver", "principal", "comment", "votes")},
-                "decided_at": _iso(decision["decided_at"]),
+                "decided_at": times.rfc3339(decision["decided_at"]),
             },
             method,
         )

@@ -9,7 +9,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from common import auth, config, firestore
+from common import auth, config, firestore, times
 from common.responses import HttpError, json_endpoint, request_json
 
 MAX_DURATION = timedelta(days=90)
@@ -60,9 +60,7 @@ def _parse(body: dict[str, Any], delegator: str, now: datetime) -> dict[str, Any
 def _json(delegation: dict[str, Any]) -> dict[str, Any]:
     """A stored delegation with its timestamps as ISO 8601 text."""
     return {
-        key: value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        if isinstance(value, datetime)
-        else value
+        key: times.rfc3339(value) if isinstance(value, datetime) else value
         for key, value in delegation.items()
     }
 

@@ -45,12 +45,6 @@ STYLE = (
     "textarea{width:100%;min-height:4rem}button{margin:.5rem .5rem 0 0;padding:.4rem 1rem}"
 )
 
-# What a request's status means to someone holding a link for it.
-STATUS_CONFLICTS = {
-    "expired": "the request has expired",
-    "cancelled": "the request was cancelled",
-}
-
 logger = logging.getLogger(__name__)
 
 
@@ -99,19 +93,14 @@ def _verified(token: str) -> links.Link:
 def _confirmation(request: flask.Request) -> flask.Response:
     """GET: what the link decides, and the form that decides it; reads only."""
     link = _verified(request.args.get("token", ""))
-    db = firestore.client()
-    snapshot = db.collection(config.requests_collection()).document(link.request_id).get()
+    snapshot = firestore.client().collection(config.requests_collection()).document(link.request_id).get()
     if not snapshot.exists:
         raise HttpError(404, "no such request")
     approval = snapshot.to_dict() or {}
     # Say now what the vote would say, rather than after the approver has typed a comment.
-    status = approval.get("status")
-    if status != "pending":
-        raise HttpError(409, STATUS_CONFLICTS.get(str(status), "the request was already decided"))
-    if links.digest(approval.get("subject"), approval.get("payload")) != link.digest:
-        raise HttpError(409, "the request changed since this link was sent")
-    if db.collection(config.link_uses_collection()).document(link.nonce).get().exists:
-        raise HttpError(409, "this link was already used")
+    votes.refuse_unvotable(
+        approval, datetime.now(UTC), expected_digest=link.digest, use=votes.link_use(link.nonce)
+    )
     buttons = "".join(
         f'<button type="submit" name="outcome" value="{outcome}">{label}</button>'
         for outcome, label in OUTCOMES.items()

@@ -22,7 +22,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from common import config, firestore, links
+from common import config, delegations, firestore, links
 from common.responses import HttpError, post_json_endpoint, request_json
 
 ASKING = {
@@ -74,15 +74,11 @@ def _is_email(principal: Any) -> bool:
 
 def _active_delegates(approvers: list[str], now: datetime) -> dict[str, str]:
     """delegate -> delegator, for the approvers' delegations in force at ``now``."""
-    db = firestore.client()
-    refs = [db.collection(config.delegations_collection()).document(a) for a in approvers]
     delegates = {}
-    for snapshot in db.get_all(refs) if refs else ():
-        entry = snapshot.to_dict() or {}
-        delegate, starts, ends = entry.get("delegate"), entry.get("starts_at"), entry.get("ends_at")
-        in_force = isinstance(starts, datetime) and isinstance(ends, datetime) and starts <= now < ends
-        if _is_email(delegate) and in_force:
-            delegates[delegate.lower()] = snapshot.id
+    for delegator, entry in delegations.lookup(approvers).items():
+        delegate = entry.get("delegate")
+        if _is_email(delegate) and delegations.in_force(entry, now):
+            delegates[delegate.lower()] = delegator
     return delegates
 
 

@@ -1,0 +1,20 @@
+"""Times as the functions store and send them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    """The current UTC time at millisecond precision.
+
+    Firestore keeps milliseconds, so a value written now reads back equal,
+    which is how an undo recognises the change it undoes.
+    """
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2026-01-05T10:00:00.123Z``: the form of the times in callbacks, events and API answers."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
