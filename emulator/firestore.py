@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,25 +39,17 @@ class FirestoreEmulator(GcloudEmulator):
 
     def reset(self, database: str = "(default)", *, project: str | None = None) -> None:
         """Delete every document of ``database`` (of ``project``, by default the emulator's own)."""
-        path = (
+        self.call(
+            "DELETE",
             f"/emulator/v1/projects/{urllib.parse.quote(project or self.project)}"
-            f"/databases/{urllib.parse.quote(database)}/documents"
+            f"/databases/{urllib.parse.quote(database)}/documents",
         )
-        request = urllib.request.Request(f"{self.url}{path}", method="DELETE")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
 
     def load_rules(self, project: str, rules: str) -> None:
         """Enforce ``rules`` (a rules file's text) on ``project`` from now on, whatever --rules said."""
         body = {"rules": {"files": [{"name": "firestore.rules", "content": rules}]}}
-        request = urllib.request.Request(
-            f"{self.url}/emulator/v1/projects/{urllib.parse.quote(project)}:securityRules",
-            data=json.dumps(body).encode(),
-            method="PUT",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30):
-            pass
+        path = f"/emulator/v1/projects/{urllib.parse.quote(project)}:securityRules"
+        self.call("PUT", path, body, timeout=30)
 
     def write_document(
         self, path: str, fields: Mapping[str, Any], *, database: str = "(default)", project: str | None = None
@@ -68,15 +58,11 @@ class FirestoreEmulator(GcloudEmulator):
 
         ``fields`` are in the REST API's Value form (``{"name": {"stringValue": "x"}}``).
         """
-        url = (
-            f"{self.url}/v1/projects/{urllib.parse.quote(project or self.project)}"
-            f"/databases/{urllib.parse.quote(database)}/documents/{urllib.parse.quote(path)}"
+        self.call(
+            # Without an update mask: the whole document is replaced.
+            "PATCH",
+            f"/v1/projects/{urllib.parse.quote(project or self.project)}"
+            f"/databases/{urllib.parse.quote(database)}/documents/{urllib.parse.quote(path)}",
+            {"fields": dict(fields)},
+            headers={"Authorization": f"Bearer {OWNER_TOKEN}"},
         )
-        request = urllib.request.Request(
-            url,
-            data=json.dumps({"fields": dict(fields)}).encode(),
-            method="PATCH",  # without an update mask: the whole document is replaced
-            headers={"Authorization": f"Bearer {OWNER_TOKEN}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10):
-            pass

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
-from collections.abc import Sequence
-from typing import Self
+import urllib.request
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
 
 from emulator.process import ChildProcess, ProcessError, free_port
 from emulator.service import Loopback
@@ -53,6 +55,29 @@ class GcloudEmulator(ChildProcess, Loopback):
         missing = [name for name in ("gcloud", "java") if shutil.which(name) is None]
         if missing:
             raise EmulatorError(f"{', '.join(missing)} not found. {self.install_hint}")
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        """One call to the emulator's REST API (``path`` from its root, ``body`` sent as JSON).
+
+        An error status raises urllib's HTTPError.
+        """
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=data,
+            method=method,
+            headers={**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})},
+        )
+        with urllib.request.urlopen(request, timeout=timeout):
+            pass
 
     def start(self, timeout: float = 60.0) -> Self:
         """Start the emulator and wait until it answers; say how to install what is missing."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 from emulator.gcloud import GcloudEmulator
@@ -29,7 +27,7 @@ class PubSubEmulator(GcloudEmulator):
 
     def create_topic(self, name: str) -> None:
         """Create the topic ``projects/P/topics/T``."""
-        self._put(name, {})
+        self.call("PUT", f"/v1/{name}", {})
 
     def create_subscription(self, name: str, topic: str, push_endpoint: str | None = None) -> None:
         """Create ``projects/P/subscriptions/S`` on ``topic``: a push one with ``push_endpoint``, else pull.
@@ -40,20 +38,8 @@ class PubSubEmulator(GcloudEmulator):
         body: dict[str, Any] = {"topic": topic}
         if push_endpoint is not None:
             body["pushConfig"] = {"pushEndpoint": push_endpoint}
-        self._put(name, body)
+        self.call("PUT", f"/v1/{name}", body)
 
     def delete(self, name: str) -> None:
         """Delete the topic or subscription ``name``."""
-        request = urllib.request.Request(f"{self.url}/v1/{name}", method="DELETE")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
-
-    def _put(self, name: str, body: dict[str, Any]) -> None:
-        request = urllib.request.Request(
-            f"{self.url}/v1/{name}",
-            data=json.dumps(body).encode(),
-            method="PUT",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10):
-            pass
+        self.call("DELETE", f"/v1/{name}")

@@ -69,12 +69,7 @@ class Client:
 
 @pytest.fixture(scope="module")
 def as_user(firestore_emulator: FirestoreEmulator, identity: IdentityProvider) -> dict[str, Client]:
-    response = requests.put(
-        f"{firestore_emulator.url}/emulator/v1/projects/{PROJECT}:securityRules",
-        json={"rules": {"files": [{"name": "firestore.rules", "content": firestore_rules(Collections())}]}},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
+    firestore_emulator.load_rules(PROJECT, firestore_rules(Collections()))
     seed = {
         "approval_requests/r1": {
             "requester": text(REQUESTER),

@@ -15,8 +15,8 @@ import pytest
 from emulator.firestore import FirestoreEmulator
 from emulator.pubsub import PubSubEmulator
 from emulator.stack import LocalStack
-from emulator.workflows.clock import VirtualClock
 from tests.e2e.stack_client import Client
+from tests.support.stacks import dev_stack
 
 
 @pytest.fixture(scope="module")
@@ -25,19 +25,8 @@ def stack(
     firestore_emulator: FirestoreEmulator,
     pubsub_emulator: PubSubEmulator,
 ) -> Iterator[LocalStack]:
-    """The dev stack on a virtual clock, started once per module and stopped at its end.
-
-    Time moves only through POST /local/clock:advance, so a one-day approval
-    timeout passes at once. It shares the session's emulators (its own
-    project's data is gone when it stops), which saves seconds per module.
-    """
-    with LocalStack(
-        stack="dev",
-        clock=VirtualClock(),
-        state_dir=tmp_path_factory.mktemp("stack"),
-        firestore=firestore_emulator,
-        pubsub=pubsub_emulator,
-    ) as running:
+    """The dev stack, started once per module and stopped at its end."""
+    with dev_stack(tmp_path_factory.mktemp("stack"), firestore_emulator, pubsub_emulator) as running:
         yield running
 
 

@@ -14,8 +14,8 @@ import pytest
 from emulator.firestore import FirestoreEmulator
 from emulator.pubsub import PubSubEmulator
 from emulator.stack import LocalStack
-from emulator.workflows.clock import VirtualClock
 from tests.e2e.stack_client import Client, poll
+from tests.support.stacks import dev_stack
 
 REQUESTER = "rita@example.com"
 ALICE = "alice@example.com"
@@ -27,14 +27,8 @@ def stack(
     firestore_emulator: FirestoreEmulator,
     pubsub_emulator: PubSubEmulator,
 ) -> Iterator[LocalStack]:
-    with LocalStack(
-        stack="dev",
-        clock=VirtualClock(),
-        state_dir=tmp_path_factory.mktemp("auto"),
-        config={"approvals:mode": "auto"},
-        firestore=firestore_emulator,
-        pubsub=pubsub_emulator,
-    ) as running:
+    auto = {"approvals:mode": "auto"}
+    with dev_stack(tmp_path_factory.mktemp("auto"), firestore_emulator, pubsub_emulator, auto) as running:
         yield running
 
 

@@ -17,15 +17,16 @@ class Subscription:
     """A pull subscription on TOPIC, made through the emulator's REST API."""
 
     def __init__(self, emulator: PubSubEmulator) -> None:
+        self._emulator = emulator
         self._url = emulator.url
         # The emulator lives for the whole session: a name of its own per test.
         self.name = f"projects/{PROJECT}/subscriptions/approval-events-{uuid.uuid4().hex[:8]}"
-        requests.put(f"{self._url}/v1/{TOPIC}", json={}, timeout=10).raise_for_status()
-        requests.put(f"{self._url}/v1/{self.name}", json={"topic": TOPIC}, timeout=10).raise_for_status()
+        emulator.create_topic(TOPIC)
+        emulator.create_subscription(self.name, TOPIC)
 
     def close(self) -> None:
         for name in (self.name, TOPIC):
-            requests.delete(f"{self._url}/v1/{name}", timeout=10).raise_for_status()
+            self._emulator.delete(name)
 
     def pull(self, count: int) -> list[dict[str, Any]]:
         """The next `count` messages, oldest first, acknowledged; fails if more were published."""

@@ -20,8 +20,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expec
 from emulator.firestore import FirestoreEmulator
 from emulator.pubsub import PubSubEmulator
 from emulator.stack import LocalStack
-from emulator.workflows.clock import VirtualClock
 from tests.e2e.stack_client import Client
+from tests.support.stacks import dev_stack
 
 # Flags for a headless browser in a container and without network of its own: no sandbox
 # (CI runs as root), no GPU, and none of the background traffic to Google's services.
@@ -47,14 +47,8 @@ def stack(
     firestore_emulator: FirestoreEmulator,
     pubsub_emulator: PubSubEmulator,
 ) -> Iterator[LocalStack]:
-    """The dev stack on a virtual clock, on the session's emulators (as in tests/e2e), serving the page."""
-    with LocalStack(
-        stack="dev",
-        clock=VirtualClock(),
-        state_dir=tmp_path_factory.mktemp("stack"),
-        firestore=firestore_emulator,
-        pubsub=pubsub_emulator,
-    ) as running:
+    """The dev stack as in tests/e2e, serving the built page; one per module."""
+    with dev_stack(tmp_path_factory.mktemp("stack"), firestore_emulator, pubsub_emulator) as running:
         yield running
 
 
