@@ -83,12 +83,6 @@ def post(function: FunctionServer, body: Any, token: str | None) -> requests.Res
     return requests.post(f"{function.url}/", json=body, headers=headers, timeout=30)
 
 
-def stored(db: firestore.Client, request_id: str) -> dict[str, Any]:
-    document = seed.get(db, seed.REQUESTS, request_id)
-    assert document is not None
-    return document
-
-
 def test_requester_cancels_request_and_execution(
     cancel: FunctionServer,
     db: firestore.Client,
@@ -105,7 +99,7 @@ def test_requester_cancels_request_and_execution(
     assert response.status_code == 200, response.text
     assert response.json() == {"request_id": request_id, "status": "cancelled"}
     assert engine.get(execution_id).state == CANCELLED
-    document = stored(db, request_id)
+    document = seed.stored(db, request_id)
     assert document["status"] == "cancelled"
     assert document["cancelled_by"] == REQUESTER
     assert document["cancel_reason"] == "no longer needed"
@@ -126,14 +120,14 @@ def test_only_the_requester_may_cancel(
     cancel: FunctionServer, db: firestore.Client, engine: Engine, identity: IdentityProvider
 ) -> None:
     request_id, execution_id = running(db, engine)
-    before = stored(db, request_id)
+    before = seed.stored(db, request_id)
 
     # Even an approver of the request may not.
     response = post(cancel, {"request_id": request_id}, identity.mint(ALICE))
 
     assert response.status_code == 403
     assert response.json() == {"error": "only the requester may cancel this request"}
-    assert stored(db, request_id) == before
+    assert seed.stored(db, request_id) == before
     assert engine.get(execution_id).state == ACTIVE
     assert seed.audit(db, request_id) == []
 
@@ -170,13 +164,13 @@ def test_failed_execution_cancel_reopens_the_request(
     request_id, execution_id = running(db, engine)
     # The execution ended on its own (say it timed out) before the requester cancelled.
     engine.cancel(execution_id)
-    before = stored(db, request_id)
+    before = seed.stored(db, request_id)
 
     response = post(cancel, {"request_id": request_id}, identity.mint(REQUESTER))
 
     assert response.status_code == 502
     assert "FAILED_PRECONDITION" in response.json()["error"]
-    assert stored(db, request_id) == before
+    assert seed.stored(db, request_id) == before
     assert seed.audit(db, request_id) == []
 
 

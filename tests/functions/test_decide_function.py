@@ -46,12 +46,6 @@ def pending(db: firestore.Client, callback_server: CallbackServer, approvers: li
     return seed.request(db, approvers=approvers, callback_url=callback_server.url_for("placeholder"), **kw)
 
 
-def stored(db: firestore.Client, request_id: str) -> dict[str, Any]:
-    document = seed.get(db, seed.REQUESTS, request_id)
-    assert document is not None
-    return document
-
-
 def test_decision_is_recorded_and_called_back(
     decide: FunctionServer,
     db: firestore.Client,
@@ -90,7 +84,7 @@ def test_decision_is_recorded_and_called_back(
         "comment": "Looks right",
         "votes": votes,
     }
-    document = stored(db, request_id)
+    document = seed.stored(db, request_id)
     assert document["status"] == "deciding"
     assert document["decision"] == {
         "outcome": "approved",
@@ -147,14 +141,14 @@ def test_group_member_decides_through_groups_claim(
     assert call.json()["principal"] == "group:translators"
     assert call.json()["approver"] == "bob@example.com"
     assert call.json()["comment"] == ""
-    assert stored(db, request_id)["decision"]["principal"] == "group:translators"
+    assert seed.stored(db, request_id)["decision"]["principal"] == "group:translators"
 
 
 def test_someone_else_is_forbidden(
     decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE, "group:translators"])
-    before = stored(db, request_id)
+    before = seed.stored(db, request_id)
 
     response = post(
         decide,
@@ -164,7 +158,7 @@ def test_someone_else_is_forbidden(
 
     assert response.status_code == 403
     assert "error" in response.json()
-    assert stored(db, request_id) == before
+    assert seed.stored(db, request_id) == before
     assert callback_server.calls == []
 
 
@@ -179,7 +173,7 @@ def test_second_decision_conflicts(
     assert first.status_code == 200, first.text
     assert second.status_code == 409
     assert len(callback_server.calls) == 1
-    assert stored(db, request_id)["decision"]["outcome"] == "approved"
+    assert seed.stored(db, request_id)["decision"]["outcome"] == "approved"
 
 
 def test_concurrent_decisions_have_one_winner(
@@ -197,7 +191,7 @@ def test_concurrent_decisions_have_one_winner(
     assert sorted(r.status_code for r in responses) == [200, 409, 409, 409]
     [call] = callback_server.calls
     winner = next(r for r in responses if r.status_code == 200)
-    assert call.json()["approver"] == stored(db, request_id)["decision"]["approver"]
+    assert call.json()["approver"] == seed.stored(db, request_id)["decision"]["approver"]
     assert winner.json()["status"] == "deciding"
 
 
@@ -214,13 +208,13 @@ def test_expired_request_conflicts(
     setup: dict[str, Any],
 ) -> None:
     request_id = pending(db, callback_server, [ALICE], **setup)
-    before = stored(db, request_id)
+    before = seed.stored(db, request_id)
 
     response = post(decide, {"request_id": request_id, "outcome": "approved"}, identity.mint(ALICE))
 
     assert response.status_code == 409
     assert "expired" in response.json()["error"]
-    assert stored(db, request_id) == before
+    assert seed.stored(db, request_id) == before
     assert callback_server.calls == []
 
 
@@ -338,13 +332,13 @@ def test_bad_token_is_unauthorized(
     kind: str,
 ) -> None:
     request_id = pending(db, callback_server, [ALICE])
-    before = stored(db, request_id)
+    before = seed.stored(db, request_id)
 
     response = post(decide, {"request_id": request_id, "outcome": "approved"}, _bad_tokens(identity)[kind])
 
     assert response.status_code == 401
     assert response.json()["error"]
-    assert stored(db, request_id) == before
+    assert seed.stored(db, request_id) == before
     assert callback_server.calls == []
 
 
@@ -360,14 +354,14 @@ def test_busy_callback_is_retried(
     assert response.status_code == 200, response.text
     first, second = callback_server.calls
     assert first.body == second.body
-    assert stored(db, request_id)["status"] == "deciding"
+    assert seed.stored(db, request_id)["status"] == "deciding"
 
 
 def test_undeliverable_callback_rolls_back(
     decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE])
-    before = stored(db, request_id)
+    before = seed.stored(db, request_id)
     callback_server.default = Reply(503, {"error": "unavailable"})
 
     failed = post(decide, {"request_id": request_id, "outcome": "approved"}, identity.mint(ALICE))
@@ -375,13 +369,13 @@ def test_undeliverable_callback_rolls_back(
     assert failed.status_code == 502
     assert "could not deliver" in failed.json()["error"]
     assert len(callback_server.calls) == MAX_ATTEMPTS
-    assert stored(db, request_id) == before
+    assert seed.stored(db, request_id) == before
 
     # The claim was released, so the approver can simply try again.
     callback_server.default = Reply(200)
     retried = post(decide, {"request_id": request_id, "outcome": "rejected"}, identity.mint(ALICE))
     assert retried.status_code == 200, retried.text
-    assert stored(db, request_id)["decision"]["outcome"] == "rejected"
+    assert seed.stored(db, request_id)["decision"]["outcome"] == "rejected"
 
 
 def test_callback_gone_is_not_retried(
@@ -394,7 +388,7 @@ def test_callback_gone_is_not_retried(
 
     assert response.status_code == 502
     assert len(callback_server.calls) == 1
-    assert stored(db, request_id)["status"] == "pending"
+    assert seed.stored(db, request_id)["status"] == "pending"
 
 
 @pytest.mark.parametrize("callback_url", [None, "http://127.0.0.1:9/elsewhere"], ids=["none", "foreign"])
@@ -406,12 +400,12 @@ def test_missing_or_foreign_callback_url_rolls_back(
     callback_url: str | None,
 ) -> None:
     request_id = seed.request(db, approvers=[ALICE], callback_url=callback_url)
-    before = stored(db, request_id)
+    before = seed.stored(db, request_id)
 
     response = post(decide, {"request_id": request_id, "outcome": "approved"}, identity.mint(ALICE))
 
     assert response.status_code == 502
-    assert stored(db, request_id) == before
+    assert seed.stored(db, request_id) == before
     assert callback_server.calls == []
 
 
@@ -444,8 +438,8 @@ def test_quorum_of_two_decides_on_the_second_approval(
         "voters": [ALICE],
     }
     assert callback_server.calls == []
-    assert stored(db, request_id)["status"] == "pending"
-    assert stored(db, request_id)["tally"] == first.json()["tally"]
+    assert seed.stored(db, request_id)["status"] == "pending"
+    assert seed.stored(db, request_id)["tally"] == first.json()["tally"]
 
     second = vote(decide, identity, request_id, CAROL)
 
@@ -466,7 +460,7 @@ def test_voting_twice_conflicts(
 
     assert again.status_code == 409
     assert again.json() == {"error": "you have already voted on this request"}
-    assert stored(db, request_id)["tally"]["voters"] == [ALICE]
+    assert seed.stored(db, request_id)["tally"]["voters"] == [ALICE]
 
 
 def test_every_rule_needs_its_quorum(
@@ -532,7 +526,7 @@ def test_one_rejection_vetoes(
         {"approver": ALICE, "outcome": "approved", "comment": ""},
         {"approver": BOB, "outcome": "rejected", "comment": ""},
     ]
-    assert stored(db, request_id)["decision"]["outcome"] == "rejected"
+    assert seed.stored(db, request_id)["decision"]["outcome"] == "rejected"
 
 
 def test_rejection_quorum_of_two(
@@ -681,7 +675,7 @@ def test_racing_last_votes_call_back_once(
 
     assert sorted(r.status_code for r in responses) == [200, 409]
     [call] = callback_server.calls
-    winner = stored(db, request_id)["decision"]["approver"]
+    winner = seed.stored(db, request_id)["decision"]["approver"]
     assert call.json()["approver"] == winner
     assert [v["approver"] for v in call.json()["votes"]] == [ALICE, winner]
     assert sorted(seed.votes(db, request_id)) == sorted([ALICE, winner])
@@ -692,13 +686,13 @@ def test_failed_callback_withdraws_only_the_deciding_vote(
 ) -> None:
     request_id = pending(db, callback_server, [ALICE, BOB], quorum=2)
     assert vote(decide, identity, request_id, ALICE).ok
-    before = stored(db, request_id)
+    before = seed.stored(db, request_id)
     callback_server.default = Reply(404, {"error": "execution finished"})
 
     failed = vote(decide, identity, request_id, BOB)
 
     assert failed.status_code == 502
-    assert stored(db, request_id) == before
+    assert seed.stored(db, request_id) == before
     assert list(seed.votes(db, request_id)) == [ALICE]
     assert [(e["event"], e["actor"]) for e in seed.audit(db, request_id)] == [
         ("voted", ALICE),
@@ -715,7 +709,7 @@ def test_votes_are_audited(
     decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE, BOB], quorum=2)
-    document = stored(db, request_id)
+    document = seed.stored(db, request_id)
 
     assert post(
         decide, {"request_id": request_id, "outcome": "approved", "comment": "fine"}, identity.mint(ALICE)

@@ -152,3 +152,10 @@ def workflow(db: firestore.Client, key: str, workflow_name: str, input_schema: d
 def get(db: firestore.Client, collection: str, document: str) -> dict[str, Any] | None:
     """A document's data, or None."""
     return db.collection(collection).document(document).get().to_dict()
+
+
+def stored(db: firestore.Client, request_id: str) -> dict[str, Any]:
+    """The request document, which must exist."""
+    document = get(db, REQUESTS, request_id)
+    assert document is not None, f"no request {request_id}"
+    return document
