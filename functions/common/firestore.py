@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import random
 import time
@@ -19,10 +18,11 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 logger = logging.getLogger(__name__)
 
-# Racing transactions on one request abort each other. The client library
-# retries at once, so racers can stay in lockstep and all run out of attempts;
-# a jittered pause that doubles before each retry (Firestore's advice for
-# contention) lets them through one at a time, within about 5 s at worst.
+# Racing transactions on one request abort each other, at commit or at a
+# read that waits too long for a lock. The client library retries only aborted
+# commits, and at once, so racers can stay in lockstep and all run out of
+# attempts. A jittered pause that doubles before each retry (Firestore's advice
+# for contention) lets them through one at a time, within about 5 s at worst.
 ATTEMPTS = 10
 FIRST_PAUSE_SECONDS, LONGEST_PAUSE_SECONDS = 0.02, 1.0
 
@@ -40,23 +40,29 @@ def run_transaction(request_id: str, body: Callable[[Transaction], _T], *, busy:
     from google.api_core.exceptions import Aborted
     from google.cloud.firestore import transactional
 
-    attempts = itertools.count()
+    used = 0
 
     def paced(transaction: Transaction) -> _T:
-        attempt = next(attempts)
-        if attempt:
-            ceiling = min(LONGEST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2**attempt)
-            time.sleep(random.uniform(0, ceiling))
+        nonlocal used
+        if used:
+            time.sleep(random.uniform(0, min(LONGEST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2**used)))
+        used += 1
         return body(transaction)
 
-    try:
-        return transactional(paced)(client().transaction(max_attempts=ATTEMPTS))
-    except (Aborted, ValueError) as exc:
-        # The client retries an aborted commit, then raises ValueError from the
-        # last Aborted; an aborted read surfaces as Aborted itself. Either way
-        # concurrent changes to this very request won: nothing was written, and
-        # the caller may retry.
-        if not isinstance(exc, Aborted) and not isinstance(exc.__cause__, Aborted):
-            raise
-        logger.warning("a change to %s kept conflicting: %s", request_id, exc)
-        raise HttpError(503, busy) from exc
+    last: Exception | None = None
+    for _ in range(ATTEMPTS):
+        if used >= ATTEMPTS:
+            break
+        try:
+            # The library retries an aborted commit under the first try's id,
+            # which keeps the transaction's place in line for locks; an aborted
+            # read ends its run, and this loop starts another.
+            return transactional(paced)(client().transaction(max_attempts=ATTEMPTS - used))
+        except (Aborted, ValueError) as exc:
+            # An aborted commit surfaces as ValueError from the Aborted, an
+            # aborted read as Aborted itself; either way nothing was written.
+            if not isinstance(exc, Aborted) and not isinstance(exc.__cause__, Aborted):
+                raise
+            last = exc
+    logger.warning("a change to %s kept conflicting: %s", request_id, last)
+    raise HttpError(503, busy) from last

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 
 import pytest
+from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 
 from emulator.firestore import FirestoreEmulator
@@ -58,20 +59,23 @@ def test_racing_changes_all_land(transactions: ModuleType, db: firestore.Client)
     assert db.document(ref.path).get().get("n") == 6
 
 
-def test_a_change_that_loses_to_another_writer_is_busy_and_writes_nothing(
-    transactions: ModuleType, db: firestore.Client
+def test_lasting_contention_is_busy_and_writes_nothing(
+    transactions: ModuleType, db: firestore.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every attempt aborted, as a read is when another transaction holds the lock: 503, nothing written."""
+    monkeypatch.setattr(transactions, "FIRST_PAUSE_SECONDS", 0.0)
     ref = counter(db)
     mine = transactions.client().document(ref.path)
+    attempts = []
 
     def body(transaction: firestore.Transaction) -> None:
-        n = mine.get(transaction=transaction).get("n")
-        # Another writer touches the document this transaction holds: the emulator aborts it.
-        ref.update({"n": firestore.Increment(10)})
-        transaction.update(mine, {"n": n + 1})
+        attempts.append(mine.get(transaction=transaction).get("n"))
+        transaction.update(mine, {"n": attempts[-1] + 1})
+        raise Aborted("Transaction lock timeout")
 
     with pytest.raises(transactions.HttpError) as raised:
         transactions.run_transaction("votes", body, busy=BUSY)
 
     assert (raised.value.status, raised.value.args) == (503, (BUSY,))
+    assert attempts == [0] * transactions.ATTEMPTS
     assert ref.get().get("n") == 0
