@@ -129,6 +129,21 @@ def _refuse_closed(request: Mapping[str, Any], now: datetime) -> None:
         raise HttpError(409, "the request has expired")
 
 
+def _refuse_taken_seat(principals: Sequence[str], votes: Iterable[Mapping[str, Any]]) -> None:
+    """409 when a person this vote stands for has voted this round, themselves or through their delegate.
+
+    One approver is one seat: without this, an approver and their delegate
+    would count twice towards a quorum. A group is many people, each voting.
+    """
+    seats = {p.lower() for p in principals if delegations.is_email(p)}
+    for vote in votes:
+        taken = seats & {str(p).lower() for p in vote.get("principals") or ()}
+        if taken:
+            seat, by = min(taken), vote.get("voter")
+            through = "" if by == seat else f" (by {by})"
+            raise HttpError(409, f"{seat} has already voted on this request{through}")
+
+
 def link_use(nonce: str) -> DocumentReference:
     """Where a signed link's single use is recorded."""
     return firestore.client().collection(config.link_uses_collection()).document(nonce)
@@ -197,6 +212,8 @@ def cast(
         vote_ref = _vote_ref(ref, request, voter.email)
         if vote_ref.get(transaction=transaction).exists:
             raise HttpError(409, "you have already voted on this request")
+        earlier = _this_round(request, _votes(transaction, ref))
+        _refuse_taken_seat(principals, earlier)
         mine = {
             "voter": voter.email,
             "principals": principals,
@@ -208,7 +225,7 @@ def cast(
             "digest": current,
             "round": _round(request),
         }
-        votes = _this_round(request, [*_votes(transaction, ref), mine])
+        votes = [*earlier, mine]
         counts = tally(request, votes)
         decided = _outcome(request, counts)
         transaction.create(vote_ref, mine)

@@ -741,3 +741,27 @@ def test_cancelled_request_conflicts(
 
     assert response.status_code == 409
     assert response.json() == {"error": "the request was cancelled"}
+
+
+@pytest.mark.parametrize("first", [BOB, ALICE], ids=["delegate-first", "approver-first"])
+def test_an_approver_and_their_delegate_hold_one_seat(
+    decide: FunctionServer,
+    db: firestore.Client,
+    identity: IdentityProvider,
+    callback_server: CallbackServer,
+    first: str,
+) -> None:
+    """Alice's delegate votes for her, or she does: the other is refused, so the quorum still needs Carol."""
+    request_id = pending(db, callback_server, [ALICE, CAROL], quorum=2)
+    seed.delegation(db, ALICE, BOB)
+    second = ALICE if first == BOB else BOB
+    assert vote(decide, identity, request_id, first).status_code == 200
+
+    response = vote(decide, identity, request_id, second)
+
+    assert response.status_code == 409
+    through = " (by bob@example.com)" if first == BOB else ""
+    assert response.json() == {"error": f"alice@example.com has already voted on this request{through}"}
+    assert sorted(seed.votes(db, request_id)) == [first]
+    assert seed.stored(db, request_id)["status"] == "pending"
+    assert callback_server.calls == []
