@@ -54,12 +54,15 @@ service cloud.firestore {{
       return request.auth.token.email.lower();
     }}
     // Approvers (by e-mail, or by a group in the token's `groups` claim) and
-    // whoever asked may read a request.
+    // whoever asked may read a request. So may the people standing in for an
+    // approver: rules cannot look delegations up for a list, so the functions
+    // stamp the delegates in force on the request (`delegates`, absent until then).
     function mayRead(approvalRequest) {{
       return caller() in approvalRequest.approvers
         || approvalRequest.requester == caller()
         || (request.auth.token.groups is list
-          && approvalRequest.approver_groups.hasAny(request.auth.token.groups));
+          && approvalRequest.approver_groups.hasAny(request.auth.token.groups))
+        || caller() in approvalRequest.get('delegates', []);
     }}
     function requestNamed(requestId) {{
       return get(/databases/$(database)/documents/{collections.requests}/$(requestId)).data;
@@ -105,6 +108,7 @@ class ApprovalDatabase(pulumi.ComponentResource):
     release: gcp.firebaserules.Release
     inbox_index: gcp.firestore.Index
     group_inbox_index: gcp.firestore.Index
+    delegate_inbox_index: gcp.firestore.Index
     my_requests_index: gcp.firestore.Index
     history_index: gcp.firestore.Index
 
@@ -175,10 +179,17 @@ class ApprovalDatabase(pulumi.ComponentResource):
         # The page's inbox asks for "requests I approve, in these states": an
         # array-contains plus an `in` filter, which Firestore serves only from a
         # composite index. Group members ask the same of `approver_groups`
-        # (array-contains-any), which needs an index of its own. "My requests,
+        # (array-contains-any), and delegates of `delegates` (the people standing
+        # in for an approver, stamped by the functions): an index each. "My requests,
         # newest first" and a request's History (its audit events in time order)
         # are an equality and an order on another field: one more each.
-        self.inbox_index, self.group_inbox_index, self.my_requests_index, self.history_index = (
+        (
+            self.inbox_index,
+            self.group_inbox_index,
+            self.delegate_inbox_index,
+            self.my_requests_index,
+            self.history_index,
+        ) = (
             self._index(f"{name}-{key}-index", project, collection, child, fields)
             for key, collection, fields in (
                 ("inbox", collections.requests, [("approvers", "CONTAINS"), ("status", "ASCENDING")]),
@@ -186,6 +197,11 @@ class ApprovalDatabase(pulumi.ComponentResource):
                     "group-inbox",
                     collections.requests,
                     [("approver_groups", "CONTAINS"), ("status", "ASCENDING")],
+                ),
+                (
+                    "delegate-inbox",
+                    collections.requests,
+                    [("delegates", "CONTAINS"), ("status", "ASCENDING")],
                 ),
                 (
                     "my-requests",

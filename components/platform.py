@@ -316,7 +316,8 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self.grant_database_user("cancel", members["cancel"])
         self.grant_event_publisher("cancel", members["cancel"])
         self.grant_database_user("delegate", members["delegate"])
-        self.grant_database_reader("notify", members["notify"])
+        # notify stamps each request it mails about with the delegates in force, so it writes.
+        self.grant_database_user("notify", members["notify"])
         build_grants = iam.grant_project_roles(
             f"{name}-build",
             project=project,

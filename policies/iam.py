@@ -100,8 +100,9 @@ ALLOW_LIST_SCHEMA = schema(
             "*-delegate": ["roles/datastore.user"],
             # A vote cast through a signed link may decide, and then sends the callback.
             "*-link": ["projects/*/roles/approvals_*_callbackSender", "roles/datastore.user"],
-            # notify reads the link key on its secret only, never on the project.
-            "*-notify": ["roles/datastore.viewer"],
+            # notify stamps requests with their delegates; it reads the link key on
+            # its secret only, never on the project.
+            "*-notify": ["roles/datastore.user"],
             "*-pusher": [],
             "*-web": [],
             "*": [],

@@ -1,4 +1,9 @@
-"""Approvers' delegations (one document per delegator): who stands in for whom, and when."""
+"""Approvers' delegations (one document per delegator): who stands in for whom, and when.
+
+Firestore rules cannot join a request with the delegations, so a pending request
+carries who stands in for its approvers (``delegates`` and ``stand_in_for``, the
+"stamps"), written here by functions only, for the page to find and show it.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,18 @@ from typing import TYPE_CHECKING, Any
 from common import config, firestore
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Transaction
+    from google.cloud.firestore import DocumentReference, DocumentSnapshot, Transaction, WriteBatch
+
+
+def is_email(principal: Any) -> bool:
+    """A single person: groups have no delegations, nor one address to mail a personal link to."""
+    return isinstance(principal, str) and "@" in principal and not principal.lower().startswith("group:")
 
 
 def lookup(people: Iterable[str], transaction: Transaction | None = None) -> dict[str, dict[str, Any]]:
     """delegator e-mail (lower-case) -> their stored delegation, for those of ``people`` who have one."""
     collection = firestore.client().collection(config.delegations_collection())
-    refs = [collection.document(person.lower()) for person in people]
+    refs = [collection.document(person) for person in dict.fromkeys(p.lower() for p in people)]
     if not refs:
         return {}
     snapshots = transaction.get_all(refs) if transaction is not None else firestore.client().get_all(refs)
@@ -26,3 +36,95 @@ def in_force(delegation: Mapping[str, Any], now: datetime) -> bool:
     """Whether ``delegation`` covers ``now`` (its start included, its end not)."""
     starts_at, ends_at = delegation.get("starts_at"), delegation.get("ends_at")
     return isinstance(starts_at, datetime) and isinstance(ends_at, datetime) and starts_at <= now < ends_at
+
+
+def _people(approvers: Iterable[Any]) -> list[str]:
+    """The e-mail approvers, lower-case, once each and in order."""
+    return list(dict.fromkeys(a.lower() for a in approvers if is_email(a)))
+
+
+def stand_ins(
+    approvers: Iterable[Any], now: datetime, found: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, str]:
+    """delegate -> delegator (lower-case), for the e-mail approvers' delegations in force at ``now``.
+
+    ``found`` is the delegations already read (as ``lookup`` gives them), so that
+    several requests can share one read, or see a delegation not yet stored.
+    Someone standing in for two approvers is shown for the first one listed.
+    """
+    people = _people(approvers)
+    found = lookup(people) if found is None else found
+    delegates: dict[str, str] = {}
+    for delegator in people:
+        entry = found.get(delegator) or {}
+        delegate = entry.get("delegate")
+        if is_email(delegate) and in_force(entry, now):
+            delegates.setdefault(delegate.lower(), delegator)
+    return delegates
+
+
+def stamp_fields(
+    request: Mapping[str, Any], now: datetime, found: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The stamps ``request`` should carry at ``now``: {"delegates": [...], "stand_in_for": {...}}."""
+    standing = stand_ins(request.get("approvers") or (), now, found)
+    return {"delegates": sorted(standing), "stand_in_for": standing}
+
+
+def _stampable(request: Mapping[str, Any]) -> bool:
+    """Only a request people are asked about: a decided one keeps the stamps it was decided
+    with, and an automatic one is approved by the bot in the same breath.
+    """
+    return request.get("status") == "pending" and request.get("mode") != "auto"
+
+
+def _changed(request: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
+    """Whether ``fields`` differ from the stored stamps (absent ones mean nobody stands in)."""
+    stored = {"delegates": request.get("delegates") or [], "stand_in_for": request.get("stand_in_for") or {}}
+    return stored != dict(fields)
+
+
+def stamp(ref: DocumentReference, now: datetime) -> bool:
+    """Restamp one request, if pending, in a transaction; whether it was written.
+
+    The request and its approvers' delegations are read in the transaction, so a
+    vote deciding the request, or a delegation changed meanwhile, retries it
+    rather than leaving stamps that are stale or on a decided request.
+    """
+
+    def restamp_one(transaction: Transaction) -> bool:
+        snapshot = ref.get(transaction=transaction)
+        request = snapshot.to_dict() or {}
+        if not snapshot.exists or not _stampable(request):
+            return False
+        fields = stamp_fields(request, now, lookup(_people(request.get("approvers") or ()), transaction))
+        if not _changed(request, fields):
+            return False
+        transaction.update(ref, fields)
+        return True
+
+    return firestore.run_transaction(ref.id, restamp_one, busy="the request is changing right now; try again")
+
+
+def restamp(
+    batch: WriteBatch,
+    snapshots: Iterable[DocumentSnapshot],
+    now: datetime,
+    found: Mapping[str, Mapping[str, Any]],
+) -> int:
+    """Add to ``batch`` the stamps of those pending requests whose stamps change; how many.
+
+    ``found`` holds the delegations of all their e-mail approvers as they will be
+    once ``batch`` is committed, so that the stamps land with the delegation
+    change they follow from (a Transaction is a WriteBatch too).
+    """
+    changed = 0
+    for snapshot in snapshots:
+        request = snapshot.to_dict() or {}
+        if not snapshot.exists or not _stampable(request):
+            continue
+        fields = stamp_fields(request, now, found)
+        if _changed(request, fields):
+            batch.update(snapshot.reference, fields)
+            changed += 1
+    return changed

@@ -1,16 +1,24 @@
-"""delegate: an approver hands their votes to someone else for a while, or takes them back."""
+"""delegate: an approver hands their votes to someone else for a while, or takes them back.
+
+Setting or deleting a delegation restamps the approver's pending requests with
+who stands in for their approvers, in the same transaction, so that the
+delegation and what the page shows of it land together or not at all.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework
 
-from common import auth, config, firestore, times
+from common import auth, config, delegations, firestore, times
 from common.responses import HttpError, json_endpoint, request_json
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Transaction
 
 MAX_DURATION = timedelta(days=90)
 # Deliberately simple: the address only has to be the one the delegate signs in with.
@@ -65,29 +73,70 @@ def _json(delegation: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _change(delegator: str, stored: dict[str, Any] | None, now: datetime) -> bool:
+    """Store (or with None, delete) ``delegator``'s delegation and restamp their pending requests.
+
+    One transaction: the pending requests and their approvers' delegations are
+    read in it, so a request decided or a delegation changed meanwhile retries
+    it rather than leaving stale stamps. The query runs before it, so that the
+    transaction locks those requests only, not every request the workflows
+    write; one created since is stamped by notify. Returns whether a
+    delegation existed.
+    """
+    from google.cloud.firestore import FieldFilter
+
+    client = firestore.client()
+    mine = client.collection(config.delegations_collection()).document(delegator)
+    # The page's inbox asks the same (approvers, status) of its own index.
+    pending = (
+        client.collection(config.requests_collection())
+        .where(filter=FieldFilter("approvers", "array_contains", delegator))
+        .where(filter=FieldFilter("status", "==", "pending"))
+    )
+
+    candidates = [snapshot.reference for snapshot in pending.stream()]
+
+    def change(transaction: Transaction) -> bool:
+        existed = mine.get(transaction=transaction).exists
+        requests = list(transaction.get_all(candidates)) if candidates else []
+        approvers = [a for r in requests for a in (r.to_dict() or {}).get("approvers") or ()]
+        # Their other approvers' delegations too: a request's stamps name everyone standing in.
+        found = delegations.lookup(filter(delegations.is_email, approvers), transaction)
+        if stored is None:
+            found.pop(delegator, None)
+            transaction.delete(mine)
+        else:
+            found[delegator] = stored
+            # One delegation per delegator: a new one replaces the old.
+            transaction.set(mine, stored)
+        delegations.restamp(transaction, requests, now, found)
+        return existed
+
+    return firestore.run_transaction(
+        delegator, change, busy="your pending requests are changing right now; try again"
+    )
+
+
 @functions_framework.http
 @json_endpoint("GET", "POST", "DELETE")
 def delegate(request: flask.Request) -> dict[str, Any]:
     """GET -> {delegation, delegated_to_me}; POST {delegate, ends_at, starts_at?}; DELETE -> {deleted}."""
     caller = auth.authenticate(request)
-    delegations = firestore.client().collection(config.delegations_collection())
-    mine = delegations.document(caller.email)
     now = datetime.now(UTC)
     if request.method == "POST":
         stored = _parse(request_json(request), caller.email, now)
-        # One delegation per delegator: a new one replaces the old.
-        mine.set(stored)
+        _change(caller.email, stored, now)
         return _json(stored)
     if request.method == "DELETE":
-        existed = mine.get().exists
-        mine.delete()
-        return {"deleted": existed}
+        return {"deleted": _change(caller.email, None, now)}
     from google.cloud.firestore import FieldFilter
 
+    collection = firestore.client().collection(config.delegations_collection())
+    mine = collection.document(caller.email)
     # Ended ones are history; the ones not yet started are shown so the delegate can prepare.
     found = [
         s.to_dict() or {}
-        for s in delegations.where(filter=FieldFilter("delegate", "==", caller.email)).stream()
+        for s in collection.where(filter=FieldFilter("delegate", "==", caller.email)).stream()
     ]
     to_me = [_json(d) for d in found if d.get("ends_at", now) > now]
     snapshot = mine.get()

@@ -1,9 +1,13 @@
 """notify: mails the people an approval event concerns (a Pub/Sub push subscriber).
 
 requested, reminder, escalated: each e-mail approver still to vote, and the
-active delegate of each, gets a mail with a signed link of their own. decided,
-expired, cancelled: the requester hears how it ended. A "mail" is one JSON POST
-to APPROVALS_MAIL_WEBHOOK_URL (a relay that sends it); without one it is logged.
+active delegate of each, gets a mail with a signed link of their own. Before
+mailing, a pending request is stamped with who stands in for its approvers
+(``delegates``, ``stand_in_for``), so the delegates find it on the page: the
+only documents notify writes. Each asking event refreshes them, e.g. for a
+delegation that started after the request. decided, expired, cancelled: the
+requester hears how it ended. A "mail" is one JSON POST to
+APPROVALS_MAIL_WEBHOOK_URL (a relay that sends it); without one it is logged.
 Any failure to hand a mail over answers 500, so Pub/Sub delivers the event
 again (mails sent before the failure are then sent again: at least once).
 """
@@ -67,31 +71,18 @@ def _event(envelope: dict[str, Any]) -> Event:
     )
 
 
-def _is_email(principal: Any) -> bool:
-    """A single person: groups have no one address to mail a personal link to."""
-    return isinstance(principal, str) and "@" in principal and not principal.lower().startswith("group:")
-
-
-def _active_delegates(approvers: list[str], now: datetime) -> dict[str, str]:
-    """delegate -> delegator, for the approvers' delegations in force at ``now``."""
-    delegates = {}
-    for delegator, entry in delegations.lookup(approvers).items():
-        delegate = entry.get("delegate")
-        if _is_email(delegate) and delegations.in_force(entry, now):
-            delegates[delegate.lower()] = delegator
-    return delegates
-
-
 def _recipients(approval: dict[str, Any], now: datetime) -> dict[str, str | None]:
     """Who may still vote: e-mail -> the approver they stand in for (None: themselves)."""
     voted = {str(v).lower() for v in (approval.get("tally") or {}).get("voters") or ()}
     if approval.get("prevent_self_approval"):
         voted.add(str(approval.get("requester") or "").lower())
     approvers = [
-        a.lower() for a in approval.get("approvers") or () if _is_email(a) and a.lower() not in voted
+        a.lower()
+        for a in approval.get("approvers") or ()
+        if delegations.is_email(a) and a.lower() not in voted
     ]
     recipients: dict[str, str | None] = dict.fromkeys(approvers)
-    for delegate, delegator in _active_delegates(approvers, now).items():
+    for delegate, delegator in delegations.stand_ins(approvers, now).items():
         if delegate not in voted:
             recipients.setdefault(delegate, delegator)
     return recipients
@@ -138,7 +129,7 @@ def _asking_mails(event: Event, approval: dict[str, Any]) -> list[dict[str, str]
 def _settled_mail(event: Event, approval: dict[str, Any]) -> list[dict[str, str]]:
     """The requester's mail saying how the request ended."""
     requester = approval.get("requester")
-    if not _is_email(requester):
+    if not delegations.is_email(requester):
         return []
     subject = str(approval.get("subject") or event.request_id)
     if event.event == "decided":
@@ -183,11 +174,16 @@ def notify(request: flask.Request) -> dict[str, Any]:
     result = {"request_id": event.request_id, "event": event.event, "mails": 0}
     if event.event not in ASKING and event.event not in SETTLED:
         return result
-    snapshot = firestore.client().collection(config.requests_collection()).document(event.request_id).get()
+    ref = firestore.client().collection(config.requests_collection()).document(event.request_id)
+    snapshot = ref.get()
     if not snapshot.exists:
         logger.warning("%s event for unknown request %s: no mail", event.event, event.request_id)
         return result
     approval = snapshot.to_dict() or {}
+    if event.event in ASKING:
+        # Before the mails, so whoever a mail names as standing in finds the
+        # request on the page; only a pending, non-automatic one is stamped.
+        delegations.stamp(ref, datetime.now(UTC))
     mails = _asking_mails(event, approval) if event.event in ASKING else _settled_mail(event, approval)
     for mail in mails:
         _send(mail)

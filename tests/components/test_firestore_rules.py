@@ -31,8 +31,18 @@ def texts(*values: str) -> dict[str, Any]:
     return {"arrayValue": {"values": [text(v) for v in values]}}
 
 
+def compare(field: str, op: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"fieldFilter": {"field": {"fieldPath": field}, "op": op, "value": value}}
+
+
 def equals(field: str, value: str) -> dict[str, Any]:
-    return {"fieldFilter": {"field": {"fieldPath": field}, "op": "EQUAL", "value": text(value)}}
+    return compare(field, "EQUAL", text(value))
+
+
+def inbox(field: str, email: str, *statuses: str) -> dict[str, Any]:
+    """The page's inbox query: `field` array-contains `email`, and a status among `statuses`."""
+    filters = [compare(field, "ARRAY_CONTAINS", text(email)), compare("status", "IN", texts(*statuses))]
+    return {"compositeFilter": {"op": "AND", "filters": filters}}
 
 
 class Client:
@@ -80,6 +90,16 @@ def as_user(firestore_emulator: FirestoreEmulator, identity: IdentityProvider) -
         f"approval_requests/r1/votes/{APPROVER}": {"voter": text(APPROVER), "outcome": text("approved")},
         "approval_audit/e1": {"request_id": text("r1"), "event": text("requested")},
         "approval_audit/e2": {"request_id": text("r2"), "event": text("requested")},
+        # alice's request r3, stamped by the functions with dave standing in for her.
+        "approval_requests/r3": {
+            "requester": text(REQUESTER),
+            "approvers": texts(APPROVER),
+            "approver_groups": texts(),
+            "status": text("pending"),
+            "delegates": texts(DELEGATE),
+            "stand_in_for": {"mapValue": {"fields": {DELEGATE: text(APPROVER)}}},
+        },
+        "approval_audit/e3": {"request_id": text("r3"), "event": text("requested")},
         "approval_requests/r2": {
             "requester": text(STRANGER),
             "approvers": texts(STRANGER),
@@ -121,6 +141,28 @@ def test_requesters_list_their_own_requests_newest_first(as_user: dict[str, Clie
     mine = equals("requester", REQUESTER)
     assert as_user[REQUESTER].query("approval_requests", mine, created_at="DESCENDING") == 200
     assert as_user[STRANGER].query("approval_requests", mine, created_at="DESCENDING") == 403
+
+
+def test_a_delegate_stamped_on_a_request_reads_it_and_lists_it(as_user: dict[str, Client]) -> None:
+    assert as_user[DELEGATE].get("approval_requests/r3") == 200
+    mine = inbox("delegates", DELEGATE, "pending", "deciding")
+    assert as_user[DELEGATE].query("approval_requests", mine) == 200
+
+
+def test_who_is_not_stamped_as_a_delegate_reads_nothing_through_delegates(as_user: dict[str, Client]) -> None:
+    """The delegation alone (alice -> dave) does not open r1: only the stamp on the request does."""
+    assert as_user[DELEGATE].get("approval_requests/r1") == 403
+    assert as_user[STRANGER].get("approval_requests/r3") == 403
+    # Asking for someone else's delegated requests, or for all delegated ones, is refused as a whole.
+    assert as_user[STRANGER].query("approval_requests", inbox("delegates", DELEGATE, "pending")) == 403
+    assert as_user[DELEGATE].query("approval_requests", equals("status", "pending")) == 403
+
+
+def test_a_delegate_reads_the_audit_trail_of_a_request_they_stand_in_for(as_user: dict[str, Client]) -> None:
+    assert as_user[DELEGATE].query("approval_audit", equals("request_id", "r3")) == 200
+    assert as_user[DELEGATE].get("approval_audit/e3") == 200
+    assert as_user[DELEGATE].query("approval_audit", equals("request_id", "r1")) == 403
+    assert as_user[STRANGER].get("approval_audit/e3") == 403
 
 
 def test_delegations_are_visible_to_the_delegator_and_the_delegate_only(as_user: dict[str, Client]) -> None:

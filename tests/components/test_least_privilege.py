@@ -32,7 +32,8 @@ def test_platform_identities_hold_only_their_own_roles(dev_graph: Graph) -> None
     assert found[sa("approvals-link")] == {(SENDER, None), ("roles/datastore.user", DB_CONDITION)}
     assert found[sa("approvals-cancel")] == {(CANCELLER, None), ("roles/datastore.user", DB_CONDITION)}
     assert found[sa("approvals-delegate")] == {("roles/datastore.user", DB_CONDITION)}
-    assert found[sa("approvals-notify")] == {("roles/datastore.viewer", DB_CONDITION)}
+    # notify stamps the delegates in force on the requests it mails about.
+    assert found[sa("approvals-notify")] == {("roles/datastore.user", DB_CONDITION)}
     assert sa("approvals-web") not in found
     assert sa("approvals-pusher") not in found
     assert found[sa("approvals-build")] == {

@@ -240,6 +240,29 @@ def test_a_delegate_votes_for_an_approver_out_of_office(client: Client) -> None:
     assert client.undelegate(BOB).status_code == 200
 
 
+def test_a_delegate_sees_the_requests_they_stand_in_for(client: Client) -> None:
+    """On the page's terms (the security rules): from the delegation until it is taken back."""
+    earlier = stage_id(start_release(client), "engineering")
+    assert client.read_document(DAVE, f"approval_requests/{earlier}").status_code == 403
+
+    # Making the delegation shows Bob's pending requests to Dave at once...
+    assert client.delegate(BOB, DAVE, days=7).status_code == 200
+    assert client.request(DAVE, earlier)["stand_in_for"] == {DAVE: BOB}
+    assert audit_events(client, DAVE, earlier) == ["requested"]
+    # ...and each new one once notify has handled its "requested" event.
+    later = stage_id(start_release(client), "engineering")
+    poll(
+        lambda: client.read_document(DAVE, f"approval_requests/{later}"),
+        lambda response: response.status_code == 200,
+        "the new request, as Dave reads it",
+    )
+    assert client.request(DAVE, later)["delegates"] == [DAVE]
+
+    assert client.undelegate(BOB).status_code == 200
+    for request_id in (earlier, later):
+        assert client.read_document(DAVE, f"approval_requests/{request_id}").status_code == 403
+
+
 @pytest.mark.parametrize("email", [DAVE, "stranger@example.com"])
 def test_strangers_cannot_read_a_request_s_history(client: Client, email: str) -> None:
     started = start_release(client)

@@ -155,3 +155,74 @@ def test_other_methods_are_not_allowed(delegate: FunctionServer, identity: Ident
 
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, POST, DELETE"
+
+
+def stamps(db: firestore.Client, request_id: str) -> tuple[Any, Any]:
+    """The request's (delegates, stand_in_for), None where absent."""
+    stored = seed.stored(db, request_id)
+    return stored.get("delegates"), stored.get("stand_in_for")
+
+
+def test_delegate_is_stamped_on_the_pending_requests_only(
+    delegate: FunctionServer, db: firestore.Client, identity: IdentityProvider
+) -> None:
+    pending = seed.request(db, approvers=[ALICE, "group:reviewers"])
+    decided = seed.request(db, approvers=[ALICE], status="approved")
+    not_mine = seed.request(db, approvers=[CAROL])
+
+    response = call(delegate, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))})
+
+    assert response.status_code == 200, response.text
+    assert stamps(db, pending) == ([BOB], {BOB: ALICE})
+    assert stamps(db, decided) == (None, None)
+    assert stamps(db, not_mine) == (None, None)
+
+
+def test_replacing_or_deleting_the_delegation_restamps(
+    delegate: FunctionServer, db: firestore.Client, identity: IdentityProvider
+) -> None:
+    # Carol's own delegate stays whatever Alice does.
+    request_id = seed.request(db, approvers=[ALICE, CAROL], quorum=2)
+    seed.delegation(db, CAROL, "dave@example.com")
+    assert call(delegate, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))}).ok
+    assert stamps(db, request_id) == (
+        [BOB, "dave@example.com"],
+        {BOB: ALICE, "dave@example.com": CAROL},
+    )
+
+    replaced = call(
+        delegate, "POST", identity.mint(ALICE), {"delegate": "erin@example.com", "ends_at": iso(in_days(2))}
+    )
+
+    assert replaced.status_code == 200, replaced.text
+    assert stamps(db, request_id) == (
+        ["dave@example.com", "erin@example.com"],
+        {"dave@example.com": CAROL, "erin@example.com": ALICE},
+    )
+
+    assert call(delegate, "DELETE", identity.mint(ALICE)).json() == {"deleted": True}
+
+    assert stamps(db, request_id) == (["dave@example.com"], {"dave@example.com": CAROL})
+
+
+def test_deleting_the_delegation_clears_the_stamp(
+    delegate: FunctionServer, db: firestore.Client, identity: IdentityProvider
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE])
+    assert call(delegate, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))}).ok
+    assert stamps(db, request_id) == ([BOB], {BOB: ALICE})
+
+    assert call(delegate, "DELETE", identity.mint(ALICE)).json() == {"deleted": True}
+
+    assert stamps(db, request_id) == ([], {})
+
+
+def test_a_delegation_not_yet_started_is_not_stamped(
+    delegate: FunctionServer, db: firestore.Client, identity: IdentityProvider
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE])
+    body = {"delegate": BOB, "starts_at": iso(in_days(1)), "ends_at": iso(in_days(3))}
+
+    assert call(delegate, "POST", identity.mint(ALICE), body).ok
+
+    assert stamps(db, request_id) == (None, None)

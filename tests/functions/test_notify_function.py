@@ -176,6 +176,41 @@ def test_active_delegate_gets_a_link_of_their_own(
     assert (vote["on_behalf_of"], vote["principals"]) == (ALICE, [ALICE])
 
 
+def stamps(db: firestore.Client, request_id: str) -> tuple[Any, Any]:
+    """The request's (delegates, stand_in_for), None where absent."""
+    stored = seed.stored(db, request_id)
+    return stored.get("delegates"), stored.get("stand_in_for")
+
+
+def test_request_is_stamped_with_the_delegates_in_force(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+) -> None:
+    request_id = seed.request(db, approvers=["Alice@Example.com", BOB, CAROL, "group:reviewers"], quorum=3)
+    seed.delegation(db, ALICE, "dave@example.com")
+    seed.delegation(db, BOB, "erin@example.com", starts_in=dt.timedelta(hours=1))
+    seed.delegation(db, CAROL, "frank@example.com", ends_in=dt.timedelta(hours=-1))
+
+    assert push(notify, request_id, "requested").status_code == 200
+
+    assert stamps(db, request_id) == (["dave@example.com"], {"dave@example.com": ALICE})
+    assert set(mails(mail_server)) == {ALICE, BOB, CAROL, "dave@example.com"}
+
+
+def test_reminder_stamps_a_delegation_that_started_since(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE, BOB], quorum=2)
+    assert push(notify, request_id, "requested").status_code == 200
+    assert stamps(db, request_id) == (None, None)
+    seed.delegation(db, BOB, CAROL)
+    mail_server.reset()
+
+    assert push(notify, request_id, "reminder").status_code == 200
+
+    assert stamps(db, request_id) == ([CAROL], {CAROL: BOB})
+    assert f"standing in for {BOB}" in mails(mail_server)[CAROL]["text"]
+
+
 def test_reminder_skips_those_who_voted_and_the_requester(
     notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
 ) -> None:
@@ -206,11 +241,13 @@ def test_nobody_is_asked_of_a_settled_or_automatic_request(
     stored: dict[str, str],
 ) -> None:
     request_id = seed.request(db, approvers=[ALICE], **stored)
+    seed.delegation(db, ALICE, CAROL)
 
     response = push(notify, request_id, event)
 
     assert response.json()["mails"] == 0
     assert mail_server.calls == []
+    assert stamps(db, request_id) == (None, None)
 
 
 @pytest.mark.parametrize(

@@ -371,6 +371,44 @@ def test_out_of_office_delegation_is_set_seen_and_cleared(page: Page) -> None:
     expect(panel.get_by_role("button", name="Clear delegation", exact=True)).to_be_hidden()
 
 
+def test_a_delegate_sees_the_request_they_stand_in_for_and_votes_on_it(
+    page: Page, db: firestore.Client
+) -> None:
+    """bob delegated to dave, and the request carries the stamp the functions write: dave's inbox
+    lists it as standing in for bob, dave's vote counts for bob, and dave may read its History."""
+    text = fresh("Stand-in")
+    seed.delegation(db, BOB, DAVE)  # decide checks the delegation itself
+    try:
+        request_id = seed_vote(db, text, [BOB, ALICE], quorum=2, delegates=[DAVE], stand_in_for={DAVE: BOB})
+
+        sign_in(page, DAVE)
+        article = pending(page).get_by_role("article").filter(has_text=text)
+        expect(article).to_contain_text(f"Standing in for {BOB}")
+        expect(fact(article, "Approvals")).to_have_text("0 of 2 approvals")
+        article.get_by_role("button", name="Approve", exact=True).click()
+
+        expect(article.get_by_role("status")).to_have_text(
+            "Your approval was recorded; waiting for the other approvers (1 of 2 approvals so far)."
+        )
+        expect(fact(article, "Voted")).to_have_text(DAVE)
+        vote = seed.votes(db, request_id)[DAVE]
+        assert (vote["outcome"], vote["on_behalf_of"], vote["principals"]) == ("approved", BOB, [BOB])
+
+        # The rules let the delegate read the request's audit trail too.
+        events = open_history(article)
+        expect(events).to_contain_text(f"Voted by {DAVE}")
+        expect(events).to_contain_text(f"on behalf of {BOB}")
+
+        # The note is the delegate's: bob's own card has none.
+        sign_out(page)
+        sign_in(page, BOB)
+        article = pending(page).get_by_role("article").filter(has_text=text)
+        expect(fact(article, "Approvals")).to_have_text("1 of 2 approvals")
+        expect(article.get_by_text("Standing in for", exact=False)).to_have_count(0)
+    finally:
+        db.collection(seed.DELEGATIONS).document(BOB).delete()
+
+
 def test_history_lists_the_request_and_the_vote(page: Page, client: Client) -> None:
     _, subject = start_expense(client, fresh("Taxi"))
     sign_in(page, ALICE)

@@ -17,6 +17,7 @@ export function card(session, request, ...body) {
   const titleId = uid("request");
   const badgeLine = h("p", { class: "badges" });
   const meta = h("p", { class: "meta" });
+  const standIn = h("p", { class: "stand-in" });
   const facts = h("div", { class: "facts" });
   const status = h("p", { class: "status" });
   // tabindex -1: the focus lands here when the control that was used disappears.
@@ -28,6 +29,7 @@ export function card(session, request, ...body) {
     h("h3", { id: titleId }, request.subject || "Approval request"),
     badgeLine,
     meta,
+    standIn,
     renderPayload(request),
     facts,
     status,
@@ -41,6 +43,7 @@ export function card(session, request, ...body) {
     update(next) {
       badgeLine.replaceChildren(...badges(next));
       meta.textContent = requestMeta(next);
+      standIn.textContent = standingInFor(session, next);
       facts.replaceChildren(renderFacts(next));
       status.textContent = `Status: ${next.status}`;
     },
@@ -53,6 +56,22 @@ function requestMeta(request) {
   if (request.requester) parts.push(`Requested by ${request.requester}`);
   if (request.due_at) parts.push(`due ${formatTime(request.due_at)}`);
   return parts.join(" · ");
+}
+
+/**
+ * "Standing in for <delegator>" when the user sees `request` as a delegate (the
+ * functions stamp `stand_in_for`: delegate -> delegator), or "". Someone who approves
+ * it in their own right votes as themselves, so they are told nothing.
+ */
+function standingInFor(session, request) {
+  const delegator = request.stand_in_for?.[session.email];
+  if (typeof delegator !== "string" || !delegator) return "";
+  const approvers = Array.isArray(request.approvers) ? request.approvers : [];
+  const groups = Array.isArray(request.approver_groups) ? request.approver_groups : [];
+  const own =
+    approvers.some((a) => typeof a === "string" && a.toLowerCase() === session.email) ||
+    groups.some((g) => session.groups.includes(g));
+  return own ? "" : `Standing in for ${delegator}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Live Firestore reads. The security rules let a user list only the requests they
-// approve (by e-mail or group) or asked for, and the audit events of those, so
-// every query names the user, their groups or one request; nothing is written from here.
+// approve (by e-mail or group), stand in for (the `delegates` the functions stamp) or
+// asked for, and the audit events of those, so every query names the user, their groups
+// or one request; nothing is written from here.
 
 import { collection, doc, onSnapshot, orderBy, query, where } from "firebase/firestore";
 
@@ -15,13 +16,13 @@ export const CLOSED_STATUSES = ["approved", "rejected", "expired", "cancelled"];
 const MAX_ANY_VALUES = 30;
 
 /**
- * Requests the user approves (by e-mail, or through one of their `groups`)
- * whose status is one of `statuses`, live; returns the unsubscribe. Each way
- * of approving is its own query (Firestore allows one array filter per query),
- * merged by document id once every query has answered.
+ * Requests the user approves (by e-mail, through one of their `groups`, or as
+ * the delegate of an approver) whose status is one of `statuses`, live; returns
+ * the unsubscribe. Each way of approving is its own query (Firestore allows one
+ * array filter per query), merged by document id once every query has answered.
  */
 export function watchApprovals(db, { email, groups }, statuses, onDocs, onError) {
-  const queries = [where("approvers", "array-contains", email)];
+  const queries = [where("approvers", "array-contains", email), where("delegates", "array-contains", email)];
   if (groups.length > 0) queries.push(where("approver_groups", "array-contains-any", groups.slice(0, MAX_ANY_VALUES)));
   const results = queries.map(() => null); // per query: its documents, once it answered
   const stops = queries.map((approverFilter, index) =>
