@@ -157,12 +157,6 @@ def test_other_methods_are_not_allowed(delegate: FunctionServer, identity: Ident
     assert response.headers["Allow"] == "GET, POST, DELETE"
 
 
-def stamps(db: firestore.Client, request_id: str) -> tuple[Any, Any]:
-    """The request's (delegates, stand_in_for), None where absent."""
-    stored = seed.stored(db, request_id)
-    return stored.get("delegates"), stored.get("stand_in_for")
-
-
 def test_delegate_is_stamped_on_the_pending_requests_only(
     delegate: FunctionServer, db: firestore.Client, identity: IdentityProvider
 ) -> None:
@@ -173,9 +167,9 @@ def test_delegate_is_stamped_on_the_pending_requests_only(
     response = call(delegate, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))})
 
     assert response.status_code == 200, response.text
-    assert stamps(db, pending) == ([BOB], {BOB: ALICE})
-    assert stamps(db, decided) == (None, None)
-    assert stamps(db, not_mine) == (None, None)
+    assert seed.stamps(db, pending) == ([BOB], {BOB: ALICE})
+    assert seed.stamps(db, decided) == (None, None)
+    assert seed.stamps(db, not_mine) == (None, None)
 
 
 def test_replacing_or_deleting_the_delegation_restamps(
@@ -185,7 +179,7 @@ def test_replacing_or_deleting_the_delegation_restamps(
     request_id = seed.request(db, approvers=[ALICE, CAROL], quorum=2)
     seed.delegation(db, CAROL, "dave@example.com")
     assert call(delegate, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))}).ok
-    assert stamps(db, request_id) == (
+    assert seed.stamps(db, request_id) == (
         [BOB, "dave@example.com"],
         {BOB: ALICE, "dave@example.com": CAROL},
     )
@@ -195,14 +189,14 @@ def test_replacing_or_deleting_the_delegation_restamps(
     )
 
     assert replaced.status_code == 200, replaced.text
-    assert stamps(db, request_id) == (
+    assert seed.stamps(db, request_id) == (
         ["dave@example.com", "erin@example.com"],
         {"dave@example.com": CAROL, "erin@example.com": ALICE},
     )
 
     assert call(delegate, "DELETE", identity.mint(ALICE)).json() == {"deleted": True}
 
-    assert stamps(db, request_id) == (["dave@example.com"], {"dave@example.com": CAROL})
+    assert seed.stamps(db, request_id) == (["dave@example.com"], {"dave@example.com": CAROL})
 
 
 def test_deleting_the_delegation_clears_the_stamp(
@@ -210,11 +204,11 @@ def test_deleting_the_delegation_clears_the_stamp(
 ) -> None:
     request_id = seed.request(db, approvers=[ALICE])
     assert call(delegate, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))}).ok
-    assert stamps(db, request_id) == ([BOB], {BOB: ALICE})
+    assert seed.stamps(db, request_id) == ([BOB], {BOB: ALICE})
 
     assert call(delegate, "DELETE", identity.mint(ALICE)).json() == {"deleted": True}
 
-    assert stamps(db, request_id) == ([], {})
+    assert seed.stamps(db, request_id) == ([], {})
 
 
 def test_a_delegation_not_yet_started_is_not_stamped(
@@ -225,4 +219,4 @@ def test_a_delegation_not_yet_started_is_not_stamped(
 
     assert call(delegate, "POST", identity.mint(ALICE), body).ok
 
-    assert stamps(db, request_id) == (None, None)
+    assert seed.stamps(db, request_id) == (None, None)

@@ -176,12 +176,6 @@ def test_active_delegate_gets_a_link_of_their_own(
     assert (vote["on_behalf_of"], vote["principals"]) == (ALICE, [ALICE])
 
 
-def stamps(db: firestore.Client, request_id: str) -> tuple[Any, Any]:
-    """The request's (delegates, stand_in_for), None where absent."""
-    stored = seed.stored(db, request_id)
-    return stored.get("delegates"), stored.get("stand_in_for")
-
-
 def test_request_is_stamped_with_the_delegates_in_force(
     notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
 ) -> None:
@@ -192,7 +186,7 @@ def test_request_is_stamped_with_the_delegates_in_force(
 
     assert push(notify, request_id, "requested").status_code == 200
 
-    assert stamps(db, request_id) == (["dave@example.com"], {"dave@example.com": ALICE})
+    assert seed.stamps(db, request_id) == (["dave@example.com"], {"dave@example.com": ALICE})
     assert set(mails(mail_server)) == {ALICE, BOB, CAROL, "dave@example.com"}
 
 
@@ -201,13 +195,13 @@ def test_reminder_stamps_a_delegation_that_started_since(
 ) -> None:
     request_id = seed.request(db, approvers=[ALICE, BOB], quorum=2)
     assert push(notify, request_id, "requested").status_code == 200
-    assert stamps(db, request_id) == (None, None)
+    assert seed.stamps(db, request_id) == (None, None)
     seed.delegation(db, BOB, CAROL)
     mail_server.reset()
 
     assert push(notify, request_id, "reminder").status_code == 200
 
-    assert stamps(db, request_id) == ([CAROL], {CAROL: BOB})
+    assert seed.stamps(db, request_id) == ([CAROL], {CAROL: BOB})
     assert f"standing in for {BOB}" in mails(mail_server)[CAROL]["text"]
 
 
@@ -247,7 +241,7 @@ def test_nobody_is_asked_of_a_settled_or_automatic_request(
 
     assert response.json()["mails"] == 0
     assert mail_server.calls == []
-    assert stamps(db, request_id) == (None, None)
+    assert seed.stamps(db, request_id) == (None, None)
 
 
 @pytest.mark.parametrize(

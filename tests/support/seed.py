@@ -159,3 +159,9 @@ def stored(db: firestore.Client, request_id: str) -> dict[str, Any]:
     document = get(db, REQUESTS, request_id)
     assert document is not None, f"no request {request_id}"
     return document
+
+
+def stamps(db: firestore.Client, request_id: str) -> tuple[Any, Any]:
+    """The request's (delegates, stand_in_for) stamps, None where absent."""
+    request = stored(db, request_id)
+    return request.get("delegates"), request.get("stand_in_for")
