@@ -98,11 +98,20 @@ def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dic
         rules[str(rule.get("name"))] = sum(
             1 for v in approvals if members & {str(p).lower() for p in v.get("principals") or []}
         )
+    # Whose seat each vote took (approver e-mail -> voter): the page and the
+    # reminders then leave out an approver whose delegate voted, and vice versa.
+    seats = {
+        str(p).lower(): v.get("voter")
+        for v in counted
+        for p in v.get("principals") or ()
+        if delegations.is_email(p)
+    }
     return {
         "approvals": len(approvals),
         "rejections": len(counted) - len(approvals),
         "rules": rules,
         "voters": [v.get("voter") for v in counted],
+        "seats": seats,
     }
 
 

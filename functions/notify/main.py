@@ -73,7 +73,9 @@ def _event(envelope: dict[str, Any]) -> Event:
 
 def _recipients(approval: dict[str, Any], now: datetime) -> dict[str, str | None]:
     """Who may still vote: e-mail -> the approver they stand in for (None: themselves)."""
-    voted = {str(v).lower() for v in (approval.get("tally") or {}).get("voters") or ()}
+    tally = approval.get("tally") or {}
+    # An approver whose delegate voted has voted, and so has the delegate of one who did.
+    voted = {str(v).lower() for v in [*(tally.get("voters") or ()), *(tally.get("seats") or {})]}
     if approval.get("prevent_self_approval"):
         voted.add(str(approval.get("requester") or "").lower())
     approvers = [

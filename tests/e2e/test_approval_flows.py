@@ -196,6 +196,7 @@ def decided(client: Client, before: Document, approver: str, outcome: str, comme
             "rejections": 1 - approvals,
             "rules": {"approvers": approvals},
             "voters": [approver],
+            "seats": {approver: approver},
         },
         "status": outcome,
         "decided_by": approver,

@@ -250,7 +250,13 @@ def test_single_mode_asks_one_approver_and_quorum_mode_keeps_the_quorum(
         {"name": "approvers", "approvers": [ALICE, BOSS, "group:ops"], "quorum": stored_quorum}
     ]
     assert request["approver_groups"] == ["ops"]
-    assert request["tally"] == {"approvals": 0, "rejections": 0, "rules": {"approvers": 0}, "voters": []}
+    assert request["tally"] == {
+        "approvals": 0,
+        "rejections": 0,
+        "rules": {"approvers": 0},
+        "voters": [],
+        "seats": {},
+    }
 
 
 def test_rules_store_every_approver_once_and_the_votes_come_back(approvals: Approvals) -> None:

@@ -67,7 +67,13 @@ def test_decision_is_recorded_and_called_back(
         "request_id": request_id,
         "outcome": "approved",
         "status": "deciding",
-        "tally": {"approvals": 1, "rejections": 0, "rules": {"approvers": 1}, "voters": [ALICE]},
+        "tally": {
+            "approvals": 1,
+            "rejections": 0,
+            "rules": {"approvers": 1},
+            "voters": [ALICE],
+            "seats": {ALICE: ALICE},
+        },
     }
     [call] = callback_server.calls
     assert call.method == "POST"
@@ -436,6 +442,7 @@ def test_quorum_of_two_decides_on_the_second_approval(
         "rejections": 0,
         "rules": {"approvers": 1},
         "voters": [ALICE],
+        "seats": {ALICE: ALICE},
     }
     assert callback_server.calls == []
     assert seed.stored(db, request_id)["status"] == "pending"
@@ -764,4 +771,5 @@ def test_an_approver_and_their_delegate_hold_one_seat(
     assert response.json() == {"error": f"alice@example.com has already voted on this request{through}"}
     assert sorted(seed.votes(db, request_id)) == [first]
     assert seed.stored(db, request_id)["status"] == "pending"
+    assert seed.stored(db, request_id)["tally"]["seats"] == {ALICE: first}
     assert callback_server.calls == []

@@ -218,6 +218,23 @@ def test_reminder_skips_those_who_voted_and_the_requester(
     assert mail.json()["subject"].startswith("Reminder: ")
 
 
+def test_reminder_skips_an_approver_whose_delegate_voted_and_the_delegate_of_one_who_did(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE, BOB, CAROL], quorum=3)
+    seed.delegation(db, ALICE, "dave@example.com")
+    seed.delegation(db, BOB, "erin@example.com")
+    # dave voted for alice, bob voted himself: neither seat, nor either delegate, is asked again.
+    db.collection(seed.REQUESTS).document(request_id).update(
+        {"tally.voters": ["dave@example.com", BOB], "tally.seats": {ALICE: "dave@example.com", BOB: BOB}}
+    )
+
+    assert push(notify, request_id, "reminder").json()["mails"] == 1
+
+    [mail] = mail_server.calls
+    assert mail.json()["to"] == CAROL
+
+
 @pytest.mark.parametrize(
     ("event", "stored"),
     [

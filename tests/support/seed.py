@@ -33,7 +33,7 @@ def default_options(approvers: Sequence[str], mode: str) -> dict[str, Any]:
         "reminders_sent": 0,
         "escalation": None,
         "escalated": False,
-        "tally": {"approvals": 0, "rejections": 0, "rules": {"approvers": 0}, "voters": []},
+        "tally": {"approvals": 0, "rejections": 0, "rules": {"approvers": 0}, "voters": [], "seats": {}},
     }
 
 
@@ -93,7 +93,13 @@ def request(
             "reminders_sent": 0,
             "escalation": None,
             "escalated": False,
-            "tally": {"approvals": 0, "rejections": 0, "rules": {r["name"]: 0 for r in rules}, "voters": []},
+            "tally": {
+                "approvals": 0,
+                "rejections": 0,
+                "rules": {r["name"]: 0 for r in rules},
+                "voters": [],
+                "seats": {},
+            },
         }
     )
     if callback_url:

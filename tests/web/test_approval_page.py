@@ -399,12 +399,15 @@ def test_a_delegate_sees_the_request_they_stand_in_for_and_votes_on_it(
         expect(events).to_contain_text(f"Voted by {DAVE}")
         expect(events).to_contain_text(f"on behalf of {BOB}")
 
-        # The note is the delegate's: bob's own card has none.
+        # The note is the delegate's: bob's own card has none. bob and dave hold one seat,
+        # so bob is told his vote was cast, and is not offered another.
         sign_out(page)
         sign_in(page, BOB)
         article = pending(page).get_by_role("article").filter(has_text=text)
         expect(fact(article, "Approvals")).to_have_text("1 of 2 approvals")
         expect(article.get_by_text("Standing in for", exact=False)).to_have_count(0)
+        expect(article.get_by_role("status")).to_have_text(f"{DAVE} already voted for you, standing in.")
+        expect(article.get_by_role("button", name="Approve", exact=True)).to_be_hidden()
     finally:
         db.collection(seed.DELEGATIONS).document(BOB).delete()
 

@@ -4,7 +4,7 @@
 import { auditToggle } from "./audit.js";
 import { formatTime, h, showError, uid } from "./dom.js";
 import { renderPayload } from "./payload.js";
-import { badges, renderFacts } from "./voting.js";
+import { badges, delegatorOf, renderFacts } from "./voting.js";
 
 export const requestId = (request) => request.request_id || request.id;
 
@@ -58,20 +58,10 @@ function requestMeta(request) {
   return parts.join(" · ");
 }
 
-/**
- * "Standing in for <delegator>" when the user sees `request` as a delegate (the
- * functions stamp `stand_in_for`: delegate -> delegator), or "". Someone who approves
- * it in their own right votes as themselves, so they are told nothing.
- */
+/** "Standing in for <delegator>" when the user sees `request` as a delegate, or "". */
 function standingInFor(session, request) {
-  const delegator = request.stand_in_for?.[session.email];
-  if (typeof delegator !== "string" || !delegator) return "";
-  const approvers = Array.isArray(request.approvers) ? request.approvers : [];
-  const groups = Array.isArray(request.approver_groups) ? request.approver_groups : [];
-  const own =
-    approvers.some((a) => typeof a === "string" && a.toLowerCase() === session.email) ||
-    groups.some((g) => session.groups.includes(g));
-  return own ? "" : `Standing in for ${delegator}`;
+  const delegator = delegatorOf(session, request);
+  return delegator ? `Standing in for ${delegator}` : "";
 }
 
 /**

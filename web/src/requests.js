@@ -4,7 +4,7 @@ import { decide } from "./api.js";
 import { card, keyedList, requestId } from "./cards.js";
 import { clearError, h, showError, uid } from "./dom.js";
 import { CLOSED_STATUSES, OPEN_STATUSES, watchApprovals } from "./store.js";
-import { hasVoted, progressText } from "./voting.js";
+import { hasVoted, progressText, seatTaken } from "./voting.js";
 
 const VOTE_NAMES = { approved: "approval", rejected: "rejection" };
 
@@ -42,10 +42,11 @@ function pendingArticle(session, request) {
     entry.update(current);
     const voted = myVote !== null || hasVoted(current, session.email);
     const ownRequest = current.prevent_self_approval === true && current.requester === session.email;
-    decision.hidden = voted || ownRequest;
+    const taken = voted ? null : seatTaken(session, current);
+    decision.hidden = voted || ownRequest || taken !== null;
     approve.disabled = reject.disabled = busy || current.status !== "pending";
     entry.element.setAttribute("aria-busy", String(busy));
-    const text = noteText(current, { voted, ownRequest, myVote });
+    const text = noteText(current, { voted, ownRequest, myVote, taken, email: session.email });
     if (entry.note.textContent !== text) entry.note.textContent = text;
   };
   const send = async (outcome) => {
@@ -81,10 +82,15 @@ function pendingArticle(session, request) {
   };
 }
 
-function noteText(request, { voted, ownRequest, myVote }) {
+function noteText(request, { voted, ownRequest, myVote, taken, email }) {
   if (request.status === "deciding") return "The votes are in; the decision is being delivered.";
   if (request.status !== "pending") return "";
   if (ownRequest) return "You asked for this request, so you cannot vote on it.";
+  if (taken) {
+    return taken.seat === email
+      ? `${taken.voter} already voted for you, standing in.`
+      : `${taken.seat}, whom you stand in for, already voted.`;
+  }
   if (!voted) return "";
   const progress = progressText(request);
   return `Your ${VOTE_NAMES[myVote] || "vote"} was recorded; waiting for the other approvers${progress ? ` (${progress} so far)` : ""}.`;

@@ -16,6 +16,36 @@ function voters(request) {
 export const hasVoted = (request, email) => voters(request).includes(email);
 
 /**
+ * The approver the user stands in for on `request` (the functions stamp
+ * `stand_in_for`: delegate -> delegator), or null. Someone who approves it in
+ * their own right votes as themselves, as decide counts it.
+ */
+export function delegatorOf({ email, groups }, request) {
+  const delegator = request.stand_in_for?.[email];
+  if (typeof delegator !== "string" || !delegator) return null;
+  const approvers = Array.isArray(request.approvers) ? request.approvers : [];
+  const approverGroups = Array.isArray(request.approver_groups) ? request.approver_groups : [];
+  const own =
+    approvers.some((a) => typeof a === "string" && a.toLowerCase() === email) ||
+    approverGroups.some((g) => groups.includes(g));
+  return own ? null : delegator;
+}
+
+/**
+ * {seat, voter} when someone else already cast the vote of the seat the user
+ * would vote for (tally.seats: approver -> voter), else null: an approver's
+ * delegate voted for them, or the approver a delegate stands in for voted.
+ * One approver is one seat; decide refuses a second vote for it.
+ */
+export function seatTaken(session, request) {
+  const seats = request.tally?.seats;
+  if (!seats || typeof seats !== "object") return null;
+  const seat = delegatorOf(session, request) || session.email;
+  const voter = seats[seat];
+  return typeof voter === "string" && voter.toLowerCase() !== session.email ? { seat, voter } : null;
+}
+
+/**
  * {counted, needed, rules: [{name, counted, quorum}]}, or null for a request without rules.
  * A rule's surplus approvals do not make up for another rule's missing ones, so the
  * overall count adds each rule's approvals only up to its quorum.
