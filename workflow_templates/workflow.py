@@ -17,6 +17,8 @@ from .source import YamlDocument, line_of
 _GET_ENV = re.compile(r"""sys\.get_env\(\s*(?:"([^"]*)"|'([^']*)')\s*([,)])""")
 # A bare function call in an expression (not a dotted stdlib one like map.get).
 _FUNCTION_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
+# A retry predicate naming a subworkflow, `${name}`: a reference without a call.
+_PREDICATE = re.compile(r"\$\{\s*([A-Za-z_]\w*)\s*\}")
 
 _SUBWORKFLOW_KEYS = frozenset({"params", "steps"})
 
@@ -50,6 +52,7 @@ class Subworkflow:
     data: dict[str, Any]
     calls: tuple[Use, ...] = field(default=())
     expressions: tuple[Use, ...] = field(default=())
+    predicates: tuple[Use, ...] = field(default=())
 
     def env_reads(self) -> Iterator[EnvRead]:
         """Every sys.get_env call with a literal variable name."""
@@ -59,8 +62,9 @@ class Subworkflow:
                 yield EnvRead(name, match.group(3) == ",", expression.line, expression.step)
 
     def referenced_names(self) -> set[str]:
-        """Names this subworkflow may invoke as subworkflows (calls and expressions)."""
+        """Names this subworkflow may invoke as subworkflows (calls, retry predicates, expressions)."""
         names = {call.text for call in self.calls if "." not in call.text}
+        names.update(predicate.text for predicate in self.predicates)
         for expression in self.expressions:
             names.update(_FUNCTION_CALL.findall(expression.text))
         return names
@@ -111,7 +115,15 @@ def _subworkflow(
         raise TemplateError(path, "main takes at most one parameter", line=line_of(params))
     walker = _StepWalker(path)
     walker.steps(steps)
-    return Subworkflow(name, path, line_of(key), data, tuple(walker.calls), tuple(walker.expressions))
+    return Subworkflow(
+        name,
+        path,
+        line_of(key),
+        data,
+        tuple(walker.calls),
+        tuple(walker.expressions),
+        tuple(walker.predicates),
+    )
 
 
 class _StepWalker:
@@ -121,6 +133,7 @@ class _StepWalker:
         self.path = path
         self.calls: list[Use] = []
         self.expressions: list[Use] = []
+        self.predicates: list[Use] = []
 
     def steps(self, node: yaml.Node) -> None:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
@@ -148,6 +161,8 @@ class _StepWalker:
             kind = key.value
             if kind == "call" and isinstance(value, yaml.ScalarNode):
                 self.calls.append(Use(str(value.value), line_of(value), step))
+            elif kind == "retry" and isinstance(value, yaml.MappingNode):
+                self.retry(value, step)
             elif kind in ("steps", "branches") or (kind == "try" and isinstance(value, yaml.SequenceNode)):
                 self.steps(value)
             elif kind in ("try", "for", "parallel", "except") and isinstance(value, yaml.MappingNode):
@@ -160,6 +175,14 @@ class _StepWalker:
                         self.scalars(condition, step)
             else:
                 self.scalars(value, step)
+
+    def retry(self, node: yaml.MappingNode, step: str) -> None:
+        for key, value in node.value:
+            if key.value == "predicate" and isinstance(value, yaml.ScalarNode):
+                match = _PREDICATE.fullmatch(str(value.value).strip())
+                if match:
+                    self.predicates.append(Use(match.group(1), line_of(value), step))
+        self.scalars(node, step)
 
     def scalars(self, node: yaml.Node, step: str) -> None:
         if isinstance(node, yaml.ScalarNode):

@@ -95,6 +95,7 @@ main:
         "firestore_fields",
         "firestore_value",
         "firestore_documents_path",
+        "firestore_contention",
     }
 
 
