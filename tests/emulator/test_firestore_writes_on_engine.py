@@ -31,11 +31,14 @@ DOCUMENTS = f"/v1/projects/{PROJECT}/databases/{DATABASE}/documents"
 # Past every backoff wait of the library's retries (1 + 2 + 4 + 8 + 8 seconds).
 PAST_BACKOFF = 60
 
-UPDATE = """\
+
+def storing_a_note(subworkflow: str) -> str:
+    """A workflow that stores one note through the library's `subworkflow`."""
+    return f"""\
 main:
   steps:
     - store_note:
-        call: firestore_update_document
+        call: {subworkflow}
         args:
           collection: notes
           document_id: "n1"
@@ -43,23 +46,13 @@ main:
             note: hello
         result: document
     - done:
-        return: ${document}
+        return: ${{document}}
 """
 
-CREATE = """\
-main:
-  steps:
-    - store_note:
-        call: firestore_create_document
-        args:
-          collection: notes
-          document_id: "n1"
-          values:
-            note: hello
-        result: document
-    - done:
-        return: ${document}
-"""
+
+UPDATE = storing_a_note("firestore_update_document")
+CREATE = storing_a_note("firestore_create_document")
+
 
 # Asks the library's predicate about one error value.
 CLASSIFY = """\
