@@ -38,10 +38,10 @@ class Caller:
         """The approvers entries (lower-case) this caller stands for."""
         return frozenset({self.email} | {f"group:{g.lower()}" for g in self.groups})
 
-    def match(self, approvers: Iterable[str]) -> str | None:
-        """The first ``approvers`` entry naming this caller, as written there."""
+    def matches(self, approvers: Iterable[str]) -> list[str]:
+        """The ``approvers`` entries naming this caller, as written there."""
         mine = self.principals()
-        return next((a for a in approvers if isinstance(a, str) and a.lower() in mine), None)
+        return [a for a in approvers if isinstance(a, str) and a.lower() in mine]
 
 
 class _Certificates:

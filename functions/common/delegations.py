@@ -84,24 +84,23 @@ def _changed(request: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
     return stored != dict(fields)
 
 
-def stamp(ref: DocumentReference, now: datetime) -> bool:
-    """Restamp one request, if pending, in a transaction; whether it was written.
+def stamp(ref: DocumentReference, now: datetime) -> dict[str, dict[str, Any]] | None:
+    """Restamp one request, if pending, in a transaction; the delegations it read (as
+    ``lookup`` gives them, for the caller to reuse), or None when it is not stamped.
 
     The request and its approvers' delegations are read in the transaction, so a
     vote deciding the request, or a delegation changed meanwhile, retries it
     rather than leaving stamps that are stale or on a decided request.
     """
 
-    def restamp_one(transaction: Transaction) -> bool:
+    def restamp_one(transaction: Transaction) -> dict[str, dict[str, Any]] | None:
         snapshot = ref.get(transaction=transaction)
         request = snapshot.to_dict() or {}
         if not snapshot.exists or not _stampable(request):
-            return False
-        fields = stamp_fields(request, now, lookup(_people(request.get("approvers") or ()), transaction))
-        if not _changed(request, fields):
-            return False
-        transaction.update(ref, fields)
-        return True
+            return None
+        found = lookup(_people(request.get("approvers") or ()), transaction)
+        restamp(transaction, [snapshot], now, found)
+        return found
 
     return firestore.run_transaction(ref.id, restamp_one, busy="the request is changing right now; try again")
 
@@ -111,14 +110,13 @@ def restamp(
     snapshots: Iterable[DocumentSnapshot],
     now: datetime,
     found: Mapping[str, Mapping[str, Any]],
-) -> int:
-    """Add to ``batch`` the stamps of those pending requests whose stamps change; how many.
+) -> None:
+    """Add to ``batch`` the stamps of those pending requests whose stamps change.
 
     ``found`` holds the delegations of all their e-mail approvers as they will be
     once ``batch`` is committed, so that the stamps land with the delegation
     change they follow from (a Transaction is a WriteBatch too).
     """
-    changed = 0
     for snapshot in snapshots:
         request = snapshot.to_dict() or {}
         if not snapshot.exists or not _stampable(request):
@@ -126,5 +124,3 @@ def restamp(
         fields = stamp_fields(request, now, found)
         if _changed(request, fields):
             batch.update(snapshot.reference, fields)
-            changed += 1
-    return changed

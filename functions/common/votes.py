@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 
 BUSY = "the request is being decided right now; try again"
+# A vote's comment, whether sent from the page or a signed link's form.
+MAX_COMMENT_LENGTH = 2000
 
 
 def _run(request_id: str, body: Callable[[Transaction], _T]) -> _T:
@@ -43,13 +45,12 @@ def _standing(
     transaction: Transaction, approvers: Sequence[str], voter: Voter, now: datetime
 ) -> tuple[list[str], str | None]:
     """The approvers entries the voter stands for, and the delegator when by delegation."""
-    mine = voter.principals()
-    direct = [a for a in approvers if isinstance(a, str) and a.lower() in mine]
+    direct = voter.matches(approvers)
     if direct:
         return direct, None
     # Only the approvers' own delegations count: a delegate's delegate is not
     # an approver (chains are not followed).
-    people = [a for a in approvers if isinstance(a, str) and not a.lower().startswith("group:")]
+    people = [a for a in approvers if delegations.is_email(a)]
     found = delegations.lookup(people, transaction)
     for approver in people:
         delegation = found.get(approver.lower(), {})
@@ -218,11 +219,11 @@ def cast(
         current = refuse_unvotable(
             request, at, expected_digest=expected_digest, use=use_ref, transaction=transaction
         )
-        vote_ref = _vote_ref(ref, request, voter.email)
-        if vote_ref.get(transaction=transaction).exists:
-            raise HttpError(409, "you have already voted on this request")
         earlier = _this_round(request, _votes(transaction, ref))
+        if any(v.get("voter") == voter.email for v in earlier):
+            raise HttpError(409, "you have already voted on this request")
         _refuse_taken_seat(principals, earlier)
+        vote_ref = _vote_ref(ref, request, voter.email)
         mine = {
             "voter": voter.email,
             "principals": principals,

@@ -10,8 +10,6 @@ import functions_framework
 from common import auth, votes
 from common.responses import HttpError, is_request_id, post_json_endpoint, request_json
 
-MAX_COMMENT_LENGTH = 2000
-
 
 def _parse(body: dict[str, Any]) -> tuple[str, str, str]:
     """The request id, outcome and comment, or a 400 listing every problem."""
@@ -23,8 +21,8 @@ def _parse(body: dict[str, Any]) -> tuple[str, str, str]:
     if outcome not in votes.OUTCOMES:
         problems.append(f"outcome: must be one of {list(votes.OUTCOMES)}")
     comment = body.get("comment", "")
-    if not isinstance(comment, str) or len(comment) > MAX_COMMENT_LENGTH:
-        problems.append(f"comment: must be a string of at most {MAX_COMMENT_LENGTH} characters")
+    if not isinstance(comment, str) or len(comment) > votes.MAX_COMMENT_LENGTH:
+        problems.append(f"comment: must be a string of at most {votes.MAX_COMMENT_LENGTH} characters")
     if problems:
         raise HttpError(400, "invalid decision", problems)
     return request_id, outcome, comment

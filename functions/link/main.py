@@ -24,7 +24,6 @@ OUTCOMES = {"approved": "Approve", "rejected": "Reject"}
 # Where Hosting routes this function (functions-framework serves every path), fixed rather
 # than the request's path so that a crafted path such as //elsewhere cannot retarget the form.
 FORM_ACTION = "/link"
-MAX_COMMENT_LENGTH = 2000
 
 HEADERS = {
     # No script at all; the inline style block is the page's only styling.
@@ -114,7 +113,7 @@ def _confirmation(request: flask.Request) -> flask.Response:
         f'<form method="post" action="{FORM_ACTION}">'
         f'<input type="hidden" name="token" value="{html.escape(request.args["token"])}">'
         f'<p><label for="comment">Comment (optional)</label><br>'
-        f'<textarea id="comment" name="comment" maxlength="{MAX_COMMENT_LENGTH}"></textarea></p>'
+        f'<textarea id="comment" name="comment" maxlength="{votes.MAX_COMMENT_LENGTH}"></textarea></p>'
         f"<p>{buttons}</p></form>"
     )
     return page(200, "Approval requested", body)
@@ -144,8 +143,8 @@ def _decision(request: flask.Request) -> flask.Response:
     comment = form.get("comment", "").strip()
     if outcome not in OUTCOMES:
         raise HttpError(400, "choose approve or reject")
-    if len(comment) > MAX_COMMENT_LENGTH:
-        raise HttpError(400, f"the comment may have at most {MAX_COMMENT_LENGTH} characters")
+    if len(comment) > votes.MAX_COMMENT_LENGTH:
+        raise HttpError(400, f"the comment may have at most {votes.MAX_COMMENT_LENGTH} characters")
     result = votes.cast(
         link.request_id,
         votes.Voter(uid="", email=link.approver, groups=frozenset()),

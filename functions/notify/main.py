@@ -19,6 +19,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,8 +72,13 @@ def _event(envelope: dict[str, Any]) -> Event:
     )
 
 
-def _recipients(approval: dict[str, Any], now: datetime) -> dict[str, str | None]:
-    """Who may still vote: e-mail -> the approver they stand in for (None: themselves)."""
+def _recipients(
+    approval: dict[str, Any], now: datetime, found: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, str | None]:
+    """Who may still vote: e-mail -> the approver they stand in for (None: themselves).
+
+    ``found``: the approvers' delegations as the stamp read them (None: look them up).
+    """
     tally = approval.get("tally") or {}
     # An approver whose delegate voted has voted, and so has the delegate of one who did.
     voted = {str(v).lower() for v in [*(tally.get("voters") or ()), *(tally.get("seats") or {})]}
@@ -84,7 +90,7 @@ def _recipients(approval: dict[str, Any], now: datetime) -> dict[str, str | None
         if delegations.is_email(a) and a.lower() not in voted
     ]
     recipients: dict[str, str | None] = dict.fromkeys(approvers)
-    for delegate, delegator in delegations.stand_ins(approvers, now).items():
+    for delegate, delegator in delegations.stand_ins(approvers, now, found).items():
         if delegate not in voted:
             recipients.setdefault(delegate, delegator)
     return recipients
@@ -99,7 +105,9 @@ def _payload_text(payload: Any) -> str:
     )
 
 
-def _asking_mails(event: Event, approval: dict[str, Any]) -> list[dict[str, str]]:
+def _asking_mails(
+    event: Event, approval: dict[str, Any], now: datetime, found: Mapping[str, Mapping[str, Any]] | None
+) -> list[dict[str, str]]:
     """One mail per person who may still vote, each with a link of their own."""
     deadline = approval.get("expires_at") or approval.get("due_at")
     if approval.get("status") != "pending" or not isinstance(deadline, datetime):
@@ -113,7 +121,7 @@ def _asking_mails(event: Event, approval: dict[str, Any]) -> list[dict[str, str]
     digest = links.digest(approval.get("subject"), approval.get("payload"))
     requester = approval.get("requester") or "someone"
     mails = []
-    for person, delegator in _recipients(approval, datetime.now(UTC)).items():
+    for person, delegator in _recipients(approval, now, found).items():
         url = links.link_url(links.sign(event.request_id, person, digest, deadline))
         on_behalf = f" (standing in for {delegator})" if delegator else ""
         text = (
@@ -183,10 +191,13 @@ def notify(request: flask.Request) -> dict[str, Any]:
         return result
     approval = snapshot.to_dict() or {}
     if event.event in ASKING:
+        now = datetime.now(UTC)
         # Before the mails, so whoever a mail names as standing in finds the
         # request on the page; only a pending, non-automatic one is stamped.
-        delegations.stamp(ref, datetime.now(UTC))
-    mails = _asking_mails(event, approval) if event.event in ASKING else _settled_mail(event, approval)
+        found = delegations.stamp(ref, now)
+        mails = _asking_mails(event, approval, now, found)
+    else:
+        mails = _settled_mail(event, approval)
     for mail in mails:
         _send(mail)
     return {**result, "mails": len(mails)}
