@@ -5,7 +5,7 @@ import { loadConfig } from "./config.js";
 import { showDelegation } from "./delegation.js";
 import { clearError, h, showError } from "./dom.js";
 import { showMine } from "./mine.js";
-import { showHistory, showInbox } from "./requests.js";
+import { showApprovals } from "./requests.js";
 import { showTranslate } from "./translate.js";
 
 const $ = (id) => document.getElementById(id);
@@ -31,11 +31,10 @@ async function start() {
       const signOut = h("button", { type: "button", onclick: () => session.signOut() }, "Sign out");
       $("session").replaceChildren(h("p", {}, `Signed in as ${session.email}`), signOut);
       $("signed-in").hidden = false;
-      showInbox(session, $("pending"));
+      showApprovals(session, $("pending"), $("history"));
       showMine(session, $("mine"));
       showTranslate(session, $("translate"));
       showDelegation(session, $("delegation"));
-      showHistory(session, $("history"));
       // The sign-in form just disappeared: give keyboard users a place to continue from.
       if (document.activeElement === document.body || !document.activeElement?.isConnected) {
         const heading = $("pending-heading");

@@ -8,16 +8,24 @@ import { hasVoted, progressText, seatTaken } from "./voting.js";
 
 const VOTE_NAMES = { approved: "approval", rejected: "rejection" };
 
-export function showInbox(session, container) {
-  const { onDocs, onError } = keyedList(container, "Nothing to approve", (request) =>
-    pendingArticle(session, request),
+/**
+ * The inbox (open requests) and the history (closed ones) from one set of live
+ * queries over every status, split here: one listener per way of approving,
+ * not one per list. Returns the unsubscribe.
+ */
+export function showApprovals(session, inbox, history) {
+  const open = keyedList(inbox, "Nothing to approve", (request) => pendingArticle(session, request));
+  const closed = keyedList(history, "No decided requests yet", (request) => card(session, request));
+  return watchApprovals(
+    session.db,
+    session,
+    [...OPEN_STATUSES, ...CLOSED_STATUSES],
+    (requests) => {
+      open.onDocs(requests.filter((request) => OPEN_STATUSES.includes(request.status)));
+      closed.onDocs(requests.filter((request) => CLOSED_STATUSES.includes(request.status)));
+    },
+    open.onError,
   );
-  return watchApprovals(session.db, session, OPEN_STATUSES, onDocs, onError);
-}
-
-export function showHistory(session, container) {
-  const { onDocs, onError } = keyedList(container, "No decided requests yet", (request) => card(session, request));
-  return watchApprovals(session.db, session, CLOSED_STATUSES, onDocs, onError);
 }
 
 function pendingArticle(session, request) {
