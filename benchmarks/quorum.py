@@ -20,6 +20,7 @@ from tempfile import TemporaryDirectory
 
 import requests
 
+from components.database import Collections
 from emulator.firestore import FirestoreEmulator
 from emulator.functions import FunctionServer
 from emulator.identity import IdentityProvider
@@ -50,12 +51,7 @@ main:
     - answer:
         return: ${decision}
 """
-COLLECTIONS = {
-    "APPROVALS_DATABASE": "(default)",
-    "APPROVALS_REQUESTS_COLLECTION": "approval_requests",
-    "APPROVALS_CALLBACKS_COLLECTION": "approval_callbacks",
-    "APPROVALS_AUDIT_COLLECTION": "approval_audit",
-}
+COLLECTIONS = {"APPROVALS_DATABASE": "(default)", **Collections().environment()}
 
 
 class QuorumBench:
@@ -126,13 +122,12 @@ class QuorumBench:
         return ended - started, answered - started
 
     def _wait_for_callback(self, execution_id: str) -> None:
-        deadline = time.monotonic() + 30
-        while not any(callback.waiting for callback in self.engine.list_callbacks(execution_id)):
-            if time.monotonic() > deadline or self.engine.get(execution_id).state != ACTIVE:
-                raise RuntimeError(
-                    f"execution {execution_id} never waited: {self.engine.get(execution_id).error}"
-                )
-            time.sleep(0.005)
+        self.engine.wait_idle(timeout=30)
+        record = self.engine.get(execution_id)
+        if record.state != ACTIVE or not any(
+            callback.waiting for callback in self.engine.list_callbacks(execution_id)
+        ):
+            raise RuntimeError(f"execution {execution_id} never waited: {record.error}")
 
 
 @contextlib.contextmanager
@@ -144,15 +139,15 @@ def _bench() -> Iterator[QuorumBench]:
 def report(samples: int = 30) -> list[str]:
     lines = []
     with _bench() as bench:
-        figures: dict[int, tuple[list[float], list[float]]] = {}
         workflows = {quorum: bench.deploy(quorum) for quorum in (1, 3)}
+        figures: dict[int, tuple[list[float], list[float]]] = {quorum: ([], []) for quorum in workflows}
         # Alternate so that load on the machine falls on both alike; the first round warms up.
         bench.last_vote_to_completion(workflows[1], 1)
         bench.last_vote_to_completion(workflows[3], 3)
         for _ in range(samples):
             for quorum, workflow in workflows.items():
                 total, post = bench.last_vote_to_completion(workflow, quorum)
-                figures.setdefault(quorum, ([], []))[0].append(total)
+                figures[quorum][0].append(total)
                 figures[quorum][1].append(post)
     medians = {quorum: statistics.median(totals) for quorum, (totals, _) in figures.items()}
     for quorum, (totals, posts) in figures.items():

@@ -214,7 +214,7 @@ class LocalStack(LocalService):
         background = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="emulator-start")
         on_stop.callback(background.shutdown)
         firestore_started = background.submit(self._start_firestore)
-        pubsub_started = background.submit(self.pubsub.start) if self.pubsub in owned else None
+        pubsub_started = background.submit(self._start_pubsub) if self.pubsub is not None else None
         # The functions are told the origin (links, the mail outbox) before it serves.
         self._origin_port = self.port or free_port()
         self.origin_url = f"http://127.0.0.1:{self._origin_port}"
@@ -287,10 +287,9 @@ class LocalStack(LocalService):
         self._say(
             "firestore emulator", f"{self.firestore.url} ({rules_note}; {len(plan.documents)} documents)"
         )
-        if self.pubsub is not None:
-            self._create_pubsub_resources(
-                pubsub_started.result() if pubsub_started is not None else self.pubsub, on_stop
-            )
+        if pubsub_started is not None:
+            pubsub_started.result()
+            self._create_pubsub_resources(on_stop)
 
         self.hosting = HostingServer(
             plan.hosting,
@@ -309,16 +308,23 @@ class LocalStack(LocalService):
         on_stop.callback(self.hosting.stop)
         self._say("hosting", f"{self.origin_url} ({len(plan.hosting.rewrites)} rewrites, /local/)")
 
-    def _start_firestore(self) -> FirestoreEmulator:
+    def _start_firestore(self) -> None:
         """Our own emulator started with the rules file; a shared one given the rules for our project."""
         if self.firestore is not self._shared_firestore:
-            return self.firestore.start()
-        if self.plan.rules is not None:
+            self.firestore.start()
+        elif self.plan.rules is not None:
             self.firestore.load_rules(self.plan.project, self.plan.rules)
-        return self.firestore
 
-    def _create_pubsub_resources(self, pubsub: PubSubEmulator, on_stop: contextlib.ExitStack) -> None:
+    def _start_pubsub(self) -> None:
+        """Our own emulator started; a shared one is already running."""
+        assert self.pubsub is not None
+        if self.pubsub is not self._shared_pubsub:
+            self.pubsub.start()
+
+    def _create_pubsub_resources(self, on_stop: contextlib.ExitStack) -> None:
         """The program's topics and subscriptions; a push subscription pushes to its local function."""
+        pubsub = self.pubsub
+        assert pubsub is not None
         shared = pubsub is self._shared_pubsub
         for topic in self.plan.topics:
             pubsub.create_topic(topic)
