@@ -8,7 +8,7 @@ is made.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import TemplateError
@@ -28,36 +28,13 @@ ESCALATION_KEYS = frozenset({"approvers", "quorum", "timeout_seconds"})
 def check_request_approval_calls(subworkflow: Subworkflow) -> None:
     """Raise a TemplateError naming the file, line and step of a bad request_approval call."""
     for call in subworkflow.calls:
-        if call.text != "request_approval" or call.step is None:
+        if call.text != "request_approval":
             continue
-        body = _find_step(subworkflow.data.get("steps"), call.step)
-        problem = _arguments_problem(body.get("args") if body else None)
+        problem = _arguments_problem(call.args)
         if problem:
             raise TemplateError(
                 subworkflow.path, f"request_approval {problem}", line=call.line, step=call.step
             )
-
-
-def _find_step(steps: Any, name: str) -> dict[str, Any] | None:
-    for step_name, body in _steps(steps):
-        if step_name == name:
-            return body
-    return None
-
-
-def _steps(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every (name, body) of a steps list, nested ones (switch, for, try, parallel) included."""
-    if isinstance(node, list):
-        for item in node:
-            if isinstance(item, dict) and len(item) == 1:
-                [(name, body)] = item.items()
-                if isinstance(body, dict):
-                    yield str(name), body
-                    yield from _steps(body)
-    elif isinstance(node, dict):
-        for value in node.values():
-            if isinstance(value, list | dict):
-                yield from _steps(value)
 
 
 def _is_expression(value: Any) -> bool:

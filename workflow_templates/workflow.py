@@ -25,11 +25,15 @@ _SUBWORKFLOW_KEYS = frozenset({"params", "steps"})
 
 @dataclass(frozen=True)
 class Use:
-    """Something a subworkflow uses, and where: a call target or an expression."""
+    """Something a subworkflow uses, and where: a call target or an expression.
+
+    For a call, args is the value of the `args` beside it (None without one).
+    """
 
     text: str
     line: int
     step: str | None
+    args: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,11 @@ def _subworkflow(
     )
 
 
+def _value_of(node: yaml.Node | None) -> Any:
+    """The Python value of a composed node, as parse_yaml builds it."""
+    return None if node is None else yaml.constructor.SafeConstructor().construct_document(node)
+
+
 class _StepWalker:
     """Collects call targets and expressions, each with its line and step name."""
 
@@ -160,7 +169,8 @@ class _StepWalker:
         for key, value in node.value:
             kind = key.value
             if kind == "call" and isinstance(value, yaml.ScalarNode):
-                self.calls.append(Use(str(value.value), line_of(value), step))
+                args = next((v for k, v in node.value if k.value == "args"), None)
+                self.calls.append(Use(str(value.value), line_of(value), step, _value_of(args)))
             elif kind == "retry" and isinstance(value, yaml.MappingNode):
                 self.retry(value, step)
             elif kind in ("steps", "branches") or (kind == "try" and isinstance(value, yaml.SequenceNode)):

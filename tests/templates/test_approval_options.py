@@ -22,6 +22,17 @@ def template_with(args: dict[str, object]) -> str:
     return f"main:\n  steps:\n    - ask:\n{indented}    - answer:\n        return: ${{decision}}\n"
 
 
+def template_with_try(args: dict[str, object]) -> str:
+    """A team workflow whose `ask` step calls request_approval (line 5) inside try."""
+    call = {"request_id": "r1", "subject": "Ship it?", "payload": {}, **args}
+    attempt = {"call": "request_approval", "args": call, "result": "decision"}
+    body = yaml.safe_dump(
+        {"try": attempt, "except": {"as": "e", "steps": [{"give_up": {"raise": "${e}"}}]}}, sort_keys=False
+    )
+    indented = "".join(f"        {line}\n" for line in body.splitlines())
+    return f"main:\n  steps:\n    - ask:\n{indented}    - answer:\n        return: ${{decision}}\n"
+
+
 def render_error(path: Path) -> TemplateError:
     with pytest.raises(TemplateError) as caught:
         render(load_template(path), PLATFORM_ENV)
@@ -107,3 +118,23 @@ def test_good_options_and_expressions_render(write_template: WriteTemplate) -> N
     workflow = yaml.safe_load(render(load_template(path), PLATFORM_ENV))
 
     assert workflow["main"]["steps"][0]["ask"]["args"]["options"] == options
+
+
+def test_a_call_inside_try_is_checked_with_its_own_args(write_template: WriteTemplate) -> None:
+    options = {"quorum": 2, "escalate_to": {"approvers": ["boss@example.com"], "timeout_seconds": 60}}
+    path = write_template(
+        template_with_try({"approvers": ["a@example.com", "b@example.com"], "options": options})
+    )
+
+    workflow = yaml.safe_load(render(load_template(path), PLATFORM_ENV))
+
+    assert workflow["main"]["steps"][0]["ask"]["try"]["args"]["options"] == options
+
+
+def test_a_bad_option_inside_try_names_the_file_line_and_step(write_template: WriteTemplate) -> None:
+    path = write_template(template_with_try({"options": {"quorom": 2}}))
+
+    error = render_error(path)
+
+    assert (error.path, error.line, error.step) == (str(path), 5, "ask")
+    assert "step 'ask': request_approval has an unknown option 'quorom'" in str(error)
