@@ -14,6 +14,7 @@ from emulator.identity import IdentityProvider
 from emulator.metadata import MetadataServer
 from emulator.pubsub import PubSubEmulator
 from tests.support import PROJECT
+from tests.support.pubsub import Subscription
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +43,11 @@ def pubsub_emulator() -> Iterator[PubSubEmulator]:
     """The real gcloud Pub/Sub emulator, started once per session."""
     with PubSubEmulator(project=PROJECT) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def subscription(pubsub_emulator: PubSubEmulator) -> Iterator[Subscription]:
+    """A pull subscription of its own on the events topic, deleted (with the topic) after the test."""
+    created = Subscription(pubsub_emulator)
+    yield created
+    created.close()

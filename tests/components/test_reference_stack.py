@@ -71,7 +71,7 @@ def function_of(graph: Graph, role: str) -> CapturedResource:
 def test_each_function_is_built_from_its_own_sources(dev_graph: Graph) -> None:
     for role in ROLES:
         component = dev_graph.named(f"approvals-{role}", FUNCTION)
-        function = next(r for r in dev_graph.children(component) if r.type.endswith("function:Function"))
+        function = function_of(dev_graph, role)
         source = next(
             r for r in dev_graph.children(component) if r.type.endswith("bucketObject:BucketObject")
         )

@@ -8,29 +8,6 @@ each other's requests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from tests.support.stacks import client, stack
 
-import pytest
-
-from emulator.firestore import FirestoreEmulator
-from emulator.pubsub import PubSubEmulator
-from emulator.stack import LocalStack
-from tests.e2e.stack_client import Client
-from tests.support.stacks import dev_stack
-
-
-@pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory,
-    firestore_emulator: FirestoreEmulator,
-    pubsub_emulator: PubSubEmulator,
-) -> Iterator[LocalStack]:
-    """The dev stack, started once per module and stopped at its end."""
-    with dev_stack(tmp_path_factory.mktemp("stack"), firestore_emulator, pubsub_emulator) as running:
-        yield running
-
-
-@pytest.fixture
-def client(stack: LocalStack) -> Client:
-    """A fresh client per test (its own sign-ins) on the module's stack."""
-    return Client.connect(stack.origin_url)
+__all__ = ["client", "stack"]

@@ -8,11 +8,14 @@ from typing import Protocol
 
 import pytest
 import requests
+from google.cloud import firestore
 
+from emulator.firestore import FirestoreEmulator
 from emulator.workflows.clock import VirtualClock
 from emulator.workflows.engine import Engine
 from emulator.workflows.server import WorkflowsServer
 from emulator.workflows.store import Store
+from tests.support import PROJECT
 from tests.support.servers import RecordingServer
 
 TOKEN = "caller-token"
@@ -46,6 +49,14 @@ def engine(store: Store, clock: VirtualClock) -> Iterator[Engine]:
 def server(engine: Engine) -> Iterator[WorkflowsServer]:
     with WorkflowsServer(engine) as server:
         yield server
+
+
+@pytest.fixture
+def db(firestore_emulator: FirestoreEmulator, monkeypatch: pytest.MonkeyPatch) -> firestore.Client:
+    """A client on the emulated Firestore (the default database), emptied for the test."""
+    firestore_emulator.reset()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
+    return firestore.Client(project=PROJECT)
 
 
 @pytest.fixture

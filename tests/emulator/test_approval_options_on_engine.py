@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
 
 from emulator.firestore import FirestoreEmulator
 from emulator.workflows.clock import VirtualClock
@@ -26,7 +25,7 @@ from emulator.workflows.engine import Engine
 from emulator.workflows.server import WorkflowsServer
 from emulator.workflows.store import Store
 from tests.emulator.conftest import CallBack
-from tests.support import PROJECT
+from tests.support import PROJECT, seed
 from tests.templates.examples import PLATFORM_ENV
 from workflow_templates import load_template, render
 
@@ -79,18 +78,14 @@ class Approvals:
         return execution.id
 
     def request(self, request_id: str) -> dict[str, Any]:
-        document = self.db.collection("approval_requests").document(request_id).get().to_dict()
-        assert document is not None, f"no request {request_id}"
-        return document
+        return seed.stored(self.db, request_id)
 
     def events(self, request_id: str) -> list[tuple[str, str, dict[str, Any]]]:
-        query = self.db.collection("approval_audit").where(filter=FieldFilter("request_id", "==", request_id))
-        events = sorted((snapshot.to_dict() for snapshot in query.stream()), key=lambda event: event["at"])
-        return [(event["event"], event["actor"], event["details"]) for event in events]
+        return seed.trail(self.db, request_id)
 
     def decide(self, request_id: str, approver: str, outcome: str = "approved", **extra: Any) -> None:
         """Send the callback decide sends once the votes decide the request."""
-        callback = self.db.collection("approval_callbacks").document(request_id).get().to_dict()
+        callback = seed.get(self.db, seed.CALLBACKS, request_id)
         assert callback is not None
         body = {
             "request_id": request_id,
@@ -122,19 +117,17 @@ def approvals(
     store: Store,
     clock: VirtualClock,
     firestore_emulator: FirestoreEmulator,
+    db: firestore.Client,
     call_back: CallBack,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Approvals]:
-    firestore_emulator.reset()
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
     path = tmp_path / "team.yaml"
     path.write_text(TEAM_WORKFLOW, encoding="utf-8")
     source = render(load_template(path), {**PLATFORM_ENV, "APPROVAL_POLICY": "{}"})
     settings = ConnectorSettings(firestore_host=firestore_emulator.host, project=PROJECT)
     engine = Engine(store, clock, project=PROJECT, connector_settings=settings)
     with WorkflowsServer(engine):
-        yield Approvals(engine, firestore.Client(project=PROJECT), call_back, source)
+        yield Approvals(engine, db, call_back, source)
     engine.close()
 
 
@@ -236,7 +229,7 @@ def test_auto_mode_approves_at_once_and_is_audited(approvals: Approvals) -> None
     assert events["decided"][0] == "approvals-bot"
     assert events["decided"][1]["identity_source"] == "auto-mode"
     # Nobody was asked, so there is no callback to leak or deliver to.
-    assert approvals.db.collection("approval_callbacks").document("req-1").get().exists is False
+    assert seed.get(approvals.db, seed.CALLBACKS, "req-1") is None
 
 
 @pytest.mark.parametrize(("mode", "stored_quorum"), [("single", 1), ("quorum", 2)])
@@ -296,4 +289,4 @@ def test_options_nobody_could_meet_fail_before_anyone_is_asked(
     assert record.state == "FAILED"
     assert record.error["tags"] == ["ValueError"]
     assert record.error["message"] == f"request_approval req-1: {problem}"
-    assert approvals.db.collection("approval_requests").document("req-1").get().exists is False
+    assert seed.get(approvals.db, seed.REQUESTS, "req-1") is None

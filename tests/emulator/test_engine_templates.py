@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 import requests
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
 
 from emulator.firestore import FirestoreEmulator
 from emulator.translation import TranslationServer
@@ -121,13 +120,11 @@ class Approvals:
         return record.result
 
     def document(self, collection: str, document_id: str) -> dict[str, Any] | None:
-        return self.db.collection(collection).document(document_id).get().to_dict()
+        return seed.get(self.db, collection, document_id)
 
     def audit(self, request_id: str) -> list[Event]:
         """(event, actor, details) of one request, oldest first."""
-        query = self.db.collection("approval_audit").where(filter=FieldFilter("request_id", "==", request_id))
-        events = sorted((snapshot.to_dict() for snapshot in query.stream()), key=lambda event: event["at"])
-        return [(event["event"], event["actor"], event["details"]) for event in events]
+        return seed.trail(self.db, request_id)
 
     def pending(
         self,
@@ -263,13 +260,6 @@ def outcome_of(step: dict[str, Any]) -> dict[str, Any]:
     """A request_approval result with its RFC 3339 decided_at read back as a time."""
     decided_at = step["decided_at"]
     return {**step, "decided_at": None if decided_at is None else datetime.fromisoformat(decided_at)}
-
-
-@pytest.fixture
-def db(firestore_emulator: FirestoreEmulator, monkeypatch: pytest.MonkeyPatch) -> firestore.Client:
-    firestore_emulator.reset()
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
-    return firestore.Client(project=PROJECT)
 
 
 @pytest.fixture

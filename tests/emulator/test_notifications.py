@@ -27,7 +27,7 @@ from emulator.workflows.store import Store
 from emulator.workflows.tokens import StaticTokens
 from tests.emulator.conftest import CallBack
 from tests.emulator.test_engine_templates import APPROVE, APPROVERS, DAY, HOUR, REQUEST_ID, REQUESTER
-from tests.support import PROJECT
+from tests.support import PROJECT, seed
 from tests.support.pubsub import TOPIC, Subscription
 from tests.templates.examples import PLATFORM_ENV
 from workflow_templates import load_template, render
@@ -38,23 +38,14 @@ REQUESTED = ("requested", REQUESTER, {"stage": "validation", "subject": SUBJECT,
 
 
 @pytest.fixture
-def subscription(pubsub_emulator: PubSubEmulator) -> Iterator[Subscription]:
-    created = Subscription(pubsub_emulator)
-    yield created
-    created.close()
-
-
-@pytest.fixture
 def engine(
     store: Store,
     clock: VirtualClock,
     firestore_emulator: FirestoreEmulator,
     pubsub_emulator: PubSubEmulator,
-    monkeypatch: pytest.MonkeyPatch,
+    db: firestore.Client,
 ) -> Iterator[Engine]:
     """translation_validation deployed with the events topic set, as ApprovalWorkflow does."""
-    firestore_emulator.reset()
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
     with TranslationServer() as translation:
         settings = ConnectorSettings(
             firestore_host=firestore_emulator.host,
@@ -63,17 +54,23 @@ def engine(
             project=PROJECT,
         )
         engine = Engine(store, clock, project=PROJECT, connector_settings=settings, tokens=StaticTokens())
-        template = load_template(TEMPLATE)
-        env = {
-            **PLATFORM_ENV,
-            "APPROVAL_TEMPLATE": TEMPLATE,
-            "APPROVALS_EVENTS_TOPIC": TOPIC,
-            **template.env_for({}),
-        }
-        engine.deploy(TEMPLATE, render(template, env), env)
+        deploy(engine)
         with WorkflowsServer(engine):
             yield engine
         engine.close()
+
+
+def deploy(engine: Engine, topic: str = TOPIC, **extra: str) -> None:
+    """(Re)deploy TEMPLATE publishing to `topic`, with `extra` in its environment."""
+    template = load_template(TEMPLATE)
+    env = {
+        **PLATFORM_ENV,
+        "APPROVAL_TEMPLATE": TEMPLATE,
+        "APPROVALS_EVENTS_TOPIC": topic,
+        **extra,
+        **template.env_for({}),
+    }
+    engine.deploy(TEMPLATE, render(template, env), env)
 
 
 def start(engine: Engine) -> str:
@@ -106,7 +103,7 @@ def now(engine: Engine) -> datetime:
 
 
 def test_an_approval_publishes_requested_then_decided(
-    engine: Engine, subscription: Subscription, call_back: CallBack
+    engine: Engine, db: firestore.Client, subscription: Subscription, call_back: CallBack
 ) -> None:
     started = now(engine)
     execution_id = start(engine)
@@ -114,8 +111,7 @@ def test_an_approval_publishes_requested_then_decided(
 
     engine.advance(HOUR)
     decided = now(engine)
-    db = firestore.Client(project=PROJECT)
-    url = db.collection("approval_callbacks").document(REQUEST_ID).get().to_dict()["url"]
+    url = seed.get(db, seed.CALLBACKS, REQUEST_ID)["url"]
     response = call_back(url, APPROVE.body(REQUEST_ID, decided))
     assert response.status_code == 200, response.text
     engine.wait_idle()
@@ -137,15 +133,7 @@ def test_a_timeout_publishes_requested_then_expired(engine: Engine, subscription
 def test_reminders_and_the_escalation_are_published(engine: Engine, subscription: Subscription) -> None:
     escalation = {"approvers": ["boss@example.com"], "timeout_seconds": DAY}
     policy = {"reminder_every_seconds": 8 * HOUR, "escalate_to": escalation}
-    template = load_template(TEMPLATE)
-    env = {
-        **PLATFORM_ENV,
-        "APPROVAL_TEMPLATE": TEMPLATE,
-        "APPROVALS_EVENTS_TOPIC": TOPIC,
-        "APPROVAL_POLICY": json.dumps(policy),
-        **template.env_for({}),
-    }
-    engine.deploy(TEMPLATE, render(template, env), env)
+    deploy(engine, APPROVAL_POLICY=json.dumps(policy))
     started = now(engine)
     execution_id = start(engine)
 
@@ -169,24 +157,17 @@ def test_reminders_and_the_escalation_are_published(engine: Engine, subscription
     assert escalated["approvers"] == ["boss@example.com"]
 
 
-def test_a_lost_event_is_logged_and_the_request_still_waits(engine: Engine, call_back: CallBack) -> None:
-    template = load_template(TEMPLATE)
-    missing = f"projects/{PROJECT}/topics/nobody-created-this"
-    env = {
-        **PLATFORM_ENV,
-        "APPROVAL_TEMPLATE": TEMPLATE,
-        "APPROVALS_EVENTS_TOPIC": missing,
-        **template.env_for({}),
-    }
-    engine.deploy(TEMPLATE, render(template, env), env)
+def test_a_lost_event_is_logged_and_the_request_still_waits(
+    engine: Engine, db: firestore.Client, call_back: CallBack
+) -> None:
+    deploy(engine, f"projects/{PROJECT}/topics/nobody-created-this")
 
     execution_id = start(engine)
 
     [lost] = [log for log in engine.logs if log.execution_id == execution_id and log.severity == "ERROR"]
     assert (lost.payload["event"], lost.payload["request_id"]) == ("requested", REQUEST_ID)
-    db = firestore.Client(project=PROJECT)
-    assert db.collection("approval_requests").document(REQUEST_ID).get().to_dict()["status"] == "pending"
-    url = db.collection("approval_callbacks").document(REQUEST_ID).get().to_dict()["url"]
+    assert seed.stored(db, REQUEST_ID)["status"] == "pending"
+    url = seed.get(db, seed.CALLBACKS, REQUEST_ID)["url"]
     response = call_back(url, APPROVE.body(REQUEST_ID, now(engine)))
     assert response.status_code == 200, response.text
     engine.wait_idle()

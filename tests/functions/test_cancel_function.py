@@ -24,6 +24,7 @@ from emulator.workflows.clock import VirtualClock
 from emulator.workflows.engine import Engine
 from emulator.workflows.grpc_api import ExecutionsService
 from emulator.workflows.store import ACTIVE, CANCELLED, Store
+from tests.functions.function_support import post
 from tests.support import PROJECT, seed
 from tests.support.pubsub import TOPIC, Subscription
 
@@ -64,23 +65,11 @@ def cancel(
             yield function
 
 
-@pytest.fixture
-def subscription(pubsub_emulator: PubSubEmulator) -> Iterator[Subscription]:
-    created = Subscription(pubsub_emulator)
-    yield created
-    created.close()
-
-
 def running(db: firestore.Client, engine: Engine, **kw: Any) -> tuple[str, str]:
     """A pending request whose execution waits on the engine; its id and the execution's id."""
     execution = engine.start("wait")
     name = f"projects/{PROJECT}/locations/{engine.location}/workflows/wait/executions/{execution.id}"
     return seed.request(db, approvers=[ALICE], execution_name=name, **kw), execution.id
-
-
-def post(function: FunctionServer, body: Any, token: str | None) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.post(f"{function.url}/", json=body, headers=headers, timeout=30)
 
 
 def test_requester_cancels_request_and_execution(

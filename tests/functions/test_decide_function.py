@@ -15,6 +15,7 @@ from emulator.functions import FunctionServer
 from emulator.identity import IdentityProvider
 from emulator.metadata import MetadataServer
 from functions.common.links import digest
+from tests.functions.function_support import pending, post
 from tests.support import PROJECT, seed
 from tests.support.servers import CallbackServer, Reply
 
@@ -35,15 +36,6 @@ def decide(function_env: dict[str, str], callback_server: CallbackServer) -> Ite
     }
     with FunctionServer("decide", env) as function:
         yield function
-
-
-def post(function: FunctionServer, body: Any, token: str | None, **kwargs: Any) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.post(f"{function.url}/", json=body, headers=headers, timeout=30, **kwargs)
-
-
-def pending(db: firestore.Client, callback_server: CallbackServer, approvers: list[str], **kw: Any) -> str:
-    return seed.request(db, approvers=approvers, callback_url=callback_server.url_for("placeholder"), **kw)
 
 
 def test_decision_is_recorded_and_called_back(
@@ -574,9 +566,7 @@ def test_an_escalation_starts_a_new_round_of_votes(
     assert call.json()["votes"] == [{"approver": ALICE, "outcome": "approved", "comment": ""}]
     assert vote(decide, identity, request_id, BOB).status_code == 403
     # Both rounds stay on record.
-    assert sorted(
-        v.id for v in db.collection(seed.REQUESTS).document(request_id).collection("votes").stream()
-    ) == [
+    assert sorted(seed.votes(db, request_id)) == [
         ALICE,
         BOB,
         f"escalation:{ALICE}",

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from google.cloud import firestore
 
 from emulator.functions import FunctionServer
 from emulator.identity import IdentityProvider
+from tests.functions.function_support import call
 from tests.support import seed
 
 ALICE = "alice@example.com"
@@ -23,11 +23,6 @@ CAROL = "carol@example.com"
 def delegate(function_env: dict[str, str]) -> Iterator[FunctionServer]:
     with FunctionServer("delegate", function_env) as function:
         yield function
-
-
-def call(function: FunctionServer, method: str, token: str | None, body: Any = None) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.request(method, f"{function.url}/", json=body, headers=headers, timeout=30)
 
 
 def iso(moment: dt.datetime) -> str:

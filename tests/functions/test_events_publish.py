@@ -30,12 +30,13 @@ def events() -> Iterator[ModuleType]:
 
 
 @pytest.fixture
-def subscription(pubsub_emulator: PubSubEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Subscription]:
+def subscription(
+    subscription: Subscription, pubsub_emulator: PubSubEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Subscription:
+    """The shared subscription, with common.events pointed at its emulator and topic."""
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator.host)
     monkeypatch.setenv("APPROVALS_EVENTS_TOPIC", TOPIC)
-    created = Subscription(pubsub_emulator)
-    yield created
-    created.close()
+    return subscription
 
 
 def test_event_is_published_with_attributes(events: ModuleType, subscription: Subscription) -> None:

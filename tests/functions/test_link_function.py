@@ -11,6 +11,7 @@ import requests
 from google.cloud import firestore
 
 from emulator.functions import FunctionServer
+from tests.functions.function_support import pending
 from tests.functions.link_support import LINK_KEY, Form, issue, submit
 from tests.support import seed
 from tests.support.servers import CallbackServer, Reply
@@ -31,10 +32,6 @@ def link(function_env: dict[str, str], callback_server: CallbackServer) -> Itera
     }
     with FunctionServer("link", env) as function:
         yield function
-
-
-def pending(db: firestore.Client, callback_server: CallbackServer, approvers: list[str], **kw: Any) -> str:
-    return seed.request(db, approvers=approvers, callback_url=callback_server.url_for("placeholder"), **kw)
 
 
 def open_link(function: FunctionServer, token: str) -> requests.Response:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from google.cloud import firestore
 from emulator.functions import FunctionServer
 from emulator.process import free_port
 from functions.common import links
+from tests.e2e.stack_client import link_token
 from tests.functions.link_support import LINK_KEY, submit
 from tests.support import seed
 from tests.support.servers import CallbackServer, RecordingServer, Reply
@@ -86,16 +86,11 @@ def mails(mail_server: RecordingServer) -> dict[str, dict[str, Any]]:
     return by_recipient
 
 
-def token_of(mail: dict[str, Any]) -> str:
-    [token] = urllib.parse.parse_qs(urllib.parse.urlsplit(mail["link"]).query)["token"]
-    return token
-
-
 def granted(mail: dict[str, Any]) -> links.Link:
     """What the mail's link grants, checked with the functions' key."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("APPROVALS_LINK_KEY", LINK_KEY)
-        return links.verify(token_of(mail), dt.datetime.now(dt.UTC))
+        return links.verify(link_token(mail["link"]), dt.datetime.now(dt.UTC))
 
 
 def test_each_approver_gets_a_link_that_records_their_vote(

@@ -14,6 +14,7 @@ from google.cloud import firestore
 from emulator.functions import FunctionServer
 from emulator.identity import IdentityProvider
 from emulator.process import free_port
+from tests.functions.function_support import post
 from tests.support import PROJECT, seed
 from tests.support.servers import ExecutionsServer, Failure
 
@@ -50,11 +51,6 @@ def _registry(db: firestore.Client, executions_api: ExecutionsServer) -> None:
 def start(function_env: dict[str, str], executions_api: ExecutionsServer) -> Iterator[FunctionServer]:
     with FunctionServer("start", {**function_env, "WORKFLOWS_EMULATOR_GRPC_HOST": executions_api.host}) as fn:
         yield fn
-
-
-def post(function: FunctionServer, body: Any, token: str | None) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.post(f"{function.url}/", json=body, headers=headers, timeout=30)
 
 
 def test_start_runs_the_workflow_with_requester_and_request_id(

@@ -144,6 +144,11 @@ def audit(db: firestore.Client, request_id: str) -> list[dict[str, Any]]:
     return sorted((s.to_dict() or {} for s in found), key=lambda e: e["at"])
 
 
+def trail(db: firestore.Client, request_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """A request's audit events as (event, actor, details), oldest first."""
+    return [(event["event"], event["actor"], event["details"]) for event in audit(db, request_id)]
+
+
 def workflow(db: firestore.Client, key: str, workflow_name: str, input_schema: dict[str, Any]) -> None:
     """A registry entry as the Pulumi component writes it."""
     db.collection(WORKFLOWS).document(key).set(

@@ -1,4 +1,4 @@
-"""The dev stack as the e2e and page tests run it."""
+"""The dev stack as the e2e and page tests run it, and their `stack` and `client` fixtures."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import pytest
+
 from emulator.firestore import FirestoreEmulator
 from emulator.pubsub import PubSubEmulator
 from emulator.stack import LocalStack
 from emulator.workflows.clock import VirtualClock
+from tests.e2e.stack_client import Client
 
 
 @contextlib.contextmanager
@@ -34,3 +37,23 @@ def dev_stack(
         pubsub=pubsub,
     ) as running:
         yield running
+
+
+# The fixtures below are imported by tests/e2e/conftest.py and tests/web/conftest.py.
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    firestore_emulator: FirestoreEmulator,
+    pubsub_emulator: PubSubEmulator,
+) -> Iterator[LocalStack]:
+    """The dev stack (serving the built page), started once per module and stopped at its end."""
+    with dev_stack(tmp_path_factory.mktemp("stack"), firestore_emulator, pubsub_emulator) as running:
+        yield running
+
+
+@pytest.fixture
+def client(stack: LocalStack) -> Client:
+    """A fresh client per test (its own sign-ins) on the module's stack, over HTTP as another user."""
+    return Client.connect(stack.origin_url)

@@ -17,11 +17,8 @@ import pytest
 from google.cloud import firestore
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
-from emulator.firestore import FirestoreEmulator
-from emulator.pubsub import PubSubEmulator
 from emulator.stack import LocalStack
-from tests.e2e.stack_client import Client
-from tests.support.stacks import dev_stack
+from tests.support.stacks import client, stack
 
 # Flags for a headless browser in a container and without network of its own: no sandbox
 # (CI runs as root), no GPU, and none of the background traffic to Google's services.
@@ -40,16 +37,8 @@ DESKTOP = {"width": 1280, "height": 800}
 SETTLE_MS = 15_000
 expect.set_options(timeout=SETTLE_MS)
 
-
-@pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory,
-    firestore_emulator: FirestoreEmulator,
-    pubsub_emulator: PubSubEmulator,
-) -> Iterator[LocalStack]:
-    """The dev stack as in tests/e2e, serving the built page; one per module."""
-    with dev_stack(tmp_path_factory.mktemp("stack"), firestore_emulator, pubsub_emulator) as running:
-        yield running
+# The dev stack as in tests/e2e, one per module, and a client: another user's hands besides the page.
+__all__ = ["client", "stack"]
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +47,6 @@ def db(stack: LocalStack) -> Iterator[firestore.Client]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FIRESTORE_EMULATOR_HOST", stack.firestore.host)
         yield firestore.Client(project=stack.project, database=stack.plan.database)
-
-
-@pytest.fixture
-def client(stack: LocalStack) -> Client:
-    """Another user's hands on the stack, over HTTP: starts and decides besides the page."""
-    return Client.connect(stack.origin_url)
 
 
 @pytest.fixture(scope="session")
