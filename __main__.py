@@ -60,6 +60,7 @@ platform = ApprovalPlatform(
         hosting_site_id=config.get("hostingSiteId"),
         labels=config.get_object("labels") or {},
         mail_webhook_url=config.get("mailWebhookUrl"),
+        groups=config.get_object("groups") or {},
     ),
 )
 

@@ -20,6 +20,8 @@ class Collections:
     workflows: str = "approval_workflows"
     delegations: str = "approval_delegations"
     link_uses: str = "approval_link_uses"
+    memberships: str = "approval_memberships"
+    """Approver groups: one document per member e-mail, `{groups: [...]}` (ApprovalPlatformArgs.groups)."""
 
     def names(self) -> dict[str, str]:
         return {
@@ -29,6 +31,7 @@ class Collections:
             "workflows": self.workflows,
             "delegations": self.delegations,
             "link_uses": self.link_uses,
+            "memberships": self.memberships,
         }
 
     def environment(self) -> dict[str, str]:
@@ -53,16 +56,21 @@ service cloud.firestore {{
     function caller() {{
       return request.auth.token.email.lower();
     }}
-    // Approvers (by e-mail, or by a group in the token's `groups` claim) and
+    // The caller's approver groups, as the platform stores them (ID tokens carry
+    // none, and a `groups` claim is never read): their membership document, if any.
+    function callerGroups() {{
+      let membership = /databases/$(database)/documents/{collections.memberships}/$(caller());
+      return exists(membership) ? get(membership).data.groups : [];
+    }}
+    // Approvers (by e-mail, or as a member of one of the request's groups) and
     // whoever asked may read a request. So may the people standing in for an
     // approver: rules cannot look delegations up for a list, so the functions
     // stamp the delegates in force on the request (`delegates`, absent until then).
     function mayRead(approvalRequest) {{
       return caller() in approvalRequest.approvers
         || approvalRequest.requester == caller()
-        || (request.auth.token.groups is list
-          && approvalRequest.approver_groups.hasAny(request.auth.token.groups))
-        || caller() in approvalRequest.get('delegates', []);
+        || caller() in approvalRequest.get('delegates', [])
+        || approvalRequest.approver_groups.hasAny(callerGroups());
     }}
     function requestNamed(requestId) {{
       return get(/databases/$(database)/documents/{collections.requests}/$(requestId)).data;
@@ -86,6 +94,13 @@ service cloud.firestore {{
     match /{collections.delegations}/{{delegator}} {{
       allow get, list: if signedIn()
         && (resource.data.delegator == caller() || resource.data.delegate == caller());
+      allow write: if false;
+    }}
+
+    // Approver groups: a signed-in user reads their own membership (the page asks
+    // for their groups' requests with it), and nobody lists anyone's.
+    match /{collections.memberships}/{{member}} {{
+      allow get: if signedIn() && member == caller();
       allow write: if false;
     }}
 

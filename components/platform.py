@@ -1,7 +1,7 @@
 """ApprovalPlatform: what every approval workflow of one environment shares."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from .apis import GoogleApis
 from .database import DEFAULT_DATABASE, TRANSLATIONS_COLLECTION, ApprovalDatabase, Collections
 from .errors import InvalidArgumentError
 from .function import INGRESS_SETTINGS, PythonFunction, PythonFunctionArgs
+from .groups import check_groups, membership_documents
 from .hosting import ApprovalHosting, Rewrite
 from .naming import resource_id, service_account_id
 from .validation import (
@@ -110,6 +111,9 @@ class ApprovalPlatformArgs:
     source_bucket: gcp.storage.Bucket | None = None
     mail_webhook_url: str | None = None
     """The mail relay notify POSTs each message to ({to, subject, text, link}); unset: mails are logged."""
+    groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Approver groups: name -> member e-mails. `group:NAME` approvers match these members (stored in
+    Firestore, one document per member); ID tokens carry no groups."""
 
     def resolved_project(self) -> str:
         project = self.project or pulumi.Config("gcp").get("project")
@@ -200,6 +204,8 @@ class ApprovalPlatform(pulumi.ComponentResource):
     project: str
     region: str
     collections: Collections
+    groups: dict[str, tuple[str, ...]]
+    """Approver groups as declared (name -> lower-cased member e-mails): workflows may name only these."""
     deletion_protection: bool
     labels: dict[str, str]
     apis: GoogleApis
@@ -232,6 +238,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
         args = args or ApprovalPlatformArgs()
         args.validate()
         project = args.resolved_project()
+        groups = check_groups("ApprovalPlatformArgs.groups", args.groups)
         if not (WEB_DIST / "index.html").is_file():
             raise FileNotFoundError(
                 f"the approval page is not built ({WEB_DIST} has no index.html): "
@@ -242,6 +249,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self.project = project
         self.region = args.region
         self.collections = args.collections
+        self.groups = groups
         self.deletion_protection = args.deletion_protection
         self.labels = {"app": "approvals", "managed-by": "pulumi", **args.labels}
         self.apis = GoogleApis(project, self, args.enable_apis)
@@ -261,6 +269,15 @@ class ApprovalPlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.database_name = self._db.database_name
+        # ID tokens carry no groups: the functions and the rules look members up in these documents.
+        membership_documents(
+            name,
+            project=project,
+            database=self.database_name,
+            collection=args.collections.memberships,
+            groups=groups,
+            parent=self,
+        )
 
         self.events_topic = gcp.pubsub.Topic(
             f"{name}-approval-events",

@@ -14,9 +14,10 @@ from workflow_templates import Template, TemplateError, load_template, render
 
 from . import iam
 from .errors import InvalidArgumentError
+from .groups import check_declared, group_principals
 from .naming import resource_id, service_account_id
 from .platform import ApprovalPlatform
-from .validation import check_bool, check_int_range, check_labels
+from .validation import APPROVER, check_bool, check_int_range, check_labels
 
 # Workflows caps an execution at one year; an approval cannot wait longer.
 MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
@@ -26,7 +27,6 @@ APPROVAL_MODES = ("auto", "single", "quorum")
 MIN_REMINDER_SECONDS = 60
 # A quorum counts people; more than this many votes on one request is not an approval process.
 MAX_QUORUM = 1000
-APPROVER = re.compile(r"^(group:[A-Za-z0-9._@+-]+|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})$")
 WORKFLOW_KEY = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 DEPLOY_TIME = "<known at deploy time>"
 # What every approval workflow does, whatever its template: read and write its
@@ -86,7 +86,7 @@ class ApprovalWorkflowArgs:
     template: str | os.PathLike[str]
     """A template name from workflow_templates/ (see its catalog), or a path to your own YAML."""
     approvers: Sequence[str]
-    """E-mail addresses, or `group:NAME` principals matched against the ID token's `groups` claim."""
+    """E-mail addresses, or `group:NAME` principals: NAME must be declared in the platform's `groups`."""
     timeout_seconds: int = 24 * 3600
     params: Mapping[str, Any] = field(default_factory=dict)
     """Template parameters; they reach the workflow as user env vars."""
@@ -129,6 +129,12 @@ class ApprovalWorkflowArgs:
         approvers = check_approvers(f"{arg}.approvers", self.approvers)
         check_int_range(f"{arg}.timeout_seconds", self.timeout_seconds, 1, MAX_TIMEOUT_SECONDS)
         self._validate_policy(approvers)
+        # A group nobody declared has no members: its requests could never be decided.
+        declared = self.platform.groups
+        check_declared(f"{arg}.approvers", approvers, declared)
+        if self.escalate_to is not None:
+            check_declared(f"{arg}.escalate_to.approvers", self.escalate_to.approvers, declared)
+        check_declared(f"{arg}.params", group_principals(self.params), declared)
         key = self.workflow_key or name
         if not WORKFLOW_KEY.match(key):
             raise InvalidArgumentError(

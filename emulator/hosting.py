@@ -17,7 +17,7 @@ import http.client
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -151,7 +151,7 @@ class LocalControl(Protocol):
 
     clock: Clock
 
-    def sign_in(self, email: str, groups: Sequence[str]) -> dict[str, Any]:
+    def sign_in(self, email: str) -> dict[str, Any]:
         """Firebase Auth's sign-in answer for ``email``; ValueError for a bad address."""
 
     def health(self) -> dict[str, Any]:
@@ -273,11 +273,14 @@ class _Handler(QuietHandler):
 
     def _sign_in(self, control: LocalControl, body: bytes) -> tuple[int, Any]:
         request = self._object(body)
-        groups = request.get("groups", [])
-        if not isinstance(groups, list):
-            raise BadRequestError("groups must be a list of strings")
+        if "groups" in request:
+            # As with Google sign-in, a token carries no groups: nothing may pretend otherwise.
+            raise BadRequestError(
+                "sign-in takes no groups: group members come from the stack's approvals:groups "
+                "(Pulumi.<stack>.yaml), stored in Firestore"
+            )
         try:
-            return 200, control.sign_in(request.get("email"), groups)  # type: ignore[arg-type]
+            return 200, control.sign_in(request.get("email"))  # type: ignore[arg-type]
         except ValueError as error:
             raise BadRequestError(str(error)) from error
 

@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
 from cryptography import x509
@@ -30,7 +30,6 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 class TokenOptions(TypedDict, total=False):
     """The options of :meth:`IdentityProvider.claims`, written once so that ``mint`` can pass them on."""
 
-    groups: Iterable[str]
     email_verified: bool
     expires_in: int
     uid: str | None
@@ -89,14 +88,13 @@ class IdentityProvider(LocalServer):
         self,
         email: str,
         *,
-        groups: Iterable[str] = (),
         email_verified: bool = True,
         expires_in: int = 3600,
         uid: str | None = None,
     ) -> dict[str, Any]:
-        """The claims of a Firebase ID token for ``email``."""
+        """The claims of a Firebase ID token for ``email``: like Google sign-in's, with no groups."""
         now = int(time.time())
-        claims: dict[str, Any] = {
+        return {
             "iss": self.issuer,
             "aud": self.project_id,
             "auth_time": now,
@@ -108,10 +106,6 @@ class IdentityProvider(LocalServer):
             "email_verified": email_verified,
             "firebase": {"identities": {"email": [email]}, "sign_in_provider": "password"},
         }
-        group_list = list(groups)
-        if group_list:
-            claims["groups"] = group_list
-        return claims
 
     def sign(self, claims: Mapping[str, Any], headers: Mapping[str, Any] | None = None) -> str:
         """Sign ``claims`` as an RS256 JWT with this provider's key."""
@@ -124,16 +118,13 @@ class IdentityProvider(LocalServer):
         """A valid ID token for ``email`` and ``options`` (negative ``expires_in`` -> expired)."""
         return self.sign(self.claims(email, **options))
 
-    def sign_in(self, email: str, groups: Iterable[str] = (), expires_in: int = 3600) -> dict[str, Any]:
+    def sign_in(self, email: str, expires_in: int = 3600) -> dict[str, Any]:
         """Sign ``email`` in as a verified user: the body Firebase Auth's sign-in answers.
 
         ``{"idToken", "email", "localId", "expiresIn"}`` (``expiresIn`` is text, as
-        Firebase sends it). ValueError for an address or group that is not one.
+        Firebase sends it). ValueError for an address that is not one.
         """
         if not isinstance(email, str) or not _EMAIL.fullmatch(email):
             raise ValueError(f"not an e-mail address: {email!r}")
-        group_list = list(groups)
-        if not all(isinstance(group, str) and group.strip() for group in group_list):
-            raise ValueError(f"groups must be non-empty strings: {group_list!r}")
-        token = self.mint(email, groups=group_list, expires_in=expires_in)
+        token = self.mint(email, expires_in=expires_in)
         return {"idToken": token, "email": email, "localId": email, "expiresIn": str(expires_in)}

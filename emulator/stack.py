@@ -422,9 +422,9 @@ class LocalStack(LocalService):
 
     # What the /local/ endpoints serve
 
-    def sign_in(self, email: str, groups: Sequence[str] = ()) -> dict[str, Any]:
+    def sign_in(self, email: str) -> dict[str, Any]:
         """Sign ``email`` in with the local identity provider (ValueError for a bad address)."""
-        return self.identity.sign_in(email, groups)
+        return self.identity.sign_in(email)
 
     def send_mail(self, mail: Mapping[str, Any]) -> int:
         """Keep a mail in the outbox; its number there (1 for the first)."""

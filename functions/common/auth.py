@@ -8,7 +8,7 @@ import re
 import threading
 import time
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,20 +28,10 @@ _MAX_AGE = re.compile(r"max-age=(\d+)")
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated person."""
+    """An authenticated person. Their approver groups are not in the token: see common.memberships."""
 
     uid: str
     email: str
-    groups: frozenset[str]
-
-    def principals(self) -> frozenset[str]:
-        """The approvers entries (lower-case) this caller stands for."""
-        return frozenset({self.email} | {f"group:{g.lower()}" for g in self.groups})
-
-    def matches(self, approvers: Iterable[str]) -> list[str]:
-        """The ``approvers`` entries naming this caller, as written there."""
-        mine = self.principals()
-        return [a for a in approvers if isinstance(a, str) and a.lower() in mine]
 
 
 class _Certificates:
@@ -136,11 +126,4 @@ def authenticate(request: flask.Request) -> Caller:
         raise HttpError(401, "token has no e-mail")
     if claims.get("email_verified") is not True:
         raise HttpError(401, "e-mail address is not verified")
-    groups = claims.get("groups")
-    return Caller(
-        uid=claims["sub"],
-        email=email.lower(),
-        groups=frozenset(g for g in groups or () if isinstance(g, str) and g)
-        if isinstance(groups, list)
-        else frozenset(),
-    )
+    return Caller(uid=claims["sub"], email=email.lower())

@@ -57,6 +57,11 @@ def link_uses_collection() -> str:
     return env("APPROVALS_LINK_USES_COLLECTION", "approval_link_uses")
 
 
+def memberships_collection() -> str:
+    """Approver groups, one document per member e-mail: ``{groups: [...]}`` (written by ``pulumi up``)."""
+    return env("APPROVALS_MEMBERSHIPS_COLLECTION", "approval_memberships")
+
+
 def events_topic() -> str:
     """Full name of the Pub/Sub topic request state changes go to; empty publishes nothing."""
     return env("APPROVALS_EVENTS_TOPIC")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from common import audit, auth, callback, config, delegations, firestore, links, times
+from common import audit, auth, callback, config, delegations, firestore, links, memberships, times
 from common.responses import HttpError
 
 if TYPE_CHECKING:
@@ -24,7 +24,8 @@ VOTES = "votes"
 # An escalation starts a new round of votes, by the escalation approvers.
 INITIAL_ROUND, ESCALATION_ROUND = "initial", "escalation"
 
-# Who votes: a signed-in caller, or a signed link's addressee (uid "" and no groups).
+# Who votes: a signed-in caller, or a signed link's addressee (uid ""); either way their groups
+# are looked up (common.memberships), never taken from a token.
 Voter = auth.Caller
 
 _T = TypeVar("_T")
@@ -45,7 +46,7 @@ def _standing(
     transaction: Transaction, approvers: Sequence[str], voter: Voter, now: datetime
 ) -> tuple[list[str], str | None]:
     """The approvers entries the voter stands for, and the delegator when by delegation."""
-    direct = voter.matches(approvers)
+    direct = memberships.matching(approvers, voter.email, transaction)
     if direct:
         return direct, None
     # Only the approvers' own delegations count: a delegate's delegate is not

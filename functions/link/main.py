@@ -147,7 +147,7 @@ def _decision(request: flask.Request) -> flask.Response:
         raise HttpError(400, f"the comment may have at most {votes.MAX_COMMENT_LENGTH} characters")
     result = votes.cast(
         link.request_id,
-        votes.Voter(uid="", email=link.approver, groups=frozenset()),
+        votes.Voter(uid="", email=link.approver),
         outcome,
         comment,
         "signed-link",

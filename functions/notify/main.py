@@ -1,12 +1,13 @@
 """notify: mails the people an approval event concerns (a Pub/Sub push subscriber).
 
-requested, reminder, escalated: each e-mail approver still to vote, and the
-active delegate of each, gets a mail with a signed link of their own. Before
-mailing, a pending request is stamped with who stands in for its approvers
-(``delegates``, ``stand_in_for``), so the delegates find it on the page: the
-only documents notify writes. Each asking event refreshes them, e.g. for a
-delegation that started after the request. decided, expired, cancelled: the
-requester hears how it ended. A "mail" is one JSON POST to
+requested, reminder, escalated: each e-mail approver still to vote, each
+member of a `group:` approver still to vote (the platform's declared groups),
+and the active delegate of each e-mail approver, gets a mail with a signed link
+of their own. Before mailing, a pending request is stamped with who stands in
+for its approvers (``delegates``, ``stand_in_for``), so the delegates find it
+on the page: the only documents notify writes. Each asking event refreshes
+them, e.g. for a delegation that started after the request. decided, expired,
+cancelled: the requester hears how it ended. A "mail" is one JSON POST to
 APPROVALS_MAIL_WEBHOOK_URL (a relay that sends it); without one it is logged.
 Any failure to hand a mail over answers 500, so Pub/Sub delivers the event
 again (mails sent before the failure are then sent again: at least once).
@@ -27,7 +28,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from common import config, delegations, firestore, links
+from common import config, delegations, firestore, links, memberships
 from common.responses import HttpError, post_json_endpoint, request_json
 
 ASKING = {
@@ -77,6 +78,8 @@ def _recipients(
 ) -> dict[str, str | None]:
     """Who may still vote: e-mail -> the approver they stand in for (None: themselves).
 
+    E-mail approvers and the members of the `group:` approvers (one query for all the
+    groups) vote as themselves; delegations are the e-mail approvers' only.
     ``found``: the approvers' delegations as the stamp read them (None: look them up).
     """
     tally = approval.get("tally") or {}
@@ -89,7 +92,8 @@ def _recipients(
         for a in approval.get("approvers") or ()
         if delegations.is_email(a) and a.lower() not in voted
     ]
-    recipients: dict[str, str | None] = dict.fromkeys(approvers)
+    members = memberships.members_of(memberships.group_names(approval.get("approvers") or ()))
+    recipients: dict[str, str | None] = dict.fromkeys([*approvers, *(m for m in members if m not in voted)])
     for delegate, delegator in delegations.stand_ins(approvers, now, found).items():
         if delegate not in voted:
             recipients.setdefault(delegate, delegator)

@@ -21,6 +21,10 @@ from components.testing import Graph, capture
 CONFIG = {"gcp:project": "approvals-test"}
 EXPENSE_PARAMS = {"FINANCE_APPROVERS": ["finance@example.com"]}
 TWO = ["a@example.com", "b@example.com"]
+# The groups the workflows below may name: a group must be declared on the platform.
+GROUPS = {"x": ["x@example.com"], "reviewers": TWO, "directors": ["d@example.com"]}
+UNDECLARED = "group:legal is not declared"
+LEGAL = ["group:legal"]
 
 
 def run(program: Callable[[], Any]) -> Graph:
@@ -28,7 +32,7 @@ def run(program: Callable[[], Any]) -> Graph:
 
 
 def platform() -> ApprovalPlatform:
-    return ApprovalPlatform("approvals", ApprovalPlatformArgs())
+    return ApprovalPlatform("approvals", ApprovalPlatformArgs(groups=GROUPS))
 
 
 @pytest.mark.parametrize(
@@ -55,6 +59,23 @@ def platform() -> ApprovalPlatform:
             {"collections": Collections(delegations="approval_requests")},
             "ApprovalPlatformArgs.collections",
             "distinct",
+        ),
+        (
+            {"collections": Collections(memberships="approval_audit")},
+            "ApprovalPlatformArgs.collections",
+            "distinct",
+        ),
+        ({"groups": ["legal"]}, "ApprovalPlatformArgs.groups", "a map of group name"),
+        ({"groups": {"Legal": TWO}}, "ApprovalPlatformArgs.groups['Legal']", "lower-case"),
+        ({"groups": {"group:legal": TWO}}, "ApprovalPlatformArgs.groups['group:legal']", "1-63"),
+        ({"groups": {"l" * 64: TWO}}, f"ApprovalPlatformArgs.groups['{'l' * 64}']", "1-63"),
+        ({"groups": {"legal": []}}, "ApprovalPlatformArgs.groups['legal']", "non-empty list"),
+        ({"groups": {"legal": "a@example.com"}}, "ApprovalPlatformArgs.groups['legal']", "non-empty list"),
+        ({"groups": {"legal": ["lee"]}}, "ApprovalPlatformArgs.groups['legal']", "e-mail"),
+        (
+            {"groups": {"legal": ["lee@example.com", "Lee@Example.com"]}},
+            "ApprovalPlatformArgs.groups['legal']",
+            "duplicates",
         ),
     ],
 )
@@ -121,6 +142,32 @@ def test_a_missing_project_says_how_to_set_it() -> None:
             "3 could never be reached",
         ),
         ({"prevent_self_approval": "yes"}, "ApprovalWorkflowArgs.prevent_self_approval", "True or False"),
+        ({"approvers": ["a@example.com", "group:Legal"]}, "ApprovalWorkflowArgs.approvers", UNDECLARED),
+        (
+            {"escalate_to": Escalation(approvers=["group:legal"], timeout_seconds=60)},
+            "ApprovalWorkflowArgs.escalate_to.approvers",
+            UNDECLARED,
+        ),
+        (
+            {"template": "expense_approval", "params": {"FINANCE_APPROVERS": ["group:legal"]}},
+            "ApprovalWorkflowArgs.params",
+            UNDECLARED,
+        ),
+        (
+            {
+                "template": "approval_chain",
+                "params": {
+                    "APPROVAL_STAGES": json.dumps(
+                        [
+                            {"name": "tech", "approvers": ["group:reviewers"]},
+                            {"name": "law", "options": {"rules": [{"name": "l", "approvers": LEGAL}]}},
+                        ]
+                    )
+                },
+            },
+            "ApprovalWorkflowArgs.params",
+            UNDECLARED,
+        ),
     ],
 )
 def test_bad_workflow_arguments(kwargs: dict[str, Any], argument: str, hint: str) -> None:
@@ -132,6 +179,57 @@ def test_bad_workflow_arguments(kwargs: dict[str, Any], argument: str, hint: str
         run(program)
     assert caught.value.argument == argument
     assert hint in str(caught.value)
+
+
+def test_an_undeclared_group_says_where_to_declare_it() -> None:
+    """A group nobody declared has no members: its requests could never be decided."""
+
+    def program() -> None:
+        ApprovalWorkflow(
+            "translate",
+            ApprovalWorkflowArgs(
+                platform=platform(), template="translation_validation", approvers=["group:legal", "group:x"]
+            ),
+        )
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        run(program)
+    assert caught.value.argument == "ApprovalWorkflowArgs.approvers"
+    assert UNDECLARED in str(caught.value)
+    assert "ApprovalPlatformArgs.groups" in str(caught.value)
+    assert "approvals:groups" in str(caught.value)
+
+
+def test_declared_groups_are_stored_one_document_per_member() -> None:
+    ann, lee = "ann@example.com", "lee@example.com"
+
+    def program() -> None:
+        shared = ApprovalPlatform(
+            "approvals", ApprovalPlatformArgs(groups={"legal": ["Lee@Example.com", ann], "ops": [ann]})
+        )
+        assert shared.groups == {"legal": (lee, ann), "ops": (ann,)}
+        ApprovalWorkflow(
+            "translate",
+            ApprovalWorkflowArgs(
+                platform=shared,
+                template="expense_approval",
+                approvers=["group:Legal"],
+                params={"FINANCE_APPROVERS": ["group:ops"]},
+            ),
+        )
+
+    graph = run(program)
+    (platform_resource,) = graph.of_type("approvals:index:ApprovalPlatform")
+    memberships = {
+        d.inputs["documentId"]: d
+        for d in graph.of_type("gcp:firestore/document:Document")
+        if d.inputs["collection"] == "approval_memberships"
+    }
+    assert {member: json.loads(d.inputs["fields"]) for member, d in memberships.items()} == {
+        ann: {"groups": {"arrayValue": {"values": [{"stringValue": "legal"}, {"stringValue": "ops"}]}}},
+        lee: {"groups": {"arrayValue": {"values": [{"stringValue": "legal"}]}}},
+    }
+    assert all(d.parent == platform_resource.urn for d in memberships.values())
 
 
 def test_platform_must_be_a_platform() -> None:

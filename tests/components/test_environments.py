@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from components import InvalidArgumentError
 from components.testing import Graph, capture_program
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,6 +137,20 @@ def test_a_typo_in_listed_workflows_names_the_config_key() -> None:
                 )
             },
         )
+
+
+def test_both_stacks_declare_the_groups_their_workflows_name(dev_graph: Graph, prod_graph: Graph) -> None:
+    """Both stacks build, and their groups (approvals:groups) become membership documents."""
+    for graph, members in ((dev_graph, 2), (prod_graph, 12)):
+        documents = graph.of_type("gcp:firestore/document:Document")
+        assert len([d for d in documents if d.inputs["collection"] == "approval_memberships"]) == members
+
+
+def test_a_group_the_stack_does_not_declare_fails_the_program() -> None:
+    undeclared = r"group:reviewers is not declared.*approvals:groups"
+    with pytest.raises(InvalidArgumentError, match=undeclared) as caught:
+        capture_program(REPO / "__main__.py", stack="dev", config={"approvals:groups": "{}"})
+    assert caught.value.argument == "ApprovalWorkflowArgs.approvers"
 
 
 def test_stack_config_reaches_the_components() -> None:

@@ -1,7 +1,8 @@
 """The platform's Firestore rules, enforced by the real emulator on users' ID tokens.
 
 The rules are loaded for a project of their own, so the session's emulator keeps
-serving the other tests' projects without rules.
+serving the other tests' projects without rules. Group members are declared as
+the platform stores them (a membership document per member), never by a token claim.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ GROUP_MEMBER = "gina@example.com"
 REQUESTER = "carol@example.com"
 DELEGATE = "dave@example.com"
 STRANGER = "mallory@example.com"
+FORGER = "fred@example.com"  # signs in with a token that claims group `reviewers`
 
 
 def text(value: str) -> dict[str, Any]:
@@ -45,13 +47,21 @@ def inbox(field: str, email: str, *statuses: str) -> dict[str, Any]:
     return {"compositeFilter": {"op": "AND", "filters": filters}}
 
 
+def group_inbox(*groups: str) -> dict[str, Any]:
+    """The page's inbox query for a member of `groups`: approver_groups array-contains-any them."""
+    filters = [
+        compare("approver_groups", "ARRAY_CONTAINS_ANY", texts(*groups)),
+        compare("status", "IN", texts("pending", "deciding")),
+    ]
+    return {"compositeFilter": {"op": "AND", "filters": filters}}
+
+
 class Client:
     """The emulator's REST API as a signed-in user (the rules decide) for PROJECT."""
 
-    def __init__(self, emulator: FirestoreEmulator, identity: IdentityProvider, email: str) -> None:
+    def __init__(self, emulator: FirestoreEmulator, token: str) -> None:
         self.documents = f"{emulator.url}/v1/projects/{PROJECT}/databases/(default)/documents"
-        groups = ["reviewers"] if email == GROUP_MEMBER else []
-        self.headers = {"Authorization": f"Bearer {identity.mint(email, groups=groups)}"}
+        self.headers = {"Authorization": f"Bearer {token}"}
 
     def get(self, path: str) -> int:
         return requests.get(f"{self.documents}/{path}", headers=self.headers, timeout=10).status_code
@@ -109,12 +119,19 @@ def as_user(firestore_emulator: FirestoreEmulator, identity: IdentityProvider) -
         f"approval_delegations/{APPROVER}": {"delegator": text(APPROVER), "delegate": text(DELEGATE)},
         "approval_link_uses/n1": {"request_id": text("r1"), "approver": text(APPROVER)},
         "approval_callbacks/r1": {"url": text("https://workflowexecutions.googleapis.com/x")},
+        # What `pulumi up` stores from ApprovalPlatformArgs.groups: gina is in reviewers.
+        f"approval_memberships/{GROUP_MEMBER}": {"groups": texts("reviewers")},
+        f"approval_memberships/{APPROVER}": {"groups": texts("legal")},
     }
     for path, fields in seed.items():
         firestore_emulator.write_document(path, fields, project=PROJECT)
+    forged = identity.sign({**identity.claims(FORGER), "groups": ["reviewers"]})
     return {
-        email: Client(firestore_emulator, identity, email)
-        for email in (APPROVER, GROUP_MEMBER, REQUESTER, DELEGATE, STRANGER)
+        FORGER: Client(firestore_emulator, forged),
+        **{
+            email: Client(firestore_emulator, identity.mint(email))
+            for email in (APPROVER, GROUP_MEMBER, REQUESTER, DELEGATE, STRANGER)
+        },
     }
 
 
@@ -124,6 +141,30 @@ def test_whoever_may_read_a_request_may_list_its_audit_trail(
 ) -> None:
     assert as_user[email].query("approval_audit", equals("request_id", "r1")) == status
     assert as_user[email].get("approval_audit/e1") == status
+
+
+def test_a_declared_group_member_reads_and_lists_their_group_s_requests(as_user: dict[str, Client]) -> None:
+    assert as_user[GROUP_MEMBER].get("approval_requests/r1") == 200
+    assert as_user[GROUP_MEMBER].query("approval_requests", group_inbox("reviewers")) == 200
+    # Asking for a group one is not in is refused as a whole.
+    assert as_user[GROUP_MEMBER].query("approval_requests", group_inbox("reviewers", "legal")) == 403
+    assert as_user[GROUP_MEMBER].get("approval_requests/r2") == 403
+
+
+def test_a_forged_groups_claim_reads_nothing(as_user: dict[str, Client]) -> None:
+    """Only declared membership counts: a token's `groups` claim opens no request, list or trail."""
+    assert as_user[FORGER].get("approval_requests/r1") == 403
+    assert as_user[FORGER].query("approval_requests", group_inbox("reviewers")) == 403
+    assert as_user[FORGER].query("approval_audit", equals("request_id", "r1")) == 403
+    assert as_user[FORGER].get("approval_audit/e1") == 403
+
+
+def test_a_user_reads_their_own_membership_and_no_one_else_s(as_user: dict[str, Client]) -> None:
+    assert as_user[GROUP_MEMBER].get(f"approval_memberships/{GROUP_MEMBER}") == 200
+    assert as_user[GROUP_MEMBER].get(f"approval_memberships/{APPROVER}") == 403
+    assert as_user[STRANGER].get(f"approval_memberships/{GROUP_MEMBER}") == 403
+    assert as_user[GROUP_MEMBER].query("approval_memberships") == 403
+    assert as_user[GROUP_MEMBER].query("approval_memberships", equals("groups", "reviewers")) == 403
 
 
 def test_a_stranger_may_not_read_the_audit_trail(as_user: dict[str, Client]) -> None:
@@ -183,6 +224,8 @@ def test_votes_used_links_and_callbacks_are_never_readable(as_user: dict[str, Cl
         assert as_user[email].get(path) == 403
 
 
-@pytest.mark.parametrize("collection", ["approval_audit", "approval_delegations", "approval_requests"])
+@pytest.mark.parametrize(
+    "collection", ["approval_audit", "approval_delegations", "approval_requests", "approval_memberships"]
+)
 def test_clients_write_nothing(as_user: dict[str, Client], collection: str) -> None:
     assert as_user[APPROVER].create(collection) == 403

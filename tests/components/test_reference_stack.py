@@ -26,6 +26,7 @@ COLLECTION_ENV = {
     "APPROVALS_WORKFLOWS_COLLECTION": "approval_workflows",
     "APPROVALS_DELEGATIONS_COLLECTION": "approval_delegations",
     "APPROVALS_LINK_USES_COLLECTION": "approval_link_uses",
+    "APPROVALS_MEMBERSHIPS_COLLECTION": "approval_memberships",
 }
 
 
@@ -211,17 +212,35 @@ def test_the_platform_owns_the_events_topic(dev_graph: Graph) -> None:
     assert topic.inputs["labels"] == {"app": "approvals", "managed-by": "pulumi"}
 
 
+def documents_in(graph: Graph, collection: str) -> dict[str, CapturedResource]:
+    """The program's Firestore documents in `collection`, by id."""
+    return {
+        d.inputs["documentId"]: d
+        for d in graph.of_type("gcp:firestore/document:Document")
+        if d.inputs["collection"] == collection
+    }
+
+
 def test_each_workflow_is_registered_for_the_start_function(dev_graph: Graph) -> None:
-    documents = {d.inputs["documentId"]: d for d in dev_graph.of_type("gcp:firestore/document:Document")}
+    documents = documents_in(dev_graph, "approval_workflows")
     assert set(documents) == {"translation-validation", "expense-approval", "release-approval"}
     registration = documents["translation-validation"]
-    assert registration.inputs["collection"] == "approval_workflows"
     fields = json.loads(registration.inputs["fields"])
     assert fields["workflow_name"]["stringValue"] == (
         "projects/approvals-dev/locations/europe-west1/workflows/translation-validation"
     )
     schema = json.loads(fields["input_schema"]["stringValue"])
     assert "text" in schema["required"]
+
+
+def test_the_stack_s_groups_are_stored_for_the_functions_and_the_rules(dev_graph: Graph) -> None:
+    """Pulumi.dev.yaml's approvals:groups: one membership document per member, under the platform."""
+    memberships = documents_in(dev_graph, "approval_memberships")
+    assert {member: json.loads(d.inputs["fields"]) for member, d in memberships.items()} == {
+        "lee@example.com": {"groups": {"arrayValue": {"values": [{"stringValue": "legal"}]}}},
+        "rex@example.com": {"groups": {"arrayValue": {"values": [{"stringValue": "reviewers"}]}}},
+    }
+    assert {owner(dev_graph, d).type for d in memberships.values()} == {"approvals:index:ApprovalPlatform"}
 
 
 def test_the_stack_exports_what_a_user_needs(dev_graph: Graph) -> None:

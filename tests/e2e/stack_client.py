@@ -13,7 +13,7 @@ import base64
 import json
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -107,10 +107,9 @@ class Client:
         config = response.json()
         return cls(origin, config["project"], config["database"], config["firestore"], config["engine"])
 
-    def sign_in(self, email: str, groups: Sequence[str] = ()) -> str:
-        """Sign `email` in (with a `groups` claim if given); later calls as `email` use this token."""
-        body = {"email": email, "groups": list(groups)}
-        response = requests.post(f"{self.origin}/local/sign-in", json=body, timeout=HTTP_TIMEOUT)
+    def sign_in(self, email: str) -> str:
+        """Sign `email` in; later calls as `email` use this token. Groups come from Pulumi.dev.yaml."""
+        response = requests.post(f"{self.origin}/local/sign-in", json={"email": email}, timeout=HTTP_TIMEOUT)
         assert response.status_code == 200, response.text
         self._tokens[email] = response.json()["idToken"]
         return self._tokens[email]

@@ -24,7 +24,7 @@ from tests.support import seed
 
 REQUESTER = "carol@example.com"  # asks, approves nothing
 STRANGER = "mallory@example.com"  # neither asks nor approves
-REVIEWER = "rex@example.com"  # approves translations as a member of group:reviewers
+REVIEWER = "rex@example.com"  # approves translations as a member of group:reviewers (Pulumi.dev.yaml)
 REVIEWERS = "group:reviewers"
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -381,18 +381,17 @@ def test_a_stranger_cannot_read_a_request(client: Client, flow: Flow) -> None:
     client.result(started.execution)
 
 
-def test_a_group_member_reads_the_request_a_stranger_does_not(client: Client) -> None:
-    """The rules match the token's `groups` claim against the request's approver_groups."""
-    client.sign_in(REVIEWER, groups=["reviewers"])
-    client.sign_in(STRANGER, groups=["translators"])
+def test_a_group_member_reads_and_decides_the_request_a_stranger_does_not(client: Client) -> None:
+    """Pulumi.dev.yaml's approvals:groups declares rex in reviewers: the rules and decide look it up."""
     started, before = start(client, TRANSLATION)
     path = f"approval_requests/{started.request_id}"
 
     assert client.request(REVIEWER, started.request_id) == before
     assert client.read_document(STRANGER, path).status_code == 403
 
-    decide(client, ALICE, started.request_id, "approved")
-    client.result(started.execution)
+    decide(client, REVIEWER, started.request_id, "approved")
+    assert client.request(REVIEWER, started.request_id)["decision"]["principal"] == "group:reviewers"
+    assert client.result(started.execution)["approved"] is True
 
 
 def test_a_decision_without_a_token_is_401(client: Client) -> None:

@@ -199,6 +199,18 @@ def test_the_local_endpoints(smoke_stack: LocalStack) -> None:
     assert requests.get(f"{smoke_stack.origin_url}/local/nothing", timeout=10).status_code == 404
 
 
+def test_sign_in_takes_no_groups(smoke_stack: LocalStack) -> None:
+    """As with Google sign-in, no token carries groups: members come from the stack's approvals:groups."""
+    response = requests.post(
+        f"{smoke_stack.origin_url}/local/sign-in",
+        json={"email": STRANGER, "groups": ["reviewers"]},
+        timeout=10,
+    )
+
+    assert response.status_code == 400, response.text
+    assert "approvals:groups" in response.json()["error"]
+
+
 def test_the_outbox_keeps_what_the_mail_relay_is_sent(smoke_stack: LocalStack) -> None:
     outbox = f"{smoke_stack.origin_url}/local/outbox"
     mail = {"to": STRANGER, "subject": "Hello", "text": "Hi\n", "link": f"{smoke_stack.origin_url}/link"}

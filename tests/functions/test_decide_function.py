@@ -23,6 +23,7 @@ ALICE = "alice@example.com"
 BOB = "bob@example.com"
 CAROL = "carol@example.com"
 MAX_ATTEMPTS = 3
+NOT_AN_APPROVER = "you are not an approver of this request"
 
 
 @pytest.fixture(scope="module")
@@ -123,16 +124,14 @@ def test_access_token_is_fetched_once_and_reused(
     assert len(callback_server.calls) == 2
 
 
-def test_group_member_decides_through_groups_claim(
+def test_a_declared_group_member_decides(
     decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
+    """Membership is the platform's (stored from ApprovalPlatformArgs.groups), looked up by e-mail."""
     request_id = pending(db, callback_server, [ALICE, "group:translators"])
+    seed.membership(db, "bob@example.com", ["reviewers", "translators"])
 
-    response = post(
-        decide,
-        {"request_id": request_id, "outcome": "rejected"},
-        identity.mint("bob@example.com", groups=["reviewers", "translators"]),
-    )
+    response = vote(decide, identity, request_id, "bob@example.com", "rejected")
 
     assert response.status_code == 200, response.text
     [call] = callback_server.calls
@@ -140,18 +139,37 @@ def test_group_member_decides_through_groups_claim(
     assert call.json()["approver"] == "bob@example.com"
     assert call.json()["comment"] == ""
     assert seed.stored(db, request_id)["decision"]["principal"] == "group:translators"
+    [voted] = [event for event in seed.audit(db, request_id) if event["event"] == "voted"]
+    assert voted["details"]["principals"] == ["group:translators"]
+
+
+def test_a_forged_groups_claim_decides_nothing(
+    decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
+) -> None:
+    """A token's `groups` claim is not read: only the platform's declared groups count."""
+    request_id = pending(db, callback_server, [ALICE, "group:translators"])
+    seed.membership(db, "mallory@example.com", ["other"])
+    before = seed.stored(db, request_id)
+    forged = identity.sign({**identity.claims("mallory@example.com"), "groups": ["translators"]})
+
+    response = post(decide, {"request_id": request_id, "outcome": "approved"}, forged)
+
+    assert response.status_code == 403, response.text
+    assert response.json() == {"error": NOT_AN_APPROVER}
+    assert seed.stored(db, request_id) == before
+    assert seed.votes(db, request_id) == {}
+    assert callback_server.calls == []
 
 
 def test_someone_else_is_forbidden(
     decide: FunctionServer, db: firestore.Client, identity: IdentityProvider, callback_server: CallbackServer
 ) -> None:
     request_id = pending(db, callback_server, [ALICE, "group:translators"])
+    seed.membership(db, "mallory@example.com", ["other"])
     before = seed.stored(db, request_id)
 
     response = post(
-        decide,
-        {"request_id": request_id, "outcome": "approved"},
-        identity.mint("mallory@example.com", groups=["other"]),
+        decide, {"request_id": request_id, "outcome": "approved"}, identity.mint("mallory@example.com")
     )
 
     assert response.status_code == 403
@@ -472,9 +490,8 @@ def test_every_rule_needs_its_quorum(
     request_id = pending(db, callback_server, [ALICE, BOB, CAROL, "group:legal"], rules=rules)
 
     # Alice is in legal too: her one vote counts for both rules.
-    by_alice = post(
-        decide, {"request_id": request_id, "outcome": "approved"}, identity.mint(ALICE, groups=["Legal"])
-    )
+    seed.membership(db, ALICE, ["legal"])
+    by_alice = vote(decide, identity, request_id, ALICE)
     assert by_alice.json()["tally"]["rules"] == {"legal": 1, "tech": 1}
     assert seed.votes(db, request_id)[ALICE]["principals"] == [ALICE, "group:legal"]
     assert by_alice.json()["status"] == "pending"
@@ -500,9 +517,8 @@ def test_rules_are_anded(
     assert vote(decide, identity, request_id, BOB).json()["status"] == "pending"
     assert callback_server.calls == []
 
-    by_legal = post(
-        decide, {"request_id": request_id, "outcome": "approved"}, identity.mint(CAROL, groups=["legal"])
-    )
+    seed.membership(db, CAROL, ["legal"])
+    by_legal = vote(decide, identity, request_id, CAROL)
 
     assert by_legal.json()["status"] == "deciding"
     [call] = callback_server.calls
@@ -644,7 +660,7 @@ def test_inactive_delegation_is_forbidden(
     response = vote(decide, identity, request_id, BOB)
 
     assert response.status_code == 403
-    assert response.json() == {"error": "you are not an approver of this request"}
+    assert response.json() == {"error": NOT_AN_APPROVER}
 
 
 def test_delegation_chains_are_not_followed(

@@ -23,6 +23,7 @@ from tests.support.servers import CallbackServer, RecordingServer, Reply
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 CAROL = "carol@example.com"
+REX = "rex@example.com"
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +133,39 @@ def test_each_approver_gets_a_link_that_records_their_vote(
     )
     [call] = callback_server.calls
     assert call.json()["approver"] == BOB
+
+
+def test_each_group_member_gets_a_link_that_records_their_vote(
+    notify: FunctionServer,
+    link: FunctionServer,
+    db: firestore.Client,
+    mail_server: RecordingServer,
+    callback_server: CallbackServer,
+) -> None:
+    """The declared members of a `group:` approver are mailed; a link's vote counts for the group."""
+    request_id = seed.request(
+        db, approvers=[ALICE, "group:reviewers"], quorum=2, callback_url=callback_server.url_for("x")
+    )
+    seed.membership(db, REX, ["legal", "reviewers"])
+    seed.membership(db, ALICE, ["reviewers"])  # an approver twice over gets one mail
+    seed.membership(db, seed.REQUESTER, ["reviewers"])  # may not vote on their own request
+    seed.membership(db, CAROL, ["legal"])  # not in this request's groups
+
+    assert push(notify, request_id, "requested").json()["mails"] == 2
+
+    sent = mails(mail_server)
+    assert set(sent) == {ALICE, REX}
+    assert granted(sent[REX]).approver == REX
+    response = submit(requests.get(sent[REX]["link"], timeout=30), "approved")
+
+    assert response.status_code == 200, response.text
+    vote = seed.votes(db, request_id)[REX]
+    assert (vote["principals"], vote["identity_source"]) == (["group:reviewers"], "signed-link")
+    assert seed.stored(db, request_id)["tally"]["approvals"] == 1
+    # Whoever voted is not reminded.
+    mail_server.reset()
+    assert push(notify, request_id, "reminder").json()["mails"] == 1
+    assert set(mails(mail_server)) == {ALICE}
 
 
 def test_links_expire_with_the_request(

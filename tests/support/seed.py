@@ -18,6 +18,7 @@ WORKFLOWS = "approval_workflows"
 AUDIT = "approval_audit"
 DELEGATIONS = "approval_delegations"
 LINK_USES = "approval_link_uses"
+MEMBERSHIPS = "approval_memberships"
 REQUESTER = "requester@example.com"
 EXECUTION_NAME = f"projects/{PROJECT}/locations/us-central1/workflows/wf/executions/exec-1"
 
@@ -128,6 +129,11 @@ def delegation(
             "created_at": now,
         }
     )
+
+
+def membership(db: firestore.Client, email: str, groups: Sequence[str]) -> None:
+    """A member's approver groups, as `pulumi up` stores them from ApprovalPlatformArgs.groups."""
+    db.collection(MEMBERSHIPS).document(email).set({"groups": sorted(groups)})
 
 
 def votes(db: firestore.Client, request_id: str) -> dict[str, dict[str, Any]]:

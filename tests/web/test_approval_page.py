@@ -3,11 +3,12 @@
 The page is driven as a person would (labels, roles, visible text, the
 keyboard); other users act beside it over HTTP (tests/e2e's Client), so the
 page must pick their changes up live. Approvers are Pulumi.dev.yaml's: alice,
-bob and group:reviewers validate translations, alice approves expenses. A request
-whose voting no dev workflow produces on demand (a 2-of-3 quorum, an escalation)
-is written to Firestore as the workflow would (tests/support/seed.py). Requests
-outlive their test on the module's stack, so each test names its own (a fresh
-expense reason, a fresh text) and looks only for those.
+bob and group:reviewers (rex, in its approvals:groups) validate translations,
+alice approves expenses. A request whose voting no dev workflow produces on
+demand (a 2-of-3 quorum, an escalation) is written to Firestore as the workflow
+would (tests/support/seed.py). Requests outlive their test on the module's
+stack, so each test names its own (a fresh expense reason, a fresh text) and
+looks only for those.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ REQUESTER = "carol@example.com"  # asks, approves nothing
 REVIEWER = "rex@example.com"  # validates translations as a member of group:reviewers
 BOB = "bob@example.com"
 DAVE = "dave@example.com"  # approves only the seeded requests
+NEWCOMER = "nina@example.com"  # in no group of Pulumi.dev.yaml; a test adds her to one
 NOT_AN_APPROVER = "you are not an approver of this request"  # decide's 403 reason
 PHONE = {"width": 375, "height": 667}
 # More than one screen of controls: how many Tabs may pass before the target must have focus.
@@ -158,16 +160,8 @@ def test_approver_sees_a_new_request_live_and_approves_it(page: Page, client: Cl
 
 
 def test_group_member_sees_a_request_of_their_group_and_approves_it(page: Page, client: Client) -> None:
-    """group:reviewers validates translations: a member's token carries `groups`; the inbox asks for them."""
-    # The sign-in form takes an e-mail only: hand the page a session whose token has the claim.
-    token = client.sign_in(REVIEWER, groups=["reviewers"])
-    page.goto("/")
-    page.evaluate(
-        "([key, session]) => sessionStorage.setItem(key, JSON.stringify(session))",
-        ["approvals.localSession", {"email": REVIEWER, "idToken": token}],
-    )
-    page.reload()
-    expect(page.get_by_text(f"Signed in as {REVIEWER}")).to_be_visible()
+    """group:reviewers validates translations: Pulumi.dev.yaml's approvals:groups declares rex in it."""
+    sign_in(page, REVIEWER)
 
     text = fresh("Good morning")
     started = client.start(REQUESTER, "translation-validation", {"text": text})
@@ -179,6 +173,28 @@ def test_group_member_sees_a_request_of_their_group_and_approves_it(page: Page, 
     expect(pending(page).get_by_role("article").filter(has_text=text)).to_have_count(0)
     document = client.request(REVIEWER, started.request_id)
     assert (document["status"], document["decided_by"]) == ("approved", REVIEWER)
+
+
+def test_a_membership_change_shows_without_a_reload(page: Page, client: Client, db: firestore.Client) -> None:
+    """Joining a group (a `pulumi up` away) brings its requests in live; leaving it takes them away."""
+    sign_in(page, NEWCOMER)
+    page.evaluate("() => { window.notReloaded = true; }")
+    text = fresh("Good evening")
+    started = client.start(REQUESTER, "translation-validation", {"text": text})
+    client.wait_until_awaiting(started.execution)
+    expect(pending(page)).to_contain_text("Nothing to approve")
+
+    seed.membership(db, NEWCOMER, ["reviewers"])
+
+    article = pending(page).get_by_role("article").filter(has_text=text)
+    expect(article).to_be_visible()
+    assert page.evaluate("() => window.notReloaded === true"), "the page reloaded to show the request"
+
+    db.collection(seed.MEMBERSHIPS).document(NEWCOMER).delete()
+
+    expect(article).to_have_count(0)
+    expect(pending(page)).to_contain_text("Nothing to approve")
+    client.decide(ALICE, started.request_id, "rejected")
 
 
 def test_non_approver_has_nothing_to_approve_and_cannot_decide(page: Page, client: Client) -> None:

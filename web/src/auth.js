@@ -4,16 +4,22 @@
 // Local (`make up`): the local identity provider mints an ID token for any e-mail;
 // the Firestore emulator takes it as `mockUserToken`, so the stack's security
 // rules see the same claims the functions verify.
+// Either way the token carries no groups: the user's approver groups come from their
+// membership document, which `pulumi up` writes from the stack's `approvals:groups`.
 
 import { initializeApp } from "firebase/app";
 import { GoogleAuthProvider, getAuth, onAuthStateChanged, signInWithPopup, signOut } from "firebase/auth";
 import { connectFirestoreEmulator, getFirestore } from "firebase/firestore";
+import { watchMembership } from "./store.js";
 
 const LOCAL_SESSION_KEY = "approvals.localSession";
 
 /**
- * Calls onSession({ email, groups, db, idToken(), signOut() }) once someone is signed in,
- * or onSignedOut(signIn) with the function that signs in (an e-mail locally, nothing in production).
+ * Calls onSession(session) once someone is signed in and their groups are known, or
+ * onSignedOut(signIn) with the function that signs in (an e-mail locally, nothing in production).
+ * session: { email, groups, db, idToken(), signOut(), onGroups(listener) }; `groups` (the names
+ * `group:NAME` approvers match) stays current with the membership document, and
+ * onGroups(listener) calls listener(groups) now and on each change, returning the unsubscribe.
  */
 export function watchSession(config, { onSession, onSignedOut }) {
   if (config.local) watchLocalSession(config, onSession, onSignedOut);
@@ -26,9 +32,8 @@ function watchLocalSession(config, onSession, onSignedOut) {
     const db = getFirestore(app, config.database);
     const [host, port] = splitHost(config.firestoreHost);
     connectFirestoreEmulator(db, host, port, { mockUserToken: idToken });
-    onSession({
+    startSession(onSession, {
       email,
-      groups: groupsClaim(decodePayload(idToken)),
       db,
       idToken: async () => idToken,
       signOut: async () => {
@@ -61,17 +66,15 @@ function watchFirebaseSession(config, onSession, onSignedOut) {
   const app = initializeApp(config.firebase);
   const auth = getAuth(app);
   const db = getFirestore(app, config.database);
-  onAuthStateChanged(auth, async (user) => {
+  onAuthStateChanged(auth, (user) => {
     if (!user) {
       onSignedOut(async () => {
         await signInWithPopup(auth, new GoogleAuthProvider());
       });
       return;
     }
-    const { claims } = await user.getIdTokenResult();
-    onSession({
+    startSession(onSession, {
       email: (user.email || "").toLowerCase(),
-      groups: groupsClaim(claims),
       db,
       idToken: () => user.getIdToken(),
       signOut: async () => {
@@ -83,17 +86,29 @@ function watchFirebaseSession(config, onSession, onSignedOut) {
   });
 }
 
-/** The token's `groups` custom claim (the names `group:NAME` approvers match), or []. */
-function groupsClaim(claims) {
-  const groups = Array.isArray(claims.groups) ? claims.groups : [];
-  return [...new Set(groups.filter((g) => typeof g === "string" && g))];
-}
-
-/** The claims of a JWT: its middle part is base64url-encoded JSON. */
-function decodePayload(jwt) {
-  const base64 = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-  const bytes = Uint8Array.from(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
-  return JSON.parse(new TextDecoder().decode(bytes));
+/** onSession(session) with `fields` once the user's membership document first answers; see watchSession. */
+function startSession(onSession, fields) {
+  const listeners = new Set();
+  let started = false;
+  const session = {
+    ...fields,
+    groups: [],
+    onGroups(listener) {
+      listeners.add(listener);
+      listener(session.groups);
+      return () => listeners.delete(listener);
+    },
+  };
+  // Lives as long as the page: signing out reloads it.
+  watchMembership(fields.db, fields.email, (groups) => {
+    session.groups = groups;
+    if (!started) {
+      started = true;
+      onSession(session);
+      return;
+    }
+    listeners.forEach((listener) => listener(groups));
+  });
 }
 
 function splitHost(hostAndPort) {

@@ -1,13 +1,15 @@
 // Live Firestore reads. The security rules let a user list only the requests they
 // approve (by e-mail or group), stand in for (the `delegates` the functions stamp) or
 // asked for, and the audit events of those, so every query names the user, their groups
-// or one request; nothing is written from here.
+// or one request; a user's groups are their own membership document. Nothing is written
+// from here.
 
 import { collection, doc, onSnapshot, orderBy, query, where } from "firebase/firestore";
 
 const REQUESTS = "approval_requests";
 const AUDIT = "approval_audit";
 const TRANSLATIONS = "translations";
+const MEMBERSHIPS = "approval_memberships";
 
 export const OPEN_STATUSES = ["pending", "deciding"];
 export const CLOSED_STATUSES = ["approved", "rejected", "expired", "cancelled"];
@@ -16,28 +18,63 @@ export const CLOSED_STATUSES = ["approved", "rejected", "expired", "cancelled"];
 const MAX_ANY_VALUES = 30;
 
 /**
- * Requests the user approves (by e-mail, through one of their `groups`, or as
- * the delegate of an approver) whose status is one of `statuses`, live; returns
- * the unsubscribe. Each way of approving is its own query (Firestore allows one
- * array filter per query), merged by document id once every query has answered.
+ * The user's approver groups (the names `group:NAME` approvers match), live from their
+ * membership document: onGroups(names) now and on each change, [] without one (or when
+ * it cannot be read). Returns the unsubscribe.
  */
-export function watchApprovals(db, { email, groups }, statuses, onDocs, onError) {
-  const queries = [where("approvers", "array-contains", email), where("delegates", "array-contains", email)];
-  if (groups.length > 0) queries.push(where("approver_groups", "array-contains-any", groups.slice(0, MAX_ANY_VALUES)));
-  const results = queries.map(() => null); // per query: its documents, once it answered
-  const stops = queries.map((approverFilter, index) =>
+export function watchMembership(db, email, onGroups) {
+  return onSnapshot(
+    doc(db, MEMBERSHIPS, email),
+    (snapshot) => {
+      const groups = snapshot.exists() ? snapshot.data().groups : [];
+      onGroups(Array.isArray(groups) ? [...new Set(groups.filter((g) => typeof g === "string" && g))] : []);
+    },
+    () => onGroups([]),
+  );
+}
+
+/**
+ * Requests the user approves (by e-mail, through one of their groups, or as the
+ * delegate of an approver) whose status is one of `statuses`, live; returns the
+ * unsubscribe. Each way of approving is its own query (Firestore allows one array
+ * filter per query), merged by document id once every query has answered; the
+ * groups' query follows session.onGroups, so a membership change shows at once.
+ */
+export function watchApprovals(db, session, statuses, onDocs, onError) {
+  const results = [null, null, []]; // per query: its documents, once it answered
+  const emit = () => {
+    if (results.some((docs) => docs === null)) return;
+    const merged = new Map(results.flat().map((request) => [request.id, request]));
+    onDocs([...merged.values()].sort(newestFirst));
+  };
+  const listen = (index, approverFilter) =>
     onSnapshot(
       query(collection(db, REQUESTS), approverFilter, where("status", "in", statuses)),
       (snapshot) => {
         results[index] = snapshot.docs.map((d) => ({ id: d.id, ...d.data() }));
-        if (results.some((docs) => docs === null)) return;
-        const merged = new Map(results.flat().map((request) => [request.id, request]));
-        onDocs([...merged.values()].sort(newestFirst));
+        emit();
       },
       onError,
-    ),
-  );
-  return () => stops.forEach((stop) => stop());
+    );
+  const stops = [
+    listen(0, where("approvers", "array-contains", session.email)),
+    listen(1, where("delegates", "array-contains", session.email)),
+  ];
+  let stopGroups = () => {};
+  const stopWatchingGroups = session.onGroups((groups) => {
+    stopGroups();
+    stopGroups = () => {};
+    results[2] = groups.length > 0 ? null : [];
+    if (groups.length > 0) {
+      stopGroups = listen(2, where("approver_groups", "array-contains-any", groups.slice(0, MAX_ANY_VALUES)));
+    }
+    emit(); // with no groups left, their requests leave the lists at once
+  });
+  return () => {
+    stops.forEach((stop) => stop());
+    stopGroups();
+    stopWatchingGroups();
+  };
 }
 
 /** The requests the user asked for, newest first, live; returns the unsubscribe. */
