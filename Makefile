@@ -37,7 +37,7 @@ test: lint web
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) web
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
 
 policy: $(STAMP) web
 	$(BIN)/python -m policies check __main__.py --stack dev

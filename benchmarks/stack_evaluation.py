@@ -44,10 +44,19 @@ def fifty_workflows() -> None:
         )
 
 
-def _gcp_class(type_token: str) -> Callable[..., pulumi.CustomResource]:
-    # "gcp:projects/iAMMember:IAMMember" -> pulumi_gcp.projects.IAMMember
-    module = type_token.split(":")[1].split("/")[0]
-    return getattr(importlib.import_module(f"pulumi_gcp.{module}"), type_token.rsplit(":", 1)[1])
+# The Python package of each provider the reference stack uses.
+_PACKAGES = {"gcp": "pulumi_gcp", "random": "pulumi_random", "time": "pulumiverse_time"}
+
+
+def _resource_class(type_token: str) -> Callable[..., pulumi.CustomResource]:
+    # "gcp:projects/iAMMember:IAMMember" -> pulumi_gcp.projects.IAMMember;
+    # "time:index/sleep:Sleep" -> pulumiverse_time.Sleep (`index` is the package itself).
+    provider, path, class_name = type_token.split(":")
+    module = path.split("/")[0]
+    package = _PACKAGES[provider]
+    return getattr(
+        importlib.import_module(package if module == "index" else f"{package}.{module}"), class_name
+    )
 
 
 def _snake(name: str) -> str:
@@ -74,7 +83,7 @@ def flat_program(graph: Graph) -> Callable[[], None]:
 
     def program() -> None:
         for resource in resources:
-            _gcp_class(resource.type)(resource.name, **_python_inputs(resource.inputs))
+            _resource_class(resource.type)(resource.name, **_python_inputs(resource.inputs))
 
     return program
 
