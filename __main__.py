@@ -60,6 +60,9 @@ platform = ApprovalPlatform(
         hosting_site_id=config.get("hostingSiteId"),
         labels=config.get_object("labels") or {},
         mail_webhook_url=config.get("mailWebhookUrl"),
+        enable_apis=config.get_bool("enableApis") is not False,
+        manage_sign_in_domains=config.get_bool("manageSignInDomains"),
+        authorized_domains=config.get_object("authorizedDomains") or [],
         groups=config.get_object("groups") or {},
     ),
 )

@@ -5,6 +5,11 @@ import pulumi_gcp as gcp
 
 from .naming import resource_id
 
+IAM = "iam.googleapis.com"
+"""Service accounts and custom roles; off on a new project."""
+RESOURCE_MANAGER = "cloudresourcemanager.googleapis.com"
+"""Project IAM policies, which every project-level grant reads and writes; off on a new project."""
+
 
 class GoogleApis:
     """Enables Google APIs on demand and hands back what to depend on.

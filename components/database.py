@@ -121,11 +121,8 @@ class ApprovalDatabase(pulumi.ComponentResource):
     database: gcp.firestore.Database | None
     ruleset: gcp.firebaserules.Ruleset
     release: gcp.firebaserules.Release
-    inbox_index: gcp.firestore.Index
-    group_inbox_index: gcp.firestore.Index
-    delegate_inbox_index: gcp.firestore.Index
-    my_requests_index: gcp.firestore.Index
-    history_index: gcp.firestore.Index
+    indexes: list[gcp.firestore.Index]
+    """The composite indexes the page's queries need, each created after the one before."""
 
     def __init__(
         self,
@@ -189,7 +186,9 @@ class ApprovalDatabase(pulumi.ComponentResource):
             ruleset_name=self.ruleset.name.apply(
                 lambda ruleset_id: f"projects/{project}/rulesets/{ruleset_id}"
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ruleset]),
+            # A new ruleset replaces the release under the same name, which cannot exist twice
+            # (terraform-provider-google #15497, #20917): the old release goes first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ruleset], delete_before_replace=True),
         )
         # The page's inbox asks for "requests I approve, in these states": an
         # array-contains plus an `in` filter, which Firestore serves only from a
@@ -198,34 +197,20 @@ class ApprovalDatabase(pulumi.ComponentResource):
         # in for an approver, stamped by the functions): an index each. "My requests,
         # newest first" and a request's History (its audit events in time order)
         # are an equality and an order on another field: one more each.
-        (
-            self.inbox_index,
-            self.group_inbox_index,
-            self.delegate_inbox_index,
-            self.my_requests_index,
-            self.history_index,
-        ) = (
-            self._index(f"{name}-{key}-index", project, collection, child, fields)
-            for key, collection, fields in (
-                ("inbox", collections.requests, [("approvers", "CONTAINS"), ("status", "ASCENDING")]),
-                (
-                    "group-inbox",
-                    collections.requests,
-                    [("approver_groups", "CONTAINS"), ("status", "ASCENDING")],
-                ),
-                (
-                    "delegate-inbox",
-                    collections.requests,
-                    [("delegates", "CONTAINS"), ("status", "ASCENDING")],
-                ),
-                (
-                    "my-requests",
-                    collections.requests,
-                    [("requester", "ASCENDING"), ("created_at", "DESCENDING")],
-                ),
-                ("history", collections.audit, [("request_id", "ASCENDING"), ("at", "ASCENDING")]),
-            )
-        )
+        # Firestore builds one database's indexes one at a time, and the provider fails with
+        # contention errors when asked for several at once (terraform-provider-google #16599,
+        # #16664): each index waits for the one before.
+        self.indexes = []
+        for key, collection, fields in (
+            ("inbox", collections.requests, [("approvers", "CONTAINS"), ("status", "ASCENDING")]),
+            ("group-inbox", collections.requests, [("approver_groups", "CONTAINS"), ("status", "ASCENDING")]),
+            ("delegate-inbox", collections.requests, [("delegates", "CONTAINS"), ("status", "ASCENDING")]),
+            ("my-requests", collections.requests, [("requester", "ASCENDING"), ("created_at", "DESCENDING")]),
+            ("history", collections.audit, [("request_id", "ASCENDING"), ("at", "ASCENDING")]),
+        ):
+            after = pulumi.ResourceOptions(depends_on=self.indexes[-1:])
+            index_opts = pulumi.ResourceOptions.merge(child, after)
+            self.indexes.append(self._index(f"{name}-{key}-index", project, collection, index_opts, fields))
         self.register_outputs({"database_name": self.database_name})
 
     def _index(

@@ -4,6 +4,9 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumiverse_time
+
+from .apis import IAM, RESOURCE_MANAGER, GoogleApis
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ def service_account(
     description: str,
     project: str,
     parent: pulumi.Resource,
+    apis: GoogleApis,
 ) -> gcp.serviceaccount.Account:
     """A dedicated service account, so each piece holds only its own roles."""
     return gcp.serviceaccount.Account(
@@ -40,7 +44,7 @@ def service_account(
         display_name=display_name,
         description=description,
         project=project,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=apis.require(IAM)),
     )
 
 
@@ -56,9 +60,12 @@ def grant_project_roles(
     member: pulumi.Input[str],
     grants: list[Grant],
     parent: pulumi.Resource,
-    depends_on: list[pulumi.Resource] | None = None,
+    apis: GoogleApis,
 ) -> list[gcp.projects.IAMMember]:
-    """One non-authoritative IAMMember per grant: never clobbers bindings made elsewhere."""
+    """One non-authoritative IAMMember per grant: never clobbers bindings made elsewhere.
+
+    Each waits for the Resource Manager API, through which it edits the project's policy.
+    """
     members = []
     for grant in grants:
         condition = None
@@ -74,7 +81,28 @@ def grant_project_roles(
                 role=grant.role,
                 member=member,
                 condition=condition,
-                opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=apis.require(RESOURCE_MANAGER)),
             )
         )
     return members
+
+
+IAM_PROPAGATION = "120s"
+"""Google: a grant typically reaches every service within 2 minutes (sometimes 7 or more)."""
+
+
+def propagated(
+    name: str, grants: list[gcp.projects.IAMMember], parent: pulumi.Resource
+) -> pulumiverse_time.Sleep:
+    """A pause after `grants`, for what must not start before Google honours them.
+
+    A function build that starts the moment its build account's roles exist is
+    refused on permission while IAM catches up. The pause runs again whenever a
+    grant is replaced, and costs nothing on updates that leave the grants alone.
+    """
+    return pulumiverse_time.Sleep(
+        name,
+        create_duration=IAM_PROPAGATION,
+        triggers={str(index): grant.id for index, grant in enumerate(grants)},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=grants),
+    )

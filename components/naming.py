@@ -29,3 +29,18 @@ def resource_id(*parts: str, max_length: int, min_length: int = 1) -> str:
 def service_account_id(*parts: str) -> str:
     """A service account id: 6-30 characters, a letter first."""
     return resource_id(*parts, max_length=30, min_length=6)
+
+
+CUSTOM_ROLE_ID_LENGTH = 64
+
+
+def custom_role_id(platform: str, suffix: str) -> str:
+    """`approvals_<platform>_<suffix>`: at most 64 letters, digits and _, as IAM requires.
+
+    Role ids are per project and stay reserved for a while after deletion, so they
+    carry the platform's name to let several stacks share a project; a long name is
+    shortened (with its hash) so that the suffix always survives.
+    """
+    prefix = "approvals_"
+    room = CUSTOM_ROLE_ID_LENGTH - len(prefix) - len(suffix) - 1
+    return f"{prefix}{resource_id(platform, max_length=room).replace('-', '_')}_{suffix}"

@@ -9,15 +9,16 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
-from . import iam
-from .apis import GoogleApis
+from . import firebase, iam
+from .apis import IAM, GoogleApis
 from .database import DEFAULT_DATABASE, TRANSLATIONS_COLLECTION, ApprovalDatabase, Collections
 from .errors import InvalidArgumentError
 from .function import INGRESS_SETTINGS, PythonFunction, PythonFunctionArgs
 from .groups import check_groups, membership_documents
 from .hosting import ApprovalHosting, Rewrite
-from .naming import resource_id, service_account_id
+from .naming import custom_role_id, resource_id, service_account_id
 from .validation import (
+    DOMAIN,
     FIRESTORE_LOCATION,
     HTTPS_URL,
     PROJECT_ID,
@@ -40,6 +41,7 @@ PLATFORM_APIS = (
     "artifactregistry.googleapis.com",
     "storage.googleapis.com",
     "iam.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "logging.googleapis.com",
     "workflows.googleapis.com",
     "workflowexecutions.googleapis.com",
@@ -97,6 +99,13 @@ class ApprovalPlatformArgs:
     """Globally unique Firebase Hosting site id; defaults to `<project>-<name>`."""
     firebase_project_id: str | None = None
     """Project whose Firebase Auth issues approvers' ID tokens; defaults to `project`."""
+    manage_sign_in_domains: bool | None = None
+    """Manage the domains Firebase Auth accepts sign-ins from (an Identity Platform config in the Auth
+    project): its defaults, the page's Hosting domains and `authorized_domains`. Defaults to True when
+    the Auth project is `project`; False leaves them to the console, where the page's domains must be
+    added by hand."""
+    authorized_domains: Sequence[str] = ()
+    """More domains the page is served from (a custom domain of the Hosting site, say)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     start_service_account: gcp.serviceaccount.Account | None = None
     decide_service_account: gcp.serviceaccount.Account | None = None
@@ -126,6 +135,12 @@ class ApprovalPlatformArgs:
         return check_pattern(
             "ApprovalPlatformArgs.project", project, PROJECT_ID, "a Google Cloud project id (6-30 characters)"
         )
+
+    def manages_sign_in_domains(self) -> bool:
+        """Whether the platform sets Auth's authorized domains: by default, when Auth is its own project's."""
+        if self.manage_sign_in_domains is not None:
+            return self.manage_sign_in_domains
+        return self.firebase_project_id in (None, self.resolved_project())
 
     def validate(self) -> None:
         arg = "ApprovalPlatformArgs"
@@ -175,6 +190,14 @@ class ApprovalPlatformArgs:
                 PROJECT_ID,
                 "6-30 lower-case letters, digits and -, starting with a letter",
             )
+        if self.manage_sign_in_domains is not None:
+            check_bool(f"{arg}.manage_sign_in_domains", self.manage_sign_in_domains)
+        if isinstance(self.authorized_domains, str):
+            raise InvalidArgumentError(f"{arg}.authorized_domains", "must be a list of domains, not a string")
+        for domain in self.authorized_domains:
+            check_pattern(
+                f"{arg}.authorized_domains", domain, DOMAIN, "a domain name such as approvals.example.com"
+            )
         check_labels(f"{arg}.labels", self.labels)
         if self.mail_webhook_url is not None:
             check_pattern(
@@ -218,6 +241,8 @@ class ApprovalPlatform(pulumi.ComponentResource):
     notify_url: pulumi.Output[str]
     web_url: pulumi.Output[str]
     site_url: pulumi.Output[str]
+    sign_in_config: gcp.identityplatform.Config | None
+    """Firebase Auth's settings, with the domains it accepts sign-ins from; None when not managed."""
     start_service_account_email: pulumi.Output[str]
     decide_service_account_email: pulumi.Output[str]
     cancel_service_account_email: pulumi.Output[str]
@@ -299,6 +324,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 description=description,
                 project=project,
                 parent=self,
+                apis=self.apis,
             )
             for role, given, description in (
                 ("start", args.start_service_account, "Starts approval workflow executions."),
@@ -341,6 +367,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
             member=members["build"],
             grants=[iam.Grant(role) for role in BUILD_ROLES],
             parent=self,
+            apis=self.apis,
         )
 
         self.link_key_secret = gcp.secretmanager.Secret(
@@ -365,8 +392,9 @@ class ApprovalPlatform(pulumi.ComponentResource):
             secret_data=link_key.result,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        for reader in ("link", "notify"):
-            gcp.secretmanager.SecretIamMember(
+        # Cloud Run checks a revision's secret access as it creates it: the readers wait for these.
+        secret_access = {
+            reader: gcp.secretmanager.SecretIamMember(
                 f"{name}-{reader}-link-key-accessor",
                 project=project,
                 secret_id=self.link_key_secret.secret_id,
@@ -374,6 +402,8 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 member=members[reader],
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            for reader in ("link", "notify")
+        }
 
         bucket = args.source_bucket or gcp.storage.Bucket(
             f"{name}-sources",
@@ -389,13 +419,14 @@ class ApprovalPlatform(pulumi.ComponentResource):
         )
 
         firebase_project = args.firebase_project_id or project
+        in_firebase = [*platform_apis, firebase.add_firebase(name, project, platform_apis, self)]
         # The page signs approvers in with this web app's config (served as config.json).
         web_app = gcp.firebase.WebApp(
             f"{name}-web-app",
             project=firebase_project,
             display_name=f"approvals ({name})",
             deletion_policy="ABANDON" if args.deletion_protection else "DELETE",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=in_firebase),
         )
         web_config = gcp.firebase.get_web_app_config_output(
             project=firebase_project, web_app_id=web_app.app_id
@@ -407,6 +438,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
             "FIREBASE_PROJECT_ID": firebase_project,
         }
         collections_env = args.collections.environment()
+        builds_may_start = iam.propagated(f"{name}-build-grants-propagation", build_grants, self)
 
         def function(
             role: str,
@@ -414,7 +446,8 @@ class ApprovalPlatform(pulumi.ComponentResource):
             secrets: Mapping[str, gcp.secretmanager.SecretVersion] | None = None,
         ) -> PythonFunction:
             return PythonFunction(
-                resource_id(name, role, max_length=63),
+                # Its Cloud Run service takes the same name, and Cloud Run takes 49 characters.
+                resource_id(name, role, max_length=49),
                 PythonFunctionArgs(
                     source_dir=FUNCTIONS_DIR / role,
                     entry_point=role,
@@ -434,7 +467,11 @@ class ApprovalPlatform(pulumi.ComponentResource):
                     max_instances=args.max_instances,
                     ingress_settings=args.ingress_settings,
                     labels=self.labels,
-                    depends_on=[*platform_apis, *build_grants],
+                    depends_on=[
+                        *platform_apis,
+                        builds_may_start,
+                        *([secret_access[role]] if secrets else []),
+                    ],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -461,19 +498,29 @@ class ApprovalPlatform(pulumi.ComponentResource):
         for hosted_function in (*hosted.values(), web):
             hosted_function.grant_invoker("allUsers", "public")
 
+        site_id = args.hosting_site_id or resource_id(project, name, max_length=30, min_length=6)
         hosting = ApprovalHosting(
             f"{name}-hosting",
             project=project,
             region=args.region,
-            site_id=args.hosting_site_id or resource_id(project, name, max_length=30, min_length=6),
+            site_id=site_id,
             rewrites=[
                 *(Rewrite(path, hosted[role].service_name) for role, path in HOSTED_FUNCTIONS.items()),
                 Rewrite("**", web.service_name),
             ],
-            depends_on=platform_apis,
+            depends_on=in_firebase,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.site_url = hosting.site_url
+        self.sign_in_config = None
+        if args.manages_sign_in_domains():
+            self.sign_in_config = firebase.sign_in_domains(
+                name,
+                project=firebase_project,
+                domains=firebase.authorized_domains(firebase_project, [site_id], args.authorized_domains),
+                depends_on=in_firebase,
+                parent=self,
+            )
 
         # notify is private: only Pub/Sub, pushing as the pusher account, may call it.
         notify = function(
@@ -618,20 +665,18 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 )
             ],
             parent=self,
+            apis=self.apis,
         )
 
     def _custom_role(self, suffix: str, title: str, permissions: list[str]) -> pulumi.Output[str]:
         if suffix not in self._custom_roles:
-            # Role ids are per project and stay reserved for a while after deletion,
-            # so they carry the platform's name to let several stacks share a project.
-            role_id = "approvals_" + resource_id(self._name, max_length=40).replace("-", "_") + "_" + suffix
             self._custom_roles[suffix] = gcp.projects.IAMCustomRole(
                 f"{self._name}-{suffix}",
                 project=self.project,
-                role_id=role_id,
+                role_id=custom_role_id(self._name, suffix),
                 title=f"Approvals: {title} ({self._name})",
                 description=f"{title}; created by the approvals platform {self._name}.",
                 permissions=permissions,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self.apis.require(IAM)),
             )
         return self._custom_roles[suffix].name

@@ -38,6 +38,10 @@ class CapturedResource:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     dependencies: tuple[str, ...]
+    property_dependencies: dict[str, tuple[str, ...]]
+    """Which resources each input property's value came from."""
+    delete_before_replace: bool
+    protect: bool
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=_revealed(_sync_await(_deserialize(request.object))),
                     outputs=_revealed(dict(state)),
                     dependencies=tuple(request.dependencies),
+                    property_dependencies={
+                        key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
+                    },
+                    delete_before_replace=request.deleteBeforeReplace,
+                    protect=request.protect,
                 )
             )
         return Graph(resources=tuple(resources), outputs=outputs)

@@ -237,6 +237,7 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             description=f"Runs the {template.name} approval workflow {name}.",
             project=platform.project,
             parent=self,
+            apis=platform.apis,
         )
         member = iam.member_of(account)
         grants: list[pulumi.Resource] = [*platform.grant_database_user(name, member)]
@@ -247,6 +248,7 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             member=member,
             grants=[iam.Grant(role) for role in (*BASE_ROLES, *template.roles, *args.extra_roles)],
             parent=self,
+            apis=platform.apis,
         )
 
         self.workflow = gcp.workflows.Workflow(

@@ -63,9 +63,9 @@ def policy_settings(
 
 def options(resource: CapturedResource) -> PolicyResourceOptions:
     return PolicyResourceOptions(
-        protect=False,
+        protect=resource.protect,
         ignore_changes=[],
-        delete_before_replace=None,
+        delete_before_replace=resource.delete_before_replace or None,
         aliases=[],
         custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
         additional_secret_outputs=[],
@@ -85,6 +85,10 @@ def stack_resources(graph: Graph) -> list[PolicyResource]:
         resource = resources[captured.urn]
         resource.parent = resources.get(captured.parent)
         resource.dependencies = [resources[urn] for urn in captured.dependencies if urn in resources]
+        resource.property_dependencies = {
+            key: [resources[urn] for urn in urns if urn in resources]
+            for key, urns in captured.property_dependencies.items()
+        }
     return list(resources.values())
 
 

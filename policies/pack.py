@@ -7,6 +7,7 @@ from .approvers import prod_approver_count
 from .awaits import callback_await_bounded_and_handled
 from .callbacks import callback_url_not_client_readable
 from .cloud_functions import function_ingress_and_scaling
+from .deployability import DEPLOYABILITY
 from .firestore_rules import firestore_rules_not_open
 from .iam import no_primitive_roles, project_roles_allow_list
 from .invokers import no_public_invokers
@@ -19,7 +20,9 @@ PACK_NAME = "approvals"
 DESCRIPTION = (
     "The approvals platform's security model: dedicated service accounts, least-privilege IAM, bounded "
     "and handled approval callbacks kept out of clients' reach, closed Firestore rules, hardened buckets "
-    "and functions, protected production data, no single approver and no automatic approval in production."
+    "and functions, protected production data, no single approver and no automatic approval in production; "
+    "and stacks that deploy on a fresh project: APIs enabled first, valid names, delete-first replacements, "
+    "secret access and indexes in order."
 )
 
 POLICIES: list[Policy] = [
@@ -36,4 +39,6 @@ POLICIES: list[Policy] = [
     required_labels,
     prod_approver_count,
     approval_mode_not_auto_in_prod,
+    # Deployability: what would make `pulumi up` fail on a fresh project, or on a later change.
+    *DEPLOYABILITY,
 ]

@@ -9,11 +9,12 @@ template write it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pulumi_gcp as gcp
 
 from components import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
@@ -40,6 +41,11 @@ POLICY_NAMES = frozenset(
         "required-labels",
         "prod-approver-count",
         "approval-mode-not-auto-in-prod",
+        "apis-enabled-before-use",
+        "names-within-google-limits",
+        "replaced-delete-first",
+        "secret-access-before-function",
+        "indexes-one-at-a-time",
     }
 )
 
@@ -162,8 +168,13 @@ def hosting(*services: str) -> gcp.firebase.HostingVersion:
     )
 
 
-def service_account(account_id: str) -> gcp.serviceaccount.Account:
-    return gcp.serviceaccount.Account(account_id, project=PROJECT, account_id=account_id)
+def service_account(account_id: str, *, after: Sequence[pulumi.Resource] = ()) -> gcp.serviceaccount.Account:
+    return gcp.serviceaccount.Account(
+        account_id,
+        project=PROJECT,
+        account_id=account_id,
+        opts=pulumi.ResourceOptions(depends_on=list(after)),
+    )
 
 
 def project_role(key: str, account: gcp.serviceaccount.Account, role: str) -> gcp.projects.IAMMember:
@@ -303,7 +314,8 @@ def workflow_without_account(_: Path) -> None:
 
 def workflows_sharing_an_account(_: Path) -> None:
     base = platform()
-    shared = service_account("wf-shared")
+    # Created after the IAM API, as the platform's own accounts are: only the sharing is wrong.
+    shared = service_account("wf-shared", after=base.apis.require("iam.googleapis.com"))
     approval_workflow("expenses", base, service_account=shared)
     approval_workflow("translations", base, service_account=shared)
 

@@ -118,3 +118,69 @@ def test_analyzer_applies_the_config_the_cli_sends(analyzer: analyzer_pb2_grpc.A
         ("required-labels", analyzer_pb2.MANDATORY)
     ]
     assert "team" in response.diagnostics[0].message
+
+
+def stack_resource(
+    type_: str,
+    name: str,
+    properties: dict[str, object],
+    *,
+    after: tuple[str, ...] = (),
+    delete_first: bool = False,
+) -> analyzer_pb2.AnalyzerResource:
+    """A resource as the CLI sends it to AnalyzeStack during a preview."""
+    return analyzer_pb2.AnalyzerResource(
+        type=type_,
+        urn=f"urn:pulumi:dev::approvals::{type_}::{name}",
+        name=name,
+        properties=json_format.ParseDict(properties, struct_pb2.Struct()),
+        options=analyzer_pb2.AnalyzerResourceOptions(
+            deleteBeforeReplace=delete_first, deleteBeforeReplaceDefined=delete_first
+        ),
+        dependencies=[f"urn:pulumi:dev::approvals::{urn}" for urn in after],
+    )
+
+
+def test_analyzer_rehearses_a_preview_of_a_fresh_project(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    # What a preview knows of new resources: their inputs; computed outputs are unknown.
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    api = "gcp:projects/service:Service::iam"
+    resources = [
+        stack_resource(
+            "gcp:projects/service:Service", "iam", {"project": PROJECT, "service": "iam.googleapis.com"}
+        ),
+        stack_resource(
+            "gcp:serviceaccount/account:Account",
+            "reports",
+            {"project": PROJECT, "accountId": "reports-runner", "email": unknown},
+        ),
+        stack_resource(
+            "gcp:serviceaccount/account:Account",
+            "audits",
+            {"project": PROJECT, "accountId": "audits-runner", "email": unknown},
+            after=(api,),
+        ),
+        stack_resource(
+            "gcp:firebaserules/release:Release",
+            "rules",
+            {"project": PROJECT, "name": "cloud.firestore", "rulesetName": unknown},
+            after=(api,),
+        ),
+        stack_resource(
+            "gcp:firebaserules/release:Release",
+            "rules-delete-first",
+            {"project": PROJECT, "name": "cloud.firestore/reports", "rulesetName": unknown},
+            after=(api,),
+            delete_first=True,
+        ),
+    ]
+    diagnostics = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources)).diagnostics
+
+    found = sorted((d.policyName, d.urn.rsplit("::", 1)[-1]) for d in diagnostics)
+    assert found == [
+        ("apis-enabled-before-use", "reports"),
+        # The rules API is not enabled in this stack either, which names it too.
+        ("apis-enabled-before-use", "rules"),
+        ("apis-enabled-before-use", "rules-delete-first"),
+        ("replaced-delete-first", "rules"),
+    ]

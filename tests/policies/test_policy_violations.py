@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from policies.pack import POLICIES
+from tests.policies.bad_deployments import DEPLOYABILITY_PROGRAMS
 from tests.policies.bad_programs import (
     BAD_PROGRAMS,
     POLICY_NAMES,
@@ -17,16 +18,18 @@ from tests.policies.bad_programs import (
 )
 from tests.policies.bad_programs import check as check_program
 
+ALL_BAD_PROGRAMS = (*BAD_PROGRAMS, *DEPLOYABILITY_PROGRAMS)
 
-def test_the_pack_has_the_thirteen_policies() -> None:
+
+def test_the_pack_has_its_eighteen_policies() -> None:
     assert {policy.name for policy in POLICIES} == POLICY_NAMES
 
 
 def test_every_policy_has_a_bad_program() -> None:
-    assert {case.policy for case in BAD_PROGRAMS} == POLICY_NAMES
+    assert {case.policy for case in ALL_BAD_PROGRAMS} == POLICY_NAMES
 
 
-@pytest.mark.parametrize("case", BAD_PROGRAMS, ids=lambda case: case.id)
+@pytest.mark.parametrize("case", ALL_BAD_PROGRAMS, ids=lambda case: case.id)
 def test_bad_program_violates_exactly_its_policy(case: BadProgram, tmp_path: Path) -> None:
     violations = check_program(case.program, tmp_path, stack=case.stack)
 
