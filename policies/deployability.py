@@ -242,34 +242,40 @@ def _policy(
     )
 
 
-apis_enabled = _policy(
-    "apis-enabled-before-use",
-    "Every resource depends on the Service that enables its API (where the stack enables APIs).",
-    lambda args: apis_enabled_before_use(
-        args.resources,
-        strict=False,
-        enabled_outside=settings(args, API_SCHEMA)["enabled_outside_the_stack"],
+DEPLOYABILITY = [
+    _policy(
+        "apis-enabled-before-use",
+        "Every resource depends on the Service that enables its API (where the stack enables APIs).",
+        lambda args: apis_enabled_before_use(
+            args.resources,
+            strict=False,
+            enabled_outside=settings(args, API_SCHEMA)["enabled_outside_the_stack"],
+        ),
+        config_schema=API_SCHEMA,
     ),
-    config_schema=API_SCHEMA,
-)
-names_fit = _policy(
-    "names-within-google-limits",
-    "Ids and names fit Google's length and character rules.",
-    lambda args: names_within_google_limits(args.resources),
-)
-delete_first = _policy(
-    "replaced-delete-first",
-    "Resources that cannot exist twice under one name are replaced delete-first.",
-    lambda args: replaced_delete_first(args.resources),
-)
-secret_access = _policy(
-    "secret-access-before-function",
-    "A function that reads a secret depends on its account's access to it.",
-    lambda args: secret_access_before_function(args.resources),
-)
-serial_indexes = _policy(
-    "indexes-one-at-a-time",
-    "Firestore composite indexes of one database are created one after another.",
-    lambda args: indexes_one_at_a_time(args.resources),
-)
-DEPLOYABILITY = [apis_enabled, names_fit, delete_first, secret_access, serial_indexes]
+    *(
+        _policy(name, description, lambda args, rule=rule: rule(args.resources))
+        for name, description, rule in (
+            (
+                "names-within-google-limits",
+                "Ids and names fit Google's length and character rules.",
+                names_within_google_limits,
+            ),
+            (
+                "replaced-delete-first",
+                "Resources that cannot exist twice under one name are replaced delete-first.",
+                replaced_delete_first,
+            ),
+            (
+                "secret-access-before-function",
+                "A function that reads a secret depends on its account's access to it.",
+                secret_access_before_function,
+            ),
+            (
+                "indexes-one-at-a-time",
+                "Firestore composite indexes of one database are created one after another.",
+                indexes_one_at_a_time,
+            ),
+        )
+    ),
+]

@@ -9,13 +9,7 @@ from pathlib import Path
 import pulumi
 import pulumi_gcp as gcp
 
-from tests.policies.bad_programs import LABELS, PROJECT, REGION, BadProgram, service_account
-
-SOURCE = gcp.cloudfunctionsv2.FunctionBuildConfigSourceArgs(
-    storage_source=gcp.cloudfunctionsv2.FunctionBuildConfigSourceStorageSourceArgs(
-        bucket=f"{PROJECT}-sources", object="reports.zip"
-    )
-)
+from tests.policies.bad_programs import PROJECT, BadProgram, function, service_account
 
 
 def api(service: str) -> gcp.projects.Service:
@@ -41,23 +35,34 @@ def release_replaced_create_first(_: Path) -> None:
 
 
 def secret_read_before_access(_: Path) -> None:
-    secret = gcp.secretmanager.Secret(
+    secret = reports_key()
+    account = service_account("reports-fn")
+    grant_access(secret, account)
+    reads_secret(account, secret)
+
+
+def reports_key(opts: pulumi.ResourceOptions | None = None) -> gcp.secretmanager.Secret:
+    return gcp.secretmanager.Secret(
         "reports-key",
         secret_id="reports-key",
         project=PROJECT,
         replication=gcp.secretmanager.SecretReplicationArgs(
             auto=gcp.secretmanager.SecretReplicationAutoArgs()
         ),
+        opts=opts,
     )
-    account = service_account("reports-fn")
-    gcp.secretmanager.SecretIamMember(
+
+
+def grant_access(
+    secret: gcp.secretmanager.Secret, account: gcp.serviceaccount.Account
+) -> gcp.secretmanager.SecretIamMember:
+    return gcp.secretmanager.SecretIamMember(
         "reports-key-access",
         project=PROJECT,
         secret_id=secret.secret_id,
         role="roles/secretmanager.secretAccessor",
         member=account.email.apply(lambda email: f"serviceAccount:{email}"),
     )
-    reads_secret(account, secret)
 
 
 def reads_secret(
@@ -66,25 +71,13 @@ def reads_secret(
     opts: pulumi.ResourceOptions | None = None,
 ) -> gcp.cloudfunctionsv2.Function:
     """A function running as `account` with `secret` in its environment."""
-    return gcp.cloudfunctionsv2.Function(
-        "reports",
-        name="reports",
-        project=PROJECT,
-        location=REGION,
-        labels=LABELS,
-        build_config=gcp.cloudfunctionsv2.FunctionBuildConfigArgs(
-            runtime="python311", entry_point="main", source=SOURCE
-        ),
-        service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
-            ingress_settings="ALLOW_INTERNAL_ONLY",
-            max_instance_count=5,
-            service_account_email=account.email,
-            secret_environment_variables=[
-                gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs(
-                    key="REPORTS_KEY", project_id=PROJECT, secret=secret.secret_id, version="latest"
-                )
-            ],
-        ),
+    return function(
+        service_account_email=account.email,
+        secret_environment_variables=[
+            gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs(
+                key="REPORTS_KEY", project_id=PROJECT, secret=secret.secret_id, version="latest"
+            )
+        ],
         opts=opts,
     )
 
@@ -127,22 +120,8 @@ def deploys_on_a_fresh_project(_: Path) -> None:
     account = gcp.serviceaccount.Account(
         "reports-fn", project=PROJECT, account_id="reports-fn", opts=after_apis
     )
-    secret = gcp.secretmanager.Secret(
-        "reports-key",
-        secret_id="reports-key",
-        project=PROJECT,
-        replication=gcp.secretmanager.SecretReplicationArgs(
-            auto=gcp.secretmanager.SecretReplicationAutoArgs()
-        ),
-        opts=after_apis,
-    )
-    access = gcp.secretmanager.SecretIamMember(
-        "reports-key-access",
-        project=PROJECT,
-        secret_id=secret.secret_id,
-        role="roles/secretmanager.secretAccessor",
-        member=account.email.apply(lambda email: f"serviceAccount:{email}"),
-    )
+    secret = reports_key(after_apis)
+    access = grant_access(secret, account)
     reads_secret(account, secret, pulumi.ResourceOptions(depends_on=[*apis, access]))
     gcp.firebaserules.Release(
         "firestore-rules",

@@ -116,8 +116,13 @@ def bucket(
 
 
 def function(
-    *, ingress_settings: str | None = "ALLOW_INTERNAL_ONLY", max_instances: int | None = 5
+    *,
+    ingress_settings: str | None = "ALLOW_INTERNAL_ONLY",
+    max_instances: int | None = 5,
+    opts: pulumi.ResourceOptions | None = None,
+    **service: Any,
 ) -> gcp.cloudfunctionsv2.Function:
+    """A function; `service` adds to its service config (its account, secrets, ...)."""
     return gcp.cloudfunctionsv2.Function(
         "reports",
         name="reports",
@@ -134,8 +139,9 @@ def function(
             ),
         ),
         service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
-            ingress_settings=ingress_settings, max_instance_count=max_instances
+            ingress_settings=ingress_settings, max_instance_count=max_instances, **service
         ),
+        opts=opts,
     )
 
 
