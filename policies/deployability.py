@@ -18,7 +18,7 @@ from .google_names import RULES
 from .iam import grants, is_iam
 from .resource_types import FIRESTORE_INDEX, FUNCTION, RULES_RELEASE
 from .settings import schema, settings
-from .values import UNKNOWN, read_known
+from .values import read_known
 
 SECRET_READER_ROLES = {"roles/secretmanager.secretAccessor", "roles/secretmanager.admin"}
 # Resources that cannot be updated in place, under a name that a replacement keeps: two
@@ -36,9 +36,10 @@ def apis_enabled_before_use(
 ) -> list[Finding]:
     """Every resource waits for the APIs (and Firebase) it needs to be switched on.
 
-    `strict`: every API starts off (a fresh project). Otherwise a need is checked only where
-    the stack itself switches on something of its kind in that project (an API, or Firebase):
-    a stack that enables no API leaves them all to someone else.
+    `strict`: every API starts off, as in a project made through the API (the console and
+    gcloud switch a few on, such as Storage and Logging), and whatever the stack needs it
+    must enable itself, unless `enabled_outside`. Otherwise only races are reported: a
+    resource needing what the stack itself switches on in its project, but not waiting for it.
     """
     closure = fresh_project.upstream(resources)
     by_urn = {r.urn: r for r in resources}
@@ -47,7 +48,7 @@ def apis_enabled_before_use(
     findings = []
     for resource in resources:
         for need in fresh_project.needs(resource.resource_type):
-            if need in outside or not (strict or _manages_kind(managed, resource, need)):
+            if need in outside or not (strict or _switched_on_here(managed, resource, need)):
                 continue
             enablers = [by_urn[urn] for urn in closure[resource.urn] if urn in by_urn]
             if any(
@@ -58,24 +59,25 @@ def apis_enabled_before_use(
     return findings
 
 
-def _manages_kind(managed: Mapping[str | None, set[str]], resource: Resource, need: str) -> bool:
+def _switched_on_here(managed: Mapping[str | None, set[str]], resource: Resource, need: str) -> bool:
+    """Whether the stack itself switches `need` on in the resource's project (or may: unnamed projects)."""
     project = fresh_project.project_of(resource)
-    features = set().union(*(f for p, f in managed.items() if p in (project, None) or project is None))
-    return any((feature == FIREBASE_ADDED) == (need == FIREBASE_ADDED) for feature in features)
+    return any(need in features for p, features in managed.items() if project is None or p in (project, None))
 
 
 def _unmet(resource: Resource, need: str) -> str:
     if need == FIREBASE_ADDED:
         return (
             f"{resource.name} ({resource.resource_type}) needs Firebase added to its project, and depends "
-            "on no gcp.firebase.Project. Fix: create one (or import it when Firebase was added already) "
-            "and depend on it."
+            "on no gcp.firebase.Project. Fix: depend on one (the provider adopts a project that has "
+            "Firebase already)."
         )
     return (
-        f"{resource.name} ({resource.resource_type}) calls {need}, which is off on a new project, and "
-        "depends on no gcp.projects.Service enabling it; Google answers SERVICE_DISABLED. "
-        f"Fix: enable {need} in the stack and depend on that Service (directly or through a resource "
-        "that does), or list it in enabled_outside_the_stack if someone else enables it first."
+        f"{resource.name} ({resource.resource_type}) calls {need} but does not wait for a "
+        "gcp.projects.Service enabling it: Pulumi may create it first, and Google answers "
+        f"SERVICE_DISABLED. Fix: depend on the Service that enables {need} (directly or through a "
+        "resource that does), or list the API in enabled_outside_the_stack if it is on before the "
+        "stack runs."
     )
 
 
@@ -112,16 +114,21 @@ def replaced_delete_first(resources: Sequence[Resource]) -> list[Finding]:
     ]
 
 
-def secret_access_before_function(resources: Sequence[Resource]) -> list[Finding]:
-    """A function reading a secret waits for its account's access: Cloud Run checks it at deploy."""
+def secret_access_before_function(resources: Sequence[Resource], *, strict: bool) -> list[Finding]:
+    """A function reading a secret waits for its account's access: Cloud Run checks it at deploy.
+
+    `strict` (a fresh project): the access must be granted in the stack. Otherwise only a
+    grant the stack makes but the function does not wait for is reported: access may be
+    granted outside the stack.
+    """
     closure = fresh_project.upstream(resources)
-    by_urn = {r.urn: r for r in resources}
     findings = []
     for function in (r for r in resources if r.resource_type == FUNCTION):
         account = _known(function.props, "serviceConfig", "serviceAccountEmail")
-        before = [by_urn[urn] for urn in closure[function.urn] if urn in by_urn]
         for secret in _secrets_read(function):
-            if not any(_grants_access(grant, secret, account) for grant in before):
+            grants = [g for g in resources if _grants_access(g, secret, account)]
+            waited_for = any(g.urn in closure[function.urn] for g in grants)
+            if not waited_for and (strict or grants):
                 findings.append(
                     Finding(
                         "secret-access-before-function",
@@ -138,7 +145,7 @@ def secret_access_before_function(resources: Sequence[Resource]) -> list[Finding
 def _known(props: Mapping[str, Any], *path: str) -> str | None:
     """A string property, or None when unset or unknown during preview (it then matches anything)."""
     value = read_known(props, *path)
-    return value if isinstance(value, str) and value is not UNKNOWN else None
+    return value if isinstance(value, str) else None
 
 
 def _short_secret(reference: str) -> str:
@@ -188,9 +195,9 @@ def indexes_one_at_a_time(resources: Sequence[Resource]) -> list[Finding]:
                         "indexes-one-at-a-time",
                         later.urn,
                         f"{later.name} and {earlier.name} index one database and neither depends on the "
-                        "other, so Pulumi creates them at once; Firestore then fails with contention "
-                        "errors (terraform-provider-google #16599, #16664). Fix: depends_on the previous "
-                        "index.",
+                        "other, so Pulumi asks for both at once, and Firestore answers such requests with "
+                        "409 contention errors (terraform-provider-google #16599, #16664; newer provider "
+                        "versions retry them). Fix: depends_on the previous index.",
                     )
                 )
                 break
@@ -208,12 +215,21 @@ def rehearse(resources: Sequence[Resource], enabled_outside: Iterable[str] = ())
         *apis_enabled_before_use(resources, strict=True, enabled_outside=enabled_outside),
         *names_within_google_limits(resources),
         *replaced_delete_first(resources),
-        *secret_access_before_function(resources),
+        *secret_access_before_function(resources, strict=True),
         *indexes_one_at_a_time(resources),
     ]
 
 
 API_SCHEMA = schema(
+    fresh_project={
+        "type": "boolean",
+        "default": False,
+        "description": (
+            "Check as for a brand-new project: every API the stack needs must be enabled by the stack "
+            "(or listed in enabled_outside_the_stack). Otherwise only APIs the stack enables itself are "
+            "checked, for resources that do not wait for them."
+        ),
+    },
     enabled_outside_the_stack={
         "type": "array",
         "items": {"type": "string"},
@@ -222,60 +238,60 @@ API_SCHEMA = schema(
             "APIs (e.g. compute.googleapis.com), or 'Firebase added to the project', that are switched on "
             "before this stack runs."
         ),
-    }
+    },
 )
 
 
+def _apis_as_configured(args: StackValidationArgs) -> list[Finding]:
+    config = settings(args, API_SCHEMA)
+    return apis_enabled_before_use(
+        args.resources, strict=config["fresh_project"], enabled_outside=config["enabled_outside_the_stack"]
+    )
+
+
 def _policy(
-    name: str, description: str, rule: Callable[[StackValidationArgs], list[Finding]], **extra: Any
+    name: str,
+    description: str,
+    rule: Callable[[StackValidationArgs], list[Finding]],
+    level: EnforcementLevel = EnforcementLevel.MANDATORY,
+    **extra: Any,
 ) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         for finding in rule(args):
             report_violation(finding.message, finding.urn)
 
     return StackValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        **extra,
+        name=name, description=description, validate=validate, enforcement_level=level, **extra
     )
 
 
 DEPLOYABILITY = [
     _policy(
         "apis-enabled-before-use",
-        "Every resource depends on the Service that enables its API (where the stack enables APIs).",
-        lambda args: apis_enabled_before_use(
-            args.resources,
-            strict=False,
-            enabled_outside=settings(args, API_SCHEMA)["enabled_outside_the_stack"],
-        ),
+        "Every resource waits for the Service that enables its API (where the stack enables it).",
+        _apis_as_configured,
         config_schema=API_SCHEMA,
     ),
-    *(
-        _policy(name, description, lambda args, rule=rule: rule(args.resources))
-        for name, description, rule in (
-            (
-                "names-within-google-limits",
-                "Ids and names fit Google's length and character rules.",
-                names_within_google_limits,
-            ),
-            (
-                "replaced-delete-first",
-                "Resources that cannot exist twice under one name are replaced delete-first.",
-                replaced_delete_first,
-            ),
-            (
-                "secret-access-before-function",
-                "A function that reads a secret depends on its account's access to it.",
-                secret_access_before_function,
-            ),
-            (
-                "indexes-one-at-a-time",
-                "Firestore composite indexes of one database are created one after another.",
-                indexes_one_at_a_time,
-            ),
-        )
+    _policy(
+        "names-within-google-limits",
+        "Ids and names fit Google's length and character rules.",
+        lambda args: names_within_google_limits(args.resources),
+    ),
+    _policy(
+        "replaced-delete-first",
+        "Resources that cannot exist twice under one name are replaced delete-first.",
+        lambda args: replaced_delete_first(args.resources),
+    ),
+    _policy(
+        "secret-access-before-function",
+        "A function that reads a secret waits for the stack's grant of access to it.",
+        lambda args: secret_access_before_function(args.resources, strict=False),
+    ),
+    # Advisory: newer provider versions retry the contention, so a deploy usually recovers.
+    _policy(
+        "indexes-one-at-a-time",
+        "Firestore composite indexes of one database are created one after another.",
+        lambda args: indexes_one_at_a_time(args.resources),
+        EnforcementLevel.ADVISORY,
     ),
 ]

@@ -44,7 +44,16 @@ _LOWER_ID = r"[a-z]([a-z0-9-]*[a-z0-9])?"
 _PUBSUB = NameRule(
     r"[A-Za-z][A-Za-z0-9\-_.~+%]*", 3, 255, "3-255 letters, digits, - _ . ~ + %, a letter first", (), "goog"
 )
-_COLLECTION = NameRule(r"(?!__.*__$)(?!\.\.?$)[^/]+", 1, 1500, "no '/', not '.', '..' nor __NAME__")
+# A Firestore id: no '/', not '.', '..' nor __NAME__ (reserved).
+_SEGMENT = r"(?!__[^/]*__(?:/|$))(?!\.\.?(?:/|$))[^/]+"
+_ID = NameRule(_SEGMENT, 1, 1500, "up to 1500 characters, no '/', not '.', '..' nor __NAME__")
+# A document's collection may be a subcollection: collection/document/collection...
+_COLLECTION_PATH = NameRule(
+    rf"{_SEGMENT}(?:/{_SEGMENT}/{_SEGMENT})*",
+    1,
+    6144,
+    "a collection id, or a path collection/document/collection..., each id valid",
+)
 
 RULES: Mapping[str, Mapping[str, NameRule]] = {
     SERVICE_ACCOUNT: {
@@ -93,6 +102,6 @@ RULES: Mapping[str, Mapping[str, NameRule]] = {
             "a domain label: up to 63 lower-case letters, digits or -",
         )
     },
-    "gcp:firestore/document:Document": {"collection": _COLLECTION, "documentId": _COLLECTION},
-    FIRESTORE_INDEX: {"collection": _COLLECTION},
+    "gcp:firestore/document:Document": {"collection": _COLLECTION_PATH, "documentId": _ID},
+    FIRESTORE_INDEX: {"collection": _ID},
 }

@@ -49,6 +49,9 @@ POLICY_NAMES = frozenset(
     }
 )
 
+# What the pack only warns about: the rest fails a check.
+ADVISORY = frozenset({"required-labels", "indexes-one-at-a-time"})
+
 Program = Callable[[Path], None]
 
 

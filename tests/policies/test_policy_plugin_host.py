@@ -17,7 +17,7 @@ import pytest
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from tests.policies.bad_programs import LABELS, POLICY_NAMES, PROJECT
+from tests.policies.bad_programs import ADVISORY, LABELS, POLICY_NAMES, PROJECT
 from tests.policies.policy_cli import REPO
 
 PACK_DIR = REPO / "policies"
@@ -57,8 +57,7 @@ def test_analyzer_lists_the_pack_and_its_policies(analyzer: analyzer_pb2_grpc.An
     assert info.name == "approvals"
     levels = {policy.name: policy.enforcementLevel for policy in info.policies}
     assert levels == {
-        name: analyzer_pb2.ADVISORY if name == "required-labels" else analyzer_pb2.MANDATORY
-        for name in POLICY_NAMES
+        name: analyzer_pb2.ADVISORY if name in ADVISORY else analyzer_pb2.MANDATORY for name in POLICY_NAMES
     }
     assert all(policy.description for policy in info.policies)
 
@@ -141,10 +140,23 @@ def stack_resource(
     )
 
 
-def test_analyzer_rehearses_a_preview_of_a_fresh_project(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+def test_analyzer_checks_deployability_in_a_preview(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
     # What a preview knows of new resources: their inputs; computed outputs are unknown.
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-    api = "gcp:projects/service:Service::iam"
+    api, access = (
+        "gcp:projects/service:Service::iam",
+        "gcp:secretmanager/secretIamMember:SecretIamMember::key",
+    )
+    function = "gcp:cloudfunctionsv2/function:Function"
+    reads_key = {
+        "project": PROJECT,
+        "name": "reports",
+        "serviceConfig": {
+            "serviceAccountEmail": unknown,
+            "secretEnvironmentVariables": [{"key": "KEY", "secret": unknown, "version": unknown}],
+        },
+    }
+    index = {"project": PROJECT, "database": unknown, "collection": "reports"}
     resources = [
         stack_resource(
             "gcp:projects/service:Service", "iam", {"project": PROJECT, "service": "iam.googleapis.com"}
@@ -160,27 +172,37 @@ def test_analyzer_rehearses_a_preview_of_a_fresh_project(analyzer: analyzer_pb2_
             {"project": PROJECT, "accountId": "audits-runner", "email": unknown},
             after=(api,),
         ),
+        # The stack enables no rules API: someone else does, and nothing is reported of it.
         stack_resource(
-            "gcp:firebaserules/release:Release",
-            "rules",
-            {"project": PROJECT, "name": "cloud.firestore", "rulesetName": unknown},
-            after=(api,),
+            "gcp:firebaserules/release:Release", "rules", {"project": PROJECT, "name": "cloud.firestore"}
         ),
         stack_resource(
             "gcp:firebaserules/release:Release",
             "rules-delete-first",
-            {"project": PROJECT, "name": "cloud.firestore/reports", "rulesetName": unknown},
-            after=(api,),
+            {"project": PROJECT, "name": "cloud.firestore/reports"},
             delete_first=True,
+        ),
+        stack_resource(
+            "gcp:secretmanager/secretIamMember:SecretIamMember",
+            "key",
+            {"secretId": unknown, "role": "roles/secretmanager.secretAccessor", "member": unknown},
+        ),
+        stack_resource(function, "reports-early", reads_key),
+        stack_resource(function, "reports-after-access", reads_key, after=(access,)),
+        stack_resource("gcp:firestore/index:Index", "by-owner", index),
+        stack_resource("gcp:firestore/index:Index", "by-team", index),
+        stack_resource(
+            "gcp:firestore/index:Index", "by-date", index, after=("gcp:firestore/index:Index::by-team",)
         ),
     ]
     diagnostics = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources)).diagnostics
 
-    found = sorted((d.policyName, d.urn.rsplit("::", 1)[-1]) for d in diagnostics)
+    found = sorted((d.policyName, d.urn.rsplit("::", 1)[-1], d.enforcementLevel) for d in diagnostics)
     assert found == [
-        ("apis-enabled-before-use", "reports"),
-        # The rules API is not enabled in this stack either, which names it too.
-        ("apis-enabled-before-use", "rules"),
-        ("apis-enabled-before-use", "rules-delete-first"),
-        ("replaced-delete-first", "rules"),
+        ("apis-enabled-before-use", "reports", analyzer_pb2.MANDATORY),
+        # by-owner waits for neither of the others, nor they for it.
+        ("indexes-one-at-a-time", "by-date", analyzer_pb2.ADVISORY),
+        ("indexes-one-at-a-time", "by-team", analyzer_pb2.ADVISORY),
+        ("replaced-delete-first", "rules", analyzer_pb2.MANDATORY),
+        ("secret-access-before-function", "reports-early", analyzer_pb2.MANDATORY),
     ]

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from policies.google_names import RULES
 from policies.pack import POLICIES
 from tests.policies.bad_deployments import DEPLOYABILITY_PROGRAMS
 from tests.policies.bad_programs import (
+    ADVISORY,
     BAD_PROGRAMS,
     POLICY_NAMES,
     BadProgram,
@@ -39,7 +41,7 @@ def test_bad_program_violates_exactly_its_policy(case: BadProgram, tmp_path: Pat
         f"no message names {case.names}: {violations}"
     )
     assert all(v.urn.startswith(f"urn:pulumi:{case.stack}::") for v in violations), violations
-    expected_level = "advisory" if case.policy == "required-labels" else "mandatory"
+    expected_level = "advisory" if case.policy in ADVISORY else "mandatory"
     assert {v.level for v in violations} == {expected_level}
 
 
@@ -69,3 +71,20 @@ def test_a_role_on_the_accounts_allow_list_passes(tmp_path: Path) -> None:
         project_role("reports-log-writer", service_account("wf-reports"), "roles/logging.logWriter")
 
     assert check_program(program, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("collection", "problem"),
+    [
+        ("reports", None),
+        ("teams/eng/members", None),
+        ("teams/eng", "has characters or a shape Google does not accept"),
+        ("teams//members", "has characters or a shape Google does not accept"),
+        ("__reports__", "has characters or a shape Google does not accept"),
+        ("teams/../members", "has characters or a shape Google does not accept"),
+    ],
+)
+def test_a_document_may_live_in_a_subcollection(collection: str, problem: str | None) -> None:
+    rule = RULES["gcp:firestore/document:Document"]["collection"]
+
+    assert rule.problem(collection) == problem
