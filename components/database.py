@@ -197,9 +197,9 @@ class ApprovalDatabase(pulumi.ComponentResource):
         # in for an approver, stamped by the functions): an index each. "My requests,
         # newest first" and a request's History (its audit events in time order)
         # are an equality and an order on another field: one more each.
-        # Firestore builds one database's indexes one at a time, and the provider fails with
-        # contention errors when asked for several at once (terraform-provider-google #16599,
-        # #16664): each index waits for the one before.
+        # Asked for several indexes of one database at once, Firestore answers with 409
+        # contention errors (terraform-provider-google #16599, #16664): each index waits for
+        # the one before.
         self.indexes = []
         for key, collection, fields in (
             ("inbox", collections.requests, [("approvers", "CONTAINS"), ("status", "ASCENDING")]),

@@ -5,17 +5,15 @@ from collections.abc import Iterable, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-IDENTITY_TOOLKIT = "identitytoolkit.googleapis.com"
-
 
 def add_firebase(
     name: str, project: str, depends_on: Sequence[pulumi.Resource], parent: pulumi.Resource
 ) -> gcp.firebase.Project:
     """Firebase added to `project`: web apps and Hosting sites exist only in Firebase projects.
 
-    Adding Firebase to a project that has it already succeeds, and destroying this
-    only forgets it (Firebase cannot be removed from a project), so a stack may own
-    it whether or not Firebase was added before.
+    The provider adopts a project that has Firebase already instead of adding it
+    again, and destroying this only forgets it (Firebase cannot be removed from a
+    project), so a stack may own it whether or not Firebase was added before.
     """
     return gcp.firebase.Project(
         f"{name}-firebase",
@@ -55,7 +53,8 @@ def sign_in_domains(
     Firebase Auth refuses a sign-in from any other page (`auth/unauthorized-domain`),
     and a second Hosting site's domains are not among its defaults. Managing them
     upgrades the project's Auth to Identity Platform (free for Google sign-in up to
-    49,999 monthly users) and needs billing, as the functions already do.
+    49,999 monthly users); the call that does it takes only projects with billing,
+    which the functions' builds need anyway.
     """
     return gcp.identityplatform.Config(
         f"{name}-sign-in",

@@ -444,6 +444,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
             role: str,
             env: Mapping[str, pulumi.Input[str]],
             secrets: Mapping[str, gcp.secretmanager.SecretVersion] | None = None,
+            after: Sequence[pulumi.Resource] = (),
         ) -> PythonFunction:
             return PythonFunction(
                 # Its Cloud Run service takes the same name, and Cloud Run takes 49 characters.
@@ -470,7 +471,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
                     depends_on=[
                         *platform_apis,
                         builds_may_start,
-                        *([secret_access[role]] if secrets else []),
+                        *after,
                     ],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
@@ -484,7 +485,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": self.events_topic_name}
             ),
             "delegate": function("delegate", collections_env),
-            "link": function("link", collections_env, link_key_env),
+            "link": function("link", collections_env, link_key_env, after=[secret_access["link"]]),
         }
         web = function(
             "web",
@@ -531,6 +532,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 **({"APPROVALS_MAIL_WEBHOOK_URL": args.mail_webhook_url} if args.mail_webhook_url else {}),
             },
             link_key_env,
+            after=[secret_access["notify"]],
         )
         notify_invoker = notify.grant_invoker(members["pusher"], "pusher")
         self.notify_subscription = gcp.pubsub.Subscription(
