@@ -88,3 +88,22 @@ def test_a_document_may_live_in_a_subcollection(collection: str, problem: str | 
     rule = RULES["gcp:firestore/document:Document"]["collection"]
 
     assert rule.problem(collection) == problem
+
+
+def test_a_stack_enabling_no_api_is_checked_as_for_a_fresh_project_only_when_asked(tmp_path: Path) -> None:
+    def program(_: Path) -> None:
+        service_account("reports-runner")
+
+    strict = {"apis-enabled-before-use": {"fresh_project": True}}
+    told = {
+        "apis-enabled-before-use": {
+            "fresh_project": True,
+            "enabled_outside_the_stack": ["iam.googleapis.com"],
+        }
+    }
+
+    assert check_program(program, tmp_path) == []
+    [violation] = check_program(program, tmp_path, policy_config=strict)
+    assert (violation.policy, violation.level) == ("apis-enabled-before-use", "mandatory")
+    assert "iam.googleapis.com" in violation.message
+    assert check_program(program, tmp_path, policy_config=told) == []
