@@ -44,6 +44,18 @@ def archive_digest(files: Mapping[str, Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class SecretEnv:
+    """An env var read from Secret Manager when an instance starts.
+
+    Pinned to `version`, so a new version redeploys the function. The secret is named
+    by its `secret_id` input, known under any mocks, not parsed from a computed name.
+    """
+
+    secret: gcp.secretmanager.Secret
+    version: gcp.secretmanager.SecretVersion
+
+
 @dataclass(kw_only=True)
 class PythonFunctionArgs:
     """How to build and run one function. Every field but the first four has a default."""
@@ -57,8 +69,8 @@ class PythonFunctionArgs:
     shared_dirs: Mapping[str, Path] = field(default_factory=dict)
     """Extra folders copied into the archive, keyed by their folder name there."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    secrets: Mapping[str, gcp.secretmanager.SecretVersion] = field(default_factory=dict)
-    """Env vars read from Secret Manager at start, each pinned to a version: a new version redeploys."""
+    secrets: Mapping[str, SecretEnv] = field(default_factory=dict)
+    """Env vars read from Secret Manager at start, by name."""
     runtime: str = "python311"
     memory: str = "256Mi"
     timeout_seconds: int = 60
@@ -142,11 +154,10 @@ class PythonFunction(pulumi.ComponentResource):
                     gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs(
                         key=key,
                         project_id=args.project,
-                        # `projects/P/secrets/NAME/versions/N`: the function takes NAME and N.
-                        secret=version.name.apply(lambda name: name.split("/")[3]),
-                        version=version.version,
+                        secret=env.secret.secret_id,
+                        version=env.version.version,
                     )
-                    for key, version in args.secrets.items()
+                    for key, env in args.secrets.items()
                 ]
                 or None,
                 available_memory=args.memory,

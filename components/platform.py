@@ -13,7 +13,7 @@ from . import firebase, iam
 from .apis import IAM, GoogleApis
 from .database import DEFAULT_DATABASE, TRANSLATIONS_COLLECTION, ApprovalDatabase, Collections
 from .errors import InvalidArgumentError
-from .function import INGRESS_SETTINGS, PythonFunction, PythonFunctionArgs
+from .function import INGRESS_SETTINGS, PythonFunction, PythonFunctionArgs, SecretEnv
 from .groups import check_groups, membership_documents
 from .hosting import ApprovalHosting, Rewrite
 from .naming import custom_role_id, resource_id, service_account_id
@@ -443,7 +443,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
         def function(
             role: str,
             env: Mapping[str, pulumi.Input[str]],
-            secrets: Mapping[str, gcp.secretmanager.SecretVersion] | None = None,
+            secrets: Mapping[str, SecretEnv] | None = None,
             after: Sequence[pulumi.Resource] = (),
         ) -> PythonFunction:
             return PythonFunction(
@@ -477,7 +477,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        link_key_env = {"APPROVALS_LINK_KEY": link_key_version}
+        link_key_env = {"APPROVALS_LINK_KEY": SecretEnv(self.link_key_secret, link_key_version)}
         hosted = {
             "start": function("start", collections_env),
             "decide": function("decide", collections_env),
