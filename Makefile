@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-REQUIREMENTS := requirements.txt requirements-dev.txt $(wildcard functions/*/requirements.txt)
+REQUIREMENTS := requirements.txt requirements-dev.txt pyproject.toml $(wildcard functions/*/requirements.txt)
 # The page (web/): npm ci when the lock file changes, a build when a source does.
 WEB_DEPS := web/node_modules/.package-lock.json
 WEB_DIST := web/dist/index.html
@@ -16,6 +16,8 @@ $(STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	# The repository imports itself as a consumer does, `approvals`, through an editable install.
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $(STAMP)
 
 $(WEB_DEPS): web/package.json web/package-lock.json

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from components import (
+from approvals import (
     ApprovalPlatform,
     ApprovalPlatformArgs,
     ApprovalWorkflow,

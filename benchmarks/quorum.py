@@ -20,17 +20,17 @@ from tempfile import TemporaryDirectory
 
 import requests
 
-from components.database import Collections
-from emulator.firestore import FirestoreEmulator
-from emulator.functions import FunctionServer
-from emulator.identity import IdentityProvider
-from emulator.metadata import MetadataServer
-from emulator.workflows.clock import RealClock
-from emulator.workflows.connectors import ConnectorSettings
-from emulator.workflows.engine import Engine
-from emulator.workflows.server import WorkflowsServer
-from emulator.workflows.store import ACTIVE, Store
-from workflow_templates import load_template, render
+from approvals.database import Collections
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.functions import FunctionServer
+from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.metadata import MetadataServer
+from approvals.emulator.workflows.clock import RealClock
+from approvals.emulator.workflows.connectors import ConnectorSettings
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.server import WorkflowsServer
+from approvals.emulator.workflows.store import ACTIVE, Store
+from approvals.workflow_templates import load_template, render
 
 PROJECT = "demo-approvals-bench"
 REQUESTER = "rita@example.com"

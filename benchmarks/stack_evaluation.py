@@ -16,8 +16,8 @@ from typing import Any
 
 import pulumi
 
-from components import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
-from components.testing import CapturedResource, Graph, capture, capture_program
+from approvals import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
+from approvals.testing import CapturedResource, Graph, capture, capture_program
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = {"gcp:project": "approvals-bench"}

@@ -3,6 +3,7 @@
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import pulumi
@@ -29,10 +30,10 @@ from .validation import (
     check_pattern,
 )
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-"""Function sources ship beside this package, in a checkout and when pip-installed."""
-WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
-"""The page's build output (`make web`); pip installs it beside this package too."""
+FUNCTIONS_DIR = Path(str(resources.files("approvals.functions")))
+"""Function sources: files the platform deploys, inside the package (its `functions/` folder in a clone)."""
+WEB_DIST = Path(str(resources.files("approvals.web"))) / "dist"
+"""The page's build output: built with the package (`make web` in a clone)."""
 
 PLATFORM_APIS = (
     "cloudbuild.googleapis.com",
@@ -266,8 +267,9 @@ class ApprovalPlatform(pulumi.ComponentResource):
         groups = check_groups("ApprovalPlatformArgs.groups", args.groups)
         if not (WEB_DIST / "index.html").is_file():
             raise FileNotFoundError(
-                f"the approval page is not built ({WEB_DIST} has no index.html): "
-                "run `make web` (npm ci && npm run build)"
+                f"the approval page is missing ({WEB_DIST} has no index.html). Installed packages carry "
+                "it: reinstall approvals from a wheel, or from source with Node.js 20+ on PATH, which "
+                "builds it. In a clone of the repository, `make web` builds it."
             )
         super().__init__("approvals:index:ApprovalPlatform", name, None, opts)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from workflow_templates import Template, TemplateError, load_template, render
+from approvals.workflow_templates import Template, TemplateError, load_template, render
 
 from . import iam
 from .errors import InvalidArgumentError

@@ -29,19 +29,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.gcloud import EmulatorError
-from emulator.process import ProcessError
-from emulator.workflows import values
-from emulator.workflows.clock import RealClock
-from emulator.workflows.connectors import ConnectorSettings
-from emulator.workflows.engine import Engine
-from emulator.workflows.errors import DefinitionError, WorkflowError
-from emulator.workflows.server import WorkflowsServer, json_text
-from emulator.workflows.store import SUCCEEDED, ExecutionRecord, Store
-from emulator.workflows.tokens import StaticTokens
+from approvals.emulator.gcloud import EmulatorError
+from approvals.emulator.process import ProcessError
+from approvals.emulator.workflows import values
+from approvals.emulator.workflows.clock import RealClock
+from approvals.emulator.workflows.connectors import ConnectorSettings
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.errors import DefinitionError, WorkflowError
+from approvals.emulator.workflows.server import WorkflowsServer, json_text
+from approvals.emulator.workflows.store import SUCCEEDED, ExecutionRecord, Store
+from approvals.emulator.workflows.tokens import StaticTokens
 
 if TYPE_CHECKING:
-    from emulator.stack import LocalStack
+    from approvals.emulator.stack import LocalStack
 
 DEFAULT_PROJECT = "local-project"
 # Firebase's hosting emulator serves on 5000 too.
@@ -193,7 +193,7 @@ def report(execution: ExecutionRecord) -> int:
 def up(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, serve until Ctrl-C or SIGTERM, then stop everything."""
     # Imported here: Pulumi and the stack's services take seconds to load, which `run` need not pay.
-    from emulator.stack import LocalStack, StackError
+    from approvals.emulator.stack import LocalStack, StackError
 
     # SIGTERM ends the stack the way Ctrl-C does, so `kill` leaves no process behind either.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from emulator.gcloud import GcloudEmulator
+from approvals.emulator.gcloud import GcloudEmulator
 
 # The emulator's admin credential: requests bearing it bypass security rules,
 # as the Admin SDK and server-side service accounts do on Google Cloud.

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from emulator.process import ChildProcess, free_port
-from emulator.service import Loopback
+from approvals.emulator.process import ChildProcess, free_port
+from approvals.emulator.service import Loopback
 
 FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 

@@ -8,8 +8,8 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
-from emulator.process import ChildProcess, ProcessError, free_port
-from emulator.service import Loopback
+from approvals.emulator.process import ChildProcess, ProcessError, free_port
+from approvals.emulator.service import Loopback
 
 
 class EmulatorError(RuntimeError):

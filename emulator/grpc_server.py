@@ -14,7 +14,7 @@ from typing import Any, Self
 
 import grpc
 
-from emulator.service import LocalService
+from approvals.emulator.service import LocalService
 
 
 def unary(

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from emulator.local_server import LocalServer, QuietHandler
-from emulator.workflows.clock import Clock
+from approvals.emulator.local_server import LocalServer, QuietHandler
+from approvals.emulator.workflows.clock import Clock
 
 # RFC 9110 7.6.1: connection-specific headers a proxy must not forward.
 HOP_BY_HOP = frozenset(

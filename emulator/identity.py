@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from emulator.jwt import b64url, signing_input
-from emulator.local_server import LocalServer, QuietHandler
+from approvals.emulator.jwt import b64url, signing_input
+from approvals.emulator.local_server import LocalServer, QuietHandler
 
 # Enough to refuse what cannot be an address; deliverability is not the point locally.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

@@ -6,7 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
-from emulator.service import LocalService, Loopback
+from approvals.emulator.service import LocalService, Loopback
 
 # How often serve_forever() looks for a shutdown request. stop() waits up to this
 # long, and the default 0.5 s adds up over the many servers a test run stops.

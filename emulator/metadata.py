@@ -7,8 +7,8 @@ import threading
 import time
 import urllib.parse
 
-from emulator.jwt import signing_input
-from emulator.local_server import LocalServer, QuietHandler
+from approvals.emulator.jwt import signing_input
+from approvals.emulator.local_server import LocalServer, QuietHandler
 
 ACCOUNT_PATH = "/computeMetadata/v1/instance/service-accounts/default"
 TOKEN_PATH = f"{ACCOUNT_PATH}/token"

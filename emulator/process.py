@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Self
 
-from emulator.service import LocalService
+from approvals.emulator.service import LocalService
 
 
 def free_port() -> int:

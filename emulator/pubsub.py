@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.gcloud import GcloudEmulator
+from approvals.emulator.gcloud import GcloudEmulator
 
 
 class PubSubEmulator(GcloudEmulator):

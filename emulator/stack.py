@@ -32,25 +32,25 @@ from typing import Any, Self
 
 import grpc
 
-from components.testing import Graph, capture_program
-from emulator.firestore import FirestoreEmulator
-from emulator.functions import FunctionServer
-from emulator.hosting import HostingServer
-from emulator.identity import IdentityProvider
-from emulator.metadata import MetadataServer
-from emulator.process import free_port
-from emulator.pubsub import PubSubEmulator
-from emulator.service import LocalService
-from emulator.stack_plan import StackError, StackPlan
-from emulator.translation import TranslationServer
-from emulator.workflows.clock import Clock, RealClock, VirtualClock
-from emulator.workflows.connectors import ConnectorSettings
-from emulator.workflows.engine import Engine
-from emulator.workflows.errors import DefinitionError
-from emulator.workflows.grpc_api import ExecutionsService
-from emulator.workflows.server import WorkflowsServer
-from emulator.workflows.store import Store
-from emulator.workflows.tokens import StaticTokens
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.functions import FunctionServer
+from approvals.emulator.hosting import HostingServer
+from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.metadata import MetadataServer
+from approvals.emulator.process import free_port
+from approvals.emulator.pubsub import PubSubEmulator
+from approvals.emulator.service import LocalService
+from approvals.emulator.stack_plan import StackError, StackPlan
+from approvals.emulator.translation import TranslationServer
+from approvals.emulator.workflows.clock import Clock, RealClock, VirtualClock
+from approvals.emulator.workflows.connectors import ConnectorSettings
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.errors import DefinitionError
+from approvals.emulator.workflows.grpc_api import ExecutionsService
+from approvals.emulator.workflows.server import WorkflowsServer
+from approvals.emulator.workflows.store import Store
+from approvals.emulator.workflows.tokens import StaticTokens
+from approvals.testing import Graph, capture_program
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pulumi
 
-from components.testing import CapturedResource, Graph
-from emulator.hosting import HostingConfig, HostingConfigError
+from approvals.emulator.hosting import HostingConfig, HostingConfigError
+from approvals.testing import CapturedResource, Graph
 
 PLATFORM = "approvals:index:ApprovalPlatform"
 WORKFLOW = "gcp:workflows/workflow:Workflow"

@@ -14,7 +14,7 @@ import re
 import urllib.parse
 from typing import Any
 
-from emulator.local_server import LocalServer, QuietHandler
+from approvals.emulator.local_server import LocalServer, QuietHandler
 
 V2_PATH = "/language/translate/v2"
 V3_PATH = re.compile(r"^/v3/projects/[^/:]+(/locations/[^/:]+)?:translateText$")

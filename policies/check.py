@@ -25,7 +25,7 @@ from pulumi_policy import (
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from components.testing import CapturedResource, Graph, capture_program
+from approvals.testing import CapturedResource, Graph, capture_program
 
 from .pack import PACK_NAME, POLICIES
 from .settings import defaults

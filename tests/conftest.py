@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator.firestore import FirestoreEmulator
-from emulator.identity import IdentityProvider
-from emulator.metadata import MetadataServer
-from emulator.pubsub import PubSubEmulator
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.metadata import MetadataServer
+from approvals.emulator.pubsub import PubSubEmulator
 from tests.support import PROJECT
 from tests.support.pubsub import Subscription
 

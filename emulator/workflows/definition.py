@@ -17,10 +17,17 @@ from typing import Any
 
 import yaml
 
-from emulator.workflows import connectors, stdlib
-from emulator.workflows.errors import DefinitionError, WorkflowError
-from emulator.workflows.parser import Const, Expression, compile_value, dotted_name, parse_target, references
-from emulator.workflows.values import FunctionRef
+from approvals.emulator.workflows import connectors, stdlib
+from approvals.emulator.workflows.errors import DefinitionError, WorkflowError
+from approvals.emulator.workflows.parser import (
+    Const,
+    Expression,
+    compile_value,
+    dotted_name,
+    parse_target,
+    references,
+)
+from approvals.emulator.workflows.values import FunctionRef
 
 # libyaml keeps the same line marks and is several times faster.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -30,19 +30,25 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from emulator.workflows import connectors, http_client, values
-from emulator.workflows.clock import Clock, VirtualClock
-from emulator.workflows.definition import Program, parse
-from emulator.workflows.effects import (
+from approvals.emulator.workflows import connectors, http_client, values
+from approvals.emulator.workflows.clock import Clock, VirtualClock
+from approvals.emulator.workflows.definition import Program, parse
+from approvals.emulator.workflows.effects import (
     AwaitCallbackEffect,
     CallEffect,
     CreateCallbackEffect,
     Effect,
     SleepEffect,
 )
-from emulator.workflows.errors import SYSTEM_ERROR, TIMEOUT_ERROR, TYPE_ERROR, VALUE_ERROR, WorkflowError
-from emulator.workflows.interpreter import Run
-from emulator.workflows.store import (
+from approvals.emulator.workflows.errors import (
+    SYSTEM_ERROR,
+    TIMEOUT_ERROR,
+    TYPE_ERROR,
+    VALUE_ERROR,
+    WorkflowError,
+)
+from approvals.emulator.workflows.interpreter import Run
+from approvals.emulator.workflows.store import (
     ACTIVE,
     CANCELLED,
     FAILED,
@@ -52,7 +58,7 @@ from emulator.workflows.store import (
     Store,
     WorkflowRecord,
 )
-from emulator.workflows.tokens import StaticTokens, TokenSource
+from approvals.emulator.workflows.tokens import StaticTokens, TokenSource
 
 logger = logging.getLogger(__name__)
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 from typing import Any, Protocol
 
-from emulator.workflows import stdlib
-from emulator.workflows.effects import Host
-from emulator.workflows.errors import (
+from approvals.emulator.workflows import stdlib
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.errors import (
     INDEX_ERROR,
     KEY_ERROR,
     TYPE_ERROR,
     ZERO_DIVISION_ERROR,
     WorkflowError,
 )
-from emulator.workflows.parser import (
+from approvals.emulator.workflows.parser import (
     Attribute,
     Binary,
     Call,
@@ -39,7 +39,7 @@ from emulator.workflows.parser import (
     Unary,
     dotted_name,
 )
-from emulator.workflows.values import check_int, compare, copy_value, equals, is_number, type_name
+from approvals.emulator.workflows.values import check_int, compare, copy_value, equals, is_number, type_name
 
 
 class Context(Protocol):

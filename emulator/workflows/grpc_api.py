@@ -23,10 +23,10 @@ from google.cloud.workflows.executions_v1 import (
     ListExecutionsResponse,
 )
 
-from emulator.grpc_server import GrpcServer, unary
-from emulator.workflows.engine import Engine, FailedPreconditionError, NotFoundError
-from emulator.workflows.server import BadRequestError, execution_json, parse_argument
-from emulator.workflows.store import ExecutionRecord
+from approvals.emulator.grpc_server import GrpcServer, unary
+from approvals.emulator.workflows.engine import Engine, FailedPreconditionError, NotFoundError
+from approvals.emulator.workflows.server import BadRequestError, execution_json, parse_argument
+from approvals.emulator.workflows.store import ExecutionRecord
 
 _STATUS = {
     NotFoundError: grpc.StatusCode.NOT_FOUND,

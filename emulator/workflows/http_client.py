@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.workflows import values
-from emulator.workflows.errors import (
+from approvals.emulator.workflows import values
+from approvals.emulator.workflows.errors import (
     AUTH_ERROR,
     CONNECTION_ERROR,
     CONNECTION_FAILED_ERROR,
@@ -29,7 +29,7 @@ from emulator.workflows.errors import (
     VALUE_ERROR,
     WorkflowError,
 )
-from emulator.workflows.tokens import TokenError, TokenSource
+from approvals.emulator.workflows.tokens import TokenError, TokenSource
 
 # The shortcut functions and their methods; http.request takes `method`.
 SHORTCUTS = {

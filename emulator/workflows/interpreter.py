@@ -20,8 +20,8 @@ from collections.abc import Generator, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.workflows import stdlib
-from emulator.workflows.definition import (
+from approvals.emulator.workflows import stdlib
+from approvals.emulator.workflows.definition import (
     BREAK,
     CONTINUE,
     Assign,
@@ -39,7 +39,7 @@ from emulator.workflows.definition import (
     Switch,
     Try,
 )
-from emulator.workflows.effects import (
+from approvals.emulator.workflows.effects import (
     AwaitCallbackEffect,
     CallEffect,
     CreateCallbackEffect,
@@ -47,7 +47,7 @@ from emulator.workflows.effects import (
     Host,
     SleepEffect,
 )
-from emulator.workflows.errors import (
+from approvals.emulator.workflows.errors import (
     PARALLEL_NESTING_ERROR,
     RECURSION_ERROR,
     SYSTEM_ERROR,
@@ -56,9 +56,9 @@ from emulator.workflows.errors import (
     VALUE_ERROR,
     WorkflowError,
 )
-from emulator.workflows.expressions import assign, evaluate_value
-from emulator.workflows.stdlib.time import parse_timestamp
-from emulator.workflows.values import FunctionRef, copy_value, is_number, type_name
+from approvals.emulator.workflows.expressions import assign, evaluate_value
+from approvals.emulator.workflows.stdlib.time import parse_timestamp
+from approvals.emulator.workflows.values import FunctionRef, copy_value, is_number, type_name
 
 # "Quotas and limits": subworkflow call stack depth, nesting of parallel steps,
 # and the unhandled branch errors one parallel step keeps.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from emulator.workflows.scanner import (
+from approvals.emulator.workflows.scanner import (
     EOF,
     KEYWORD,
     NAME,
@@ -27,7 +27,7 @@ from emulator.workflows.scanner import (
     Token,
     scan,
 )
-from emulator.workflows.values import INT64_MAX, INT64_MIN, check_int, stringify
+from approvals.emulator.workflows.values import INT64_MAX, INT64_MIN, check_int, stringify
 
 # ---- expression AST ---------------------------------------------------------
 

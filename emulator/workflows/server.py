@@ -16,17 +16,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from emulator.local_server import LocalServer, QuietHandler
-from emulator.workflows import values
-from emulator.workflows.engine import (
+from approvals.emulator.local_server import LocalServer, QuietHandler
+from approvals.emulator.workflows import values
+from approvals.emulator.workflows.engine import (
     CallbackRequest,
     Engine,
     EngineError,
     FailedPreconditionError,
     NotFoundError,
 )
-from emulator.workflows.errors import WorkflowError, describe
-from emulator.workflows.store import SUCCEEDED, CallbackRecord, ExecutionRecord
+from approvals.emulator.workflows.errors import WorkflowError, describe
+from approvals.emulator.workflows.store import SUCCEEDED, CallbackRecord, ExecutionRecord
 
 _WORKFLOW = r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/workflows/(?P<workflow>[^/]+)"
 _EXECUTION = _WORKFLOW + r"/executions/(?P<execution>[^/:]+)"

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from emulator.metadata import ACCOUNT_PATH
+from approvals.emulator.metadata import ACCOUNT_PATH
 
 
 class TokenError(RuntimeError):

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.workflows.errors import TYPE_ERROR, VALUE_ERROR, WorkflowError
+from approvals.emulator.workflows.errors import TYPE_ERROR, VALUE_ERROR, WorkflowError
 
 # "Integer (64 bit, signed)" -- Workflows data types (reference/syntax/datatypes).
 INT64_MIN = -(2**63)

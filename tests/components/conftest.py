@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from components.testing import Graph, capture_program
+from approvals.testing import Graph, capture_program
 
 REPO = Path(__file__).resolve().parents[2]
 

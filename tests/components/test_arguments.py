@@ -7,7 +7,7 @@ from typing import Any
 import pulumi_gcp as gcp
 import pytest
 
-from components import (
+from approvals import (
     ApprovalPlatform,
     ApprovalPlatformArgs,
     ApprovalWorkflow,
@@ -16,7 +16,7 @@ from components import (
     Escalation,
     InvalidArgumentError,
 )
-from components.testing import Graph, capture
+from approvals.testing import Graph, capture
 
 CONFIG = {"gcp:project": "approvals-test"}
 EXPENSE_PARAMS = {"FINANCE_APPROVERS": ["finance@example.com"]}

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 CONSUMER = """
 import pulumi
-from components import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
+from approvals import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
 
 platform = ApprovalPlatform("team", ApprovalPlatformArgs(region="us-central1"))
 deploys = ApprovalWorkflow(
@@ -30,14 +30,14 @@ pulumi.export("workflow_name", deploys.workflow_name)
 REPORT = """
 import json, sys
 from pathlib import Path
-import components
-from components.testing import capture_program
+import approvals
+from approvals.testing import capture_program
 
 graph = capture_program(Path("__main__.py"), stack="dev")
 archives = [sorted(r.inputs["source"].assets) for r in graph.of_type("gcp:storage/bucketObject:BucketObject")]
 workflows = [r.inputs["sourceContents"] for r in graph.of_type("gcp:workflows/workflow:Workflow")]
 print(json.dumps({
-    "components_file": components.__file__,
+    "components_file": approvals.__file__,
     "outputs": graph.outputs,
     "archives": archives,
     "workflows": workflows,

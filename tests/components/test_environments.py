@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from components import InvalidArgumentError
-from components.testing import Graph, capture_program
+from approvals import InvalidArgumentError
+from approvals.testing import Graph, capture_program
 
 REPO = Path(__file__).resolve().parents[2]
 

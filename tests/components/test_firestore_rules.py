@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
-from components.database import Collections, firestore_rules
-from emulator.firestore import FirestoreEmulator
-from emulator.identity import IdentityProvider
+from approvals.database import Collections, firestore_rules
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.identity import IdentityProvider
 
 PROJECT = "rules-approvals"
 APPROVER = "alice@example.com"

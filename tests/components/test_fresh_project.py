@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import ApprovalPlatform, ApprovalPlatformArgs
-from components.iam import IAM_PROPAGATION
-from components.naming import CUSTOM_ROLE_ID_LENGTH
-from components.platform import PLATFORM_APIS
-from components.testing import Graph, capture
-from policies.check import stack_resources
-from policies.deployability import rehearse
-from policies.fresh_project import upstream
+from approvals import ApprovalPlatform, ApprovalPlatformArgs
+from approvals.iam import IAM_PROPAGATION
+from approvals.naming import CUSTOM_ROLE_ID_LENGTH
+from approvals.platform import PLATFORM_APIS
+from approvals.policies.check import stack_resources
+from approvals.policies.deployability import rehearse
+from approvals.policies.fresh_project import upstream
+from approvals.testing import Graph, capture
 from tests.policies.bad_deployments import DEPLOYABILITY_PROGRAMS, deploys_on_a_fresh_project
 from tests.policies.bad_programs import BadProgram, service_account
 

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-from components.testing import Graph
+from approvals.testing import Graph
 
 DB_CONDITION = 'resource.name == "projects/approvals-dev/databases/(default)"'
 STARTER = "projects/approvals-dev/roles/approvals_approvals_executionStarter"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from components.testing import CapturedResource, Graph, capture_program
+from approvals.testing import CapturedResource, Graph, capture_program
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pulumi
 
-from components import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
-from components.testing import RecordingMonitor
+from approvals import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
+from approvals.testing import RecordingMonitor
 
 
 class InputsAsOutputs(pulumi.runtime.Mocks):

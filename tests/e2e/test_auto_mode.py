@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator.firestore import FirestoreEmulator
-from emulator.pubsub import PubSubEmulator
-from emulator.stack import LocalStack
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.pubsub import PubSubEmulator
+from approvals.emulator.stack import LocalStack
 from tests.e2e.stack_client import Client, poll
 from tests.support.stacks import dev_stack
 

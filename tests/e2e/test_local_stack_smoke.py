@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 import requests
 
-from components.testing import Graph
-from emulator.firestore import FirestoreEmulator
-from emulator.gcloud import EmulatorError
-from emulator.process import free_port
-from emulator.stack import REPO, LocalStack, StackError
-from emulator.stack_plan import SUBSCRIPTION, StackPlan
-from emulator.workflows.clock import VirtualClock
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.gcloud import EmulatorError
+from approvals.emulator.process import free_port
+from approvals.emulator.stack import REPO, LocalStack, StackError
+from approvals.emulator.stack_plan import SUBSCRIPTION, StackPlan
+from approvals.emulator.workflows.clock import VirtualClock
+from approvals.testing import Graph
 
 APPROVER = "alice@example.com"  # Pulumi.dev.yaml's approvals:approvers
 REQUESTER = "carol@example.com"

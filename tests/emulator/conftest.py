@@ -10,11 +10,11 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from emulator.firestore import FirestoreEmulator
-from emulator.workflows.clock import VirtualClock
-from emulator.workflows.engine import Engine
-from emulator.workflows.server import WorkflowsServer
-from emulator.workflows.store import Store
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.workflows.clock import VirtualClock
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.server import WorkflowsServer
+from approvals.emulator.workflows.store import Store
 from tests.support import PROJECT
 from tests.support.servers import RecordingServer
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.workflows import stdlib
-from emulator.workflows.errors import TYPE_ERROR, WorkflowError
-from emulator.workflows.expressions import evaluate
-from emulator.workflows.parser import parse_expression
+from approvals.emulator.workflows import stdlib
+from approvals.emulator.workflows.errors import TYPE_ERROR, WorkflowError
+from approvals.emulator.workflows.expressions import evaluate
+from approvals.emulator.workflows.parser import parse_expression
 
 
 @dataclass

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from emulator.workflows.definition import parse
-from emulator.workflows.effects import (
+from approvals.emulator.workflows.definition import parse
+from approvals.emulator.workflows.effects import (
     AwaitCallbackEffect,
     CallEffect,
     CreateCallbackEffect,
     Effect,
     SleepEffect,
 )
-from emulator.workflows.errors import TIMEOUT_ERROR, WorkflowError
-from emulator.workflows.interpreter import Run
+from approvals.emulator.workflows.errors import TIMEOUT_ERROR, WorkflowError
+from approvals.emulator.workflows.interpreter import Run
 
 START = 1_700_000_000.0
 CALLBACK_URL = (

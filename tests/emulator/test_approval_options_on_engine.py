@@ -18,16 +18,16 @@ from typing import Any
 import pytest
 from google.cloud import firestore
 
-from emulator.firestore import FirestoreEmulator
-from emulator.workflows.clock import VirtualClock
-from emulator.workflows.connectors import ConnectorSettings
-from emulator.workflows.engine import Engine
-from emulator.workflows.server import WorkflowsServer
-from emulator.workflows.store import Store
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.workflows.clock import VirtualClock
+from approvals.emulator.workflows.connectors import ConnectorSettings
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.server import WorkflowsServer
+from approvals.emulator.workflows.store import Store
+from approvals.workflow_templates import load_template, render
 from tests.emulator.conftest import CallBack
 from tests.support import PROJECT, seed
 from tests.templates.examples import PLATFORM_ENV
-from workflow_templates import load_template, render
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -10,13 +10,18 @@ from typing import Any
 
 import pytest
 
-from emulator.firestore import FirestoreEmulator
-from emulator.process import free_port
-from emulator.pubsub import PubSubEmulator
-from emulator.translation import TranslationServer
-from emulator.workflows.connectors import SUPPORTED, ConnectorSettings, call_connector, check_supported
-from emulator.workflows.errors import WorkflowError
-from emulator.workflows.tokens import StaticTokens
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.process import free_port
+from approvals.emulator.pubsub import PubSubEmulator
+from approvals.emulator.translation import TranslationServer
+from approvals.emulator.workflows.connectors import (
+    SUPPORTED,
+    ConnectorSettings,
+    call_connector,
+    check_supported,
+)
+from approvals.emulator.workflows.errors import WorkflowError
+from approvals.emulator.workflows.tokens import StaticTokens
 from tests.support import PROJECT
 from tests.support.servers import RecordingServer, Reply
 

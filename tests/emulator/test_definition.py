@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.workflows.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
-from emulator.workflows.errors import DefinitionError
+from approvals.emulator.workflows.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
+from approvals.emulator.workflows.errors import DefinitionError
+from approvals.workflow_templates import available_templates, load_template, render
 from tests.templates.examples import PLATFORM_ENV, REQUIRED_PARAMS
-from workflow_templates import available_templates, load_template, render
 
 
 def definition_error(source: str) -> DefinitionError:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulator.workflows.clock import VirtualClock
-from emulator.workflows.engine import Engine
-from emulator.workflows.server import WorkflowsServer
-from emulator.workflows.store import Store
+from approvals.emulator.workflows.clock import VirtualClock
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.server import WorkflowsServer
+from approvals.emulator.workflows.store import Store
 from tests.support.servers import RecordingServer
 
 CallBack = Callable[..., requests.Response]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.workflows.clock import DEFAULT_EPOCH, VirtualClock
-from emulator.workflows.engine import Engine, FailedPreconditionError, NotFoundError
-from emulator.workflows.errors import DefinitionError
+from approvals.emulator.workflows.clock import DEFAULT_EPOCH, VirtualClock
+from approvals.emulator.workflows.engine import Engine, FailedPreconditionError, NotFoundError
+from approvals.emulator.workflows.errors import DefinitionError
 from tests.support.servers import RecordingServer, Reply
 
 ADD_ONE = """

@@ -19,18 +19,18 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from emulator.firestore import FirestoreEmulator
-from emulator.translation import TranslationServer
-from emulator.workflows.clock import VirtualClock
-from emulator.workflows.connectors import ConnectorSettings
-from emulator.workflows.engine import Engine
-from emulator.workflows.server import WorkflowsServer
-from emulator.workflows.store import Store
-from emulator.workflows.tokens import StaticTokens
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.translation import TranslationServer
+from approvals.emulator.workflows.clock import VirtualClock
+from approvals.emulator.workflows.connectors import ConnectorSettings
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.server import WorkflowsServer
+from approvals.emulator.workflows.store import Store
+from approvals.emulator.workflows.tokens import StaticTokens
+from approvals.workflow_templates import load_template, render
 from tests.support import PROJECT, seed
 from tests.support.servers import RecordingServer
 from tests.templates.examples import PLATFORM_ENV
-from workflow_templates import load_template, render
 
 WORKFLOWS = f"projects/{PROJECT}/locations/us-central1/workflows"  # the engine's default location
 DAY = 86400  # PLATFORM_ENV's APPROVAL_TIMEOUT_SECONDS

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from emulator.workflows.clock import DEFAULT_EPOCH, VirtualClock
-from emulator.workflows.engine import Engine
-from emulator.workflows.store import ExecutionRecord
+from approvals.emulator.workflows.clock import DEFAULT_EPOCH, VirtualClock
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.store import ExecutionRecord
 
 SLEEP_THEN_NOW = """
 main:

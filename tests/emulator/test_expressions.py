@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from emulator.workflows.errors import WorkflowError
-from emulator.workflows.expressions import assign, evaluate_value
-from emulator.workflows.parser import (
+from approvals.emulator.workflows.errors import WorkflowError
+from approvals.emulator.workflows.expressions import assign, evaluate_value
+from approvals.emulator.workflows.parser import (
     Const,
     Expression,
     ListValue,
@@ -21,8 +21,8 @@ from emulator.workflows.parser import (
     parse_target,
     references,
 )
-from emulator.workflows.scanner import ExpressionSyntaxError
-from emulator.workflows.values import INT64_MAX, INT64_MIN, FunctionRef
+from approvals.emulator.workflows.scanner import ExpressionSyntaxError
+from approvals.emulator.workflows.values import INT64_MAX, INT64_MIN, FunctionRef
 from tests.emulator.expr_host import LibraryContext, run
 
 

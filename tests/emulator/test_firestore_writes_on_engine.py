@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from emulator.workflows.clock import VirtualClock
-from emulator.workflows.connectors import ConnectorSettings
-from emulator.workflows.engine import Engine
-from emulator.workflows.store import ExecutionRecord, Store
+from approvals.emulator.workflows.clock import VirtualClock
+from approvals.emulator.workflows.connectors import ConnectorSettings
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.store import ExecutionRecord, Store
+from approvals.workflow_templates import load_template, render
 from tests.support import PROJECT
 from tests.support.servers import RecordingServer, Reply
 from tests.templates.examples import PLATFORM_ENV
-from workflow_templates import load_template, render
 
 # A database name the connector path does not need to quote.
 DATABASE = "approvals"

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from emulator.local_server import LocalServer, QuietHandler
-from emulator.metadata import MetadataServer
-from emulator.process import free_port
-from emulator.workflows.errors import WorkflowError
-from emulator.workflows.http_client import http_call
-from emulator.workflows.tokens import MetadataTokens, StaticTokens
+from approvals.emulator.local_server import LocalServer, QuietHandler
+from approvals.emulator.metadata import MetadataServer
+from approvals.emulator.process import free_port
+from approvals.emulator.workflows.errors import WorkflowError
+from approvals.emulator.workflows.http_client import http_call
+from approvals.emulator.workflows.tokens import MetadataTokens, StaticTokens
 from tests.support.servers import RecordingServer, Reply
 
 TOKENS = StaticTokens(access="access-1", identity="identity-1")

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.workflows.definition import parse
-from emulator.workflows.effects import AwaitCallbackEffect, CallEffect, CreateCallbackEffect, SleepEffect
-from emulator.workflows.errors import WorkflowError
-from emulator.workflows.interpreter import Run
+from approvals.emulator.workflows.definition import parse
+from approvals.emulator.workflows.effects import (
+    AwaitCallbackEffect,
+    CallEffect,
+    CreateCallbackEffect,
+    SleepEffect,
+)
+from approvals.emulator.workflows.errors import WorkflowError
+from approvals.emulator.workflows.interpreter import Run
+from approvals.workflow_templates import load_template, render
 from tests.emulator.interpreter_support import START, Driver, TestHost
 from tests.templates.examples import PLATFORM_ENV
-from workflow_templates import load_template, render
 
 SLEEPS = """
 - first:

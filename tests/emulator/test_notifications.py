@@ -16,21 +16,21 @@ from typing import Any
 import pytest
 from google.cloud import firestore
 
-from emulator.firestore import FirestoreEmulator
-from emulator.pubsub import PubSubEmulator
-from emulator.translation import TranslationServer
-from emulator.workflows.clock import VirtualClock
-from emulator.workflows.connectors import ConnectorSettings
-from emulator.workflows.engine import Engine
-from emulator.workflows.server import WorkflowsServer
-from emulator.workflows.store import Store
-from emulator.workflows.tokens import StaticTokens
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.pubsub import PubSubEmulator
+from approvals.emulator.translation import TranslationServer
+from approvals.emulator.workflows.clock import VirtualClock
+from approvals.emulator.workflows.connectors import ConnectorSettings
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.server import WorkflowsServer
+from approvals.emulator.workflows.store import Store
+from approvals.emulator.workflows.tokens import StaticTokens
+from approvals.workflow_templates import load_template, render
 from tests.emulator.conftest import CallBack
 from tests.emulator.test_engine_templates import APPROVE, APPROVERS, DAY, HOUR, REQUEST_ID, REQUESTER
 from tests.support import PROJECT, seed
 from tests.support.pubsub import TOPIC, Subscription
 from tests.templates.examples import PLATFORM_ENV
-from workflow_templates import load_template, render
 
 TEMPLATE = "translation_validation"
 SUBJECT = "Validate the en to fr translation"

@@ -12,12 +12,12 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from emulator.firestore import FirestoreEmulator
-from emulator.functions import FunctionServer
-from emulator.identity import IdentityProvider
-from emulator.workflows.engine import Engine
-from emulator.workflows.grpc_api import ExecutionsService
-from emulator.workflows.store import SUCCEEDED
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.functions import FunctionServer
+from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.grpc_api import ExecutionsService
+from approvals.emulator.workflows.store import SUCCEEDED
 from tests.support import PROJECT, seed
 
 DATABASE = "start-on-engine"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from emulator.workflows import stdlib
-from emulator.workflows.errors import WorkflowError
-from emulator.workflows.values import FunctionRef
+from approvals.emulator.workflows import stdlib
+from approvals.emulator.workflows.errors import WorkflowError
+from approvals.emulator.workflows.values import FunctionRef
 from tests.emulator.expr_host import FixedHost, LibraryContext, run
 
 

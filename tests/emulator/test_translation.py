@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from emulator.translation import NOTICE_HEADER, TranslationServer
+from approvals.emulator.translation import NOTICE_HEADER, TranslationServer
 
 
 @pytest.fixture(scope="module")

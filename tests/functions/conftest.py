@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from google.cloud import firestore
 
-from emulator.firestore import FirestoreEmulator
-from emulator.identity import IdentityProvider
-from emulator.metadata import MetadataServer
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.metadata import MetadataServer
 from tests.support import PROJECT, seed
 from tests.support.servers import CallbackServer
 

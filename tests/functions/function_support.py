@@ -7,7 +7,7 @@ from typing import Any
 import requests
 from google.cloud import firestore
 
-from emulator.functions import FunctionServer
+from approvals.emulator.functions import FunctionServer
 from tests.support import seed
 from tests.support.servers import CallbackServer
 

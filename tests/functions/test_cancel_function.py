@@ -17,13 +17,13 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from emulator.functions import FunctionServer
-from emulator.identity import IdentityProvider
-from emulator.pubsub import PubSubEmulator
-from emulator.workflows.clock import VirtualClock
-from emulator.workflows.engine import Engine
-from emulator.workflows.grpc_api import ExecutionsService
-from emulator.workflows.store import ACTIVE, CANCELLED, Store
+from approvals.emulator.functions import FunctionServer
+from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.pubsub import PubSubEmulator
+from approvals.emulator.workflows.clock import VirtualClock
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.grpc_api import ExecutionsService
+from approvals.emulator.workflows.store import ACTIVE, CANCELLED, Store
 from tests.functions.function_support import post
 from tests.support import PROJECT, seed
 from tests.support.pubsub import TOPIC, Subscription

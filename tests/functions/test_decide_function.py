@@ -11,9 +11,9 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from emulator.functions import FunctionServer
-from emulator.identity import IdentityProvider
-from emulator.metadata import MetadataServer
+from approvals.emulator.functions import FunctionServer
+from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.metadata import MetadataServer
 from functions.common.links import digest
 from tests.functions.function_support import pending, post
 from tests.support import PROJECT, seed

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from google.cloud import firestore
 
-from emulator.functions import FunctionServer
-from emulator.identity import IdentityProvider
+from approvals.emulator.functions import FunctionServer
+from approvals.emulator.identity import IdentityProvider
 from tests.functions.function_support import call
 from tests.support import seed
 

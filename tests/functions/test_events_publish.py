@@ -10,9 +10,9 @@ from types import ModuleType
 
 import pytest
 
-from emulator.functions import FUNCTIONS
-from emulator.metadata import MetadataServer
-from emulator.pubsub import PubSubEmulator
+from approvals.emulator.functions import FUNCTIONS
+from approvals.emulator.metadata import MetadataServer
+from approvals.emulator.pubsub import PubSubEmulator
 from tests.support.pubsub import TOPIC, Subscription
 from tests.support.servers import RecordingServer, Reply
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from emulator.functions import FunctionServer
+from approvals.emulator.functions import FunctionServer
 from tests.functions.function_support import pending
 from tests.functions.link_support import LINK_KEY, Form, issue, submit
 from tests.support import seed

@@ -12,8 +12,8 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from emulator.functions import FunctionServer
-from emulator.process import free_port
+from approvals.emulator.functions import FunctionServer
+from approvals.emulator.process import free_port
 from functions.common import links
 from tests.e2e.stack_client import link_token
 from tests.functions.link_support import LINK_KEY, submit

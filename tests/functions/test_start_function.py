@@ -11,9 +11,9 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from emulator.functions import FunctionServer
-from emulator.identity import IdentityProvider
-from emulator.process import free_port
+from approvals.emulator.functions import FunctionServer
+from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.process import free_port
 from tests.functions.function_support import post
 from tests.support import PROJECT, seed
 from tests.support.servers import ExecutionsServer, Failure

@@ -10,8 +10,8 @@ import pytest
 from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 
-from emulator.firestore import FirestoreEmulator
-from emulator.functions import FUNCTIONS
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.functions import FUNCTIONS
 from tests.functions.conftest import DATABASE
 from tests.support import PROJECT
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulator.functions import FUNCTIONS, FunctionServer
+from approvals.emulator.functions import FUNCTIONS, FunctionServer
 
 WEB_CONFIG = {
     "apiKey": "key",

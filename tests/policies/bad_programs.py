@@ -17,9 +17,9 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
-from components.testing import capture
-from policies.check import Violation, check_graph
+from approvals import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
+from approvals.policies.check import Violation, check_graph
+from approvals.testing import capture
 
 PROJECT = "approvals-test"
 CONFIG = {"gcp:project": PROJECT}

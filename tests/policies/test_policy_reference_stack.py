@@ -2,7 +2,7 @@
 
 import pytest
 
-from policies.check import check_program
+from approvals.policies.check import check_program
 from tests.policies.policy_cli import REPO, run_check, violation_lines
 
 

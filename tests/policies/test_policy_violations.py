@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from policies.google_names import RULES
-from policies.pack import POLICIES
+from approvals.policies.google_names import RULES
+from approvals.policies.pack import POLICIES
 from tests.policies.bad_deployments import DEPLOYABILITY_PROGRAMS
 from tests.policies.bad_programs import (
     ADVISORY,

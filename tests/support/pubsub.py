@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from emulator.pubsub import PubSubEmulator
+from approvals.emulator.pubsub import PubSubEmulator
 from tests.support import PROJECT
 
 TOPIC = f"projects/{PROJECT}/topics/approvals-approval-events"

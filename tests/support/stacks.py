@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from emulator.firestore import FirestoreEmulator
-from emulator.pubsub import PubSubEmulator
-from emulator.stack import LocalStack
-from emulator.workflows.clock import VirtualClock
+from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.pubsub import PubSubEmulator
+from approvals.emulator.stack import LocalStack
+from approvals.emulator.workflows.clock import VirtualClock
 from tests.e2e.stack_client import Client
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from workflow_templates import Template, load_template, render
+from approvals.workflow_templates import Template, load_template, render
 
 PLATFORM_ENV = {
     "APPROVALS_DATABASE": "(default)",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow_templates import (
+from approvals.workflow_templates import (
     PLATFORM_ENV_VARS,
     Param,
     TemplateError,

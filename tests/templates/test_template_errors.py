@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from approvals.workflow_templates import TemplateError, load_template, render
 from tests.templates.examples import PLATFORM_ENV
-from workflow_templates import TemplateError, load_template, render
 
 WriteTemplate = Callable[[str], Path]
 

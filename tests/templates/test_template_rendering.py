@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from approvals.workflow_templates import available_templates, load_template, render
 from tests.templates.examples import (
     PLATFORM_ENV,
     REQUIRED_PARAMS,
@@ -15,7 +16,6 @@ from tests.templates.examples import (
     rendered_workflow,
 )
 from tests.templates.workflow_walk import all_steps, call_sites, mentions, steps_in, strings_in
-from workflow_templates import available_templates, load_template, render
 
 TEMPLATES = available_templates()
 # Reads without a default: a read with one (APPROVALS_EVENTS_TOPIC) may find nothing.

@@ -17,7 +17,7 @@ import pytest
 from google.cloud import firestore
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
-from emulator.stack import LocalStack
+from approvals.emulator.stack import LocalStack
 from tests.support.stacks import client, stack
 
 # Flags for a headless browser in a container and without network of its own: no sandbox

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from emulator.workflows.connectors import firestore, pubsub, translate
-from emulator.workflows.connectors.rest import ConnectorSettings
-from emulator.workflows.errors import VALUE_ERROR, WorkflowError
-from emulator.workflows.tokens import TokenSource
+from approvals.emulator.workflows.connectors import firestore, pubsub, translate
+from approvals.emulator.workflows.connectors.rest import ConnectorSettings
+from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
+from approvals.emulator.workflows.tokens import TokenSource
 
 __all__ = ["CONNECTORS", "SUPPORTED", "ConnectorSettings", "call_connector", "check_supported"]
 

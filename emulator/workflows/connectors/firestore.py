@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from emulator.workflows.connectors.rest import ConnectorSettings, Endpoint, invoke, require
-from emulator.workflows.tokens import StaticTokens, TokenSource
+from approvals.emulator.workflows.connectors.rest import ConnectorSettings, Endpoint, invoke, require
+from approvals.emulator.workflows.tokens import StaticTokens, TokenSource
 
 PREFIX = "googleapis.firestore.v1.projects.databases.documents."
 # The emulator's admin credential: requests bearing it bypass security rules.

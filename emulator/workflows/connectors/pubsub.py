@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from emulator.workflows.connectors.rest import ConnectorSettings, Endpoint, invoke, require
-from emulator.workflows.tokens import TokenSource
+from approvals.emulator.workflows.connectors.rest import ConnectorSettings, Endpoint, invoke, require
+from approvals.emulator.workflows.tokens import TokenSource
 
 PUBLISH = "googleapis.pubsub.v1.projects.topics.publish"
 PUBLISH_ENDPOINT = Endpoint("POST", "{topic}:publish", body=True)

@@ -15,10 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.workflows import values
-from emulator.workflows.errors import CONNECTION_ERROR, SYSTEM_ERROR, TYPE_ERROR, VALUE_ERROR, WorkflowError
-from emulator.workflows.http_client import access_token, encode_body, send, with_query
-from emulator.workflows.tokens import TokenSource
+from approvals.emulator.workflows import values
+from approvals.emulator.workflows.errors import (
+    CONNECTION_ERROR,
+    SYSTEM_ERROR,
+    TYPE_ERROR,
+    VALUE_ERROR,
+    WorkflowError,
+)
+from approvals.emulator.workflows.http_client import access_token, encode_body, send, with_query
+from approvals.emulator.workflows.tokens import TokenSource
 
 # Connectors reference, connector_params.timeout: "The default value is 1800".
 DEFAULT_TIMEOUT = 1800.0

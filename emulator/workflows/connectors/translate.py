@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from emulator.workflows.connectors.rest import (
+from approvals.emulator.workflows.connectors.rest import (
     ConnectorSettings,
     Endpoint,
     connector_params,
@@ -22,9 +22,9 @@ from emulator.workflows.connectors.rest import (
     require,
     timeout,
 )
-from emulator.workflows.errors import TYPE_ERROR, WorkflowError
-from emulator.workflows.http_client import access_token
-from emulator.workflows.tokens import TokenSource
+from approvals.emulator.workflows.errors import TYPE_ERROR, WorkflowError
+from approvals.emulator.workflows.http_client import access_token
+from approvals.emulator.workflows.tokens import TokenSource
 
 V2 = "googleapis.translate.v2.translations.translate"
 V3 = "googleapis.translate.v3.projects.locations.translateText"

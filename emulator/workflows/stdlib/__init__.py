@@ -11,14 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.workflows.effects import Host
-from emulator.workflows.errors import TYPE_ERROR, WorkflowError
-from emulator.workflows.stdlib import base64, core, events, http, json, math, retry, sys, text, time, uuid
-from emulator.workflows.stdlib import hash as hash_lib
-from emulator.workflows.stdlib import list as list_lib
-from emulator.workflows.stdlib import map as map_lib
-from emulator.workflows.stdlib.base import REQUIRED, Function, Param
-from emulator.workflows.values import FunctionRef, copy_value
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.errors import TYPE_ERROR, WorkflowError
+from approvals.emulator.workflows.stdlib import (
+    base64,
+    core,
+    events,
+    http,
+    json,
+    math,
+    retry,
+    sys,
+    text,
+    time,
+    uuid,
+)
+from approvals.emulator.workflows.stdlib import hash as hash_lib
+from approvals.emulator.workflows.stdlib import list as list_lib
+from approvals.emulator.workflows.stdlib import map as map_lib
+from approvals.emulator.workflows.stdlib.base import REQUIRED, Function, Param
+from approvals.emulator.workflows.values import FunctionRef, copy_value
 
 __all__ = ["REQUIRED", "Function", "Param", "bind", "call_pure", "global_value", "lookup"]
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.workflows.errors import TYPE_ERROR, WorkflowError
-from emulator.workflows.values import is_number, type_name
+from approvals.emulator.workflows.errors import TYPE_ERROR, WorkflowError
+from approvals.emulator.workflows.values import is_number, type_name
 
 
 class _Required:

@@ -6,9 +6,9 @@ import base64
 import binascii
 from typing import Any
 
-from emulator.workflows.effects import Host
-from emulator.workflows.errors import VALUE_ERROR, WorkflowError
-from emulator.workflows.stdlib.base import Param, pure, want
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
+from approvals.emulator.workflows.stdlib.base import Param, pure, want
 
 
 def _encode(host: Host, data: Any, padding: Any) -> str:

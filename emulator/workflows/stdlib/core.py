@@ -9,10 +9,10 @@ import math
 import re
 from typing import Any
 
-from emulator.workflows.effects import Host
-from emulator.workflows.errors import VALUE_ERROR, WorkflowError
-from emulator.workflows.stdlib.base import Param, pure, type_error, want
-from emulator.workflows.values import check_int, is_number, stringify, type_name
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
+from approvals.emulator.workflows.stdlib.base import Param, pure, type_error, want
+from approvals.emulator.workflows.values import check_int, is_number, stringify, type_name
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 

@@ -5,7 +5,7 @@ events.await_callback's timeout defaults to 43200 seconds (12 hours).
 
 from __future__ import annotations
 
-from emulator.workflows.stdlib.base import Param, blocking
+from approvals.emulator.workflows.stdlib.base import Param, blocking
 
 FUNCTIONS = (
     blocking("events.create_callback_endpoint", Param("http_callback_method", "POST")),

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.workflows.effects import Host
-from emulator.workflows.errors import CONNECTION_ERROR, CONNECTION_FAILED_ERROR, TIMEOUT_ERROR
-from emulator.workflows.stdlib.base import Param, blocking, pure
-from emulator.workflows.stdlib.retry import DEFAULT_BACKOFF
-from emulator.workflows.values import FunctionRef
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.errors import CONNECTION_ERROR, CONNECTION_FAILED_ERROR, TIMEOUT_ERROR
+from approvals.emulator.workflows.stdlib.base import Param, blocking, pure
+from approvals.emulator.workflows.stdlib.retry import DEFAULT_BACKOFF
+from approvals.emulator.workflows.values import FunctionRef
 
 # Arguments every http.* call takes (http.get etc. in the stdlib reference).
 _REQUEST = (

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulator.workflows.effects import Host
-from emulator.workflows.errors import VALUE_ERROR, WorkflowError
-from emulator.workflows.stdlib.base import Param, pure, type_error, want
-from emulator.workflows.values import from_json, to_json
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
+from approvals.emulator.workflows.stdlib.base import Param, pure, type_error, want
+from approvals.emulator.workflows.values import from_json, to_json
 
 
 def _reject_constant(name: str) -> Any:

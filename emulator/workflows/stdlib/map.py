@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.workflows.effects import Host
-from emulator.workflows.stdlib.base import Param, pure, type_error, want
-from emulator.workflows.values import copy_value
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.stdlib.base import Param, pure, type_error, want
+from approvals.emulator.workflows.values import copy_value
 
 
 def _get(host: Host, map: Any, keys: Any) -> Any:

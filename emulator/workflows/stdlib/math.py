@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from emulator.workflows.effects import Host
-from emulator.workflows.stdlib.base import Param, pure, want_number
-from emulator.workflows.values import check_int
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.stdlib.base import Param, pure, want_number
+from approvals.emulator.workflows.values import check_int
 
 
 def _abs(host: Host, x: Any) -> int | float:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.workflows.effects import Host
-from emulator.workflows.stdlib.base import Param, pure
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.stdlib.base import Param, pure
 
 DEFAULT_BACKOFF = {"initial_delay": 1, "max_delay": 60, "multiplier": 1.25}
 

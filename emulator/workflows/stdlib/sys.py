@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.workflows.effects import Host
-from emulator.workflows.errors import VALUE_ERROR, WorkflowError
-from emulator.workflows.stdlib.base import Param, blocking, pure, want
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
+from approvals.emulator.workflows.stdlib.base import Param, blocking, pure, want
 
 # Cloud Logging severities accepted by sys.log.
 SEVERITIES = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY")

@@ -12,9 +12,9 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from emulator.workflows.effects import Host
-from emulator.workflows.errors import VALUE_ERROR, WorkflowError
-from emulator.workflows.stdlib.base import Param, pure, want
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
+from approvals.emulator.workflows.stdlib.base import Param, pure, want
 
 # "Letters, digits, and the characters .-_ are not escaped." -- text.url_encode.
 _URL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")

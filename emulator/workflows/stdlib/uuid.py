@@ -3,8 +3,8 @@ taken from the Host so that a replay sees the same one."""
 
 from __future__ import annotations
 
-from emulator.workflows.effects import Host
-from emulator.workflows.stdlib.base import pure
+from approvals.emulator.workflows.effects import Host
+from approvals.emulator.workflows.stdlib.base import pure
 
 
 def _generate(host: Host) -> str:
