@@ -35,6 +35,7 @@ from approvals.emulator.workflows import values
 from approvals.emulator.workflows.clock import RealClock
 from approvals.emulator.workflows.connectors import ConnectorSettings
 from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.engine import logger as engine_log
 from approvals.emulator.workflows.errors import DefinitionError, WorkflowError
 from approvals.emulator.workflows.server import WorkflowsServer, json_text
 from approvals.emulator.workflows.store import SUCCEEDED, ExecutionRecord, Store
@@ -269,7 +270,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # sys.log output goes to stderr, one line per call.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    engine_log = logging.getLogger("emulator.workflows.engine")
     engine_log.addHandler(handler)
     engine_log.setLevel(logging.INFO)
     commands: dict[str, Callable[[argparse.Namespace], int]] = {"run": run, "up": up, "health": health}

@@ -372,7 +372,7 @@ class Engine:
         self.wait_idle(timeout)
 
     def record_log(self, execution_id: str, severity: str, payload: Any) -> None:
-        """sys.log output: kept in `logs` and sent to the `emulator.workflows.engine` logger."""
+        """sys.log output: kept in `logs` and sent to this module's logger."""
         with self._cond:
             self.logs.append(LogEntry(execution_id, severity, payload))
         logger.info("[%s] %s: %s", execution_id, severity, payload)

@@ -49,6 +49,26 @@ main:
     assert json.loads(done.stdout) == {"greeting": "Hello Ada", "who": "me", "workflow": "hello-world"}
 
 
+def test_sys_log_lines_are_printed_on_stderr(tmp_path: Path) -> None:
+    workflow = write(
+        tmp_path,
+        """
+- note:
+    call: sys.log
+    args:
+      text: starting the nightly export
+- done:
+    return: ok
+""",
+    )
+
+    done = run("run", str(workflow))
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == "ok"
+    assert "starting the nightly export" in done.stderr
+
+
 def test_an_uncaught_error_prints_it_as_json_on_stderr(tmp_path: Path) -> None:
     workflow = write(tmp_path, "- boom:\n    raise:\n      tags: [ValueError]\n      message: nope\n")
 
