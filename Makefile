@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-REQUIREMENTS := requirements.txt requirements-dev.txt pyproject.toml $(wildcard functions/*/requirements.txt)
+REQUIREMENTS := requirements.txt requirements-dev.txt pyproject.toml setup.py $(wildcard functions/*/requirements.txt)
 # The page (web/): npm ci when the lock file changes, a build when a source does.
 WEB_DEPS := web/node_modules/.package-lock.json
 WEB_DIST := web/dist/index.html

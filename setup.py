@@ -1,9 +1,9 @@
 """Build hooks: the sdist and the wheel carry the built approval page.
 
-pyproject.toml holds the package's metadata; this file only adds the page build. A
-clean source tree (a git URL, `git archive`) has no `web/dist/`: building the wheel
-or the sdist from it runs `npm ci` and `npm run build` in `web/`, so it needs Node.js.
-A wheel, and an sdist, already carry the page: installing them needs no Node.
+pyproject.toml holds the package's metadata; this file only adds the page build.
+Building the sdist or the wheel from a source tree (a clone, a git URL, `git archive`)
+runs `npm ci` and `npm run build` in `web/`, so it needs Node.js 20+. A wheel and an
+sdist already carry the page: installing them needs no Node.
 """
 
 import shutil
@@ -14,7 +14,9 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
-WEB = Path(__file__).resolve().parent / "web"
+ROOT = Path(__file__).resolve().parent
+WEB = ROOT / "web"
+NODE_MAJOR = 20
 NO_NODE = (
     "approvals: building from source builds the approval page, which needs Node.js 20+ and npm on PATH "
     "(https://nodejs.org). Install Node, or install a released wheel of approvals, which carries the page."
@@ -22,12 +24,18 @@ NO_NODE = (
 
 
 def build_page() -> None:
-    """Build web/dist unless this tree already carries it (an sdist, or a clone after `make web`)."""
-    if (WEB / "dist" / "index.html").is_file():
+    """Build web/dist from web/src, unless this tree is an sdist, which carries the built page.
+
+    A source tree always builds it, so a release never ships a page older than its sources.
+    """
+    if (ROOT / "PKG-INFO").is_file() and (WEB / "dist" / "index.html").is_file():
         return
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
         raise SystemExit(NO_NODE)
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout
+    if not version.startswith("v") or int(version[1:].split(".")[0]) < NODE_MAJOR:
+        raise SystemExit(f"{NO_NODE} Found node {version.strip() or 'that does not say its version'}.")
     subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True)
     subprocess.run([npm, "run", "build"], cwd=WEB, check=True)
 

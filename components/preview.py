@@ -1,4 +1,4 @@
-"""`python -m components.preview [--stack dev]`: what `pulumi up` would create, offline.
+"""`python -m approvals.preview [--stack dev]`: what `pulumi up` would create, offline.
 
 Runs the stack program under mocks (no Pulumi CLI, no cloud account), prints the
 resource tree and the stack outputs, and fails on any component error, like a
@@ -28,7 +28,7 @@ def tree_lines(graph: Graph) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.preview", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m approvals.preview", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use (default: dev)"
     )

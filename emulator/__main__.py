@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--stack", default="dev", help="stack config Pulumi.STACK.yaml (default: %(default)s)")
     up.add_argument(
+        "--program",
+        type=Path,
+        default=Path("__main__.py"),
+        help="the stack program, with its Pulumi.STACK.yaml beside it (default: %(default)s, here)",
+    )
+    up.add_argument(
         "--port",
         type=int,
         default=DEFAULT_PORT,
@@ -198,7 +204,9 @@ def up(args: argparse.Namespace) -> int:
 
     # SIGTERM ends the stack the way Ctrl-C does, so `kill` leaves no process behind either.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    stack = LocalStack(stack=args.stack, port=args.port, state_dir=args.state_dir, progress=_say)
+    stack = LocalStack(
+        args.program.resolve(), stack=args.stack, port=args.port, state_dir=args.state_dir, progress=_say
+    )
     _say(f"Starting the local stack '{args.stack}' ...")
     began = time.monotonic()
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
 from approvals.emulator.process import ChildProcess, free_port
 from approvals.emulator.service import Loopback
 
-FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
+FUNCTIONS = Path(str(resources.files("approvals.functions")))
 
 
 class FunctionServer(ChildProcess, Loopback):

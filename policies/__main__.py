@@ -30,7 +30,13 @@ def pack_module(name: str) -> ModuleType:
 
 def main() -> None:
     if sys.argv[1:2] == ["check"]:
-        sys.exit(pack_module("check").main(sys.argv[2:]))
+        try:
+            check = pack_module("check")
+        except ModuleNotFoundError as error:
+            if error.name != "pulumi_policy":
+                raise
+            sys.exit('error: the policy check needs pulumi-policy: pip install "approvals[policies]"')
+        sys.exit(check.main(sys.argv[2:]))
     from pulumi_policy import PolicyPack
 
     pack = pack_module("pack")

@@ -176,7 +176,7 @@ def summary(violations: Sequence[Violation]) -> str:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m policies check",
+        prog="python -m approvals.policies check",
         description="Run a Pulumi program offline, under mocks, and apply the approvals policy pack to it.",
     )
     parser.add_argument("program", type=Path, help="the program's __main__.py")

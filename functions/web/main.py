@@ -125,7 +125,7 @@ def web(request: flask.Request) -> flask.Response:
     file = FILES.get(request.path)
     if file is None:
         if not FILES:
-            return text(503, "the page was not built into this function (run `make web`)\n")
+            return text(503, "deployed without the approval page: redeploy from an approvals release\n")
         return text(404, "not found\n")
     response = flask.send_file(file, mimetype=CONTENT_TYPES[file.suffix], conditional=True, etag=True)
     response.headers.update(HEADERS)

@@ -2,17 +2,19 @@
 
 From a clean `git archive` of HEAD, the sdist and the wheel are built (which builds the
 page); each goes into a fresh virtualenv outside the repository with no Node.js on PATH,
-and a `git+file://` URL of a bare clone goes into a third, with Node. Each then runs the payments
-team's stack (tests/packaging/consumer: its own `components` package, its own workflow
-YAML) under mocks, and the policy check on it.
+and a `git+file://` URL of a bare clone goes into a third, with Node. Each then runs the
+payments team's stack (tests/distribution/consumer: its own `components` package, its own
+workflow YAML) under mocks, and the policy check on it.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,7 +39,7 @@ print(json.dumps({
     "approvals": approvals.__file__,
     "types": sorted({r.type for r in graph.resources}),
     "workflows": {r.name: r.inputs["sourceContents"] for r in workflows},
-    "archives": {r.name: sorted(r.inputs["source"].assets) for r in objects},
+    "archives": {r.name.removesuffix("-source"): sorted(r.inputs["source"].assets) for r in objects},
     "page": web.inputs["source"].assets["static/index.html"].path,
     "labels": graph.named("approvals-sources", "gcp:storage/bucket:Bucket").inputs["labels"],
 }))
@@ -128,7 +130,26 @@ def consumer_stack(work: Path, name: str) -> Path:
     return stack
 
 
+def tracked(folder: str) -> list[str]:
+    """The repository's files in `folder`, relative to it."""
+    listed = ok(run("git", "ls-files", folder, cwd=REPO)).split()
+    return [name.removeprefix(f"{folder}/") for name in listed]
+
+
+def expected_archive(role: str, site: Path) -> set[str]:
+    """What a function's archive must hold: its folder, common/, and for web the built page."""
+    files = {*tracked(f"functions/{role}"), *(f"common/{name}" for name in tracked("functions/common"))}
+    if role == "web":
+        files |= {f"static/{page.name}" for page in (site / "approvals" / "web" / "dist").iterdir()}
+    return files
+
+
 def check_consumer(python: Path, stack: Path, site: Path) -> None:
+    # What a default `pip install` does (these installs skip it for speed): byte-compile
+    # the function sources, which the archives must then leave out.
+    ok(run(python, "-m", "compileall", "-q", site / "approvals" / "functions", cwd=stack))
+    assert (site / "approvals" / "functions" / "common" / "__pycache__").is_dir()
+
     report = json.loads(ok(run(python, "-c", REPORT, cwd=stack)))
 
     assert report["approvals"].startswith(str(site)), "the installed package, not a checkout"
@@ -139,14 +160,12 @@ def check_consumer(python: Path, stack: Path, site: Path) -> None:
         "the step library merged into the team's YAML"
     )
     assert report["labels"]["team"] == "payments", "the team's own components package was imported"
-    web = next(files for name, files in report["archives"].items() if name.startswith("approvals-web-"))
-    assert {"main.py", "common/auth.py", "static/index.html", "static/app.js"} <= set(web)
+    roles = {"start", "decide", "cancel", "delegate", "link", "notify", "web"}
+    assert set(report["archives"]) == {f"approvals-{role}" for role in roles}
+    for role in roles:
+        assert set(report["archives"][f"approvals-{role}"]) == expected_archive(role, site), role
+    assert {"static/index.html", "static/app.js"} <= set(report["archives"]["approvals-web"])
     assert Path(report["page"]).is_file() and Path(report["page"]).is_relative_to(site)
-    start = next(files for name, files in report["archives"].items() if name.startswith("approvals-start-"))
-    assert {"main.py", "requirements.txt", "common/memberships.py"} <= set(start)
-    assert not any(
-        "__pycache__" in f or f.endswith(".pyc") for files in report["archives"].values() for f in files
-    )
 
     policy = run(python, "-m", "approvals.policies", "check", "__main__.py", "--stack", "dev", cwd=stack)
     assert policy.returncode == 0, policy.stdout + policy.stderr
@@ -187,3 +206,19 @@ def test_building_from_source_without_node_says_what_to_install(work: Path) -> N
 
     assert result.returncode != 0
     assert NO_NODE_MESSAGE in result.stdout + result.stderr
+
+
+def test_the_wheel_installs_one_import_root(installed: dict[str, Path], work: Path) -> None:
+    [wheel] = (work / "dist").glob("approvals-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        top = {name.split("/", 1)[0] for name in archive.namelist()}
+
+    assert top == {"approvals", re.sub(r"-py3.*", ".dist-info", wheel.name)}
+
+
+def test_the_readme_shows_the_consumer_stack_the_test_runs() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Using the components from another stack", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+    assert (CONSUMER / "__main__.py").read_text() in blocks
