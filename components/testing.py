@@ -73,9 +73,13 @@ class GoogleCloudMocks(pulumi_mocks.Mocks):
 
     def __init__(self, project_id: str) -> None:
         self.project_id = project_id
+        self.autonamed: dict[tuple[str, str], dict[str, str]] = {}
+        """(type, logical name) -> the properties the provider named, as the engine's check would."""
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        inputs = dict(args.inputs)
+        named = autoname(args.typ, args.name, args.inputs)
+        self.autonamed[(args.typ, args.name)] = named
+        inputs = {**args.inputs, **named}
         project = inputs.get("project", self.project_id)
         computed = _COMPUTED.get(args.typ)
         outputs = {**inputs, **(computed(inputs, project, args.name) if computed else {})}
@@ -92,6 +96,43 @@ class GoogleCloudMocks(pulumi_mocks.Mocks):
                 "messagingSenderId": "000000000000",
             }
         return {}
+
+
+# Properties the Google provider names when a program leaves them out, and their longest
+# value: Pulumi's autonaming gives the logical name and a random suffix.
+AUTONAMED: dict[str, tuple[str, int]] = {
+    "gcp:storage/bucket:Bucket": ("name", 63),
+    "gcp:storage/bucketObject:BucketObject": ("name", 1024),
+    "gcp:workflows/workflow:Workflow": ("name", 64),
+    "gcp:cloudfunctionsv2/function:Function": ("name", 63),
+    "gcp:cloudfunctions/function:Function": ("name", 63),
+    "gcp:cloudrunv2/service:Service": ("name", 49),
+    "gcp:cloudrun/service:Service": ("name", 63),
+    "gcp:pubsub/topic:Topic": ("name", 255),
+    "gcp:pubsub/subscription:Subscription": ("name", 255),
+    "gcp:sql/databaseInstance:DatabaseInstance": ("name", 98),
+    "gcp:sql/database:Database": ("name", 63),
+    "gcp:cloudscheduler/job:Job": ("name", 500),
+    "gcp:cloudtasks/queue:Queue": ("name", 100),
+    "gcp:compute/network:Network": ("name", 63),
+    "gcp:compute/subnetwork:Subnetwork": ("name", 63),
+    "gcp:compute/instance:Instance": ("name", 63),
+}
+
+
+def autoname(type_token: str, name: str, inputs: Mapping[str, Any]) -> dict[str, str]:
+    """What the provider would name, when the program did not: `<name>-<7 characters>`, lower-case.
+
+    The suffix is derived from the type and the logical name, not random, so that a
+    captured graph is the same on every run.
+    """
+    if type_token not in AUTONAMED:
+        return {}
+    prop, longest = AUTONAMED[type_token]
+    if inputs.get(prop):
+        return {}
+    suffix = hashlib.sha256(f"{type_token}::{name}".encode()).hexdigest()[:7]
+    return {prop: f"{name.lower()[: longest - 8]}-{suffix}"}
 
 
 def _account(inputs: dict[str, Any], project: str, _: str) -> dict[str, Any]:
@@ -199,6 +240,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
+        # Only our mocks name what the provider would; others leave the inputs as they are.
+        self.autonamed = mocks.autonamed if isinstance(mocks, GoogleCloudMocks) else {}
         self.registrations: list[tuple[Any, str]] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the engine's RPC name
@@ -218,7 +261,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     name=request.name,
                     parent=request.parent,
                     custom=request.custom,
-                    inputs=_revealed(_sync_await(_deserialize(request.object))),
+                    inputs={
+                        **_revealed(_sync_await(_deserialize(request.object))),
+                        **self.autonamed.get((request.type, request.name), {}),
+                    },
                     outputs=_revealed(dict(state)),
                     dependencies=tuple(request.dependencies),
                     property_dependencies={
@@ -267,15 +313,20 @@ def capture(
     project: str = "approvals",
     stack: str = "dev",
     config: Mapping[str, str] | None = None,
+    preview: bool = False,
 ) -> Graph:
-    """Run `program` under mocks and return everything it registered."""
+    """Run `program` under mocks and return everything it registered.
+
+    `preview`: as `pulumi preview` runs it, outputs the mocks do not know are unknown, and
+    an apply over one does not run (instead of running on None).
+    """
     config = dict(config or {})
     mocks = GoogleCloudMocks(config.get("gcp:project", DEFAULT_PROJECT_ID))
     monitor = RecordingMonitor(mocks)
     set_all_config(config)
     # A fresh root stack per run, so exports of an earlier capture do not leak in.
     ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     exported: dict[str, Any] = {}
 
     def run() -> None:
@@ -293,6 +344,7 @@ def capture_program(
     stack: str = "dev",
     config: Mapping[str, str] | None = None,
     project: str | None = None,
+    preview: bool = False,
 ) -> Graph:
     """Run a Pulumi program file (a `__main__.py`) the way `pulumi up` would, offline.
 
@@ -316,4 +368,6 @@ def capture_program(
         finally:
             sys.path.remove(str(project_dir))
 
-    return capture(run, project=project or settings.get("name", "project"), stack=stack, config=merged)
+    return capture(
+        run, project=project or settings.get("name", "project"), stack=stack, config=merged, preview=preview
+    )

@@ -163,7 +163,8 @@ def check_program(
     policy_config: Mapping[str, Any] | None = None,
 ) -> list[Violation]:
     """Run a Pulumi program file under mocks, with `Pulumi.<stack>.yaml` beside it, and check it."""
-    return check_graph(capture_program(Path(program), stack=stack, config=config), policy_config)
+    graph = capture_program(Path(program), stack=stack, config=config, preview=True)
+    return check_graph(graph, policy_config)
 
 
 def summary(violations: Sequence[Violation]) -> str:

@@ -1,0 +1,99 @@
+"""`python -m approvals.policies check` on programs written the way Pulumi's own examples are.
+
+They let Pulumi name their resources, and join outputs only the provider knows (a Cloud
+SQL instance's connection name) in an apply: a real preview handles both, so the check
+must too, rather than crash with exit 2.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.policies.policy_cli import violation_lines
+
+PROJECT = """
+name: reports
+runtime: python
+"""
+STACK = """
+config:
+  gcp:project: reports-dev
+"""
+HEADER = """
+import pulumi
+import pulumi_gcp as gcp
+
+LABELS = {"app": "reports", "managed-by": "pulumi"}
+"""
+AUTONAMED = """
+bucket = gcp.storage.Bucket(
+    "reports", location="EU", uniform_bucket_level_access=True, public_access_prevention="enforced",
+    labels=LABELS,
+)
+account = gcp.serviceaccount.Account("nightly", account_id="wf-nightly")
+gcp.workflows.Workflow(
+    "nightly", region="europe-west1", service_account=account.id, labels=LABELS, deletion_protection=False,
+    source_contents="main:\\n  steps:\\n    - done:\\n        return: 1\\n",
+)
+gcp.pubsub.Topic("events", labels=LABELS)
+gcp.cloudfunctions.Function(
+    "legacy", runtime="python311", entry_point="main", trigger_http=True, region="europe-west1",
+    source_archive_bucket=bucket.name, source_archive_object="legacy.zip",
+    ingress_settings="ALLOW_INTERNAL_ONLY", max_instances=3, labels=LABELS,
+)
+gcp.cloudfunctionsv2.Function(
+    "current", location="europe-west1", labels=LABELS,
+    build_config=gcp.cloudfunctionsv2.FunctionBuildConfigArgs(runtime="python311", entry_point="main"),
+    service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
+        ingress_settings="ALLOW_INTERNAL_ONLY", max_instance_count=3
+    ),
+)
+pulumi.export("bucket", bucket.name)
+"""
+COMPUTED_JOIN = """
+database = gcp.sql.DatabaseInstance(
+    "reports", database_version="POSTGRES_15", region="europe-west1",
+    settings=gcp.sql.DatabaseInstanceSettingsArgs(tier="db-f1-micro"),
+)
+dsn = pulumi.Output.all("postgres://", database.connection_name, "/reports").apply("".join)
+pulumi.export("dsn", dsn)
+"""
+OPEN_BUCKET = """
+gcp.storage.Bucket("exports", location="EU", labels=LABELS)
+"""
+
+
+def check(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    """Write a program folder and check it with the CLI, from the folder, as a team's CI would."""
+    (tmp_path / "Pulumi.yaml").write_text(PROJECT)
+    (tmp_path / "Pulumi.dev.yaml").write_text(STACK)
+    (tmp_path / "__main__.py").write_text(HEADER + body)
+    return subprocess.run(
+        [sys.executable, "-m", "approvals.policies", "check", "__main__.py", "--stack", "dev"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("body", [AUTONAMED, COMPUTED_JOIN], ids=["auto-named", "computed-output-join"])
+def test_a_clean_program_in_pulumi_s_style_passes(tmp_path: Path, body: str) -> None:
+    result = check(tmp_path, body)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert violation_lines(result.stdout) == []
+
+
+def test_an_auto_named_resource_that_breaks_a_policy_is_reported_by_its_name(tmp_path: Path) -> None:
+    result = check(tmp_path, OPEN_BUCKET)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = violation_lines(result.stdout)
+    assert {line.group(1, 2) for line in lines} == {("MANDATORY", "bucket-access-hardened")}
+    assert all(line.group(3).endswith("::exports") for line in lines)
+    assert {"uniformBucketLevelAccess", "publicAccessPrevention"} <= {
+        word for line in lines for word in line.group(4).split()
+    }
