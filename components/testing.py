@@ -284,11 +284,21 @@ async def _deserialize(struct: Any) -> dict[str, Any]:
 
 
 def _revealed(properties: dict[str, Any]) -> dict[str, Any]:
-    """Secret values as plain values, as policies see them (the engine marks a secret nested
-    anywhere in a property on the top-level property)."""
+    """Properties as policies see them: secret values plain (the engine marks a secret nested
+    anywhere in a property on the top-level property), and a value unknown during a preview as
+    the sentinel the engine sends for it, which policies recognise."""
     from pulumi.runtime import rpc
 
-    return {key: rpc.unwrap_rpc_secret(value) for key, value in properties.items()}
+    def wire(value: Any) -> Any:
+        if isinstance(value, pulumi.output.Unknown):
+            return rpc.UNKNOWN
+        if isinstance(value, dict):
+            return {key: wire(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [wire(item) for item in value]
+        return value
+
+    return {key: wire(rpc.unwrap_rpc_secret(value)) for key, value in properties.items()}
 
 
 def config_value(value: Any) -> str:

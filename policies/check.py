@@ -5,12 +5,14 @@ import argparse
 import asyncio
 import json
 import sys
+import traceback
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from inspect import isawaitable
 from pathlib import Path
 from typing import Any
 
+from pulumi import ConfigMissingError
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -123,7 +125,8 @@ def validate(
         run(policy.validate(args, report_violation))  # type: ignore[arg-type]
     except UnknownValueError as error:
         message = (
-            f"can't run policy '{policy.name}' from policy pack '{PACK_NAME}' during preview: {error.message}"
+            f"cannot be checked until deploy: {error.message} (the CLI's preview says: can't run policy "
+            f"'{policy.name}' from policy pack '{PACK_NAME}' during preview)"
         )
         found.append(Violation(EnforcementLevel.ADVISORY.value, policy.name, resource_urn, message))
     except _NotApplicableError:
@@ -195,6 +198,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def program_failure(error: BaseException, program: Path) -> str:
+    """The traceback's frames in the program's own folder, then the error; for a missing config
+    key, the flag that sets it. The check's and Pulumi's frames say nothing to its author."""
+    folder = program.resolve().parent
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not frame.filename.startswith("<") and Path(frame.filename).resolve().is_relative_to(folder)
+    ]
+    lines = ["Traceback (the program's frames):\n", *traceback.format_list(frames)] if frames else []
+    lines.append(f"{type(error).__name__}: {error}")
+    if isinstance(error, ConfigMissingError):
+        lines.append(f"\nSet it with --config {error.key}=VALUE, or in the program's Pulumi.<stack>.yaml")
+    return "".join(lines)
+
+
 def main(argv: Sequence[str]) -> int:
     """`python -m policies check PROGRAM.py [--stack NAME] [--config KEY=VALUE ...] [--policy-config FILE]`.
 
@@ -205,12 +224,10 @@ def main(argv: Sequence[str]) -> int:
     try:
         policy_config = json.loads(args.policy_config.read_text()) if args.policy_config else None
         violations = check_program(args.program, stack=args.stack, config=config, policy_config=policy_config)
-    # Whatever the program raises is reported as a failed check, not a traceback.
+    # Whatever the program raises is reported as a failed check, in the program's own terms.
     except Exception as error:
-        print(
-            f"error: cannot check {args.program} (stack {args.stack}): {type(error).__name__}: {error}",
-            file=sys.stderr,
-        )
+        print(f"error: cannot check {args.program} (stack {args.stack})", file=sys.stderr)
+        print(program_failure(error, args.program), file=sys.stderr)
         return 2
     for violation in violations:
         print(violation)

@@ -97,3 +97,53 @@ def test_an_auto_named_resource_that_breaks_a_policy_is_reported_by_its_name(tmp
     assert {"uniformBucketLevelAccess", "publicAccessPrevention"} <= {
         word for line in lines for word in line.group(4).split()
     }
+
+
+def test_a_failing_program_shows_its_own_frames_and_none_of_the_check_s(tmp_path: Path) -> None:
+    body = 'def labels():\n    return {"app": reports}\n\n\ngcp.storage.Bucket("exports", labels=labels())\n'
+
+    result = check(tmp_path, body)
+
+    program = (tmp_path / "__main__.py").read_text().splitlines()
+    mistake = program.index('    return {"app": reports}') + 1
+    caller = program.index('gcp.storage.Bucket("exports", labels=labels())') + 1
+    assert result.returncode == 2
+    assert f'{tmp_path / "__main__.py"}", line {caller}, in <module>' in result.stderr
+    assert f'line {mistake}, in labels\n    return {{"app": reports}}' in result.stderr
+    assert "NameError: name 'reports' is not defined" in result.stderr
+    assert "approvals" not in result.stderr.replace("approvals.policies", "")
+    assert "site-packages" not in result.stderr
+
+
+def test_a_missing_config_key_is_named_with_the_flag_that_sets_it(tmp_path: Path) -> None:
+    result = check(tmp_path, 'owner = pulumi.Config().require("owner")\n')
+
+    assert result.returncode == 2
+    assert "Missing required configuration variable 'reports:owner'" in result.stderr
+    assert "--config reports:owner=VALUE" in result.stderr
+
+
+UNKNOWN_SOURCE = """
+database = gcp.sql.DatabaseInstance(
+    "reports", database_version="POSTGRES_15", region="europe-west1",
+    settings=gcp.sql.DatabaseInstanceSettingsArgs(tier="db-f1-micro"),
+)
+account = gcp.serviceaccount.Account("nightly", account_id="wf-nightly")
+gcp.workflows.Workflow(
+    "nightly", region="europe-west1", service_account=account.id, labels=LABELS, deletion_protection=False,
+    source_contents=database.connection_name.apply(
+        lambda name: f"main:\\n  steps:\\n    - done:\\n        return: {name}\\n"
+    ),
+)
+"""
+
+
+def test_a_value_known_only_at_deploy_is_said_so_not_guessed(tmp_path: Path) -> None:
+    result = check(tmp_path, UNKNOWN_SOURCE)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = violation_lines(result.stdout)
+    assert lines, result.stdout
+    assert {line.group(1) for line in lines} == {"ADVISORY"}
+    assert all("cannot be checked until deploy" in line.group(4) for line in lines)
+    assert any(line.group(2) == "callback-await-bounded-and-handled" for line in lines)
