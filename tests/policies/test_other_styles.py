@@ -20,6 +20,8 @@ runtime: python
 STACK = """
 config:
   gcp:project: reports-dev
+  reports:token:
+    secure: AAABAKc=
 """
 HEADER = """
 import pulumi
@@ -60,6 +62,25 @@ database = gcp.sql.DatabaseInstance(
 dsn = pulumi.Output.all("postgres://", database.connection_name, "/reports").apply("".join)
 pulumi.export("dsn", dsn)
 """
+MANY_FEATURES = """
+import pulumi_random as random
+
+network = pulumi.StackReference("acme/network/prod")
+eu = gcp.Provider("eu", project="reports-eu", region="europe-west1")
+suffix = random.RandomId("suffix", byte_length=4)
+buckets = [
+    gcp.storage.Bucket(
+        f"exports-{index}", location="EU", uniform_bucket_level_access=True,
+        public_access_prevention="enforced", labels=LABELS,
+        opts=pulumi.ResourceOptions(provider=eu, protect=index == 0),
+    )
+    for index in range(3)
+]
+vpc = network.get_output("vpc_name").apply(lambda name: str(name)[:10])
+gcp.pubsub.Topic("events", labels={**LABELS, "vpc": vpc}, opts=pulumi.ResourceOptions(depends_on=buckets))
+pulumi.export("suffix", suffix.hex)
+pulumi.export("token", pulumi.Config().require_secret("token"))
+"""
 OPEN_BUCKET = """
 gcp.storage.Bucket("exports", location="EU", labels=LABELS)
 """
@@ -79,7 +100,11 @@ def check(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("body", [AUTONAMED, COMPUTED_JOIN], ids=["auto-named", "computed-output-join"])
+@pytest.mark.parametrize(
+    "body",
+    [AUTONAMED, COMPUTED_JOIN, MANY_FEATURES],
+    ids=["auto-named", "computed-output-join", "providers-references-secrets-loops"],
+)
 def test_a_clean_program_in_pulumi_s_style_passes(tmp_path: Path, body: str) -> None:
     result = check(tmp_path, body)
 
