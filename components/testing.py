@@ -348,6 +348,23 @@ def capture(
     return monitor.graph(exported)
 
 
+def find_program(path: Path) -> tuple[Path, Path]:
+    """(the program file, the project folder holding Pulumi.yaml) for a program file or folder.
+
+    As the CLI does: a project folder runs its `Pulumi.yaml`'s `main:` (a file, or a folder's
+    `__main__.py`; default the folder itself); a program file's project is the nearest folder
+    above it with a `Pulumi.yaml`, else its own folder.
+    """
+    path = path.resolve()
+    if path.is_dir() and (path / "Pulumi.yaml").is_file():
+        main = (yaml.safe_load((path / "Pulumi.yaml").read_text()) or {}).get("main") or "."
+        program = (path / main).resolve()
+        return (program / "__main__.py" if program.is_dir() else program), path
+    program = path / "__main__.py" if path.is_dir() else path
+    project = next((p for p in program.parents if (p / "Pulumi.yaml").is_file()), program.parent)
+    return program, project
+
+
 def capture_program(
     program_path: Path,
     *,
@@ -356,13 +373,13 @@ def capture_program(
     project: str | None = None,
     preview: bool = False,
 ) -> Graph:
-    """Run a Pulumi program file (a `__main__.py`) the way `pulumi up` would, offline.
+    """Run a Pulumi program (its `__main__.py`, or its project folder) the way `pulumi up` would, offline.
 
-    Stack config comes from `Pulumi.<stack>.yaml` beside the program when it
-    exists; `config` entries override it.
+    Stack config comes from `Pulumi.<stack>.yaml` in the project folder when it exists;
+    `config` entries override it. The program's folder is on `sys.path`, so a program split
+    across modules imports them as under the CLI.
     """
-    program_path = program_path.resolve()
-    project_dir = program_path.parent
+    program_path, project_dir = find_program(program_path)
     settings = (
         yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
         if (project_dir / "Pulumi.yaml").is_file()
@@ -370,13 +387,14 @@ def capture_program(
     )
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     merged = {**(stack_config(project_dir, stack) if stack_file.is_file() else {}), **(config or {})}
+    program_dir = str(program_path.parent)
 
     def run() -> None:
-        sys.path.insert(0, str(project_dir))
+        sys.path.insert(0, program_dir)
         try:
             runpy.run_path(str(program_path), run_name="__main__")
         finally:
-            sys.path.remove(str(project_dir))
+            sys.path.remove(program_dir)
 
     return capture(
         run, project=project or settings.get("name", "project"), stack=stack, config=merged, preview=preview

@@ -27,7 +27,7 @@ from pulumi_policy import (
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from approvals.testing import CapturedResource, Graph, capture_program
+from approvals.testing import CapturedResource, Graph, capture_program, find_program
 
 from .pack import PACK_NAME, POLICIES
 from .settings import defaults
@@ -183,8 +183,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         prog="python -m approvals.policies check",
         description="Run a Pulumi program offline, under mocks, and apply the approvals policy pack to it.",
     )
-    parser.add_argument("program", type=Path, help="the program's __main__.py")
-    parser.add_argument("--stack", default="dev", help="stack name; Pulumi.<stack>.yaml beside the program")
+    parser.add_argument(
+        "program",
+        type=Path,
+        help="the program's __main__.py, or its project folder (Pulumi.yaml's main: is followed)",
+    )
+    parser.add_argument(
+        "--stack", default="dev", help="stack name; Pulumi.<stack>.yaml in the project folder"
+    )
     parser.add_argument(
         "--config", action="append", default=[], metavar="KEY=VALUE", help="set stack config (repeatable)"
     )
@@ -201,7 +207,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def program_failure(error: BaseException, program: Path) -> str:
     """The traceback's frames in the program's own folder, then the error; for a missing config
     key, the flag that sets it. The check's and Pulumi's frames say nothing to its author."""
-    folder = program.resolve().parent
+    folder = find_program(program)[1]
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)

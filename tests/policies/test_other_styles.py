@@ -172,3 +172,30 @@ def test_a_value_known_only_at_deploy_is_said_so_not_guessed(tmp_path: Path) -> 
     assert {line.group(1) for line in lines} == {"ADVISORY"}
     assert all("cannot be checked until deploy" in line.group(4) for line in lines)
     assert any(line.group(2) == "callback-await-bounded-and-handled" for line in lines)
+
+
+@pytest.mark.parametrize("target", [".", "src/__main__.py"], ids=["project-folder", "program-file"])
+def test_a_project_whose_main_is_a_subfolder_of_modules_is_checked(tmp_path: Path, target: str) -> None:
+    (tmp_path / "Pulumi.yaml").write_text(PROJECT + "main: src/\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text(STACK)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "storage.py").write_text(
+        HEADER
+        + "\n\ndef bucket(name: str) -> gcp.storage.Bucket:\n"
+        + '    return gcp.storage.Bucket(name, location="EU", labels=LABELS)\n'
+    )
+    (tmp_path / "src" / "__main__.py").write_text('from storage import bucket\n\nbucket("exports")\n')
+
+    result = subprocess.run(
+        [sys.executable, "-m", "approvals.policies", "check", target, "--stack", "dev"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = violation_lines(result.stdout)
+    assert {line.group(2) for line in lines} == {"bucket-access-hardened"}
+    # The project's name and stack config come from the folder above the program.
+    assert all(line.group(3).startswith("urn:pulumi:dev::reports::") for line in lines)
