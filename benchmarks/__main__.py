@@ -7,11 +7,17 @@ but every benchmark runs end to end, which CI checks on each change.
 import argparse
 from collections.abc import Callable
 
-from . import engine, function_imports, quorum, stack_evaluation
+from . import engine, function_imports, policy_check, quorum, stack_evaluation
 
 # (title, report, its size argument: full run, quick run)
 SECTIONS: tuple[tuple[str, Callable[[int], list[str]], int, int], ...] = (
     ("Stack evaluation under mocks (median of 5)", stack_evaluation.report, 5, 1),
+    (
+        "Policy check (median of 5): the program as a preview, alone and with the pack's policies",
+        policy_check.report,
+        5,
+        1,
+    ),
     (
         "Cold import of function main modules (median of 5, fresh interpreter each)",
         function_imports.report,
