@@ -5,8 +5,6 @@ the check adds the pack's eighteen policies on top. Two programs: the reference 
 and a team's 500-resource program (buckets, topics, accounts and their grants).
 """
 
-import statistics
-import time
 from collections.abc import Callable
 
 import pulumi_gcp as gcp
@@ -14,7 +12,7 @@ import pulumi_gcp as gcp
 from approvals.policies.check import check_graph
 from approvals.testing import Graph, capture, capture_program
 
-from .stack_evaluation import CONFIG, REPO
+from .stack_evaluation import CONFIG, REPO, timed
 
 LABELS = {"app": "reports", "managed-by": "pulumi"}
 TEAMS = 125  # four resources each: 500
@@ -40,15 +38,6 @@ def five_hundred_resources() -> None:
         )
 
 
-def _median(run: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def report(repeat: int = 5) -> list[str]:
     programs: tuple[tuple[str, Callable[[], Graph]], ...] = (
         ("reference stack (dev)", lambda: capture_program(REPO / "__main__.py", stack="dev", preview=True)),
@@ -56,9 +45,9 @@ def report(repeat: int = 5) -> list[str]:
     )
     lines = []
     for label, program in programs:
-        alone = _median(program, repeat)
-        checked = _median(lambda program=program: check_graph(program()), repeat)
-        resources = sum(r.custom for r in program().resources)
+        alone, graph = timed(program, repeat)
+        checked, _ = timed(lambda program=program: check_graph(program()), repeat)
+        resources = sum(r.custom for r in graph.resources)
         lines.append(
             f"{label:24} {resources:4d} resources  program alone {alone * 1000:7.1f} ms"
             f"  with the check {checked * 1000:7.1f} ms  ratio {checked / alone:4.2f}x"

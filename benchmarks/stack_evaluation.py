@@ -12,13 +12,14 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 
 from approvals import ApprovalPlatform, ApprovalPlatformArgs, ApprovalWorkflow, ApprovalWorkflowArgs
 from approvals.testing import CapturedResource, Graph, capture, capture_program
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = {"gcp:project": "approvals-bench"}
 TEMPLATES = ("translation_validation", "expense_approval", "deploy_approval")
@@ -88,14 +89,15 @@ def flat_program(graph: Graph) -> Callable[[], None]:
     return program
 
 
-def timed(run: Callable[[], Graph], repeat: int) -> tuple[float, Graph]:
-    samples, graph = [], None
+def timed(run: Callable[[], T], repeat: int) -> tuple[float, T]:
+    """The median seconds `run` takes over `repeat` runs, and what its last run returned."""
+    samples, result = [], None
     for _ in range(repeat):
         start = time.perf_counter()
-        graph = run()
+        result = run()
         samples.append(time.perf_counter() - start)
-    assert graph is not None
-    return statistics.median(samples), graph
+    assert result is not None
+    return statistics.median(samples), result
 
 
 def report(repeat: int = 5) -> list[str]:
