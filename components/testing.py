@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.settings import ROOT, get_root_resource
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+
+from approvals.policies.pulumi_internals import RegistrationRecorder, plain, run_under_mocks
 
 DEFAULT_PROJECT_ID = "approvals-test"
 
@@ -235,70 +232,34 @@ _COMPUTED: dict[str, Callable[[dict[str, Any], str, str], dict[str, Any]]] = {
 }
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock engine that also keeps each registration's parent and dependencies."""
+class RecordingMonitor(RegistrationRecorder):
+    """A mock engine that also keeps each registration's parent, dependencies and options."""
 
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
         # Only our mocks name what the provider would; others leave the inputs as they are.
         self.autonamed = mocks.autonamed if isinstance(mocks, GoogleCloudMocks) else {}
-        self.registrations: list[tuple[Any, str]] = []
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the engine's RPC name
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append((request, response.urn))
-        return response
 
     def graph(self, outputs: dict[str, Any]) -> Graph:
-        resources = []
-        for request, urn in self.registrations:
-            state = self.resources[urn].state
-            resources.append(
+        return Graph(
+            resources=tuple(
                 CapturedResource(
-                    urn=urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent,
-                    custom=request.custom,
-                    inputs={
-                        **_revealed(_sync_await(_deserialize(request.object))),
-                        **self.autonamed.get((request.type, request.name), {}),
-                    },
-                    outputs=_revealed(dict(state)),
-                    dependencies=tuple(request.dependencies),
-                    property_dependencies={
-                        key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
-                    },
-                    delete_before_replace=request.deleteBeforeReplace,
-                    protect=request.protect,
+                    urn=r.urn,
+                    type=r.type,
+                    name=r.name,
+                    parent=r.parent,
+                    custom=r.custom,
+                    inputs={**plain(r.inputs), **self.autonamed.get((r.type, r.name), {})},
+                    outputs=plain(self.state(r.urn)),
+                    dependencies=r.dependencies,
+                    property_dependencies=r.property_dependencies,
+                    delete_before_replace=r.delete_before_replace,
+                    protect=r.protect,
                 )
-            )
-        return Graph(resources=tuple(resources), outputs=outputs)
-
-
-async def _deserialize(struct: Any) -> dict[str, Any]:
-    from pulumi.runtime import rpc
-
-    return rpc.deserialize_properties(struct)
-
-
-def _revealed(properties: dict[str, Any]) -> dict[str, Any]:
-    """Properties as policies see them: secret values plain (the engine marks a secret nested
-    anywhere in a property on the top-level property), and a value unknown during a preview as
-    the sentinel the engine sends for it, which policies recognise."""
-    from pulumi.runtime import rpc
-
-    def wire(value: Any) -> Any:
-        if isinstance(value, pulumi.output.Unknown):
-            return rpc.UNKNOWN
-        if isinstance(value, dict):
-            return {key: wire(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [wire(item) for item in value]
-        return value
-
-    return {key: wire(rpc.unwrap_rpc_secret(value)) for key, value in properties.items()}
+                for r in self.registrations
+            ),
+            outputs=outputs,
+        )
 
 
 def config_value(value: Any) -> str:
@@ -333,18 +294,15 @@ def capture(
     config = dict(config or {})
     mocks = GoogleCloudMocks(config.get("gcp:project", DEFAULT_PROJECT_ID))
     monitor = RecordingMonitor(mocks)
-    set_all_config(config)
-    # A fresh root stack per run, so exports of an earlier capture do not leak in.
-    ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-    exported: dict[str, Any] = {}
-
-    def run() -> None:
-        program()
-        stack_outputs = getattr(get_root_resource(), "outputs", {})
-        exported.update(_sync_await(pulumi.Output.from_input(stack_outputs).future()) or {})
-
-    _sync_await(run_pulumi_func(run))
+    exported = run_under_mocks(
+        program,
+        mock_provider=mocks,
+        monitor=monitor,
+        project=project,
+        stack=stack,
+        config=config,
+        preview=preview,
+    )
     return monitor.graph(exported)
 
 
@@ -363,6 +321,15 @@ def find_program(path: Path) -> tuple[Path, Path]:
     program = path / "__main__.py" if path.is_dir() else path
     project = next((p for p in program.parents if (p / "Pulumi.yaml").is_file()), program.parent)
     return program, project
+
+
+def _forget_modules_under(folder: Path, *, since: set[str]) -> None:
+    """Unload the modules imported from `folder` after `since`: another program run in this
+    process may have a module of the same name (`network.py`), which must not resolve to this one."""
+    for name in set(sys.modules) - since:
+        origin = getattr(sys.modules[name], "__file__", None)
+        if origin and Path(origin).resolve().is_relative_to(folder):
+            del sys.modules[name]
 
 
 def capture_program(
@@ -390,11 +357,13 @@ def capture_program(
     program_dir = str(program_path.parent)
 
     def run() -> None:
+        loaded = set(sys.modules)
         sys.path.insert(0, program_dir)
         try:
             runpy.run_path(str(program_path), run_name="__main__")
         finally:
             sys.path.remove(program_dir)
+            _forget_modules_under(program_path.parent, since=loaded)
 
     return capture(
         run, project=project or settings.get("name", "project"), stack=stack, config=merged, preview=preview

@@ -12,9 +12,9 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError
 
 from .firestore_rules import Rule, rules, ruleset_sources
+from .pulumi_internals import UnknownValueError
 from .resource_types import RULESET, WORKFLOW
 from .values import read_known
 from .workflow_source import Step, expressions, steps

@@ -24,12 +24,11 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.policy import _NotApplicableError
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from approvals.testing import CapturedResource, Graph, capture_program, find_program
 
 from .pack import PACK_NAME, POLICIES
+from .pulumi_internals import NotApplicableError, UnknownValueError, unknown_checking_proxy
 from .settings import defaults
 
 LEVELS = {level.value for level in EnforcementLevel}
@@ -129,7 +128,7 @@ def validate(
             f"'{policy.name}' from policy pack '{PACK_NAME}' during preview)"
         )
         found.append(Violation(EnforcementLevel.ADVISORY.value, policy.name, resource_urn, message))
-    except _NotApplicableError:
+    except NotApplicableError:
         pass
     return found
 

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, ReportViolation, StackValidationArgs, StackValidationPolicy
-from pulumi_policy.proxy import UnknownValueError
 
 from . import fresh_project
 from .fresh_project import FIREBASE_ADDED, Finding, Resource
 from .google_names import RULES
 from .iam import grants, is_iam
+from .pulumi_internals import UnknownValueError
 from .resource_types import FIRESTORE_INDEX, FUNCTION, RULES_RELEASE
 from .settings import schema, settings
 from .values import read_known

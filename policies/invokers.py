@@ -10,9 +10,9 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError
 
 from .iam import grants, is_iam
+from .pulumi_internals import UnknownValueError
 from .resource_types import HOSTING_VERSION
 from .settings import schema, settings
 from .values import read_known

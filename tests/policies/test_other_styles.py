@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from approvals.testing import capture_program
 from tests.policies.policy_cli import violation_lines
 
 PROJECT = """
@@ -199,3 +200,21 @@ def test_a_project_whose_main_is_a_subfolder_of_modules_is_checked(tmp_path: Pat
     assert {line.group(2) for line in lines} == {"bucket-access-hardened"}
     # The project's name and stack config come from the folder above the program.
     assert all(line.group(3).startswith("urn:pulumi:dev::reports::") for line in lines)
+
+
+def test_programs_checked_in_one_process_each_import_their_own_modules(tmp_path: Path) -> None:
+    """A test suite or a benchmark checks many programs in one process; two may both have a
+    `storage.py`, and the second must not get the first one's."""
+    graphs = []
+    for team, location in (("one", "EU"), ("two", "US")):
+        folder = tmp_path / team
+        folder.mkdir()
+        (folder / "Pulumi.yaml").write_text(f"name: {team}\nruntime: python\n")
+        (folder / "storage.py").write_text(
+            HEADER + f'\n\ndef bucket() -> None:\n    gcp.storage.Bucket("{team}", location="{location}")\n'
+        )
+        (folder / "__main__.py").write_text("import storage\n\nstorage.bucket()\n")
+        graphs.append(capture_program(folder, config={"gcp:project": team}, preview=True))
+
+    assert [g.resources[0].name for g in graphs] == ["one", "two"]
+    assert [g.resources[0].inputs["location"] for g in graphs] == ["EU", "US"]
