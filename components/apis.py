@@ -31,8 +31,9 @@ class GoogleApis:
             return []
         for api in apis:
             if api not in self._services:
+                short_name = resource_id(api.split(".")[0], max_length=40)
                 self._services[api] = gcp.projects.Service(
-                    f"{self._parent._name}-api-{resource_id(api.split('.')[0], max_length=40)}",
+                    f"{self._parent.pulumi_resource_name}-api-{short_name}",
                     project=self._project,
                     service=api,
                     # Other stacks in the project may use the API too: never switch it off.

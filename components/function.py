@@ -177,7 +177,7 @@ class PythonFunction(pulumi.ComponentResource):
     def grant_invoker(self, member: pulumi.Input[str], key: str) -> gcp.cloudrunv2.ServiceIamMember:
         """Let `member` call the function (run.invoker on its Cloud Run service)."""
         return gcp.cloudrunv2.ServiceIamMember(
-            f"{self._name}-invoker-{key}",
+            f"{self.pulumi_resource_name}-invoker-{key}",
             project=self._args.project,
             location=self._args.region,
             name=self.service_name,

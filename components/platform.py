@@ -610,7 +610,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
     def grant_event_publisher(self, key: str, member: pulumi.Input[str]) -> gcp.pubsub.TopicIAMMember:
         """Publish to this platform's events topic, and to no other topic of the project."""
         return gcp.pubsub.TopicIAMMember(
-            f"{self._name}-{key}-events-publisher",
+            f"{self.pulumi_resource_name}-{key}-events-publisher",
             project=self.project,
             topic=self.events_topic.name,
             role="roles/pubsub.publisher",
@@ -660,7 +660,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
         key_suffix: str | None = None,
     ) -> list[gcp.projects.IAMMember]:
         return iam.grant_project_roles(
-            f"{self._name}-{key}",
+            f"{self.pulumi_resource_name}-{key}",
             project=self.project,
             member=member,
             grants=[
@@ -675,11 +675,11 @@ class ApprovalPlatform(pulumi.ComponentResource):
     def _custom_role(self, suffix: str, title: str, permissions: list[str]) -> pulumi.Output[str]:
         if suffix not in self._custom_roles:
             self._custom_roles[suffix] = gcp.projects.IAMCustomRole(
-                f"{self._name}-{suffix}",
+                f"{self.pulumi_resource_name}-{suffix}",
                 project=self.project,
-                role_id=custom_role_id(self._name, suffix),
-                title=f"Approvals: {title} ({self._name})",
-                description=f"{title}; created by the approvals platform {self._name}.",
+                role_id=custom_role_id(self.pulumi_resource_name, suffix),
+                title=f"Approvals: {title} ({self.pulumi_resource_name})",
+                description=f"{title}; created by the approvals platform {self.pulumi_resource_name}.",
                 permissions=permissions,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self.apis.require(IAM)),
             )

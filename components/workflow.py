@@ -328,4 +328,4 @@ class ApprovalWorkflow(pulumi.ComponentResource):
         Workflows grants roles on the project only, so this lets `member` start any
         workflow of the project; prefer the start function, which checks input.
         """
-        return self._platform.grant_execution_starter(f"{self._name}-{key}", member)
+        return self._platform.grant_execution_starter(f"{self.pulumi_resource_name}-{key}", member)
