@@ -10,7 +10,8 @@ import hashlib
 import json
 import runpy
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,16 @@ class GoogleCloudMocks(pulumi_mocks.Mocks):
                 "authDomain": f"{project}.firebaseapp.com",
                 "messagingSenderId": "000000000000",
             }
+        if args.token == "gcp:organizations/getProject:getProject":
+            # Programs build service agents' e-mails from the number (service-NUMBER@gcp-sa-...).
+            project = args.args.get("projectId") or self.project_id
+            return {"projectId": project, "name": project, "number": _project_number(project)}
         return {}
+
+
+def _project_number(project: str) -> str:
+    """A stable 12-digit stand-in for the number Google gives `project`."""
+    return str(int(hashlib.sha256(project.encode()).hexdigest(), 16) % 10**12).zfill(12)
 
 
 # Properties the Google provider names when a program leaves them out, and their longest
@@ -279,7 +289,7 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
 
 
 def capture(
-    program: Callable[[], None],
+    program: Callable[[], object],
     *,
     project: str = "approvals",
     stack: str = "dev",
@@ -323,13 +333,43 @@ def find_program(path: Path) -> tuple[Path, Path]:
     return program, project
 
 
-def _forget_modules_under(folder: Path, *, since: set[str]) -> None:
-    """Unload the modules imported from `folder` after `since`: another program run in this
-    process may have a module of the same name (`network.py`), which must not resolve to this one."""
-    for name in set(sys.modules) - since:
-        origin = getattr(sys.modules[name], "__file__", None)
-        if origin and Path(origin).resolve().is_relative_to(folder):
-            del sys.modules[name]
+def _top_level_modules(folder: Path) -> set[str]:
+    """The names `import` finds first in `folder`: its modules and its packages."""
+    modules = {path.stem for path in folder.glob("*.py")}
+    return modules | {path.parent.name for path in folder.glob("*/__init__.py")}
+
+
+@contextmanager
+def _program_imports(folder: Path) -> Iterator[None]:
+    """For a whole run, applies included, `folder` comes first on `sys.path`, as under the CLI.
+
+    In one process that runs many programs (tests, benchmarks), a module the program has
+    (`settings.py`) must not resolve to one of the same name imported before, and must be
+    gone for the next program; the standard library's stay, as under the CLI.
+    """
+    own = _top_level_modules(folder) - set(sys.stdlib_module_names)
+    shadowed = {
+        name: module
+        for name, module in sys.modules.items()
+        if name.split(".")[0] in own and not _within(module, folder)
+    }
+    for name in shadowed:
+        del sys.modules[name]
+    loaded = set(sys.modules)
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for name in set(sys.modules) - loaded:
+            if _within(sys.modules[name], folder):
+                del sys.modules[name]
+        sys.modules.update(shadowed)
+
+
+def _within(module: Any, folder: Path) -> bool:
+    origin = getattr(module, "__file__", None)
+    return bool(origin) and Path(origin).resolve().is_relative_to(folder)
 
 
 def capture_program(
@@ -354,17 +394,11 @@ def capture_program(
     )
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     merged = {**(stack_config(project_dir, stack) if stack_file.is_file() else {}), **(config or {})}
-    program_dir = str(program_path.parent)
-
-    def run() -> None:
-        loaded = set(sys.modules)
-        sys.path.insert(0, program_dir)
-        try:
-            runpy.run_path(str(program_path), run_name="__main__")
-        finally:
-            sys.path.remove(program_dir)
-            _forget_modules_under(program_path.parent, since=loaded)
-
-    return capture(
-        run, project=project or settings.get("name", "project"), stack=stack, config=merged, preview=preview
-    )
+    with _program_imports(program_path.parent):
+        return capture(
+            lambda: runpy.run_path(str(program_path), run_name="__main__"),
+            project=project or settings.get("name", "project"),
+            stack=stack,
+            config=merged,
+            preview=preview,
+        )

@@ -5,8 +5,10 @@ SQL instance's connection name) in an apply: a real preview handles both, so the
 must too, rather than crash with exit 2.
 """
 
+import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -218,3 +220,39 @@ def test_programs_checked_in_one_process_each_import_their_own_modules(tmp_path:
 
     assert [g.resources[0].name for g in graphs] == ["one", "two"]
     assert [g.resources[0].inputs["location"] for g in graphs] == ["EU", "US"]
+
+
+def test_a_module_imported_while_outputs_resolve_is_the_program_s_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the CLI the program's folder stays first on sys.path until the run ends, so an
+    import inside an apply finds the program's module, not one this process loaded before."""
+    monkeypatch.setitem(sys.modules, "naming", types.ModuleType("naming"))
+    (tmp_path / "Pulumi.yaml").write_text("name: late\nruntime: python\n")
+    (tmp_path / "naming.py").write_text(
+        'def bucket_name(project: str) -> str:\n    return f"{project}-exports"\n'
+    )
+    (tmp_path / "__main__.py").write_text(
+        HEADER
+        + "def named(topic: str) -> str:\n    import naming\n\n    return naming.bucket_name(topic)\n\n\n"
+        + 'topic = gcp.pubsub.Topic("events", name="events")\n'
+        + 'gcp.storage.Bucket("exports", location="EU", name=topic.name.apply(named))\n'
+    )
+
+    graph = capture_program(tmp_path, config={"gcp:project": "late"})
+
+    assert graph.named("exports").inputs["name"] == "events-exports"
+    assert "exports" not in str(sys.modules["naming"].__dict__)
+
+
+def test_a_project_lookup_answers_a_number_for_service_agent_e_mails(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: agents\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        HEADER
+        + "number = gcp.organizations.get_project().number\n"
+        + 'gcp.pubsub.Topic("events", labels={"agent": f"service-{number}"})\n'
+    )
+
+    graph = capture_program(tmp_path, config={"gcp:project": "agents"})
+
+    assert re.fullmatch(r"service-\d{12}", graph.named("events").inputs["labels"]["agent"])
