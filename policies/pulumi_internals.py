@@ -16,13 +16,17 @@ not allow), so its names load on first use and running a program under mocks doe
 need it.
 """
 
+import asyncio
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pulumi
 from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 if TYPE_CHECKING:
     from pulumi_policy.policy import _NotApplicableError as NotApplicableError
@@ -127,7 +131,7 @@ def plain(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_under_mocks(
-    program: Callable[[], None],
+    program: Callable[[], object],
     *,
     mock_provider: mocks.Mocks,
     monitor: mocks.MockMonitor,
@@ -154,5 +158,31 @@ def run_under_mocks(
         stack_outputs = getattr(pulumi.runtime.get_root_resource(), "outputs", {})
         return pulumi.Output.from_input(stack_outputs).apply(lambda values: exported.update(values or {}))
 
-    run()
+    with _rpc_threads():
+        run()
     return exported
+
+
+@contextmanager
+def _rpc_threads() -> Iterator[None]:
+    """The threads the runtime sends its RPCs from, each with an event loop that is closed
+    when the run ends.
+
+    Left to itself, the runtime gives each thread a loop that nothing closes; at interpreter
+    exit the garbage collector may close a loop's socket before the loop, which prints
+    "Exception ignored ... Invalid file descriptor" under a check that passed.
+    """
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    def give_thread_a_loop() -> None:
+        loops.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(loops[-1])
+
+    workers = ThreadPoolExecutor(thread_name_prefix="pulumi-rpc", initializer=give_thread_a_loop)
+    _ensure_event_loop().set_default_executor(workers)
+    try:
+        yield
+    finally:
+        workers.shutdown(wait=True)
+        for loop in loops:
+            loop.close()

@@ -7,6 +7,7 @@ before the local stack and the policy check fail in ways that say nothing about 
 
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import pulumi
@@ -154,3 +155,28 @@ def test_running_a_program_under_mocks_does_not_need_pulumi_policy() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "False"
+
+
+def test_the_runtime_sends_its_rpcs_from_threads_that_end_with_the_run() -> None:
+    """Their event loops are closed then, not left for the interpreter's exit, where closing
+    them prints "Exception ignored ... Invalid file descriptor" after a passing check."""
+    seen: list[str] = []
+
+    class Watching(Echo):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            seen.append(threading.current_thread().name)
+            return super().new_resource(args)
+
+    mocks = Watching()
+    run_under_mocks(
+        lambda: Thing("x", {}),
+        mock_provider=mocks,
+        monitor=RegistrationRecorder(mocks),
+        project="p",
+        stack="s",
+        config={},
+        preview=False,
+    )
+
+    assert seen and all(name.startswith("pulumi-rpc") for name in seen)
+    assert not [t for t in threading.enumerate() if t.name.startswith("pulumi-rpc")]
