@@ -16,7 +16,7 @@ from pulumi_policy import (
 from .firestore_rules import Rule, rules, ruleset_sources
 from .pulumi_internals import UnknownValueError
 from .resource_types import RULESET, WORKFLOW
-from .values import read_known
+from .values import UNKNOWN, Unchecked, read_known
 from .workflow_source import Step, expressions, steps
 
 CREATE_CALLBACK = "events.create_callback_endpoint"
@@ -90,7 +90,7 @@ def resolve(
     return None
 
 
-def readable_rules(resources: list[PolicyResource]) -> list[Rule]:
+def readable_rules(resources: list[PolicyResource], unchecked: Unchecked) -> list[Rule]:
     """Rules of the stack's rulesets that let clients read a collection."""
     found = []
     for resource in resources:
@@ -98,7 +98,8 @@ def readable_rules(resources: list[PolicyResource]) -> list[Rule]:
             continue
         try:
             sources = ruleset_sources(resource.props)
-        except UnknownValueError:
+        except UnknownValueError as error:
+            unchecked.note(resource.name, error)
             continue
         found += [rule for source in sources for rule in rules(source) if rule.lets_clients_read]
     return found
@@ -109,12 +110,15 @@ def covers(rule: Rule, collection: str) -> bool:
 
 
 def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    readable = readable_rules(args.resources)
+    unchecked = Unchecked()
+    readable = readable_rules(args.resources, unchecked)
     for workflow in args.resources:
         if workflow.resource_type != WORKFLOW:
             continue
         source = read_known(workflow.props, "sourceContents")
         env = read_known(workflow.props, "userEnvVars")
+        if source is UNKNOWN and readable:
+            unchecked.note_value(workflow.name, "sourceContents")
         if not isinstance(source, str):
             continue
         env = {k: read_known(env, k) for k in env} if isinstance(env, Mapping) else {}
@@ -137,6 +141,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
                         workflow.urn,
                     )
                     break
+    unchecked.raise_if_any()
 
 
 callback_url_not_client_readable = StackValidationPolicy(

@@ -112,25 +112,38 @@ def validate(
     args: ResourceValidationArgs | StackValidationArgs,
     level: EnforcementLevel,
     resource_urn: str,
+    stack_urn: str,
 ) -> list[Violation]:
-    """One policy on one resource (`resource_urn`) or on the stack (""), as the analyzer runs it."""
+    """One policy on one resource (`resource_urn`) or on the stack (""), as the analyzer runs it.
+
+    A stack policy's finding that names no resource is the stack's, as the CLI shows it.
+    """
     found: list[Violation] = []
 
     def report_violation(message: str, urn: str | None = None) -> None:
         # A resource policy's violations belong to its resource, whatever urn it passes.
-        found.append(Violation(level.value, policy.name, resource_urn or urn or "", message))
+        found.append(Violation(level.value, policy.name, resource_urn or urn or stack_urn, message))
 
     try:
         run(policy.validate(args, report_violation))  # type: ignore[arg-type]
     except UnknownValueError as error:
         message = (
-            f"cannot be checked until deploy: {error.message} (the CLI's preview says: can't run policy "
-            f"'{policy.name}' from policy pack '{PACK_NAME}' during preview)"
+            f"cannot be checked until deploy: {error.message}. `pulumi preview` says \"can't run policy "
+            f"'{policy.name}' from policy pack '{PACK_NAME}' during preview\" for such a value; offline, "
+            "the outputs of other stacks (StackReference) are unknown as well"
         )
-        found.append(Violation(EnforcementLevel.ADVISORY.value, policy.name, resource_urn, message))
+        found.append(
+            Violation(EnforcementLevel.ADVISORY.value, policy.name, resource_urn or stack_urn, message)
+        )
     except NotApplicableError:
         pass
     return found
+
+
+def stack_urn(graph: Graph) -> str:
+    """The root stack's URN: the parent of the program's top-level resources."""
+    parents = (r.parent for r in graph.resources)
+    return next((urn for urn in parents if urn.split("::")[-2:-1] == ["pulumi:pulumi:Stack"]), "")
 
 
 def check_graph(graph: Graph, policy_config: Mapping[str, Any] | None = None) -> list[Violation]:
@@ -140,6 +153,7 @@ def check_graph(graph: Graph, policy_config: Mapping[str, Any] | None = None) ->
     if unknown:
         raise ValueError(f"policy config names policies the pack does not have: {', '.join(unknown)}")
     violations: list[Violation] = []
+    stack = stack_urn(graph)
     for policy in POLICIES:
         level, config = policy_settings(policy, policy_config)
         if level == EnforcementLevel.DISABLED:
@@ -151,9 +165,10 @@ def check_graph(graph: Graph, policy_config: Mapping[str, Any] | None = None) ->
             for r in graph.resources:
                 props = unknown_checking_proxy(r.inputs)
                 args = ResourceValidationArgs(r.type, props, r.urn, r.name, options(r), None, config, {})
-                violations += validate(policy, args, level, r.urn)
+                violations += validate(policy, args, level, r.urn, stack)
         elif isinstance(policy, StackValidationPolicy):
-            violations += validate(policy, StackValidationArgs(stack_resources(graph), config, {}), level, "")
+            args = StackValidationArgs(stack_resources(graph), config, {})
+            violations += validate(policy, args, level, "", stack)
     return violations
 
 

@@ -15,7 +15,7 @@ from .iam import grants, is_iam
 from .pulumi_internals import UnknownValueError
 from .resource_types import HOSTING_VERSION
 from .settings import schema, settings
-from .values import read_known
+from .values import Unchecked, read_known
 
 PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
 # Where each service's IAM resources name the service they guard.
@@ -72,12 +72,14 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     allowed = list(config["allowed_services"])
     if config["allow_hosting_targets"]:
         allowed += sorted(hosting_targets(args.resources))
+    unchecked = Unchecked()
     for resource in args.resources:
         if not is_iam(resource.resource_type):
             continue
         try:
             public = [grant for grant in grants(resource.props) if grant.member in PUBLIC_MEMBERS]
-        except UnknownValueError:
+        except UnknownValueError as error:
+            unchecked.note(resource.name, error)
             continue
         service = guarded_service(resource)
         if not public or (service and any(fnmatchcase(service, pattern) for pattern in allowed)):
@@ -96,6 +98,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
                 "allowed_services.",
                 resource.urn,
             )
+    unchecked.raise_if_any()
 
 
 no_public_invokers = StackValidationPolicy(

@@ -4,6 +4,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .pulumi_internals import UNKNOWN as UNKNOWN_STRING
 from .pulumi_internals import UnknownValueError
 
 
@@ -14,6 +15,29 @@ class _Unknown:
 
 UNKNOWN: Any = _Unknown()
 """A value the engine cannot know before it creates a resource (e.g. a new account's email)."""
+
+
+class Unchecked:
+    """What a stack policy could not check during a preview.
+
+    It checks every other resource first (raising at the first unknown would skip them), then
+    raises for the first unknown it met: the analyzer reports that as "can't run policy during
+    preview", the offline check as "cannot be checked until deploy". Never a silent pass.
+    """
+
+    def __init__(self) -> None:
+        self._first: UnknownValueError | None = None
+
+    def note(self, resource_name: str, error: UnknownValueError) -> None:
+        if self._first is None:
+            self._first = UnknownValueError(error.unknown_type_sentinel, [resource_name, *error.props])
+
+    def note_value(self, resource_name: str, *path: str) -> None:
+        self.note(resource_name, UnknownValueError(UNKNOWN_STRING, list(path)))
+
+    def raise_if_any(self) -> None:
+        if self._first is not None:
+            raise self._first
 
 
 def read(props: Mapping[str, Any], *path: str | int) -> Any:

@@ -134,8 +134,9 @@ EXPECTED: dict[str, Expected] = {
         "callback-await-bounded-and-handled",
     ),
     # StackReferences for the network and the platform. Offline, the other stacks' outputs are
-    # unknown, so the invoker's member cannot be checked (a real preview reads them).
-    "storefront-cross-stack": clean("staging", "no-primitive-roles"),
+    # unknown, so the invoker's member cannot be checked (a real preview reads them); both policies
+    # that read it say so rather than pass it.
+    "storefront-cross-stack": clean("staging", "no-primitive-roles", "no-public-invokers"),
     # A 2nd gen function that may scale to 250 instances.
     "thumbnailer": violates("dev", "function-ingress-and-scaling", FUNCTION_V2, "thumbnailer"),
     # No labels anywhere, and two indexes created at once: advisories only.

@@ -256,3 +256,39 @@ def test_a_project_lookup_answers_a_number_for_service_agent_e_mails(tmp_path: P
     graph = capture_program(tmp_path, config={"gcp:project": "agents"})
 
     assert re.fullmatch(r"service-\d{12}", graph.named("events").inputs["labels"]["agent"])
+
+
+READABLE_RULES_AND_UNKNOWN_SOURCE = (
+    UNKNOWN_SOURCE
+    + '''
+RULES = """rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    match /expenses/{expenseId} {
+      allow read: if request.auth != null && resource.data.employee == request.auth.token.email;
+    }
+  }
+}
+"""
+gcp.firebaserules.Ruleset(
+    "expenses",
+    source=gcp.firebaserules.RulesetSourceArgs(
+        files=[gcp.firebaserules.RulesetSourceFileArgs(name="firestore.rules", content=RULES)]
+    ),
+)
+'''
+)
+
+
+def test_a_stack_policy_says_what_it_could_not_check_instead_of_passing_it(tmp_path: Path) -> None:
+    """Clients may read a collection, and a workflow's source is unknown until deploy: whether it
+    stores its callback URL there cannot be told, and the check says so."""
+    result = check(tmp_path, READABLE_RULES_AND_UNKNOWN_SOURCE)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = [
+        line for line in violation_lines(result.stdout) if line.group(2) == "callback-url-not-client-readable"
+    ]
+    assert line.group(1) == "ADVISORY"
+    assert line.group(3).endswith("pulumi:pulumi:Stack::reports-dev")
+    assert "cannot be checked until deploy" in line.group(4) and ".nightly.sourceContents" in line.group(4)
