@@ -254,17 +254,11 @@ class RecordingMonitor(RegistrationRecorder):
         return Graph(
             resources=tuple(
                 CapturedResource(
-                    urn=r.urn,
-                    type=r.type,
-                    name=r.name,
-                    parent=r.parent,
-                    custom=r.custom,
-                    inputs={**plain(r.inputs), **self.autonamed.get((r.type, r.name), {})},
-                    outputs=plain(self.state(r.urn)),
-                    dependencies=r.dependencies,
-                    property_dependencies=r.property_dependencies,
-                    delete_before_replace=r.delete_before_replace,
-                    protect=r.protect,
+                    **{
+                        **r._asdict(),
+                        "inputs": {**plain(r.inputs), **self.autonamed.get((r.type, r.name), {})},
+                        "outputs": plain(self.state(r.urn)),
+                    }
                 )
                 for r in self.registrations
             ),
