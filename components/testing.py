@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
-from pulumi.runtime import mocks as pulumi_mocks
 
 from approvals.policies.pulumi_internals import RegistrationRecorder, plain, run_under_mocks
 
@@ -66,7 +66,7 @@ class Graph:
         return [r for r in self.resources if r.parent == parent.urn]
 
 
-class GoogleCloudMocks(pulumi_mocks.Mocks):
+class GoogleCloudMocks(pulumi.runtime.Mocks):
     """Answers like the Google and random providers for the outputs the components depend on."""
 
     def __init__(self, project_id: str) -> None:
@@ -74,7 +74,7 @@ class GoogleCloudMocks(pulumi_mocks.Mocks):
         self.autonamed: dict[tuple[str, str], dict[str, str]] = {}
         """(type, logical name) -> the properties the provider named, as the engine's check would."""
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         named = autoname(args.typ, args.name, args.inputs)
         self.autonamed[(args.typ, args.name)] = named
         inputs = {**args.inputs, **named}
@@ -84,7 +84,7 @@ class GoogleCloudMocks(pulumi_mocks.Mocks):
         resource_id = outputs.pop("__id", None) or f"{args.name}-id"
         return resource_id, outputs
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         # A bare dict: the mock monitor reads a (result, failures) tuple's failures as a list.
         if args.token == "gcp:firebase/getWebAppConfig:getWebAppConfig":
             project = args.args.get("project") or self.project_id
@@ -245,7 +245,7 @@ _COMPUTED: dict[str, Callable[[dict[str, Any], str, str], dict[str, Any]]] = {
 class RecordingMonitor(RegistrationRecorder):
     """A mock engine that also keeps each registration's parent, dependencies and options."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         # Only our mocks name what the provider would; others leave the inputs as they are.
         self.autonamed = mocks.autonamed if isinstance(mocks, GoogleCloudMocks) else {}
