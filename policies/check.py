@@ -244,8 +244,9 @@ def main(argv: Sequence[str]) -> int:
     try:
         policy_config = json.loads(args.policy_config.read_text()) if args.policy_config else None
         violations = check_program(args.program, stack=args.stack, config=config, policy_config=policy_config)
-    # Whatever the program raises is reported as a failed check, in the program's own terms.
-    except Exception as error:
+    # Whatever the program raises is reported as a failed check, in the program's own terms; its
+    # sys.exit() too, whose code must not read as a policy verdict.
+    except (Exception, SystemExit) as error:
         print(f"error: cannot check {args.program} (stack {args.stack})", file=sys.stderr)
         print(program_failure(error, args.program), file=sys.stderr)
         return 2

@@ -292,3 +292,12 @@ def test_a_stack_policy_says_what_it_could_not_check_instead_of_passing_it(tmp_p
     assert line.group(1) == "ADVISORY"
     assert line.group(3).endswith("pulumi:pulumi:Stack::reports-dev")
     assert "cannot be checked until deploy" in line.group(4) and ".nightly.sourceContents" in line.group(4)
+
+
+def test_a_program_that_exits_is_a_failed_run_not_a_verdict(tmp_path: Path) -> None:
+    body = 'import sys\n\ngcp.pubsub.Topic("events")\nsys.exit("no config for this stack")\n'
+
+    result = check(tmp_path, body)
+
+    assert result.returncode == 2
+    assert "SystemExit: no config for this stack" in result.stderr
