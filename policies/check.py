@@ -3,6 +3,7 @@ policy objects the Pulumi CLI would run, built into the arguments the CLI's anal
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import traceback
@@ -243,7 +244,11 @@ def main(argv: Sequence[str]) -> int:
     config = dict(item.split("=", 1) for item in args.config)
     try:
         policy_config = json.loads(args.policy_config.read_text()) if args.policy_config else None
-        violations = check_program(args.program, stack=args.stack, config=config, policy_config=policy_config)
+        # What the program prints goes to stderr, as the CLI shows it apart: stdout is the report.
+        with contextlib.redirect_stdout(sys.stderr):
+            violations = check_program(
+                args.program, stack=args.stack, config=config, policy_config=policy_config
+            )
     # Whatever the program raises is reported as a failed check, in the program's own terms; its
     # sys.exit() too, whose code must not read as a policy verdict.
     except (Exception, SystemExit) as error:

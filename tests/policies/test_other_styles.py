@@ -301,3 +301,10 @@ def test_a_program_that_exits_is_a_failed_run_not_a_verdict(tmp_path: Path) -> N
 
     assert result.returncode == 2
     assert "SystemExit: no config for this stack" in result.stderr
+
+
+def test_what_a_program_prints_stays_out_of_the_report(tmp_path: Path) -> None:
+    result = check(tmp_path, 'print("MANDATORY made-up urn:pulumi:x: y")\n' + OPEN_BUCKET)
+
+    assert "made-up" in result.stderr
+    assert {line.group(2) for line in violation_lines(result.stdout)} == {"bucket-access-hardened"}
