@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pulumi
 from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc
-from pulumi.runtime.sync_await import _ensure_event_loop
 
 if TYPE_CHECKING:
     from pulumi_policy.policy import _NotApplicableError as NotApplicableError
@@ -142,8 +141,8 @@ def run_under_mocks(
 ) -> dict[str, Any]:
     """Run `program` on a fresh root stack against `monitor`; return what it exported.
 
-    During a preview an export that depends on an unknown value is not resolved, so the
-    exports are empty then, as `pulumi preview` shows none either.
+    During a preview an export that depends on an unknown value is left out; the others are
+    returned, as `pulumi preview` shows them.
     """
     pulumi.runtime.set_all_config(config)
     # A fresh root stack per run, so the exports of an earlier run do not leak in.
@@ -152,11 +151,17 @@ def run_under_mocks(
     exported: dict[str, Any] = {}
 
     @pulumi.runtime.test
-    def run() -> pulumi.Output[None]:
+    def run() -> pulumi.Output[list[None]]:
         program()
-        # `pulumi.export` keeps the values on the root stack resource's `outputs`.
+        # `pulumi.export` keeps the values on the root stack resource's `outputs`. Each is
+        # resolved alone, so one unknown during a preview leaves the others, as the CLI shows them.
         stack_outputs = getattr(pulumi.runtime.get_root_resource(), "outputs", {})
-        return pulumi.Output.from_input(stack_outputs).apply(lambda values: exported.update(values or {}))
+        return pulumi.Output.all(
+            *(
+                pulumi.Output.from_input(value).apply(lambda known, key=key: exported.__setitem__(key, known))
+                for key, value in stack_outputs.items()
+            )
+        )
 
     with _rpc_threads():
         run()
@@ -165,8 +170,8 @@ def run_under_mocks(
 
 @contextmanager
 def _rpc_threads() -> Iterator[None]:
-    """The threads the runtime sends its RPCs from, each with an event loop that is closed
-    when the run ends.
+    """For one run, the threads the runtime sends its RPCs from, each with an event loop that
+    is closed when the run ends; then the host's loop gets its own executor back.
 
     Left to itself, the runtime gives each thread a loop that nothing closes; at interpreter
     exit the garbage collector may close a loop's socket before the loop, which prints
@@ -178,11 +183,25 @@ def _rpc_threads() -> Iterator[None]:
         loops.append(asyncio.new_event_loop())
         asyncio.set_event_loop(loops[-1])
 
+    host = _current_loop()
+    # asyncio has no public getter: the executor `run_in_executor(None, ...)` uses, or None.
+    previous = host._default_executor
     workers = ThreadPoolExecutor(thread_name_prefix="pulumi-rpc", initializer=give_thread_a_loop)
-    _ensure_event_loop().set_default_executor(workers)
+    host.set_default_executor(workers)
     try:
         yield
     finally:
         workers.shutdown(wait=True)
+        host._default_executor = previous
         for loop in loops:
             loop.close()
+
+
+def _current_loop() -> asyncio.AbstractEventLoop:
+    """The loop the runtime will run on: this thread's, made if it has none (as the runtime does)."""
+    try:
+        return asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        return loop

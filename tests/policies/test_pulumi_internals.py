@@ -5,6 +5,7 @@ upgrade changes one of them, the test named after it fails here, with what chang
 before the local stack and the policy check fail in ways that say nothing about why.
 """
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -81,9 +82,25 @@ def test_the_recorder_sees_each_registrations_parent_dependencies_and_options() 
 
 
 def test_the_recorder_reads_back_what_the_mocks_answered() -> None:
-    monitor, _ = run(lambda: Thing("bucket", {"location": "EU"}) and None)
+    class Answering(Echo):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            return f"{args.name}-id", {**args.inputs, "selfLink": f"https://storage/{args.name}"}
 
-    assert monitor.state(registered(monitor, "bucket").urn) == {"location": "EU"}
+    mocks = Answering()
+    monitor = RegistrationRecorder(mocks)
+    run_under_mocks(
+        lambda: Thing("bucket", {"location": "EU"}),
+        mock_provider=mocks,
+        monitor=monitor,
+        project="p",
+        stack="s",
+        config={},
+        preview=False,
+    )
+
+    bucket = registered(monitor, "bucket")
+    assert bucket.inputs == {"location": "EU"}
+    assert monitor.state(bucket.urn) == {"location": "EU", "selfLink": "https://storage/bucket"}
 
 
 def test_plain_reveals_secrets_as_the_engine_hands_them_to_a_policy() -> None:
@@ -114,6 +131,18 @@ def test_plain_turns_a_preview_unknown_into_the_sentinel_the_policy_proxy_refuse
     assert ".target" in raised.value.message
     with pytest.raises(UnknownValueError):
         properties["nested"]["items"][0]
+
+
+def test_a_preview_returns_the_exports_it_knows_and_leaves_out_the_unknown_one() -> None:
+    def program() -> None:
+        pulumi.export("site", "https://a.example")
+        pulumi.export(
+            "address", Thing("server", {}).id.apply(lambda _: pulumi.Output.from_input(pulumi.UNKNOWN))
+        )
+
+    _, exported = run(program, preview=True)
+
+    assert exported == {"site": "https://a.example"}
 
 
 def test_run_under_mocks_returns_the_exports_of_this_run_only() -> None:
@@ -180,3 +209,20 @@ def test_the_runtime_sends_its_rpcs_from_threads_that_end_with_the_run() -> None
 
     assert seen and all(name.startswith("pulumi-rpc") for name in seen)
     assert not [t for t in threading.enumerate() if t.name.startswith("pulumi-rpc")]
+
+
+def test_after_a_run_the_host_loop_and_pulumi_s_own_test_runner_still_work() -> None:
+    """The run lends the host's event loop an executor of its own and gives the host's back."""
+    run(lambda: Thing("first", {}))
+    loop = asyncio.get_event_loop()
+
+    assert loop.run_until_complete(loop.run_in_executor(None, lambda: "from a thread")) == "from a thread"
+
+    mocks = Echo()
+    pulumi.runtime.set_mocks(mocks, project="p", stack="s", preview=False)
+
+    @pulumi.runtime.test
+    def plain_pulumi_test() -> pulumi.Output[str]:
+        return Thing("second", {"size": 2}).id.apply(lambda id_: id_)
+
+    plain_pulumi_test()
