@@ -327,10 +327,11 @@ def find_program(path: Path) -> tuple[Path, Path]:
     return program, project
 
 
-def _top_level_modules(folder: Path) -> set[str]:
-    """The names `import` finds first in `folder`: its modules and its packages."""
+def _top_level_names(folder: Path) -> set[str]:
+    """The names `import` finds first in `folder`: its modules, packages and namespace packages."""
     modules = {path.stem for path in folder.glob("*.py")}
-    return modules | {path.parent.name for path in folder.glob("*/__init__.py")}
+    packages = {path.name for path in folder.iterdir() if path.is_dir() and path.name.isidentifier()}
+    return (modules | packages) - set(sys.stdlib_module_names) - {"__main__"}
 
 
 @contextmanager
@@ -338,32 +339,24 @@ def _program_imports(folder: Path) -> Iterator[None]:
     """For a whole run, applies included, `folder` comes first on `sys.path`, as under the CLI.
 
     In one process that runs many programs (tests, benchmarks), a module the program has
-    (`settings.py`) must not resolve to one of the same name imported before, and must be
-    gone for the next program; the standard library's stay, as under the CLI.
+    (`settings.py`, `lib/`) must not resolve to one of the same name imported before, and must
+    be gone for the next program. Only names the folder itself holds are touched: a virtualenv
+    inside the project keeps its packages, and the standard library stays, as under the CLI.
     """
-    own = _top_level_modules(folder) - set(sys.stdlib_module_names)
-    shadowed = {
-        name: module
-        for name, module in sys.modules.items()
-        if name.split(".")[0] in own and not _within(module, folder)
-    }
+    own = _top_level_names(folder)
+    saved_path = list(sys.path)
+    shadowed = {name: module for name, module in sys.modules.items() if name.split(".")[0] in own}
     for name in shadowed:
         del sys.modules[name]
-    loaded = set(sys.modules)
     sys.path.insert(0, str(folder))
     try:
         yield
     finally:
-        sys.path.remove(str(folder))
-        for name in set(sys.modules) - loaded:
-            if _within(sys.modules[name], folder):
-                del sys.modules[name]
+        # The program may have changed sys.path too; the next one starts from the host's.
+        sys.path[:] = saved_path
+        for name in [name for name in sys.modules if name.split(".")[0] in own]:
+            del sys.modules[name]
         sys.modules.update(shadowed)
-
-
-def _within(module: Any, folder: Path) -> bool:
-    origin = getattr(module, "__file__", None)
-    return bool(origin) and Path(origin).resolve().is_relative_to(folder)
 
 
 def capture_program(

@@ -208,18 +208,24 @@ def test_programs_checked_in_one_process_each_import_their_own_modules(tmp_path:
     """A test suite or a benchmark checks many programs in one process; two may both have a
     `storage.py`, and the second must not get the first one's."""
     graphs = []
-    for team, location in (("one", "EU"), ("two", "US")):
+    for team, location in (("one", "EU"), ("two", "US"), ("one", "EU")):
         folder = tmp_path / team
-        folder.mkdir()
-        (folder / "Pulumi.yaml").write_text(f"name: {team}\nruntime: python\n")
-        (folder / "storage.py").write_text(
-            HEADER + f'\n\ndef bucket() -> None:\n    gcp.storage.Bucket("{team}", location="{location}")\n'
-        )
-        (folder / "__main__.py").write_text("import storage\n\nstorage.bucket()\n")
+        if not folder.exists():
+            (folder / "lib").mkdir(parents=True)
+            (folder / "Pulumi.yaml").write_text(f"name: {team}\nruntime: python\n")
+            bucket = f'gcp.storage.Bucket("{team}", location="{location}")'
+            (folder / "storage.py").write_text(HEADER + f"\n\ndef bucket() -> None:\n    {bucket}\n")
+            # A namespace package (no __init__.py), as many programs' `lib/` is.
+            (folder / "lib" / "owner.py").write_text(f'TEAM = "{team}"\n')
+            (folder / "__main__.py").write_text(
+                "import pulumi\nimport storage\nfrom lib import owner\n\n"
+                'storage.bucket()\npulumi.export("team", owner.TEAM)\n'
+            )
         graphs.append(capture_program(folder, config={"gcp:project": team}, preview=True))
 
-    assert [g.resources[0].name for g in graphs] == ["one", "two"]
-    assert [g.resources[0].inputs["location"] for g in graphs] == ["EU", "US"]
+    assert [g.resources[0].name for g in graphs] == ["one", "two", "one"]
+    assert [g.resources[0].inputs["location"] for g in graphs] == ["EU", "US", "EU"]
+    assert [g.outputs["team"] for g in graphs] == ["one", "two", "one"]
 
 
 def test_a_module_imported_while_outputs_resolve_is_the_program_s_own(
