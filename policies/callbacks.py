@@ -126,8 +126,12 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
             writes = callback_writes(source, env)
         except ValueError:  # an invalid definition: callback-await-bounded-and-handled reports it
             continue
+        unknown_env = [key for key, value in env.items() if value is UNKNOWN]
         for write in writes:
             if write.collection is None:
+                # Its collection may come from a variable only the deploy knows.
+                if unknown_env and readable:
+                    unchecked.note_value(workflow.name, "userEnvVars", unknown_env[0])
                 continue
             for rule in readable:
                 if covers(rule, write.collection):

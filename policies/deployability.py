@@ -18,7 +18,7 @@ from .iam import grants, is_iam
 from .pulumi_internals import UnknownValueError
 from .resource_types import FIRESTORE_INDEX, FUNCTION, RULES_RELEASE
 from .settings import schema, settings
-from .values import read_known
+from .values import UNKNOWN, Unchecked, read_known
 
 SECRET_READER_ROLES = {"roles/secretmanager.secretAccessor", "roles/secretmanager.admin"}
 # Resources that cannot be updated in place, under a name that a replacement keeps: two
@@ -81,12 +81,17 @@ def _unmet(resource: Resource, need: str) -> str:
     )
 
 
-def names_within_google_limits(resources: Sequence[Resource]) -> list[Finding]:
-    """Every id and name the program sets fits Google's length and character rules."""
+def names_within_google_limits(
+    resources: Sequence[Resource], unchecked: Unchecked | None = None
+) -> list[Finding]:
+    """Every id and name the program sets fits Google's length and character rules; a name
+    computed from a value only the deploy knows is noted in `unchecked`."""
     findings = []
     for resource in resources:
         for prop, rule in RULES.get(resource.resource_type, {}).items():
             value = read_known(resource.props, prop)
+            if value is UNKNOWN and unchecked is not None:
+                unchecked.note_value(resource.name, prop)
             problem = rule.problem(value) if isinstance(value, str) else None
             if problem:
                 findings.append(
@@ -242,7 +247,7 @@ API_SCHEMA = schema(
 )
 
 
-def _apis_as_configured(args: StackValidationArgs) -> list[Finding]:
+def _apis_as_configured(args: StackValidationArgs, _: Unchecked) -> list[Finding]:
     config = settings(args, API_SCHEMA)
     return apis_enabled_before_use(
         args.resources, strict=config["fresh_project"], enabled_outside=config["enabled_outside_the_stack"]
@@ -252,13 +257,15 @@ def _apis_as_configured(args: StackValidationArgs) -> list[Finding]:
 def _policy(
     name: str,
     description: str,
-    rule: Callable[[StackValidationArgs], list[Finding]],
+    rule: Callable[[StackValidationArgs, Unchecked], list[Finding]],
     level: EnforcementLevel = EnforcementLevel.MANDATORY,
     **extra: Any,
 ) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        for finding in rule(args):
+        unchecked = Unchecked()
+        for finding in rule(args, unchecked):
             report_violation(finding.message, finding.urn)
+        unchecked.raise_if_any()
 
     return StackValidationPolicy(
         name=name, description=description, validate=validate, enforcement_level=level, **extra
@@ -275,23 +282,23 @@ DEPLOYABILITY = [
     _policy(
         "names-within-google-limits",
         "Ids and names fit Google's length and character rules.",
-        lambda args: names_within_google_limits(args.resources),
+        lambda args, unchecked: names_within_google_limits(args.resources, unchecked),
     ),
     _policy(
         "replaced-delete-first",
         "Resources that cannot exist twice under one name are replaced delete-first.",
-        lambda args: replaced_delete_first(args.resources),
+        lambda args, _: replaced_delete_first(args.resources),
     ),
     _policy(
         "secret-access-before-function",
         "A function that reads a secret waits for the stack's grant of access to it.",
-        lambda args: secret_access_before_function(args.resources, strict=False),
+        lambda args, _: secret_access_before_function(args.resources, strict=False),
     ),
     # Advisory: newer provider versions retry the contention, so a deploy usually recovers.
     _policy(
         "indexes-one-at-a-time",
         "Firestore composite indexes of one database are created one after another.",
-        lambda args: indexes_one_at_a_time(args.resources),
+        lambda args, _: indexes_one_at_a_time(args.resources),
         EnforcementLevel.ADVISORY,
     ),
 ]

@@ -15,7 +15,7 @@ from .iam import grants, is_iam
 from .pulumi_internals import UnknownValueError
 from .resource_types import HOSTING_VERSION
 from .settings import schema, settings
-from .values import Unchecked, read_known
+from .values import UNKNOWN, Unchecked, read, read_known
 
 PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
 # Where each service's IAM resources name the service they guard.
@@ -43,16 +43,20 @@ SCHEMA = schema(
 
 
 def guarded_service(resource: PolicyResource) -> str | None:
-    """The Cloud Run service or function an IAM resource guards (None: a project, bucket, ...)."""
+    """The Cloud Run service or function an IAM resource guards (None: a project, bucket, ...).
+
+    A name unknown until deploy raises UnknownValueError: it may be an allowed one or not.
+    """
     for prefix, key in SERVICE_PROPERTY.items():
         if resource.resource_type.startswith(prefix):
-            value = read_known(resource.props, key)
+            value = read(resource.props, key)
             return value.rsplit("/", 1)[-1] if isinstance(value, str) else None
     return None
 
 
-def hosting_targets(resources: list[PolicyResource]) -> set[str]:
-    """Services that Firebase Hosting rewrites in the stack send traffic to."""
+def hosting_targets(resources: list[PolicyResource], unchecked: Unchecked) -> set[str]:
+    """Services that Firebase Hosting rewrites in the stack send traffic to; a target unknown
+    until deploy is noted in `unchecked`."""
     targets = set()
     for resource in resources:
         if resource.resource_type != HOSTING_VERSION:
@@ -64,25 +68,32 @@ def hosting_targets(resources: list[PolicyResource]) -> set[str]:
                 target = read_known(resource.props, "config", "rewrites", index, *path)
                 if isinstance(target, str):
                     targets.add(target)
+                elif target is UNKNOWN:
+                    unchecked.note_value(resource.name, "config", "rewrites", str(index), *path)
     return targets
 
 
 def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     config = settings(args, SCHEMA)
     allowed = list(config["allowed_services"])
+    # Only a public grant that nothing may allow is reported while a hosting target is unknown.
+    targets_unchecked = Unchecked()
     if config["allow_hosting_targets"]:
-        allowed += sorted(hosting_targets(args.resources))
+        allowed += sorted(hosting_targets(args.resources, targets_unchecked))
     unchecked = Unchecked()
     for resource in args.resources:
         if not is_iam(resource.resource_type):
             continue
         try:
             public = [grant for grant in grants(resource.props) if grant.member in PUBLIC_MEMBERS]
+            service = guarded_service(resource) if public else None
         except UnknownValueError as error:
             unchecked.note(resource.name, error)
             continue
-        service = guarded_service(resource)
         if not public or (service and any(fnmatchcase(service, pattern) for pattern in allowed)):
+            continue
+        if service and targets_unchecked:
+            targets_unchecked.pass_to(unchecked)
             continue
         where = (
             f"service '{service}', which is neither in allowed_services nor a Firebase Hosting rewrite "

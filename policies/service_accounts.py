@@ -77,8 +77,15 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
                 resource.urn,
             )
         else:
+            # Pulumi tracks dependencies through applies: an unknown account that depends on
+            # none of the stack's accounts is not one of them (another stack's, typically).
+            runs_as_text = (
+                "an account known only at deploy, which depends on no service account of this stack"
+                if reference is UNKNOWN
+                else reference
+            )
             report_violation(
-                f"Workflow {resource.name} runs as {reference}, which is not a service account created in "
+                f"Workflow {resource.name} runs as {runs_as_text}, which is not a service account created in "
                 "this stack. Fix: create a gcp.serviceaccount.Account for this workflow in the stack and set "
                 "service_account to it, so its roles are declared and reviewed here.",
                 resource.urn,

@@ -35,6 +35,14 @@ class Unchecked:
     def note_value(self, resource_name: str, *path: str) -> None:
         self.note(resource_name, UnknownValueError(UNKNOWN_STRING, list(path)))
 
+    def __bool__(self) -> bool:
+        return self._first is not None
+
+    def pass_to(self, other: "Unchecked") -> None:
+        """Pass what this one noted on to `other`."""
+        if self._first is not None and other._first is None:
+            other._first = self._first
+
     def raise_if_any(self) -> None:
         if self._first is not None:
             raise self._first
@@ -67,18 +75,11 @@ def read_known(props: Mapping[str, Any], *path: str | int) -> Any:
 
 
 def strings(value: Any) -> list[str]:
-    """The known strings of a list property (members, label keys, ...)."""
+    """The strings of a list property (members, label keys, ...). An item unknown until deploy
+    raises UnknownValueError, as `read` does: it could be any string."""
     if isinstance(value, str) or not isinstance(value, Sequence):
         return []
-    found = []
-    for index in range(len(value)):
-        try:
-            item = value[index]
-        except UnknownValueError:
-            continue
-        if isinstance(item, str):
-            found.append(item)
-    return found
+    return [item for item in (value[index] for index in range(len(value))) if isinstance(item, str)]
 
 
 def number(value: float) -> str:

@@ -264,9 +264,7 @@ def test_a_project_lookup_answers_a_number_for_service_agent_e_mails(tmp_path: P
     assert re.fullmatch(r"service-\d{12}", graph.named("events").inputs["labels"]["agent"])
 
 
-READABLE_RULES_AND_UNKNOWN_SOURCE = (
-    UNKNOWN_SOURCE
-    + '''
+READABLE_RULES = '''
 RULES = """rules_version = '2';
 service cloud.firestore {
   match /databases/{database}/documents {
@@ -283,13 +281,12 @@ gcp.firebaserules.Ruleset(
     ),
 )
 '''
-)
 
 
 def test_a_stack_policy_says_what_it_could_not_check_instead_of_passing_it(tmp_path: Path) -> None:
     """Clients may read a collection, and a workflow's source is unknown until deploy: whether it
     stores its callback URL there cannot be told, and the check says so."""
-    result = check(tmp_path, READABLE_RULES_AND_UNKNOWN_SOURCE)
+    result = check(tmp_path, UNKNOWN_SOURCE + READABLE_RULES)
 
     assert result.returncode == 0, result.stdout + result.stderr
     [line] = [
@@ -314,3 +311,103 @@ def test_what_a_program_prints_stays_out_of_the_report(tmp_path: Path) -> None:
 
     assert "made-up" in result.stderr
     assert {line.group(2) for line in violation_lines(result.stdout)} == {"bucket-access-hardened"}
+
+
+SHARED = 'shared = pulumi.StackReference("acme/platform/prod")\n'
+FROM_ANOTHER_STACK = {
+    "binding-members": (
+        'gcp.cloudrunv2.ServiceIamBinding("invokers", name="api", location="europe-west1", '
+        'role="roles/run.invoker", members=[shared.get_output("caller")])\n',
+        0,
+        ("ADVISORY", "no-public-invokers"),
+    ),
+    "public-on-a-service-named-elsewhere": (
+        'gcp.cloudrunv2.ServiceIamMember("public", name=shared.get_output("service"), '
+        'location="europe-west1", role="roles/run.invoker", member="allUsers")\n',
+        0,
+        ("ADVISORY", "no-public-invokers"),
+    ),
+    "account-id-built-elsewhere": (
+        'gcp.serviceaccount.Account("runner", account_id=shared.get_output("prefix").apply(str))\n',
+        0,
+        ("ADVISORY", "names-within-google-limits"),
+    ),
+    "workflow-running-as-another-stack-s-account": (
+        'gcp.workflows.Workflow("nightly", region="europe-west1", labels=LABELS, deletion_protection=False, '
+        'service_account=shared.get_output("account"), source_contents="main:\\n  steps:\\n'
+        '    - done:\\n        return: 1\\n")\n',
+        1,
+        ("MANDATORY", "workflow-dedicated-service-account"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FROM_ANOTHER_STACK))
+def test_a_value_from_another_stack_is_never_passed_unseen(tmp_path: Path, case: str) -> None:
+    """Offline, a StackReference's outputs are unknown: each policy that needs one says it cannot
+    check it, except where the unknown itself breaks the rule (an account not of this stack)."""
+    body, code, finding = FROM_ANOTHER_STACK[case]
+
+    result = check(tmp_path, SHARED + body)
+
+    assert result.returncode == code, result.stdout + result.stderr
+    lines = [line for line in violation_lines(result.stdout) if line.group(1, 2) == finding]
+    assert lines, result.stdout
+    if finding[0] == "ADVISORY":
+        assert "cannot be checked until deploy" in lines[0].group(4)
+    else:
+        assert "known only at deploy" in lines[0].group(4)
+
+
+CALLBACK_TO_A_COLLECTION_FROM_ANOTHER_STACK = '''
+SOURCE = """main:
+  params: [input]
+  steps:
+    - create_callback:
+        call: events.create_callback_endpoint
+        result: callback
+    - publish_callback:
+        call: googleapis.firestore.v1.projects.databases.documents.createDocument
+        args:
+          parent: projects/reports-dev/databases/(default)/documents
+          collectionId: ${sys.get_env("TARGET")}
+          body:
+            fields:
+              url:
+                stringValue: ${callback.url}
+    - wait_for_callback:
+        try:
+          call: events.await_callback
+          args:
+            callback: ${callback}
+            timeout: 3600
+          result: answer
+        except:
+          as: e
+          steps:
+            - give_up:
+                switch:
+                  - condition: ${"TimeoutError" in e.tags}
+                    return: null
+            - propagate:
+                raise: ${e}
+"""
+account = gcp.serviceaccount.Account("claims", account_id="wf-claims")
+gcp.workflows.Workflow(
+    "claims", region="europe-west1", service_account=account.id, labels=LABELS, deletion_protection=False,
+    source_contents=SOURCE, user_env_vars={"TARGET": shared.get_output("collection")},
+)
+'''
+
+
+def test_a_callback_url_written_where_only_the_deploy_knows_is_said_so(tmp_path: Path) -> None:
+    """Clients may read `expenses`; the workflow writes its callback URL to a collection another
+    stack names. Whether that is `expenses` cannot be told offline, and the check says so."""
+    result = check(tmp_path, SHARED + CALLBACK_TO_A_COLLECTION_FROM_ANOTHER_STACK + READABLE_RULES)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = [
+        line for line in violation_lines(result.stdout) if line.group(2) == "callback-url-not-client-readable"
+    ]
+    assert line.group(1) == "ADVISORY"
+    assert ".claims.userEnvVars.TARGET" in line.group(4)
