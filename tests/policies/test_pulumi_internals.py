@@ -226,3 +226,11 @@ def test_after_a_run_the_host_loop_and_pulumi_s_own_test_runner_still_work() -> 
         return Thing("second", {"size": 2}).id.apply(lambda id_: id_)
 
     plain_pulumi_test()
+
+
+def test_an_unknown_value_error_is_built_from_a_sentinel_and_a_path() -> None:
+    """Stack policies build one naming the resource, to report after checking the others."""
+    error = UnknownValueError(UNKNOWN, ["api-invoker", "member"])
+
+    assert (error.unknown_type_sentinel, error.props) == (UNKNOWN, ["api-invoker", "member"])
+    assert error.message == "string value at .api-invoker.member can't be known during preview"
