@@ -5,6 +5,8 @@ SQL instance's connection name) in an apply: a real preview handles both, so the
 must too, rather than crash with exit 2.
 """
 
+import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from approvals.policies.check import main
 from approvals.testing import capture_program
 from tests.policies.policy_cli import violation_lines
 
@@ -90,17 +93,16 @@ gcp.storage.Bucket("exports", location="EU", labels=LABELS)
 
 
 def check(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
-    """Write a program folder and check it with the CLI, from the folder, as a team's CI would."""
+    """Write a program folder and check it as the CLI does (its `main`, in this process to keep
+    the suite fast; the subfolder test below and test_ci_example run the command itself)."""
     (tmp_path / "Pulumi.yaml").write_text(PROJECT)
     (tmp_path / "Pulumi.dev.yaml").write_text(STACK)
     (tmp_path / "__main__.py").write_text(HEADER + body)
-    return subprocess.run(
-        [sys.executable, "-m", "approvals.policies", "check", "__main__.py", "--stack", "dev"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    argv = [str(tmp_path / "__main__.py"), "--stack", "dev"]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 @pytest.mark.parametrize(
