@@ -17,7 +17,7 @@ from .errors import InvalidArgumentError
 from .validation import EMAIL, check_pattern
 
 GROUP_PREFIX = "group:"
-GROUP_NAME = re.compile(r"^[a-z0-9._-]{1,63}$")
+GROUP_NAME = re.compile(r"^[a-z0-9._-]{1,63}\Z")
 ALLOWED_NAME = "1-63 lower-case letters, digits, '.', '_' or '-'"
 HOW_TO_DECLARE = (
     "a group declared in ApprovalPlatformArgs.groups "

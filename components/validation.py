@@ -5,18 +5,18 @@ from collections.abc import Mapping
 
 from .errors import InvalidArgumentError
 
-REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+\Z")
 # Firestore also takes multi-regions such as nam5 and eur3.
-FIRESTORE_LOCATION = re.compile(r"^([a-z]+-[a-z]+[0-9]+|nam[0-9]+|eur[0-9]+)$")
-PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
+FIRESTORE_LOCATION = re.compile(r"^([a-z]+-[a-z]+[0-9]+|nam[0-9]+|eur[0-9]+)\Z")
+PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\Z")
+LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
+LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}\Z")
+DOMAIN = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z", re.IGNORECASE)
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-EMAIL = re.compile(f"^{_EMAIL}$")
+EMAIL = re.compile(rf"^{_EMAIL}\Z")
 # An approver: a person's e-mail, or group:NAME (a group the platform declares).
-APPROVER = re.compile(f"^(group:[A-Za-z0-9._@+-]+|{_EMAIL})$")
-HTTPS_URL = re.compile(r"^https://[^\s/?#]+[^\s]*$")
+APPROVER = re.compile(rf"^(group:[A-Za-z0-9._@+-]+|{_EMAIL})\Z")
+HTTPS_URL = re.compile(r"^https://[^\s/?#]+[^\s]*\Z")
 
 
 def check_pattern(argument: str, value: object, pattern: re.Pattern[str], allowed: str) -> str:

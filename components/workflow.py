@@ -27,7 +27,7 @@ APPROVAL_MODES = ("auto", "single", "quorum")
 MIN_REMINDER_SECONDS = 60
 # A quorum counts people; more than this many votes on one request is not an approval process.
 MAX_QUORUM = 1000
-WORKFLOW_KEY = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+WORKFLOW_KEY = re.compile(r"^[a-z][a-z0-9-]{0,62}\Z")
 DEPLOY_TIME = "<known at deploy time>"
 # What every approval workflow does, whatever its template: read and write its
 # requests in Firestore, and write its logs.

@@ -17,7 +17,7 @@ from typing import Any
 from approvals.emulator.local_server import LocalServer, QuietHandler
 
 V2_PATH = "/language/translate/v2"
-V3_PATH = re.compile(r"^/v3/projects/[^/:]+(/locations/[^/:]+)?:translateText$")
+V3_PATH = re.compile(r"^/v3/projects/[^/:]+(/locations/[^/:]+)?:translateText\Z")
 NOTICE_HEADER = "X-Local-Translation"
 NOTICE = "local stand-in; NOT Google Cloud Translation; text is only marked, not translated"
 UNDETERMINED = "und"  # BCP-47 "undetermined": nothing is detected here

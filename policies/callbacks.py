@@ -20,8 +20,8 @@ from .values import UNKNOWN, Unchecked, read_known
 from .workflow_source import Step, expressions, steps
 
 CREATE_CALLBACK = "events.create_callback_endpoint"
-_GET_ENV = re.compile(r"""^\$\{\s*sys\.get_env\(\s*["']([^"']+)["']\s*\)\s*\}$""")
-_VARIABLE = re.compile(r"^\$\{\s*([A-Za-z_]\w*)\s*\}$")
+_GET_ENV = re.compile(r"""^\$\{\s*sys\.get_env\(\s*["']([^"']+)["']\s*\)\s*\}\Z""")
+_VARIABLE = re.compile(r"^\$\{\s*([A-Za-z_]\w*)\s*\}\Z")
 
 
 @dataclass(frozen=True)

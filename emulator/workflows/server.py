@@ -31,12 +31,12 @@ from approvals.emulator.workflows.store import SUCCEEDED, CallbackRecord, Execut
 _WORKFLOW = r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/workflows/(?P<workflow>[^/]+)"
 _EXECUTION = _WORKFLOW + r"/executions/(?P<execution>[^/:]+)"
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    ("GET", re.compile(_WORKFLOW + r"/executions$"), "list_executions"),
-    ("POST", re.compile(_WORKFLOW + r"/executions$"), "create_execution"),
-    ("GET", re.compile(_EXECUTION + r"$"), "get_execution"),
-    ("POST", re.compile(_EXECUTION + r":cancel$"), "cancel_execution"),
-    ("GET", re.compile(_EXECUTION + r"/callbacks$"), "list_callbacks"),
-    ("*", re.compile(_EXECUTION + r"/callbacks/(?P<callback>[^/]+)$"), "callback"),
+    ("GET", re.compile(_WORKFLOW + r"/executions\Z"), "list_executions"),
+    ("POST", re.compile(_WORKFLOW + r"/executions\Z"), "create_execution"),
+    ("GET", re.compile(_EXECUTION + r"\Z"), "get_execution"),
+    ("POST", re.compile(_EXECUTION + r":cancel\Z"), "cancel_execution"),
+    ("GET", re.compile(_EXECUTION + r"/callbacks\Z"), "list_callbacks"),
+    ("*", re.compile(_EXECUTION + r"/callbacks/(?P<callback>[^/]+)\Z"), "callback"),
 ]
 
 # Google's list defaults to the BASIC view, get to FULL ("ExecutionView").

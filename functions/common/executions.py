@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # Creating and cancelling only record a state change; anything slower means trouble.
 TIMEOUT_SECONDS = 30.0
 _EXECUTION_NAME = re.compile(
-    r"^projects/[A-Za-z0-9_.:-]+/locations/[A-Za-z0-9-]+/workflows/[A-Za-z0-9_-]+/executions/[A-Za-z0-9_-]+$"
+    r"^projects/[A-Za-z0-9_.:-]+/locations/[A-Za-z0-9-]+/workflows/[A-Za-z0-9_-]+/executions/[A-Za-z0-9_-]+\Z"
 )
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import flask
+
+from common import inputs
 
 _SAFE_HEADERS = {
     "Cache-Control": "no-store",
@@ -18,6 +21,7 @@ _SAFE_HEADERS = {
 # Far above any decision, and above the 32 KiB a workflow argument may have.
 MAX_BODY_BYTES = 64 * 1024
 MAX_REQUEST_ID_LENGTH = 128
+_REQUEST_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_REQUEST_ID_LENGTH - 1}}}")
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +78,14 @@ def request_json(request: flask.Request) -> dict[str, Any]:
         body = json.loads(data or b"null", parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise HttpError(400, "body is not valid JSON") from exc
+    except RecursionError as exc:
+        raise HttpError(400, "body is nested too deeply") from exc
     if not isinstance(body, dict):
         raise HttpError(400, "body must be a JSON object")
+    try:
+        inputs.check_value(body, "")
+    except inputs.InputError as exc:
+        raise HttpError(400, f"{exc.field} cannot be accepted", [str(exc)]) from exc
     return body
 
 
@@ -105,8 +115,13 @@ def json_endpoint(
 
 
 def is_request_id(value: Any) -> bool:
-    """Whether a body's ``request_id`` can name a request document."""
-    return isinstance(value, str) and 0 < len(value) <= MAX_REQUEST_ID_LENGTH and "/" not in value
+    """Whether a body's ``request_id`` can name a request document.
+
+    Firestore refuses the ids ``.``, ``..`` and ``__*__`` with an error; the
+    workflows make ids of letters, digits, ``-`` and ``_`` (a uuid, then a stage
+    name), so anything else names no request.
+    """
+    return isinstance(value, str) and _REQUEST_ID.fullmatch(value) is not None
 
 
 # What most functions are: one POST with a JSON body.

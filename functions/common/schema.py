@@ -25,7 +25,7 @@ _PROPERTY_KEYWORDS = _ANNOTATIONS | {
     "enum",
     "format",
 }
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*\Z")
 
 
 class SchemaError(ValueError):

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 MAX_DURATION = timedelta(days=90)
 # Deliberately simple: the address only has to be the one the delegate signs in with.
-_EMAIL = re.compile(r"^[^@\s/]+@[^@\s/]+\.[^@\s/]+$")
+_EMAIL = re.compile(r"[^@\s/]+@[^@\s/]+\.[^@\s/]+")
 
 
 def _instant(body: dict[str, Any], field: str, problems: list[str]) -> datetime | None:
@@ -30,12 +30,13 @@ def _instant(body: dict[str, Any], field: str, problems: list[str]) -> datetime 
     value = body.get(field)
     try:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+        # An offset can move a time near year 1 or 9999 past what a datetime holds.
+        utc = moment.astimezone(UTC) if moment is not None and moment.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        utc = None
+    if utc is None:
         problems.append(f"{field}: must be an ISO 8601 date and time with a time zone")
-        return None
-    return moment.astimezone(UTC)
+    return utc
 
 
 def _parse(body: dict[str, Any], delegator: str, now: datetime) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def _parse(body: dict[str, Any], delegator: str, now: datetime) -> dict[str, Any
     problems = [f"{f}: is not allowed" for f in sorted(set(body) - {"delegate", "starts_at", "ends_at"})]
     delegate = body.get("delegate")
     delegate = delegate.lower() if isinstance(delegate, str) else ""
-    if not _EMAIL.match(delegate):
+    if not _EMAIL.fullmatch(delegate):
         problems.append("delegate: must be an e-mail address")
     elif delegate == delegator:
         problems.append("delegate: must be someone else")

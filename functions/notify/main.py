@@ -28,7 +28,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from common import config, delegations, firestore, links, memberships
+from common import config, delegations, firestore, inputs, links, memberships
 from common.responses import HttpError, post_json_endpoint, request_json
 
 ASKING = {
@@ -37,6 +37,8 @@ ASKING = {
     "escalated": "Escalated: approval requested",
 }
 SETTLED = {"decided", "expired", "cancelled"}
+# The statuses a request has once each of those events really happened.
+_ENDED_AS = {"decided": ("approved", "rejected"), "expired": ("expired",), "cancelled": ("cancelled",)}
 WEBHOOK_TIMEOUT_SECONDS = 10
 
 logger = logging.getLogger(__name__)
@@ -135,7 +137,12 @@ def _asking_mails(
             f"{deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC):\n{url}\n"
         )
         mails.append(
-            {"to": person, "subject": f"{ASKING[event.event]}: {subject}", "text": text, "link": url}
+            {
+                "to": person,
+                "subject": inputs.one_line(f"{ASKING[event.event]}: {subject}"),
+                "text": inputs.visible(text),
+                "link": url,
+            }
         )
     return mails
 
@@ -145,12 +152,19 @@ def _settled_mail(event: Event, approval: dict[str, Any]) -> list[dict[str, str]
     requester = approval.get("requester")
     if not delegations.is_email(requester):
         return []
+    if approval.get("status") not in _ENDED_AS[event.event]:
+        logger.warning(
+            "%s event for %s, which is %s: no mail", event.event, event.request_id, approval.get("status")
+        )
+        return []
     subject = str(approval.get("subject") or event.request_id)
+    # Who decided and why come from the request as the workflow and the functions
+    # stored it, not from the event: a message on the topic is only a nudge.
     if event.event == "decided":
-        outcome = str(event.details.get("outcome") or (approval.get("decision") or {}).get("outcome"))
-        comment = event.details.get("comment")
+        outcome = str(approval.get("status"))
+        comment = approval.get("comment")
         title = outcome.capitalize()
-        text = f"{event.actor} {outcome} your request: {subject}" + (
+        text = f"{approval.get('decided_by')} {outcome} your request: {subject}" + (
             f"\n\nComment: {comment}" if comment else ""
         )
     elif event.event == "expired":
@@ -159,7 +173,13 @@ def _settled_mail(event: Event, approval: dict[str, Any]) -> list[dict[str, str]
         reason = approval.get("cancel_reason")
         title = "Cancelled"
         text = f"Your request was cancelled: {subject}" + (f"\n\nReason: {reason}" if reason else "")
-    return [{"to": requester, "subject": f"{title}: {subject}", "text": text + "\n"}]
+    return [
+        {
+            "to": requester,
+            "subject": inputs.one_line(f"{title}: {subject}"),
+            "text": inputs.visible(text) + "\n",
+        }
+    ]
 
 
 def _send(mail: dict[str, str]) -> None:

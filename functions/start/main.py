@@ -15,8 +15,8 @@ from common import auth, config, executions, firestore, schema
 from common.responses import HttpError, post_json_endpoint, request_json
 
 RESERVED_INPUT_FIELDS = ("request_id", "requester")
-_WORKFLOW_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_WORKFLOW_NAME = re.compile(r"^projects/[A-Za-z0-9_.:-]+/locations/[A-Za-z0-9-]+/workflows/[A-Za-z0-9_-]+$")
+_WORKFLOW_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
+_WORKFLOW_NAME = re.compile(r"^projects/[A-Za-z0-9_.:-]+/locations/[A-Za-z0-9-]+/workflows/[A-Za-z0-9_-]+\Z")
 
 logger = logging.getLogger(__name__)
 

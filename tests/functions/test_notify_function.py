@@ -290,44 +290,77 @@ def test_nobody_is_asked_of_a_settled_or_automatic_request(
     assert seed.stamps(db, request_id) == (None, None)
 
 
+# The event message claims mallory decided; the mail says what the request stores.
+LYING_DETAILS = {"actor": "mallory@example.com", "details": {"outcome": "approved", "comment": "forged"}}
+
+
 @pytest.mark.parametrize(
-    ("event", "fields", "subject", "text"),
+    ("event", "stored", "subject", "text"),
     [
         (
             "decided",
-            {"actor": BOB, "details": {"outcome": "approved", "principal": BOB, "comment": "ok"}},
+            {"status": "approved", "decided_by": BOB, "comment": "ok"},
             "Approved: Check the translation",
-            f"{BOB} approved your request",
+            f"{BOB} approved your request: Check the translation\n\nComment: ok",
         ),
-        ("expired", {"details": {}}, "Expired: Check the translation", "Nobody decided"),
+        ("expired", {"status": "expired"}, "Expired: Check the translation", "Nobody decided"),
         (
             "cancelled",
-            {"actor": seed.REQUESTER, "details": {}},
+            {"status": "cancelled", "cancel_reason": "typo"},
             "Cancelled: Check the translation",
             "Reason: typo",
         ),
     ],
     ids=["decided", "expired", "cancelled"],
 )
-def test_requester_hears_how_it_ended(
+def test_requester_hears_how_it_ended_as_stored(
     notify: FunctionServer,
     db: firestore.Client,
     mail_server: RecordingServer,
     event: str,
-    fields: dict[str, Any],
+    stored: dict[str, Any],
     subject: str,
     text: str,
 ) -> None:
-    request_id = seed.request(db, approvers=[ALICE], status="approved")
-    db.collection(seed.REQUESTS).document(request_id).update({"cancel_reason": "typo"})
+    request_id = seed.request(db, approvers=[ALICE])
+    db.collection(seed.REQUESTS).document(request_id).update(stored)
 
-    assert push(notify, request_id, event, **fields).status_code == 200
+    assert push(notify, request_id, event, **LYING_DETAILS).status_code == 200
 
     [mail] = mail_server.calls
     assert set(mail.json()) == {"to", "subject", "text"}
     assert mail.json()["to"] == seed.REQUESTER
     assert mail.json()["subject"] == subject
     assert text in mail.json()["text"]
+    assert "mallory" not in mail.json()["text"] and "forged" not in mail.json()["text"]
+
+
+@pytest.mark.parametrize("event", ["decided", "expired", "cancelled"])
+def test_an_ending_the_stored_request_does_not_show_sends_no_mail(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer, event: str
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE])
+
+    assert push(notify, request_id, event, **LYING_DETAILS).status_code == 200
+
+    assert mail_server.calls == []
+
+
+def test_subjects_are_one_line_and_show_hidden_characters(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE])
+    db.collection(seed.REQUESTS).document(request_id).update(
+        {"subject": "Pay\r\nBcc: all@example.com \u202epay 10\u202c", "payload": {"note": "a\u2066b"}}
+    )
+
+    assert push(notify, request_id, "requested").status_code == 200
+
+    [mail] = mail_server.calls
+    assert mail.json()["subject"] == ("Approval requested: Pay Bcc: all@example.com [U+202E]pay 10[U+202C]")
+    assert "[U+202E]pay 10[U+202C]" in mail.json()["text"]
+    assert "note: a[U+2066]b" in mail.json()["text"]
+    assert not any(c in mail.json()["subject"] + mail.json()["text"] for c in "\r\u202e\u2066")
 
 
 @pytest.mark.parametrize("event", ["voted", "invalid_callback", "vote_withdrawn"])
