@@ -44,21 +44,24 @@ def _run(request_id: str, body: Callable[[Transaction], _T]) -> _T:
 
 def _standing(
     transaction: Transaction, approvers: Sequence[str], voter: Voter, now: datetime
-) -> tuple[list[str], str | None]:
-    """The approvers entries the voter stands for, and the delegator when by delegation."""
+) -> tuple[list[str], list[str]]:
+    """The approvers entries the voter stands for, and the approvers whose delegation they hold.
+
+    A delegate standing in for two approvers holds both their seats, so one vote
+    of theirs counts for each (see ``_weight``).
+    """
     direct = memberships.matching(approvers, voter.email, transaction)
-    if direct:
-        return direct, None
     # Only the approvers' own delegations count: a delegate's delegate is not
     # an approver (chains are not followed).
-    people = [a for a in approvers if delegations.is_email(a)]
+    people = [a for a in approvers if delegations.is_email(a) and a.lower() != voter.email]
     found = delegations.lookup(people, transaction)
-    for approver in people:
-        delegation = found.get(approver.lower(), {})
-        named = str(delegation.get("delegate", "")).lower() == voter.email
-        if named and delegations.in_force(delegation, now):
-            return [approver], approver.lower()
-    return [], None
+    delegated = [
+        approver
+        for approver in people
+        if str(found.get(approver.lower(), {}).get("delegate", "")).lower() == voter.email
+        and delegations.in_force(found[approver.lower()], now)
+    ]
+    return [*direct, *delegated], [a.lower() for a in delegated]
 
 
 def _rules(request: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -90,6 +93,23 @@ def _this_round(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) 
     return [v for v in votes if v.get("round", INITIAL_ROUND) == current]
 
 
+def _seats(vote: Mapping[str, Any]) -> set[str]:
+    """The e-mail approvers a vote was cast for: the voter's own, and those they stand in for."""
+    return {str(p).lower() for p in vote.get("principals") or () if delegations.is_email(p)}
+
+
+def _weight(vote: Mapping[str, Any], members: set[str] | None = None) -> int:
+    """How many votes ``vote`` is among ``members`` (all approvers when None): one per e-mail
+    seat it holds there, or one for a group member's own vote.
+    """
+    principals = {str(p).lower() for p in vote.get("principals") or ()}
+    if members is not None:
+        principals &= members
+    if not principals:
+        return 0
+    return max(1, len({p for p in principals if delegations.is_email(p)}))
+
+
 def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Counts of this round's ``votes`` under the request's current rules."""
     counted = _this_round(request, votes)
@@ -97,20 +117,13 @@ def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dic
     rules: dict[str, int] = {}
     for rule in _rules(request):
         members = {str(a).lower() for a in rule.get("approvers") or []}
-        rules[str(rule.get("name"))] = sum(
-            1 for v in approvals if members & {str(p).lower() for p in v.get("principals") or []}
-        )
+        rules[str(rule.get("name"))] = sum(_weight(v, members) for v in approvals)
     # Whose seat each vote took (approver e-mail -> voter): the page and the
     # reminders then leave out an approver whose delegate voted, and vice versa.
-    seats = {
-        str(p).lower(): v.get("voter")
-        for v in counted
-        for p in v.get("principals") or ()
-        if delegations.is_email(p)
-    }
+    seats = {seat: v.get("voter") for v in counted for seat in sorted(_seats(v))}
     return {
-        "approvals": len(approvals),
-        "rejections": len(counted) - len(approvals),
+        "approvals": sum(_weight(v) for v in approvals),
+        "rejections": sum(_weight(v) for v in counted if v.get("outcome") != "approved"),
         "rules": rules,
         "voters": [v.get("voter") for v in counted],
         "seats": seats,
@@ -148,7 +161,7 @@ def _refuse_taken_seat(principals: Sequence[str], votes: Iterable[Mapping[str, A
     """
     seats = {p.lower() for p in principals if delegations.is_email(p)}
     for vote in votes:
-        taken = seats & {str(p).lower() for p in vote.get("principals") or ()}
+        taken = seats & _seats(vote)
         if taken:
             seat, by = min(taken), vote.get("voter")
             through = "" if by == seat else f" (by {by})"
@@ -180,9 +193,19 @@ def refuse_unvotable(
     return current
 
 
-def _votes(transaction: Transaction, ref: DocumentReference) -> list[dict[str, Any]]:
-    """The request's votes, oldest first, read inside ``transaction``."""
+def _votes(transaction: Transaction | None, ref: DocumentReference) -> list[dict[str, Any]]:
+    """The request's votes, oldest first, read inside ``transaction`` when given."""
     return [s.to_dict() or {} for s in ref.collection(VOTES).order_by("at").stream(transaction=transaction)]
+
+
+def refuse_voted(ref: DocumentReference, request: Mapping[str, Any], email: str) -> None:
+    """409 when ``email`` has voted this round, themselves or through their delegate: a link's form
+    is then not shown to someone who already voted on the page.
+    """
+    earlier = _this_round(request, _votes(None, ref))
+    if any(v.get("voter") == email for v in earlier):
+        raise HttpError(409, "you have already voted on this request")
+    _refuse_taken_seat([email], earlier)
 
 
 def cast(
@@ -210,13 +233,14 @@ def cast(
         if not snapshot.exists:
             raise HttpError(404, "no such request")
         request = snapshot.to_dict() or {}
-        principals, on_behalf_of = _standing(transaction, request.get("approvers") or [], voter, at)
+        principals, delegators = _standing(transaction, request.get("approvers") or [], voter, at)
         # Checked before the status so outsiders learn nothing about a request.
         if not principals:
             raise HttpError(403, "you are not an approver of this request")
         requester = str(request.get("requester") or "").lower()
-        if request.get("prevent_self_approval") and requester in (voter.email, on_behalf_of):
+        if request.get("prevent_self_approval") and requester in (voter.email, *delegators):
             raise HttpError(403, "you may not vote on your own request")
+        on_behalf_of = ", ".join(delegators) or None
         current = refuse_unvotable(
             request, at, expected_digest=expected_digest, use=use_ref, transaction=transaction
         )

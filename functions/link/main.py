@@ -17,7 +17,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from common import config, firestore, links, votes
+from common import config, firestore, inputs, links, votes
 from common.responses import HttpError, request_body
 
 OUTCOMES = {"approved": "Approve", "rejected": "Reject"}
@@ -64,9 +64,13 @@ def error_page(error: HttpError) -> flask.Response:
     return page(error.status, title, f"<p>{html.escape(reason)}.</p>")
 
 
+def _text_html(text: str) -> str:
+    """Stored text, escaped, with any misleading character shown rather than obeyed."""
+    return html.escape(inputs.visible(text))
+
+
 def _value_html(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
-    return html.escape(text)
+    return _text_html(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2))
 
 
 def _payload_html(payload: Any) -> str:
@@ -74,7 +78,7 @@ def _payload_html(payload: Any) -> str:
     if not isinstance(payload, Mapping):
         return f"<p>{_value_html(payload)}</p>"
     items = "".join(
-        f"<dt>{html.escape(str(key))}</dt><dd>{_value_html(value)}</dd>" for key, value in payload.items()
+        f"<dt>{_text_html(str(key))}</dt><dd>{_value_html(value)}</dd>" for key, value in payload.items()
     )
     return f"<dl>{items}</dl>"
 
@@ -100,6 +104,7 @@ def _confirmation(request: flask.Request) -> flask.Response:
     votes.refuse_unvotable(
         approval, datetime.now(UTC), expected_digest=link.digest, use=votes.link_use(link.nonce)
     )
+    votes.refuse_voted(snapshot.reference, approval, link.approver)
     buttons = "".join(
         f'<button type="submit" name="outcome" value="{outcome}">{label}</button>'
         for outcome, label in OUTCOMES.items()
@@ -108,7 +113,7 @@ def _confirmation(request: flask.Request) -> flask.Response:
     body = (
         f"<p>This link is for <strong>{html.escape(link.approver)}</strong> and works once, "
         f"until {expires}.</p>"
-        f"<h2>{html.escape(str(approval.get('subject') or ''))}</h2>"
+        f"<h2>{_text_html(str(approval.get('subject') or ''))}</h2>"
         f"{_payload_html(approval.get('payload'))}"
         f'<form method="post" action="{FORM_ACTION}">'
         f'<input type="hidden" name="token" value="{html.escape(request.args["token"])}">'
@@ -145,6 +150,9 @@ def _decision(request: flask.Request) -> flask.Response:
         raise HttpError(400, "choose approve or reject")
     if len(comment) > votes.MAX_COMMENT_LENGTH:
         raise HttpError(400, f"the comment may have at most {votes.MAX_COMMENT_LENGTH} characters")
+    problem = inputs.text_problem(comment)
+    if problem:
+        raise HttpError(400, f"the comment {problem}")
     result = votes.cast(
         link.request_id,
         votes.Voter(uid="", email=link.approver),

@@ -305,3 +305,19 @@ def test_other_methods_are_not_allowed(link: FunctionServer) -> None:
 
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, HEAD, POST"
+
+
+def test_the_page_shows_misleading_characters_instead_of_obeying_them(
+    link: FunctionServer, db: firestore.Client, callback_server: CallbackServer
+) -> None:
+    # Stored as a workflow started directly could store it: start refuses these characters.
+    request_id = pending(db, callback_server, [ALICE], payload={"file": "\u202ecod.exe", "n\u0085": "x"})
+    db.collection(seed.REQUESTS).document(request_id).update({"subject": "Pay \u2067Bob\u2069"})
+
+    page = open_link(link, issue(db, request_id, ALICE))
+
+    assert page.status_code == 200, page.text
+    assert "[U+202E]cod.exe" in page.text
+    assert "n[U+0085]" in page.text
+    assert "Pay [U+2067]Bob[U+2069]" in page.text
+    assert not any(c in page.text for c in "\u202e\u0085\u2067\u2069")
