@@ -22,13 +22,15 @@ ESCALATION_KEYS = {"approvers", "timeoutSeconds", "quorum"}
 
 
 def approval_policy(settings: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """ApprovalWorkflowArgs' policy arguments from a workflow's settings (config keys, camelCase);
-    `where` names the config entry in errors."""
+    """ApprovalWorkflowArgs' policy arguments (who decides, and who may ask) from a workflow's
+    settings (config keys, camelCase); `where` names the config entry in errors."""
     policy: dict[str, Any] = {"mode": MODE}
     for key, argument in (
         ("quorum", "quorum"),
         ("reminderEverySeconds", "reminder_every_seconds"),
         ("preventSelfApproval", "prevent_self_approval"),
+        ("requesters", "requesters"),
+        ("maxPendingPerRequester", "max_pending_per_requester"),
     ):
         if settings.get(key) is not None:
             policy[argument] = settings[key]
@@ -83,6 +85,8 @@ translation = ApprovalWorkflow(
                 "quorum": config.get_int("quorum"),
                 "reminderEverySeconds": config.get_int("reminderEverySeconds"),
                 "preventSelfApproval": config.get_bool("preventSelfApproval"),
+                "requesters": config.get_object("requesters"),
+                "maxPendingPerRequester": config.get_int("maxPendingPerRequester"),
                 "escalateTo": config.get_object("escalateTo"),
             },
             "approvals:",
@@ -100,6 +104,8 @@ WORKFLOW_KEYS = {
     "reminderEverySeconds",
     "escalateTo",
     "preventSelfApproval",
+    "requesters",
+    "maxPendingPerRequester",
 }
 
 

@@ -22,6 +22,10 @@ class Collections:
     link_uses: str = "approval_link_uses"
     memberships: str = "approval_memberships"
     """Approver groups: one document per member e-mail, `{groups: [...]}` (ApprovalPlatformArgs.groups)."""
+    requesters: str = "approval_requesters"
+    """Each requester's recent starts per workflow (the start function's limit on waiting requests)."""
+    starts: str = "approval_starts"
+    """Who asked for each request the start function started (the workflow checks its requester there)."""
 
     def names(self) -> dict[str, str]:
         return {
@@ -32,6 +36,8 @@ class Collections:
             "delegations": self.delegations,
             "link_uses": self.link_uses,
             "memberships": self.memberships,
+            "requesters": self.requesters,
+            "starts": self.starts,
         }
 
     def environment(self) -> dict[str, str]:

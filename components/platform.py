@@ -352,7 +352,8 @@ class ApprovalPlatform(pulumi.ComponentResource):
         members = {role: iam.member_of(account) for role, account in accounts.items()}
 
         self.grant_execution_starter("start", members["start"])
-        self.grant_database_reader("start", members["start"])
+        # start records who asked (the workflow checks it) and counts each requester's waiting requests.
+        self.grant_database_user("start", members["start"])
         # A vote that decides delivers the workflow's callback, whichever way it was cast.
         for voting in ("decide", "link"):
             self.grant_callback_sender(voting, members[voting])

@@ -17,6 +17,7 @@ from .errors import InvalidArgumentError
 from .groups import check_declared, group_principals
 from .naming import resource_id, service_account_id
 from .platform import ApprovalPlatform
+from .requesters import DEFAULT_MAX_PENDING, MAX_PENDING_LIMIT, check_requesters, default_requesters
 from .validation import APPROVER, check_bool, check_int_range, check_labels
 
 # Workflows caps an execution at one year; an approval cannot wait longer.
@@ -115,6 +116,12 @@ class ApprovalWorkflowArgs:
     """Who decides when nobody did by `timeout_seconds`; None: the request expires then."""
     prevent_self_approval: bool = True
     """The requester may not vote on their own request."""
+    requesters: Sequence[str] | None = None
+    """Who may ask through the start function: e-mails, `group:NAME` (declared groups) and
+    `domain:example.com`. None: every domain the approvers' addresses are in (an approver at
+    gmail.com makes this required)."""
+    max_pending_per_requester: int = DEFAULT_MAX_PENDING
+    """How many of one requester's requests to this workflow may wait for a decision at once."""
 
     def validate(self, name: str) -> Template:
         arg = "ApprovalWorkflowArgs"
@@ -135,6 +142,10 @@ class ApprovalWorkflowArgs:
         if self.escalate_to is not None:
             check_declared(f"{arg}.escalate_to.approvers", self.escalate_to.approvers, declared)
         check_declared(f"{arg}.params", group_principals(self.params), declared)
+        self.resolved_requesters()
+        check_int_range(
+            f"{arg}.max_pending_per_requester", self.max_pending_per_requester, 1, MAX_PENDING_LIMIT
+        )
         key = self.workflow_key or name
         if not WORKFLOW_KEY.match(key):
             raise InvalidArgumentError(
@@ -183,6 +194,14 @@ class ApprovalWorkflowArgs:
             )
             check_quorum(f"{where}.quorum", self.escalate_to.quorum, escalation_approvers)
         check_bool(f"{arg}.prevent_self_approval", self.prevent_self_approval)
+
+    def resolved_requesters(self) -> list[str]:
+        """`requesters` checked and lower-cased, or their default; InvalidArgumentError otherwise."""
+        where = "ApprovalWorkflowArgs.requesters"
+        if self.requesters is not None:
+            return check_requesters(where, self.requesters, self.platform.groups)
+        escalation = self.escalate_to.approvers if self.escalate_to else ()
+        return default_requesters(where, [*self.approvers, *escalation], self.platform.groups)
 
     def approval_policy(self) -> str:
         """The APPROVAL_POLICY env var the step library reads: compact JSON."""
@@ -279,6 +298,7 @@ class ApprovalWorkflow(pulumi.ComponentResource):
         self.service_account_email = account.email
 
         input_schema = dict(args.input_schema if args.input_schema is not None else template.input_schema)
+        requesters = args.resolved_requesters()
         # The start function looks workflows up here, so the platform never needs
         # redeploying when a workflow is added.
         self.registration = gcp.firestore.Document(
@@ -293,6 +313,9 @@ class ApprovalWorkflow(pulumi.ComponentResource):
                         "workflow_name": {"stringValue": full_name},
                         "template": {"stringValue": template.name},
                         "input_schema": {"stringValue": json.dumps(input_schema, sort_keys=True)},
+                        # The start function refuses anyone else, and more waiting requests.
+                        "requesters": {"stringValue": json.dumps(requesters)},
+                        "max_pending_per_requester": {"integerValue": str(args.max_pending_per_requester)},
                     },
                     sort_keys=True,
                 )

@@ -86,7 +86,7 @@ ALLOW_LIST_SCHEMA = schema(
         "additionalProperties": {"type": "array", "items": {"type": "string"}},
         # The platform's accounts and what each needs; the first matching pattern wins.
         "default": {
-            "*-start": ["projects/*/roles/approvals_*_executionStarter", "roles/datastore.viewer"],
+            "*-start": ["projects/*/roles/approvals_*_executionStarter", "roles/datastore.user"],
             "*-decide": ["projects/*/roles/approvals_*_callbackSender", "roles/datastore.user"],
             "*-build": [
                 "roles/logging.logWriter",

@@ -10,7 +10,7 @@ import flask
 import functions_framework
 
 from common import audit, auth, config, events, executions, firestore, times
-from common.responses import HttpError, is_request_id, post_json_endpoint, request_json
+from common.responses import HttpError, bad_gateway, is_request_id, post_json_endpoint, request_json
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
@@ -101,8 +101,7 @@ def cancel(request: flask.Request) -> dict[str, Any]:
         # The workflow still waits for a decision, so the request must stay open too.
         _transact(ref, undo)
         if isinstance(exc, executions.ExecutionsError):
-            logger.error("cancelling %s of %s failed: %s", execution_name, request_id, exc)
-            raise HttpError(502, f"could not cancel the workflow execution: {exc}") from exc
+            raise bad_gateway("could not cancel the workflow execution", f"{execution_name}: {exc}") from exc
         raise
     details = {"reason": reason, "execution_name": execution_name}
     audit.record(request_id, "cancelled", caller.email, details, at=cancelled_at)

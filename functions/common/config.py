@@ -62,6 +62,16 @@ def memberships_collection() -> str:
     return env("APPROVALS_MEMBERSHIPS_COLLECTION", "approval_memberships")
 
 
+def requesters_collection() -> str:
+    """Each requester's recent starts per workflow, for the limit on their waiting requests."""
+    return env("APPROVALS_REQUESTERS_COLLECTION", "approval_requesters")
+
+
+def starts_collection() -> str:
+    """One document per request the start function started: who asked, for the workflow to check."""
+    return env("APPROVALS_STARTS_COLLECTION", "approval_starts")
+
+
 def events_topic() -> str:
     """Full name of the Pub/Sub topic request state changes go to; empty publishes nothing."""
     return env("APPROVALS_EVENTS_TOPIC")

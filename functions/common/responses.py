@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +35,17 @@ class HttpError(Exception):
         self.status = status
         self.reason = reason
         self.details = list(details) if details else []
+
+
+def bad_gateway(what: str, detail: object) -> HttpError:
+    """A 502 saying ``what`` failed, with an incident id; ``detail`` goes to the log only.
+
+    Upstream errors name callback URLs, projects and permissions: the caller
+    needs none of it, and support finds it in the log by the incident id.
+    """
+    incident = uuid.uuid4().hex[:12]
+    logger.error("%s (incident %s): %s", what, incident, detail)
+    return HttpError(502, f"{what} (incident {incident})")
 
 
 def json_response(status: int, body: dict[str, Any]) -> flask.Response:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from common import audit, auth, callback, config, delegations, firestore, links, memberships, times
-from common.responses import HttpError
+from common.responses import HttpError, bad_gateway
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
@@ -341,10 +341,10 @@ def _call_back(request_id: str, decision: Mapping[str, Any], withdraw: Callable[
     except BaseException as exc:
         # Whatever went wrong, leave nothing half-written: the vote is undone
         # and the voter may vote again.
-        withdraw(f"the callback failed: {exc}")
+        # The audit trail is readable by approvers: it gets no URL or upstream text.
+        withdraw("the decision could not be delivered to the workflow")
         if isinstance(exc, callback.CallbackError):
-            logger.error("callback for %s failed: %s", request_id, exc)
-            raise HttpError(502, f"could not deliver the decision: {exc}") from exc
+            raise bad_gateway("could not deliver the decision", f"callback for {request_id}: {exc}") from exc
         raise
 
 

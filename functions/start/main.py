@@ -6,13 +6,14 @@ import json
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import flask
 import functions_framework
 
-from common import auth, config, executions, firestore, schema
-from common.responses import HttpError, post_json_endpoint, request_json
+from common import auth, config, executions, firestore, requesters, schema, times
+from common.responses import HttpError, bad_gateway, post_json_endpoint, request_json
 
 RESERVED_INPUT_FIELDS = ("request_id", "requester")
 _WORKFLOW_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
@@ -34,24 +35,53 @@ def _parse(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return key, given
 
 
-def _registry_entry(key: str) -> tuple[str, dict[str, Any]]:
-    """The registered workflow's full name and input schema, or a 404."""
+@dataclass(frozen=True)
+class Registration:
+    """What ``pulumi up`` registered for a workflow key."""
+
+    workflow_name: str
+    input_schema: dict[str, Any]
+    requesters: list[str]
+    max_pending: int
+
+    @property
+    def workflow_id(self) -> str:
+        return self.workflow_name.rsplit("/", 1)[-1]
+
+
+def _registry_entry(key: str) -> Registration:
+    """The registered workflow, or a 404 (500 when the entry is malformed)."""
     snapshot = firestore.client().collection(config.workflows_collection()).document(key).get()
     if not snapshot.exists:
         raise HttpError(404, f"unknown workflow {key}")
     entry = snapshot.to_dict() or {}
-    name = entry.get("workflow_name")
     try:
-        input_schema = json.loads(entry.get("input_schema") or "")
-    except (TypeError, ValueError):
-        input_schema = None
-    if not isinstance(name, str) or not _WORKFLOW_NAME.match(name) or not isinstance(input_schema, dict):
+        registration = Registration(
+            workflow_name=entry["workflow_name"],
+            input_schema=json.loads(entry["input_schema"]),
+            requesters=json.loads(entry["requesters"]),
+            max_pending=entry["max_pending_per_requester"],
+        )
+    except (KeyError, TypeError, ValueError):
+        registration = None
+    if (
+        registration is None
+        or not isinstance(registration.workflow_name, str)
+        or not _WORKFLOW_NAME.match(registration.workflow_name)
+        or not isinstance(registration.input_schema, dict)
+        or not isinstance(registration.requesters, list)
+        or not all(isinstance(r, str) for r in registration.requesters)
+        or isinstance(registration.max_pending, bool)
+        or not isinstance(registration.max_pending, int)
+    ):
+        # An entry from before requesters existed, too: nobody may ask until `pulumi up` rewrites it.
         logger.error("registry entry %s is malformed: %r", key, entry)
         raise HttpError(500, f"workflow {key} is misconfigured")
-    return name, input_schema
+    return registration
 
 
 def _check_input(key: str, given: dict[str, Any], input_schema: dict[str, Any]) -> None:
+    """400 listing every way ``given`` breaks the workflow's input schema."""
     problems = [f"{field}: is set by the server" for field in RESERVED_INPUT_FIELDS if field in given]
     try:
         problems += schema.validate(given, input_schema)
@@ -68,15 +98,18 @@ def start(request: flask.Request) -> dict[str, Any]:
     """POST {workflow, input} -> {workflow, execution, execution_id, request_id}."""
     caller = auth.authenticate(request)
     key, given = _parse(request_json(request))
-    workflow_name, input_schema = _registry_entry(key)
-    _check_input(key, given, input_schema)
+    registration = _registry_entry(key)
+    requesters.check_may_ask(caller.email, registration.requesters)
+    _check_input(key, given, registration.input_schema)
     request_id = uuid.uuid4().hex
+    workflow_id = registration.workflow_id
+    requesters.reserve(caller.email, workflow_id, request_id, registration.max_pending, times.now())
     argument = {**given, "request_id": request_id, "requester": caller.email}
     try:
-        execution = executions.start(workflow_name, argument)
+        execution = executions.start(registration.workflow_name, argument)
     except executions.ExecutionsError as exc:
-        logger.error("cannot start %s: %s", workflow_name, exc)
-        raise HttpError(502, f"could not start the workflow: {exc}") from exc
+        requesters.release(caller.email, workflow_id, request_id)
+        raise bad_gateway("could not start the workflow", f"{registration.workflow_name}: {exc}") from exc
     logger.info("%s started %s for %s", caller.email, execution, request_id)
     return {
         "workflow": key,

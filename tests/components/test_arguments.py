@@ -54,7 +54,11 @@ def platform() -> ApprovalPlatform:
             "",
         ),
         ({"project": "Not_A_Project"}, "ApprovalPlatformArgs.project", "project id"),
-        ({"mail_webhook_url": "http://mail.example.com"}, "ApprovalPlatformArgs.mail_webhook_url", "https://"),
+        (
+            {"mail_webhook_url": "http://mail.example.com"},
+            "ApprovalPlatformArgs.mail_webhook_url",
+            "https://",
+        ),
         (
             {"collections": Collections(delegations="approval_requests")},
             "ApprovalPlatformArgs.collections",
@@ -142,6 +146,13 @@ def test_a_missing_project_says_how_to_set_it() -> None:
             "3 could never be reached",
         ),
         ({"prevent_self_approval": "yes"}, "ApprovalWorkflowArgs.prevent_self_approval", "True or False"),
+        ({"requesters": []}, "ApprovalWorkflowArgs.requesters", "non-empty"),
+        ({"requesters": "a@example.com"}, "ApprovalWorkflowArgs.requesters", "non-empty"),
+        ({"requesters": ["example.com"]}, "ApprovalWorkflowArgs.requesters", "domain:example.com"),
+        ({"requesters": ["domain:not a domain"]}, "ApprovalWorkflowArgs.requesters", "domain:example.com"),
+        ({"requesters": ["group:legal"]}, "ApprovalWorkflowArgs.requesters", UNDECLARED),
+        ({"approvers": ["ann@gmail.com"]}, "ApprovalWorkflowArgs.requesters", "no safe default"),
+        ({"max_pending_per_requester": 0}, "ApprovalWorkflowArgs.max_pending_per_requester", "1 to 1000"),
         ({"approvers": ["a@example.com", "group:Legal"]}, "ApprovalWorkflowArgs.approvers", UNDECLARED),
         (
             {"escalate_to": Escalation(approvers=["group:legal"], timeout_seconds=60)},
@@ -399,3 +410,53 @@ def test_the_approval_policy_carries_every_setting() -> None:
 def test_a_group_makes_any_quorum_reachable() -> None:
     policy = approval_policy(mode="quorum", quorum=5, approvers=["a@example.com", "group:reviewers"])
     assert policy["quorum"] == 5
+
+
+def registration(graph: Any, key: str) -> dict[str, Any]:
+    """The registry document the start function reads for ``key``, as plain values."""
+    [document] = [
+        d
+        for d in graph.of_type("gcp:firestore/document:Document")
+        if d.inputs["collection"] == "approval_workflows" and d.inputs["documentId"] == key
+    ]
+    fields = json.loads(document.inputs["fields"])
+    return {name: next(iter(value.values())) for name, value in fields.items()}
+
+
+def test_requesters_default_to_the_approvers_domains() -> None:
+    def program() -> None:
+        shared = ApprovalPlatform(
+            "approvals", ApprovalPlatformArgs(groups={"legal": ["lee@law.example.org"]})
+        )
+        ApprovalWorkflow(
+            "translate",
+            ApprovalWorkflowArgs(
+                platform=shared,
+                template="translation_validation",
+                approvers=["Ann@Example.com", "group:legal"],
+                escalate_to=Escalation(approvers=["cto@corp.example.net"], timeout_seconds=60),
+            ),
+        )
+        ApprovalWorkflow(
+            "expenses",
+            ApprovalWorkflowArgs(
+                platform=shared,
+                template="translation_validation",
+                approvers=["ann@gmail.com"],
+                requesters=["Bob@Example.com", "group:legal", "domain:Example.org"],
+                max_pending_per_requester=3,
+            ),
+        )
+
+    graph = run(program)
+
+    translate = registration(graph, "translate")
+    assert json.loads(translate["requesters"]) == [
+        "domain:corp.example.net",
+        "domain:example.com",
+        "domain:law.example.org",
+    ]
+    assert translate["max_pending_per_requester"] == "10"
+    expenses = registration(graph, "expenses")
+    assert json.loads(expenses["requesters"]) == ["bob@example.com", "group:legal", "domain:example.org"]
+    assert expenses["max_pending_per_requester"] == "3"

@@ -26,7 +26,8 @@ def sa(account_id: str) -> str:
 
 def test_platform_identities_hold_only_their_own_roles(dev_graph: Graph) -> None:
     found = bindings(dev_graph)
-    assert found[sa("approvals-start")] == {(STARTER, None), ("roles/datastore.viewer", DB_CONDITION)}
+    # start records each start, for the requester's limit and for the workflow to check who asked.
+    assert found[sa("approvals-start")] == {(STARTER, None), ("roles/datastore.user", DB_CONDITION)}
     assert found[sa("approvals-decide")] == {(SENDER, None), ("roles/datastore.user", DB_CONDITION)}
     # A vote cast through a signed link may decide the request, and then sends the callback.
     assert found[sa("approvals-link")] == {(SENDER, None), ("roles/datastore.user", DB_CONDITION)}

@@ -45,6 +45,8 @@ def function_env(
         "APPROVALS_DELEGATIONS_COLLECTION": seed.DELEGATIONS,
         "APPROVALS_LINK_USES_COLLECTION": seed.LINK_USES,
         "APPROVALS_MEMBERSHIPS_COLLECTION": seed.MEMBERSHIPS,
+        "APPROVALS_REQUESTERS_COLLECTION": seed.REQUESTERS,
+        "APPROVALS_STARTS_COLLECTION": seed.STARTS,
         "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
         "FIREBASE_AUTH_CERTS_URL": identity.certs_url,
         "GCE_METADATA_HOST": metadata_server.host,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -169,6 +170,7 @@ def test_missing_token_is_unauthorized(start: FunctionServer, executions_api: Ex
 )
 def test_executions_api_failure_is_bad_gateway(
     start: FunctionServer,
+    db: firestore.Client,
     identity: IdentityProvider,
     executions_api: ExecutionsServer,
     code: grpc.StatusCode,
@@ -182,9 +184,13 @@ def test_executions_api_failure_is_bad_gateway(
 
     assert response.status_code == 502
     error = response.json()["error"]
-    assert code.name in error
-    assert details in error
+    incident = re.fullmatch(r"could not start the workflow \(incident ([0-9a-f]{12})\)", error)
+    assert incident, error
+    # The API's text names the project and the permission: the log has it, the caller does not.
+    assert details in start.output() and incident[1] in start.output()
     assert len(executions_api.calls) == 1
+    # The failed start does not count against the requester's limit.
+    assert list(db.collection(seed.STARTS).stream()) == []
 
 
 def test_unreachable_executions_api_is_bad_gateway(
@@ -195,9 +201,11 @@ def test_unreachable_executions_api_is_bad_gateway(
         response = post(
             unreachable, {"workflow": "translate", "input": {"text": "Hello"}}, identity.mint("a@example.com")
         )
+        logged = unreachable.output()
 
     assert response.status_code == 502
-    assert "UNAVAILABLE" in response.json()["error"]
+    assert "UNAVAILABLE" in logged
+    assert "UNAVAILABLE" not in response.json()["error"]
 
 
 def test_misconfigured_registry_is_a_server_error(
@@ -217,3 +225,80 @@ def test_other_methods_are_not_allowed(start: FunctionServer) -> None:
 
     assert response.status_code == 405
     assert response.json() == {"error": "method not allowed"}
+
+
+def start_as(start: FunctionServer, identity: IdentityProvider, email: str) -> requests.Response:
+    return post(start, {"workflow": "translate", "input": {"text": "Hello"}}, identity.mint(email))
+
+
+@pytest.mark.parametrize(
+    ("requesters", "email", "allowed"),
+    [
+        (["domain:example.com"], "mallory@evil.test", False),
+        (["domain:example.com"], "Ann@Example.com", True),
+        (["domain:example.com"], "ann@sub.example.com", False),
+        (["ann@example.com"], "bob@example.com", False),
+        (["ann@example.com"], "ANN@example.com", True),
+        (["group:finance"], "fiona@other.test", True),
+        (["group:finance"], "ann@example.com", False),
+    ],
+    ids=[
+        "stranger",
+        "same-domain",
+        "sub-domain",
+        "other-person",
+        "listed-person",
+        "group-member",
+        "no-group",
+    ],
+)
+def test_only_the_workflows_requesters_may_ask(
+    start: FunctionServer,
+    db: firestore.Client,
+    identity: IdentityProvider,
+    executions_api: ExecutionsServer,
+    requesters: list[str],
+    email: str,
+    allowed: bool,
+) -> None:
+    seed.workflow(db, "translate", WORKFLOW_NAME, INPUT_SCHEMA, requesters=requesters)
+    db.collection(seed.MEMBERSHIPS).document("fiona@other.test").set({"groups": ["finance"]})
+
+    response = start_as(start, identity, email)
+
+    if allowed:
+        assert response.status_code == 200, response.text
+        record = seed.get(db, seed.STARTS, response.json()["request_id"])
+        assert record is not None and record["requester"] == email.lower()
+        assert record["workflow_id"] == "translate"
+    else:
+        assert response.status_code == 403
+        assert response.json() == {"error": "you may not ask this workflow for approval"}
+        assert executions_api.calls == []
+
+
+def test_a_requester_may_have_only_so_many_requests_waiting(
+    start: FunctionServer, db: firestore.Client, identity: IdentityProvider, executions_api: ExecutionsServer
+) -> None:
+    seed.workflow(db, "translate", WORKFLOW_NAME, INPUT_SCHEMA, max_pending=3)
+
+    # Six at once, before the workflow writes any request: never more than three start.
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        burst = list(pool.map(lambda _: start_as(start, identity, "ann@example.com"), range(6)))
+    codes = [a.status_code for a in burst]
+    assert set(codes) <= {200, 429, 503} and codes.count(200) <= 3
+    more = [start_as(start, identity, "ann@example.com") for _ in range(4 - codes.count(200))]
+    assert [a.status_code for a in more] == [200] * (3 - codes.count(200)) + [429]
+    assert "3 requests to this workflow waiting" in more[-1].json()["error"]
+    assert len(executions_api.calls) == 3
+    answers = [*burst, *more]
+    # Another requester is not held back by ann's.
+    assert start_as(start, identity, "bob@example.com").status_code == 200
+    # Once one of ann's requests is decided, she may ask again.
+    started = [a.json()["request_id"] for a in answers if a.status_code == 200]
+    for request_id in started:
+        seed.request(db, approvers=["x@example.com"], request_id=request_id, requester="ann@example.com")
+        db.collection(seed.REQUESTS).document(request_id).update({"workflow_id": "translate"})
+    db.collection(seed.REQUESTS).document(started[0]).update({"status": "approved"})
+    assert start_as(start, identity, "ann@example.com").status_code == 200
+    assert start_as(start, identity, "ann@example.com").status_code == 429

@@ -19,6 +19,8 @@ AUDIT = "approval_audit"
 DELEGATIONS = "approval_delegations"
 LINK_USES = "approval_link_uses"
 MEMBERSHIPS = "approval_memberships"
+REQUESTERS = "approval_requesters"
+STARTS = "approval_starts"
 REQUESTER = "requester@example.com"
 EXECUTION_NAME = f"projects/{PROJECT}/locations/us-central1/workflows/wf/executions/exec-1"
 
@@ -155,13 +157,23 @@ def trail(db: firestore.Client, request_id: str) -> list[tuple[str, str, dict[st
     return [(event["event"], event["actor"], event["details"]) for event in audit(db, request_id)]
 
 
-def workflow(db: firestore.Client, key: str, workflow_name: str, input_schema: dict[str, Any]) -> None:
+def workflow(
+    db: firestore.Client,
+    key: str,
+    workflow_name: str,
+    input_schema: dict[str, Any],
+    *,
+    requesters: Sequence[str] = ("domain:example.com",),
+    max_pending: int = 10,
+) -> None:
     """A registry entry as the Pulumi component writes it."""
     db.collection(WORKFLOWS).document(key).set(
         {
             "workflow_name": workflow_name,
             "template": "translation_validation",
             "input_schema": json.dumps(input_schema),
+            "requesters": json.dumps(list(requesters)),
+            "max_pending_per_requester": max_pending,
         }
     )
 

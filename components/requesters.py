@@ -1,0 +1,69 @@
+"""Who may ask a workflow for approval, and how many of their requests may wait at once.
+
+Signing in proves an address, not a right to ask: with Google sign-in, anyone
+with a Google account has a verified e-mail. Each workflow therefore lists its
+requesters, and the start function refuses everyone else, so a stranger cannot
+make the platform mail approvers their text from a trusted sender.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from .errors import InvalidArgumentError
+from .groups import GROUP_PREFIX, check_declared
+from .validation import DOMAIN, EMAIL
+
+DOMAIN_PREFIX = "domain:"
+# Domains where anyone can get an address that Google sign-in verifies: never a default.
+PUBLIC_MAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+DEFAULT_MAX_PENDING = 10
+MAX_PENDING_LIMIT = 1000
+ALLOWED = "an e-mail, group:NAME (a declared group) or domain:example.com"
+
+
+def _domain_of(email: str) -> str:
+    return email.rsplit("@", 1)[1].lower()
+
+
+def check_requesters(argument: str, requesters: object, declared: Mapping[str, object]) -> list[str]:
+    """The entries lower-cased, or InvalidArgumentError naming the first that is not ``ALLOWED``."""
+    if isinstance(requesters, str) or not isinstance(requesters, Sequence) or not requesters:
+        raise InvalidArgumentError(argument, "must be a non-empty list", ALLOWED)
+    checked = []
+    for entry in requesters:
+        text = entry.lower() if isinstance(entry, str) else ""
+        valid = (
+            EMAIL.match(text)
+            or (text.startswith(DOMAIN_PREFIX) and DOMAIN.match(text[len(DOMAIN_PREFIX) :]))
+            or (text.startswith(GROUP_PREFIX) and len(text) > len(GROUP_PREFIX))
+        )
+        if not valid:
+            raise InvalidArgumentError(argument, f"{entry!r} is not valid", ALLOWED)
+        checked.append(text)
+    check_declared(argument, checked, declared)
+    return list(dict.fromkeys(checked))
+
+
+def default_requesters(
+    argument: str, approvers: Iterable[str], groups: Mapping[str, Iterable[str]]
+) -> list[str]:
+    """``domain:`` entries for every domain the approvers (and their groups' members) have addresses in.
+
+    The people of the organisation that approves may ask it; a stranger's
+    address, in another domain, may not. An approver at a public mail domain
+    would open it to everyone there, so ``argument`` must then be given.
+    """
+    people: list[str] = []
+    for approver in approvers:
+        if approver.lower().startswith(GROUP_PREFIX):
+            people.extend(groups.get(approver[len(GROUP_PREFIX) :].lower(), ()))
+        else:
+            people.append(approver)
+    domains = sorted({_domain_of(person) for person in people})
+    public = [d for d in domains if d in PUBLIC_MAIL_DOMAINS]
+    if public:
+        raise InvalidArgumentError(
+            argument,
+            f"has no safe default: an approver's address is at {', '.join(public)}, where anyone has one",
+            ALLOWED + " entries naming who may ask",
+        )
+    return [DOMAIN_PREFIX + domain for domain in domains]

@@ -1,0 +1,60 @@
+"""Who may ask: a stranger signed in with a verified address, and a flood from one requester."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests.e2e.stack_client import HTTP_TIMEOUT, Client
+
+EXPENSE = {"amount": 12.5, "currency": "EUR", "reason": "train"}
+# Pulumi.dev.yaml's translation-validation: the default limit, 10 waiting requests each.
+LIMIT = 10
+
+
+def start(client: Client, email: str, workflow: str = "expense-approval") -> requests.Response:
+    given = EXPENSE if workflow == "expense-approval" else {"text": "Hello"}
+    return requests.post(
+        f"{client.origin}/api/start",
+        json={"workflow": workflow, "input": given},
+        headers={"Authorization": f"Bearer {client.token(email)}"},
+        timeout=HTTP_TIMEOUT,
+    )
+
+
+def test_a_stranger_with_a_verified_address_cannot_ask(client: Client) -> None:
+    probe = client.start("carol@example.com", "expense-approval", EXPENSE)
+    before = len(client.executions(probe.execution))
+
+    response = start(client, "mallory@evil.test")
+
+    assert response.status_code == 403
+    assert response.json() == {"error": "you may not ask this workflow for approval"}
+    assert len(client.executions(probe.execution)) == before
+
+
+def test_a_flood_from_one_requester_stops_at_the_limit(client: Client) -> None:
+    flooder = f"flood-{uuid.uuid4().hex[:8]}@example.com"
+    client.token(flooder)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        burst = list(
+            pool.map(lambda _: start(client, flooder, "translation-validation").status_code, range(12))
+        )
+    # Racing starts of one requester queue on their document; some are told to retry (503).
+    assert set(burst) <= {200, 429, 503}
+    assert burst.count(200) <= LIMIT
+    more = [
+        start(client, flooder, "translation-validation").status_code
+        for _ in range(LIMIT + 1 - burst.count(200))
+    ]
+
+    assert more[-1] == 429
+    assert burst.count(200) + more.count(200) == LIMIT
+    # Someone else still gets through.
+    assert (
+        start(client, f"other-{uuid.uuid4().hex[:8]}@example.com", "translation-validation").status_code
+        == 200
+    )
