@@ -83,8 +83,10 @@ class Approvals:
     def events(self, request_id: str) -> list[tuple[str, str, dict[str, Any]]]:
         return seed.trail(self.db, request_id)
 
-    def decide(self, request_id: str, approver: str, outcome: str = "approved", **extra: Any) -> None:
-        """Send the callback decide sends once the votes decide the request."""
+    def decide(
+        self, request_id: str, approver: str, outcome: str = "approved", round_: str = "initial"
+    ) -> None:
+        """Record ``approver``'s deciding vote and send the callback, as decide does."""
         callback = seed.get(self.db, seed.CALLBACKS, request_id)
         assert callback is not None
         body = {
@@ -94,8 +96,8 @@ class Approvals:
             "principal": approver,
             "comment": "",
             "decided_at": self.now().isoformat(),
-            **extra,
         }
+        seed.claim(self.db, body, round_=round_)
         response = self.call_back(callback["url"], body)
         assert response.status_code == 200, response.text
         self.engine.wait_idle()
@@ -178,7 +180,7 @@ def test_after_escalation_only_the_new_approvers_decide(approvals: Approvals) ->
     approvals.decide("req-1", ALICE)
     assert approvals.state(execution_id) == "ACTIVE"
     approvals.engine.advance(HOUR)
-    approvals.decide("req-1", BOSS, "rejected")
+    approvals.decide("req-1", BOSS, "rejected", round_="escalation")
 
     assert approvals.result(execution_id)["status"] == "rejected"
     assert [(event, actor) for event, actor, _ in approvals.events("req-1")] == [
@@ -206,7 +208,8 @@ def test_the_requester_cannot_approve_their_own_request_unless_allowed(
         [*_, (event, _, details)] = approvals.events("req-1")
         assert (event, details) == (
             "invalid_callback",
-            {"problem": "the requester cannot decide their own request"},
+            # The requester's own vote is not counted: nothing decides the request.
+            {"problem": "the recorded votes do not decide approved"},
         )
     else:
         assert approvals.result(execution_id)["approver"] == REQUESTER
@@ -263,10 +266,11 @@ def test_rules_store_every_approver_once_and_the_votes_come_back(approvals: Appr
     assert request["approver_groups"] == ["finance", "legal"]
     assert request["tally"]["rules"] == {"finance": 0, "legal": 0}
 
-    votes = [{"approver": ALICE, "outcome": "approved", "comment": ""}]
-    approvals.decide("req-1", ALICE, votes=votes)
+    approvals.decide("req-1", ALICE)
 
-    assert approvals.result(execution_id)["votes"] == votes
+    assert approvals.result(execution_id)["votes"] == [
+        {"approver": ALICE, "outcome": "approved", "comment": ""}
+    ]
 
 
 @pytest.mark.parametrize(

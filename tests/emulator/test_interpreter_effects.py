@@ -179,6 +179,19 @@ def fake_google(effect: CallEffect) -> Any:
         }
     if effect.name == "googleapis.translate.v2.translations.translate":
         return {"data": {"translations": [{"translatedText": "Bonjour"}]}}
+    ada = {"stringValue": "ada@example.com"}
+    if effect.name.endswith("documents.get"):
+        # The request as decide leaves it: claimed, with ada's decision.
+        claim = {"outcome": {"stringValue": "approved"}, "approver": ada, "principal": ada}
+        return {"fields": {"status": {"stringValue": "deciding"}, "decision": {"mapValue": {"fields": claim}}}}
+    if effect.name.endswith("documents.runQuery"):
+        vote = {
+            "voter": ada,
+            "outcome": {"stringValue": "approved"},
+            "round": {"stringValue": "initial"},
+            "principals": {"arrayValue": {"values": [ada]}},
+        }
+        return [{"document": {"fields": vote}}]
     raise AssertionError(f"unexpected call {effect.name}")
 
 

@@ -112,12 +112,15 @@ def test_an_approval_publishes_requested_then_decided(
     engine.advance(HOUR)
     decided = now(engine)
     url = seed.get(db, seed.CALLBACKS, REQUEST_ID)["url"]
-    response = call_back(url, APPROVE.body(REQUEST_ID, decided))
+    body = APPROVE.body(REQUEST_ID, decided)
+    seed.claim(db, body)
+    response = call_back(url, body)
     assert response.status_code == 200, response.text
     engine.wait_idle()
 
     assert engine.get(execution_id).state == "SUCCEEDED", engine.get(execution_id).error
-    details = {"outcome": "approved", "principal": APPROVE.principal, "comment": APPROVE.comment, "votes": []}
+    votes = [{"approver": APPROVE.approver, "outcome": "approved", "comment": APPROVE.comment}]
+    details = {"outcome": "approved", "principal": APPROVE.principal, "comment": APPROVE.comment, "votes": votes}
     assert events(subscription.pull(1), decided) == [("decided", APPROVE.approver, details)]
 
 
@@ -168,7 +171,9 @@ def test_a_lost_event_is_logged_and_the_request_still_waits(
     assert (lost.payload["event"], lost.payload["request_id"]) == ("requested", REQUEST_ID)
     assert seed.stored(db, REQUEST_ID)["status"] == "pending"
     url = seed.get(db, seed.CALLBACKS, REQUEST_ID)["url"]
-    response = call_back(url, APPROVE.body(REQUEST_ID, now(engine)))
+    body = APPROVE.body(REQUEST_ID, now(engine))
+    seed.claim(db, body)
+    response = call_back(url, body)
     assert response.status_code == 200, response.text
     engine.wait_idle()
     assert engine.get(execution_id).state == "SUCCEEDED", engine.get(execution_id).error

@@ -194,3 +194,35 @@ def stamps(db: firestore.Client, request_id: str) -> tuple[Any, Any]:
     """The request's (delegates, stand_in_for) stamps, None where absent."""
     request = stored(db, request_id)
     return request.get("delegates"), request.get("stand_in_for")
+
+
+Vote = tuple[str, Sequence[str], str, str]  # (voter, principals, outcome, comment)
+
+
+def claim(
+    db: firestore.Client,
+    body: Mapping[str, Any],
+    votes: Sequence[Vote] | None = None,
+    round_: str = "initial",
+) -> None:
+    """What decide's transaction writes before it calls the workflow back with ``body``: the votes
+    (by default the decider's own) and the request in ``deciding`` with its decision.
+    """
+    ref = db.collection(REQUESTS).document(body["request_id"])
+    at = dt.datetime.now(dt.UTC)
+    for index, (voter, principals, outcome, comment) in enumerate(
+        votes or [(body["approver"], [body["principal"]], body["outcome"], body.get("comment", ""))]
+    ):
+        vote_id = voter if round_ == "initial" else f"{round_}:{voter}"
+        ref.collection("votes").document(vote_id).set(
+            {
+                "voter": voter,
+                "principals": list(principals),
+                "outcome": outcome,
+                "comment": comment,
+                "round": round_,
+                "at": at + dt.timedelta(milliseconds=index),
+            }
+        )
+    decision = {key: body[key] for key in ("outcome", "approver", "principal") if key in body}
+    ref.update({"status": "deciding", "decision": {**decision, "comment": body.get("comment", "")}})

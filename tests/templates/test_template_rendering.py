@@ -171,13 +171,6 @@ def test_invalid_callbacks_are_audited_and_awaited_again() -> None:
     assert names.index(loop_target) < names.index(next(name for name, body in steps if "try" in body))
 
 
-def test_the_decision_is_checked_against_request_outcome_and_approvers() -> None:
-    checks = " ".join(strings_in(rendered_workflow("translation_validation")["validate_decision"]))
-
-    for field in ("request_id", "outcome", "principal"):
-        assert f'map.get(body, "{field}")' in checks
-
-
 def test_the_callback_url_is_written_only_to_the_callbacks_collection() -> None:
     workflow = rendered_workflow("translation_validation")
     [(subworkflow, _, create)] = calls(workflow, "events.create_callback_endpoint")
