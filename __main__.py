@@ -29,6 +29,7 @@ def approval_policy(settings: Mapping[str, Any], where: str) -> dict[str, Any]:
         ("quorum", "quorum"),
         ("reminderEverySeconds", "reminder_every_seconds"),
         ("preventSelfApproval", "prevent_self_approval"),
+        ("votesVisible", "votes_visible"),
         ("requesters", "requesters"),
         ("maxPendingPerRequester", "max_pending_per_requester"),
     ):
@@ -85,6 +86,7 @@ translation = ApprovalWorkflow(
                 "quorum": config.get_int("quorum"),
                 "reminderEverySeconds": config.get_int("reminderEverySeconds"),
                 "preventSelfApproval": config.get_bool("preventSelfApproval"),
+                "votesVisible": config.get("votesVisible"),
                 "requesters": config.get_object("requesters"),
                 "maxPendingPerRequester": config.get_int("maxPendingPerRequester"),
                 "escalateTo": config.get_object("escalateTo"),
@@ -104,6 +106,7 @@ WORKFLOW_KEYS = {
     "reminderEverySeconds",
     "escalateTo",
     "preventSelfApproval",
+    "votesVisible",
     "requesters",
     "maxPendingPerRequester",
 }

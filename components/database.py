@@ -71,7 +71,9 @@ service cloud.firestore {{
     // Approvers (by e-mail, or as a member of one of the request's groups) and
     // whoever asked may read a request. So may the people standing in for an
     // approver: rules cannot look delegations up for a list, so the functions
-    // stamp the delegates in force on the request (`delegates`, absent until then).
+    // stamp the delegates in force on an open request (`delegates`), and a
+    // decided, expired or cancelled request carries none. Principals are stored
+    // lower-case, as caller() is.
     function mayRead(approvalRequest) {{
       return caller() in approvalRequest.approvers
         || approvalRequest.requester == caller()
@@ -83,7 +85,8 @@ service cloud.firestore {{
     }}
 
     // Approval requests. Their votes subcollection matches no rule: clients see
-    // the tally on the request, never who voted what before the decision.
+    // the tally on the request, which names the voters unless the request's
+    // votes_visible is after_decision (then counts only, until it is decided).
     match /{collections.requests}/{{requestId}} {{
       allow get, list: if signedIn() && mayRead(resource.data);
       allow write: if false;

@@ -605,6 +605,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
             "APPROVALS_REQUESTS_COLLECTION": self.collections.requests,
             "APPROVALS_CALLBACKS_COLLECTION": self.collections.callbacks,
             "APPROVALS_AUDIT_COLLECTION": self.collections.audit,
+            "APPROVALS_STARTS_COLLECTION": self.collections.starts,
             "APPROVALS_EVENTS_TOPIC": self.events_topic_name,
         }
 

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from approvals.workflow_templates import Template, TemplateError, load_template, render
+from approvals.workflow_templates.options import VOTES_VISIBLE
 
 from . import iam
 from .errors import InvalidArgumentError
@@ -116,6 +117,9 @@ class ApprovalWorkflowArgs:
     """Who decides when nobody did by `timeout_seconds`; None: the request expires then."""
     prevent_self_approval: bool = True
     """The requester may not vote on their own request."""
+    votes_visible: str = "always"
+    """When approvers see who voted how: "always" (as they vote) or "after_decision" (counts only
+    until the request is decided)."""
     requesters: Sequence[str] | None = None
     """Who may ask through the start function: e-mails, `group:NAME` (declared groups) and
     `domain:example.com`. None: every domain the approvers' addresses are in (an approver at
@@ -194,6 +198,10 @@ class ApprovalWorkflowArgs:
             )
             check_quorum(f"{where}.quorum", self.escalate_to.quorum, escalation_approvers)
         check_bool(f"{arg}.prevent_self_approval", self.prevent_self_approval)
+        if self.votes_visible not in VOTES_VISIBLE:
+            raise InvalidArgumentError(
+                f"{arg}.votes_visible", f"unknown value {self.votes_visible!r}", ", ".join(VOTES_VISIBLE)
+            )
 
     def resolved_requesters(self) -> list[str]:
         """`requesters` checked and lower-cased, or their default; InvalidArgumentError otherwise."""
@@ -212,6 +220,7 @@ class ApprovalWorkflowArgs:
             "reminder_every_seconds": self.reminder_every_seconds,
             "escalate_to": self.escalate_to.policy() if self.escalate_to else None,
             "prevent_self_approval": self.prevent_self_approval,
+            "votes_visible": self.votes_visible,
         }
         return json.dumps(policy, sort_keys=True, separators=(",", ":"))
 

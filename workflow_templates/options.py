@@ -15,12 +15,32 @@ from .errors import TemplateError
 from .workflow import Subworkflow
 
 ARGUMENTS = frozenset(
-    {"request_id", "subject", "payload", "requester", "stage", "approvers", "timeout_seconds", "options"}
+    {
+        "request_id",
+        "origin_request_id",
+        "subject",
+        "payload",
+        "requester",
+        "stage",
+        "approvers",
+        "timeout_seconds",
+        "options",
+    }
 )
 REQUIRED_ARGUMENTS = frozenset({"request_id", "subject", "payload"})
 OPTIONS = frozenset(
-    {"quorum", "rules", "rejection_quorum", "reminder_every", "escalate_to", "prevent_self_approval"}
+    {
+        "quorum",
+        "rules",
+        "rejection_quorum",
+        "reminder_every",
+        "escalate_to",
+        "prevent_self_approval",
+        "votes_visible",
+    }
 )
+# When approvers see how the others voted: at once, or once the request is decided.
+VOTES_VISIBLE = ("always", "after_decision")
 RULE_KEYS = frozenset({"name", "approvers", "quorum"})
 ESCALATION_KEYS = frozenset({"approvers", "quorum", "timeout_seconds"})
 
@@ -113,6 +133,9 @@ def _options_problem(options: Mapping[str, Any], approvers: Any) -> str | None:
     flag = options.get("prevent_self_approval")
     if flag is not None and not _is_expression(flag) and not isinstance(flag, bool):
         return "options.prevent_self_approval must be true or false"
+    visible = options.get("votes_visible")
+    if visible is not None and not _is_expression(visible) and visible not in VOTES_VISIBLE:
+        return f"options.votes_visible must be one of {', '.join(VOTES_VISIBLE)}"
     if options.get("quorum") is not None:
         problem = _quorum_problem(approvers, options["quorum"], "options")
         if problem:

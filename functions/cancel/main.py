@@ -22,6 +22,9 @@ _CLOSED = {
     "expired": "the request has expired",
 }
 
+# Who stands in for the approvers (common.delegations): a cancelled request keeps none.
+_STAMPS = ("delegates", "stand_in_for")
+
 _T = TypeVar("_T")
 logger = logging.getLogger(__name__)
 
@@ -52,15 +55,38 @@ def _transact(ref: DocumentReference, change: Callable[[Transaction, dict[str, A
     return firestore.run_transaction(ref.id, run, busy="the request is being changed right now; try again")
 
 
+def _request(request_id: str) -> DocumentReference:
+    """The request named ``request_id``, or, for the id start answered, its stage waiting now.
+
+    A template that asks more than once (a chain, a second approval) names each
+    request after the execution's request_id; each stores that id as its
+    origin_request_id, so the requester cancels with the id they were given.
+    """
+    from google.cloud.firestore import FieldFilter
+
+    requests = firestore.client().collection(config.requests_collection())
+    ref = requests.document(request_id)
+    if ref.get().exists:
+        return ref
+    waiting = (
+        requests.where(filter=FieldFilter("origin_request_id", "==", request_id))
+        .where(filter=FieldFilter("status", "==", "pending"))
+        .limit(1)
+    )
+    return next((snapshot.reference for snapshot in waiting.stream()), ref)
+
+
 @functions_framework.http
 @post_json_endpoint
 def cancel(request: flask.Request) -> dict[str, Any]:
     """POST {request_id, reason?} -> {request_id, status: "cancelled"}."""
     caller = auth.authenticate(request)
     request_id, reason = _parse(request_json(request))
-    ref = firestore.client().collection(config.requests_collection()).document(request_id)
+    ref = _request(request_id)
     # The undo recognises its own change by this time, which reads back unchanged.
     cancelled_at = times.now()
+
+    stamps: dict[str, Any] = {}
 
     def claim(transaction: Transaction, stored: dict[str, Any]) -> str:
         # Checked before the status so others learn nothing about a request.
@@ -69,6 +95,8 @@ def cancel(request: flask.Request) -> dict[str, Any]:
         status = stored.get("status")
         if status != "pending":
             raise HttpError(409, _CLOSED.get(str(status), "the request was already decided"))
+        # A closed request keeps no delegates: whoever stood in reads it no longer.
+        stamps.update({key: stored[key] for key in _STAMPS if key in stored})
         transaction.update(
             ref,
             {
@@ -76,6 +104,8 @@ def cancel(request: flask.Request) -> dict[str, Any]:
                 "cancelled_by": caller.email,
                 "cancelled_at": cancelled_at,
                 "cancel_reason": reason,
+                "delegates": [],
+                "stand_in_for": {},
             },
         )
         return str(stored.get("execution_name") or "")
@@ -91,6 +121,7 @@ def cancel(request: flask.Request) -> dict[str, Any]:
                     "cancelled_by": DELETE_FIELD,
                     "cancelled_at": DELETE_FIELD,
                     "cancel_reason": DELETE_FIELD,
+                    **{key: stamps.get(key, DELETE_FIELD) for key in _STAMPS},
                 },
             )
 
@@ -104,11 +135,11 @@ def cancel(request: flask.Request) -> dict[str, Any]:
             raise bad_gateway("could not cancel the workflow execution", f"{execution_name}: {exc}") from exc
         raise
     details = {"reason": reason, "execution_name": execution_name}
-    audit.record(request_id, "cancelled", caller.email, details, at=cancelled_at)
+    audit.record(ref.id, "cancelled", caller.email, details, at=cancelled_at)
     try:
-        events.publish(request_id, "cancelled", caller.email, details)
+        events.publish(ref.id, "cancelled", caller.email, details)
     except events.PublishError as exc:
         # The cancellation stands (and is audited); only the notification is lost.
         logger.error("%s", exc)
-    logger.info("%s cancelled %s", caller.email, request_id)
-    return {"request_id": request_id, "status": "cancelled"}
+    logger.info("%s cancelled %s", caller.email, ref.id)
+    return {"request_id": ref.id, "status": "cancelled"}

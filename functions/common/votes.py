@@ -130,6 +130,29 @@ def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dic
     }
 
 
+def sealed(request: Mapping[str, Any]) -> bool:
+    """Whether who voted how stays hidden from the approvers until the request is decided."""
+    return request.get("votes_visible") == "after_decision"
+
+
+def shown(request: Mapping[str, Any], counts: Mapping[str, Any]) -> dict[str, Any]:
+    """The tally as the request document shows it: without voters and seats while sealed.
+
+    Approvers read the request document, so what it holds is what they see.
+    """
+    if not sealed(request):
+        return dict(counts)
+    return {key: counts[key] for key in ("approvals", "rejections", "rules")}
+
+
+def taken(ref: DocumentReference, request: Mapping[str, Any]) -> set[str]:
+    """Who has voted this round and whose seats their votes hold (lower-case e-mails), from the
+    votes themselves: the tally on the request may be sealed.
+    """
+    counted = _this_round(request, _votes(None, ref))
+    return {str(v.get("voter")).lower() for v in counted} | {seat for v in counted for seat in _seats(v)}
+
+
 def _outcome(request: Mapping[str, Any], counts: Mapping[str, Any]) -> str | None:
     """The request's outcome once the votes settle it, else None."""
     if counts["rejections"] >= int(request.get("rejection_quorum") or 1):
@@ -267,25 +290,24 @@ def cast(
         if use_ref is not None:
             transaction.create(use_ref, {"request_id": request_id, "approver": voter.email, "used_at": at})
         created_at = request.get("created_at")
-        audit.record(
-            request_id,
-            "voted",
-            voter.email,
-            {
-                "outcome": outcome,
-                "principals": principals,
-                "on_behalf_of": on_behalf_of,
-                "comment": comment,
-                "identity_source": identity_source,
-                "digest": current,
-                "latency_seconds": (at - created_at).total_seconds()
-                if isinstance(created_at, datetime)
-                else None,
-            },
-            transaction=transaction,
-            at=at,
-        )
-        change: dict[str, Any] = {"tally": counts}
+        details = {
+            "outcome": outcome,
+            "principals": principals,
+            "on_behalf_of": on_behalf_of,
+            "comment": comment,
+            "identity_source": identity_source,
+            "digest": current,
+            "latency_seconds": (at - created_at).total_seconds()
+            if isinstance(created_at, datetime)
+            else None,
+        }
+        # Sealed, the trail says a vote was cast; the vote document keeps who and how, and
+        # the decided event lists every vote.
+        if sealed(request):
+            audit.record(request_id, "voted", "", {"sealed": True}, transaction=transaction, at=at)
+        else:
+            audit.record(request_id, "voted", voter.email, details, transaction=transaction, at=at)
+        change: dict[str, Any] = {"tally": shown(request, counts)}
         decision = None
         if decided is not None:
             decision = {
@@ -299,9 +321,9 @@ def cast(
                     for v in votes
                 ],
             }
-            change |= {"status": "deciding", "decision": decision}
+            change |= {"status": "deciding", "decision": decision, "tally": counts}
         transaction.update(ref, change)
-        return counts, decision
+        return shown(request, counts) if decision is None else counts, decision
 
     counts, decision = _run(request_id, vote)
     if decision is not None:
@@ -371,7 +393,8 @@ def _withdraw(
         if use_ref is not None:
             transaction.delete(use_ref)
         transaction.update(
-            ref, {"status": "pending", "decision": DELETE_FIELD, "tally": tally(request, others)}
+            ref,
+            {"status": "pending", "decision": DELETE_FIELD, "tally": shown(request, tally(request, others))},
         )
         audit.record(request_id, "vote_withdrawn", voter.email, {"reason": reason}, transaction=transaction)
 

@@ -23,13 +23,16 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework
 
-from common import config, delegations, firestore, inputs, links, memberships
-from common.responses import HttpError, post_json_endpoint, request_json
+from common import config, delegations, firestore, inputs, links, memberships, votes
+from common.responses import HttpError, is_request_id, post_json_endpoint, request_json
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import DocumentReference
 
 ASKING = {
     "requested": "Approval requested",
@@ -67,7 +70,7 @@ def _event(envelope: dict[str, Any]) -> Event:
     if not isinstance(event, dict):
         raise HttpError(400, "the event must be a JSON object")
     request_id, name = event.get("request_id"), event.get("event")
-    if not isinstance(request_id, str) or not request_id or "/" in request_id or not isinstance(name, str):
+    if not is_request_id(request_id) or not isinstance(name, str):
         raise HttpError(400, "the event needs a request_id and an event name")
     details = event.get("details")
     return Event(
@@ -76,7 +79,10 @@ def _event(envelope: dict[str, Any]) -> Event:
 
 
 def _recipients(
-    approval: dict[str, Any], now: datetime, found: Mapping[str, Mapping[str, Any]] | None
+    ref: DocumentReference,
+    approval: dict[str, Any],
+    now: datetime,
+    found: Mapping[str, Mapping[str, Any]] | None,
 ) -> dict[str, str | None]:
     """Who may still vote: e-mail -> the approver they stand in for (None: themselves).
 
@@ -84,9 +90,8 @@ def _recipients(
     groups) vote as themselves; delegations are the e-mail approvers' only.
     ``found``: the approvers' delegations as the stamp read them (None: look them up).
     """
-    tally = approval.get("tally") or {}
     # An approver whose delegate voted has voted, and so has the delegate of one who did.
-    voted = {str(v).lower() for v in [*(tally.get("voters") or ()), *(tally.get("seats") or {})]}
+    voted = votes.taken(ref, approval)
     if approval.get("prevent_self_approval"):
         voted.add(str(approval.get("requester") or "").lower())
     approvers = [
@@ -112,7 +117,11 @@ def _payload_text(payload: Any) -> str:
 
 
 def _asking_mails(
-    event: Event, approval: dict[str, Any], now: datetime, found: Mapping[str, Mapping[str, Any]] | None
+    event: Event,
+    ref: DocumentReference,
+    approval: dict[str, Any],
+    now: datetime,
+    found: Mapping[str, Mapping[str, Any]] | None,
 ) -> list[dict[str, str]]:
     """One mail per person who may still vote, each with a link of their own."""
     deadline = approval.get("expires_at") or approval.get("due_at")
@@ -126,8 +135,11 @@ def _asking_mails(
     subject = str(approval.get("subject") or event.request_id)
     digest = links.digest(approval.get("subject"), approval.get("payload"))
     requester = approval.get("requester") or "someone"
+    if approval.get("requester_verified") is False:
+        # Started directly, not through the start function: nobody checked who asks.
+        requester = f"{requester} (not verified: the workflow was started directly)"
     mails = []
-    for person, delegator in _recipients(approval, now, found).items():
+    for person, delegator in _recipients(ref, approval, now, found).items():
         url = links.link_url(links.sign(event.request_id, person, digest, deadline))
         on_behalf = f" (standing in for {delegator})" if delegator else ""
         text = (
@@ -219,7 +231,7 @@ def notify(request: flask.Request) -> dict[str, Any]:
         # Before the mails, so whoever a mail names as standing in finds the
         # request on the page; only a pending, non-automatic one is stamped.
         found = delegations.stamp(ref, now)
-        mails = _asking_mails(event, approval, now, found)
+        mails = _asking_mails(event, ref, approval, now, found)
     else:
         mails = _settled_mail(event, approval)
     for mail in mails:

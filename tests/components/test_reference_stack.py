@@ -27,6 +27,8 @@ COLLECTION_ENV = {
     "APPROVALS_DELEGATIONS_COLLECTION": "approval_delegations",
     "APPROVALS_LINK_USES_COLLECTION": "approval_link_uses",
     "APPROVALS_MEMBERSHIPS_COLLECTION": "approval_memberships",
+    "APPROVALS_REQUESTERS_COLLECTION": "approval_requesters",
+    "APPROVALS_STARTS_COLLECTION": "approval_starts",
 }
 
 

@@ -143,6 +143,9 @@ def pending(client: Client, started: Started, stage: Stage, request_id: str | No
     created = document["created_at"]
     assert document == {
         "request_id": request_id,
+        # Started through /api/start, which recorded who asked.
+        "origin_request_id": started.request_id,
+        "requester_verified": True,
         "template": stage.template,
         "stage": stage.stage,
         "status": "pending",
@@ -203,6 +206,9 @@ def decided(client: Client, before: Document, approver: str, outcome: str, comme
         "comment": comment,
         "decided_at": document["decided_at"],
         "decision": claim,
+        # A closed request keeps no delegates' stamps.
+        "delegates": [],
+        "stand_in_for": {},
     }
     assert document["decided_at"] >= before["created_at"]
     return document
@@ -305,7 +311,13 @@ def test_a_request_nobody_decides_expires(client: Client, flow: Flow) -> None:
 
     result = client.result(started.execution)
     document = client.request(approver, started.request_id)
-    assert document == {**before, "status": "expired", "expired_at": before["due_at"]}
+    assert document == {
+        **before,
+        "status": "expired",
+        "expired_at": before["due_at"],
+        "delegates": [],
+        "stand_in_for": {},
+    }
     assert read_times(result) == flow.result([document])
     assert result["approved"] is False
     late = client.decide(approver, started.request_id, "approved")

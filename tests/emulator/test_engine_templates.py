@@ -73,6 +73,8 @@ REJECT = Decision("rejected", "rex@example.com", "group:reviewers", "not like th
 FINANCE_APPROVE = Decision("approved", "cfo@example.com", "cfo@example.com", "within budget")
 FINANCE_REJECT = Decision("rejected", "cfo@example.com", "cfo@example.com", "over budget")
 TIMEOUT = None  # nobody decides
+# A closed request carries no delegates' stamps.
+NO_STAMPS = {"delegates": [], "stand_in_for": {}}
 
 PATHS = pytest.mark.parametrize("decision", [APPROVE, REJECT, TIMEOUT], ids=["approve", "reject", "timeout"])
 
@@ -102,7 +104,8 @@ class Approvals:
         return datetime.fromtimestamp(self.engine.clock.now(), UTC)
 
     def start(self, template: str, argument: dict[str, Any]) -> str:
-        """Start `template` as the start function does (request_id and requester added)."""
+        """Start `template` as the start function does: request_id and requester added, the start recorded."""
+        seed.start_record(self.db, REQUEST_ID, REQUESTER, template)
         execution = self.engine.start(
             template, {**argument, "request_id": REQUEST_ID, "requester": REQUESTER}
         )
@@ -143,6 +146,8 @@ class Approvals:
         document = self.document("approval_requests", request_id)
         assert document == {
             "request_id": request_id,
+            "origin_request_id": REQUEST_ID,
+            "requester_verified": True,
             "template": template,
             "stage": stage,
             "status": "pending",
@@ -195,7 +200,7 @@ class Approvals:
             self.engine.advance(DAY - 1)
             assert self.document("approval_requests", pending.request_id)["status"] == "pending"
             self.engine.advance(1)
-            recorded = {"status": "expired", "expired_at": self.now()}
+            recorded = {"status": "expired", "expired_at": self.now(), **NO_STAMPS}
             last_event = ("expired", "workflow", {})
             outcome = {
                 "status": "expired",
@@ -212,6 +217,7 @@ class Approvals:
                 "decided_by": decision.approver,
                 "comment": decision.comment,
                 "decided_at": self.now(),
+                **NO_STAMPS,
                 "decision": {
                     "outcome": decision.outcome,
                     "approver": decision.approver,

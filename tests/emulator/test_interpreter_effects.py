@@ -183,7 +183,9 @@ def fake_google(effect: CallEffect) -> Any:
     if effect.name.endswith("documents.get"):
         # The request as decide leaves it: claimed, with ada's decision.
         claim = {"outcome": {"stringValue": "approved"}, "approver": ada, "principal": ada}
-        return {"fields": {"status": {"stringValue": "deciding"}, "decision": {"mapValue": {"fields": claim}}}}
+        return {
+            "fields": {"status": {"stringValue": "deciding"}, "decision": {"mapValue": {"fields": claim}}}
+        }
     if effect.name.endswith("documents.runQuery"):
         vote = {
             "voter": ada,

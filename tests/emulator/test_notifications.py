@@ -120,7 +120,12 @@ def test_an_approval_publishes_requested_then_decided(
 
     assert engine.get(execution_id).state == "SUCCEEDED", engine.get(execution_id).error
     votes = [{"approver": APPROVE.approver, "outcome": "approved", "comment": APPROVE.comment}]
-    details = {"outcome": "approved", "principal": APPROVE.principal, "comment": APPROVE.comment, "votes": votes}
+    details = {
+        "outcome": "approved",
+        "principal": APPROVE.principal,
+        "comment": APPROVE.comment,
+        "votes": votes,
+    }
     assert events(subscription.pull(1), decided) == [("decided", APPROVE.approver, details)]
 
 

@@ -238,7 +238,7 @@ def test_reminder_skips_those_who_voted_and_the_requester(
     notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
 ) -> None:
     request_id = seed.request(db, approvers=[ALICE, BOB, seed.REQUESTER], quorum=2)
-    db.collection(seed.REQUESTS).document(request_id).update({"tally.voters": [ALICE]})
+    seed.vote(db, request_id, (ALICE, [ALICE], "approved", ""))
 
     assert push(notify, request_id, "reminder").json()["mails"] == 1
 
@@ -254,9 +254,8 @@ def test_reminder_skips_an_approver_whose_delegate_voted_and_the_delegate_of_one
     seed.delegation(db, ALICE, "dave@example.com")
     seed.delegation(db, BOB, "erin@example.com")
     # dave voted for alice, bob voted himself: neither seat, nor either delegate, is asked again.
-    db.collection(seed.REQUESTS).document(request_id).update(
-        {"tally.voters": ["dave@example.com", BOB], "tally.seats": {ALICE: "dave@example.com", BOB: BOB}}
-    )
+    seed.vote(db, request_id, ("dave@example.com", [ALICE], "approved", ""))
+    seed.vote(db, request_id, (BOB, [BOB], "approved", ""))
 
     assert push(notify, request_id, "reminder").json()["mails"] == 1
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.e2e.stack_client import HTTP_TIMEOUT, Client
+from tests.e2e.stack_client import HTTP_TIMEOUT, Client, link_request_id
 
 EXPENSE = {"amount": 12.5, "currency": "EUR", "reason": "train"}
 # Pulumi.dev.yaml's translation-validation: the default limit, 10 waiting requests each.
@@ -58,3 +59,37 @@ def test_a_flood_from_one_requester_stops_at_the_limit(client: Client) -> None:
         start(client, f"other-{uuid.uuid4().hex[:8]}@example.com", "translation-validation").status_code
         == 200
     )
+
+
+def test_a_workflow_started_directly_names_an_unverified_requester(client: Client) -> None:
+    """grant_invoke lets a system start executions itself: whatever requester it writes is marked."""
+    probe = client.start("carol@example.com", "expense-approval", EXPENSE)
+    workflow = probe.execution.rsplit("/executions/", 1)[0]
+    request_id = uuid.uuid4().hex
+    argument = {**EXPENSE, "request_id": request_id, "requester": "ceo@example.com"}
+    response = requests.post(
+        f"{client.engine}/v1/{workflow}/executions",
+        json={"argument": json.dumps(argument)},
+        timeout=HTTP_TIMEOUT,
+    )
+    assert response.status_code == 200, response.text
+    client.wait_until_awaiting(response.json()["name"])
+
+    direct = client.request("alice@example.com", request_id)
+    assert (direct["requester"], direct["requester_verified"]) == ("ceo@example.com", False)
+    assert client.request("alice@example.com", probe.request_id)["requester_verified"] is True
+    [mail] = client.wait_for_mails(
+        lambda m: m["to"] == "alice@example.com" and link_request_id(m["link"]) == request_id, 1
+    )
+    assert "ceo@example.com (not verified" in mail["text"]
+
+
+def test_the_requester_cancels_a_chain_with_the_id_start_gave(client: Client) -> None:
+    started = client.start("rita@example.com", "release-approval", {"subject": "Release 3", "details": "-"})
+    client.wait_until_awaiting(started.execution)
+
+    response = client.cancel("rita@example.com", started.request_id, "wrong milestone")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"request_id": f"{started.request_id}-engineering", "status": "cancelled"}
+    assert client.wait_until_ended(started.execution)["state"] == "CANCELLED"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.stack_client import Client, Started, link_request_id
+from tests.e2e.stack_client import Client, Started, link_request_id, poll
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
 DAVE = "dave@example.com"
@@ -77,3 +77,47 @@ def test_a_link_comment_with_bidi_controls_is_refused(client: Client) -> None:
     assert response.status_code == 400
     assert "U+2066" in response.text
     assert client.request(CAROL, engineering)["tally"]["approvals"] == 0
+
+
+LEE, FINANCE = "lee@example.com", "finance@example.com"  # legal (group:legal) and finance
+
+
+def test_sealed_votes_stay_hidden_from_the_other_approvers_until_the_decision(client: Client) -> None:
+    """The release's second stage has votes_visible: after_decision (Pulumi.dev.yaml)."""
+    started, engineering = start_release(client)
+    for engineer in (ALICE, BOB):
+        assert client.decide(engineer, engineering, "approved").status_code == 200
+    client.wait_until_awaiting(started.execution, callbacks=2)
+    stage = f"{started.request_id}-legal-and-finance"
+
+    answer = client.decide(LEE, stage, "approved", "the contract is fine")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["tally"] == {"approvals": 1, "rejections": 0, "rules": {"legal": 1, "finance": 0}}
+    # Through the Firestore rules, as the other approver: counts, and nobody's name or comment.
+    seen = client.request(FINANCE, stage)
+    assert seen["tally"] == answer.json()["tally"]
+    [voted] = [e for e in client.audit(FINANCE, stage) if e["event"] == "voted"]
+    assert (voted["actor"], voted["details"]) == ("", {"sealed": True})
+
+    assert client.decide(FINANCE, stage, "approved").json()["status"] == "deciding"
+    client.wait_until_ended(started.execution)
+    [decided] = [e for e in client.audit(FINANCE, stage) if e["event"] == "decided"]
+    assert {"approver": LEE, "outcome": "approved", "comment": "the contract is fine"} in decided["details"][
+        "votes"
+    ]
+
+
+@pytest.mark.usefixtures("dave_stands_in_for_alice_and_bob")
+def test_a_delegate_reads_a_request_only_while_it_is_open(client: Client) -> None:
+    started, engineering = start_release(client)
+    path = f"approval_requests/{engineering}"
+    # notify stamps the delegates in force when it mails the approvers.
+    poll(lambda: client.read_document(DAVE, path).status_code, lambda code: code == 200, "dave's stamp")
+
+    for engineer in (BOB, CAROL):
+        assert client.decide(engineer, engineering, "approved").status_code == 200
+    client.wait_until_awaiting(started.execution, callbacks=2)
+
+    assert client.request(REQUESTER, engineering)["delegates"] == []
+    assert client.read_document(DAVE, path).status_code == 403

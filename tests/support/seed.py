@@ -32,6 +32,7 @@ def default_options(approvers: Sequence[str], mode: str) -> dict[str, Any]:
         "rules": [{"name": "approvers", "approvers": list(approvers), "quorum": 1}],
         "rejection_quorum": 1,
         "prevent_self_approval": True,
+        "votes_visible": "always",
         "reminder_every_seconds": None,
         "reminders_sent": 0,
         "escalation": None,
@@ -199,6 +200,23 @@ def stamps(db: firestore.Client, request_id: str) -> tuple[Any, Any]:
 Vote = tuple[str, Sequence[str], str, str]  # (voter, principals, outcome, comment)
 
 
+def vote(db: firestore.Client, request_id: str, cast: Vote, round_: str = "initial") -> None:
+    """One vote as decide stores it (votes/{voter}, or {round}:{voter} after an escalation)."""
+    voter, principals, outcome, comment = cast
+    db.collection(REQUESTS).document(request_id).collection("votes").document(
+        voter if round_ == "initial" else f"{round_}:{voter}"
+    ).set(
+        {
+            "voter": voter,
+            "principals": list(principals),
+            "outcome": outcome,
+            "comment": comment,
+            "round": round_,
+            "at": dt.datetime.now(dt.UTC),
+        }
+    )
+
+
 def claim(
     db: firestore.Client,
     body: Mapping[str, Any],
@@ -209,20 +227,14 @@ def claim(
     (by default the decider's own) and the request in ``deciding`` with its decision.
     """
     ref = db.collection(REQUESTS).document(body["request_id"])
-    at = dt.datetime.now(dt.UTC)
-    for index, (voter, principals, outcome, comment) in enumerate(
-        votes or [(body["approver"], [body["principal"]], body["outcome"], body.get("comment", ""))]
-    ):
-        vote_id = voter if round_ == "initial" else f"{round_}:{voter}"
-        ref.collection("votes").document(vote_id).set(
-            {
-                "voter": voter,
-                "principals": list(principals),
-                "outcome": outcome,
-                "comment": comment,
-                "round": round_,
-                "at": at + dt.timedelta(milliseconds=index),
-            }
-        )
+    for cast in votes or [(body["approver"], [body["principal"]], body["outcome"], body.get("comment", ""))]:
+        vote(db, body["request_id"], cast, round_)
     decision = {key: body[key] for key in ("outcome", "approver", "principal") if key in body}
     ref.update({"status": "deciding", "decision": {**decision, "comment": body.get("comment", "")}})
+
+
+def start_record(db: firestore.Client, request_id: str, requester: str, workflow_id: str) -> None:
+    """What the start function records of a start: the workflow then marks its requester verified."""
+    db.collection(STARTS).document(request_id).set(
+        {"requester": requester, "workflow_id": workflow_id, "started_at": dt.datetime.now(dt.UTC)}
+    )

@@ -14,6 +14,7 @@ PLATFORM_ENV = {
     "APPROVALS_REQUESTS_COLLECTION": "approval_requests",
     "APPROVALS_CALLBACKS_COLLECTION": "approval_callbacks",
     "APPROVALS_AUDIT_COLLECTION": "approval_audit",
+    "APPROVALS_STARTS_COLLECTION": "approval_starts",
     "APPROVERS": json.dumps(["ada@example.com", "group:reviewers"]),
     "APPROVAL_TIMEOUT_SECONDS": "86400",
     "APPROVAL_TEMPLATE": "example",

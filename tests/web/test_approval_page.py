@@ -335,6 +335,27 @@ def test_rules_reminders_and_escalation_are_shown(page: Page, db: firestore.Clie
     expect(article.get_by_role("button", name="Approve", exact=True)).to_be_visible()
 
 
+def test_sealed_votes_name_nobody_and_hidden_characters_show(page: Page, db: firestore.Client) -> None:
+    """votes_visible after_decision: counts, not voters; a bidi override shows as [U+202E]."""
+    text = fresh("Sealed")
+    seed_vote(
+        db,
+        text,
+        [ALICE, BOB, DAVE],
+        quorum=2,
+        votes_visible="after_decision",
+        tally={"approvals": 1, "rejections": 0, "rules": {"approvers": 1}},
+        subject=f"Pay \u202egnp.exe {text}",
+    )
+
+    sign_in(page, ALICE)
+    article = pending(page).get_by_role("article").filter(has_text=text)
+    expect(fact(article, "Approvals")).to_have_text("1 of 2 approvals")
+    expect(fact(article, "Voted")).to_have_text("hidden until the decision")
+    expect(article).to_contain_text("Pay [U+202E]gnp.exe")
+    assert "\u202e" not in article.inner_text()
+
+
 def test_requester_cancels_from_my_requests(page: Page, client: Client) -> None:
     started, subject = start_expense(client, fresh("Conference"))
     client.wait_until_awaiting(started.execution)

@@ -53,7 +53,9 @@ export function card(session, request, ...body) {
 
 function requestMeta(request) {
   const parts = [];
-  if (request.requester) parts.push(`Requested by ${request.requester}`);
+  // A workflow started directly (not through /api/start) names a requester nobody checked.
+  const unverified = request.requester_verified === false ? " (not verified: started directly)" : "";
+  if (request.requester) parts.push(`Requested by ${request.requester}${unverified}`);
   if (request.due_at) parts.push(`due ${formatTime(request.due_at)}`);
   return parts.join(" · ");
 }

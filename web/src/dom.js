@@ -12,8 +12,20 @@ export function h(tag, attributes = {}, ...children) {
     if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
     else element.setAttribute(name, value === true ? "" : String(value));
   }
-  element.append(...children.flat().filter((child) => child !== null && child !== undefined));
+  const given = children.flat().filter((child) => child !== null && child !== undefined);
+  element.append(...given.map((child) => (typeof child === "string" ? visible(child) : child)));
   return element;
+}
+
+// Characters that make text read other than it is stored: bidirectional controls and marks,
+// and C0/C1 controls but tab and line feed. The functions refuse them in what callers send
+// (functions/common/inputs.py MISLEADING_CHARACTERS; a test keeps the two the same); text
+// that reached Firestore another way shows each as [U+XXXX] instead of obeying it.
+const MISLEADING = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/** `text` with each misleading character written out, as the link page and the mails do. */
+export function visible(text) {
+  return text.replace(MISLEADING, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}]`);
 }
 
 /** A page-unique id for label/aria references. */

@@ -97,7 +97,11 @@ function votingRows(request) {
     const rejections = Number(request.tally?.rejections) || 0;
     rows.push(["Rejections", `${rejections} of ${request.rejection_quorum} needed to reject`]);
   }
-  if (request.tally) rows.push(["Voted", voters(request).join(", ") || "nobody yet"]);
+  // Sealed votes (votes_visible: after_decision) name nobody until the request is decided.
+  const sealed = request.votes_visible === "after_decision" && !request.tally?.voters;
+  if (request.tally) {
+    rows.push(["Voted", sealed ? "hidden until the decision" : voters(request).join(", ") || "nobody yet"]);
+  }
   if (request.reminder_every_seconds || request.reminders_sent) {
     const sent = Number(request.reminders_sent) || 0;
     const last = formatTime(request.last_reminder_at);
