@@ -127,10 +127,12 @@ class ChildProcess(LocalService):
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-size:]
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 10.0) -> None:
+        """End the process group: SIGTERM, then SIGKILL after ``grace`` seconds (0: at once,
+        as a crash or an instance shut down mid-request would)."""
         process, self._process = self._process, None
         if process is not None:
-            stop_process_group(process)
+            stop_process_group(process, grace)
         if self._log is not None:
             self._log.close()
             self._log = None

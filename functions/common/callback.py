@@ -19,6 +19,7 @@ _PRODUCTION_HOST = "workflowexecutions.googleapis.com"
 _METHODS = {"POST", "PUT", "PATCH"}
 # Keeps a misbehaving callee from holding the function past its timeout.
 _MAX_RETRY_AFTER_SECONDS = 30.0
+_ATTEMPT_TIMEOUT_SECONDS = 30.0
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER_SECONDS)
 
 
-def _send(url: str, method: str, data: bytes) -> tuple[int, float | None]:
+def _send(url: str, method: str, data: bytes, timeout: float) -> tuple[int, float | None]:
     """One attempt: the status and the Retry-After delay, if any."""
     request = urllib.request.Request(
         url,
@@ -65,7 +66,7 @@ def _send(url: str, method: str, data: bytes) -> tuple[int, float | None]:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, None
     except urllib.error.HTTPError as exc:
         with exc:
@@ -84,11 +85,15 @@ def deliver(url: str, body: Mapping[str, Any], method: str = "POST") -> None:
     data = json.dumps(body).encode()
     attempts = config.callback_max_attempts()
     delay = config.callback_initial_backoff()
+    deadline = time.monotonic() + config.callback_budget_seconds()
     problem = ""
     for attempt in range(1, attempts + 1):
         wait: float | None = None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise CallbackError(f"{problem} (gave up after {attempt - 1} attempts)")
         try:
-            status, wait = _send(url, method, data)
+            status, wait = _send(url, method, data, min(_ATTEMPT_TIMEOUT_SECONDS, left))
             problem = f"callback answered HTTP {status}"
         except (OSError, metadata.MetadataError) as exc:
             status, problem = 0, f"callback request failed: {exc}"
@@ -99,7 +104,10 @@ def deliver(url: str, body: Mapping[str, Any], method: str = "POST") -> None:
         if status and status != 429 and status < 500:
             raise CallbackError(problem)
         logger.warning("attempt %d/%d: %s", attempt, attempts, problem)
-        if attempt < attempts:
-            time.sleep(delay if wait is None else wait)
+        pause = delay if wait is None else wait
+        if attempt < attempts and time.monotonic() + pause < deadline:
+            time.sleep(pause)
             delay *= 2
+        elif attempt < attempts:
+            raise CallbackError(f"{problem} (gave up after {attempt} attempts: no time left to retry)")
     raise CallbackError(f"{problem} (after {attempts} attempts)")

@@ -129,3 +129,15 @@ def callback_max_attempts() -> int:
 def callback_initial_backoff() -> float:
     """Seconds before the first callback retry; doubled for each next one."""
     return max(0.0, float(env("CALLBACK_INITIAL_BACKOFF_SECONDS", "0.5")))
+
+
+def callback_budget_seconds() -> float:
+    """How long decide may spend delivering one callback: well within the function's 60 s timeout,
+    so that it withdraws a failed vote itself rather than being killed with the claim held."""
+    return max(1.0, float(env("CALLBACK_BUDGET_SECONDS", "40")))
+
+
+def claim_timeout_seconds() -> float:
+    """After how long a claim (a request left ``deciding``) counts as abandoned: its process was
+    killed mid-delivery. The next vote on it delivers the recorded decision again."""
+    return max(0.0, float(env("CLAIM_TIMEOUT_SECONDS", "120")))

@@ -264,6 +264,9 @@ def cast(
         if request.get("prevent_self_approval") and requester in (voter.email, *delegators):
             raise HttpError(403, "you may not vote on your own request")
         on_behalf_of = ", ".join(delegators) or None
+        abandoned = _abandoned_claim(request, at)
+        if abandoned is not None:
+            raise _Abandoned(abandoned)
         current = refuse_unvotable(
             request, at, expected_digest=expected_digest, use=use_ref, transaction=transaction
         )
@@ -325,7 +328,11 @@ def cast(
         transaction.update(ref, change)
         return shown(request, counts) if decision is None else counts, decision
 
-    counts, decision = _run(request_id, vote)
+    try:
+        counts, decision = _run(request_id, vote)
+    except _Abandoned as abandoned:
+        _redeliver(request_id, abandoned.decision, voter)
+        raise HttpError(409, "the request was already decided") from None
     if decision is not None:
         _call_back(request_id, decision, lambda reason: _withdraw(request_id, voter, at, use_ref, reason))
     logger.info("%s voted %s on %s (%s)", voter.email, outcome, request_id, identity_source)
@@ -334,6 +341,49 @@ def cast(
         "outcome": outcome,
         "status": "pending" if decision is None else "deciding",
         "tally": counts,
+    }
+
+
+class _Abandoned(Exception):  # noqa: N818 - a signal out of the transaction, not an error
+    """The request was left ``deciding`` by a decide that never finished: its decision."""
+
+    def __init__(self, decision: dict[str, Any]) -> None:
+        super().__init__("abandoned claim")
+        self.decision = decision
+
+
+def _abandoned_claim(request: Mapping[str, Any], now: datetime) -> dict[str, Any] | None:
+    """The recorded decision of a claim older than CLAIM_TIMEOUT_SECONDS, else None.
+
+    decide delivers within CALLBACK_BUDGET_SECONDS and then withdraws a failed
+    vote itself; a claim older than that lost its process mid-delivery.
+    """
+    decision = request.get("decision")
+    if request.get("status") != "deciding" or not isinstance(decision, dict):
+        return None
+    decided_at = decision.get("decided_at")
+    if not isinstance(decided_at, datetime):
+        return None
+    return decision if (now - decided_at).total_seconds() >= config.claim_timeout_seconds() else None
+
+
+def _redeliver(request_id: str, decision: Mapping[str, Any], voter: Voter) -> None:
+    """Deliver an abandoned claim's recorded decision: the votes behind it stand."""
+    try:
+        url, method = _callback_target(request_id)
+        callback.deliver(url, _callback_body(request_id, decision), method)
+    except callback.CallbackError as exc:
+        raise bad_gateway("could not deliver the decision", f"redelivery for {request_id}: {exc}") from exc
+    audit.record(request_id, "decision_redelivered", voter.email, {"outcome": decision.get("outcome")})
+    logger.warning("redelivered the abandoned decision of %s", request_id)
+
+
+def _callback_body(request_id: str, decision: Mapping[str, Any]) -> dict[str, Any]:
+    """What the workflow is told; it reads the decision itself from the request and its votes."""
+    return {
+        "request_id": request_id,
+        **{k: decision.get(k) for k in ("outcome", "approver", "principal", "comment", "votes")},
+        "decided_at": times.rfc3339(decision["decided_at"]),
     }
 
 
@@ -351,15 +401,7 @@ def _call_back(request_id: str, decision: Mapping[str, Any], withdraw: Callable[
     """Tell the workflow; on any failure withdraw the deciding vote (502 for a refused callback)."""
     try:
         url, method = _callback_target(request_id)
-        callback.deliver(
-            url,
-            {
-                "request_id": request_id,
-                **{k: decision[k] for k in ("outcome", "approver", "principal", "comment", "votes")},
-                "decided_at": times.rfc3339(decision["decided_at"]),
-            },
-            method,
-        )
+        callback.deliver(url, _callback_body(request_id, decision), method)
     except BaseException as exc:
         # Whatever went wrong, leave nothing half-written: the vote is undone
         # and the voter may vote again.

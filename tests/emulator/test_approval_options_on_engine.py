@@ -33,6 +33,7 @@ HOUR = 3600
 DAY = 24 * HOUR
 REQUESTER = "rita@example.com"
 ALICE = "alice@example.com"
+BOB = "bob@example.com"
 BOSS = "boss@example.com"
 
 # A team's workflow: every request_approval argument comes from the execution input.
@@ -294,3 +295,30 @@ def test_options_nobody_could_meet_fail_before_anyone_is_asked(
     assert record.error["tags"] == ["ValueError"]
     assert record.error["message"] == f"request_approval req-1: {problem}"
     assert seed.get(approvals.db, seed.REQUESTS, "req-1") is None
+
+
+def test_a_decision_recorded_but_never_delivered_is_taken_at_the_next_wake_up(approvals: Approvals) -> None:
+    """decide recorded the deciding vote and was killed before its callback: the workflow takes the
+    recorded decision when it wakes for the next reminder, instead of reminding (or expiring)."""
+    execution_id = approvals.start(
+        {}, approvers=[ALICE, BOB], timeout_seconds=DAY, options={"reminder_every": HOUR}
+    )
+    body = {"request_id": "req-1", "outcome": "approved", "approver": BOB, "principal": BOB, "comment": "ok"}
+    seed.claim(approvals.db, body)
+
+    approvals.engine.advance(HOUR)
+
+    outcome = approvals.result(execution_id)
+    assert (outcome["status"], outcome["approver"], outcome["comment"]) == ("approved", BOB, "ok")
+    assert [event for event, _, _ in approvals.events("req-1")] == ["requested", "decided"]
+
+
+def test_principals_are_stored_lower_case_for_the_rules_and_the_functions(approvals: Approvals) -> None:
+    """The Firestore rules compare caller() (lower-case) and the membership's group names as stored."""
+    rules = [{"name": "finance", "approvers": ["Group:Finance", "ALICE@Example.com"]}]
+    approvals.start({"mode": "quorum"}, timeout_seconds=DAY, options={"rules": rules})
+
+    request = approvals.request("req-1")
+    assert request["approvers"] == ["group:finance", ALICE]
+    assert request["approver_groups"] == ["finance"]
+    assert request["rules"] == [{"name": "finance", "approvers": ["group:finance", ALICE], "quorum": 1}]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,6 +17,7 @@ from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
 from functions.common.links import digest
+from tests.e2e.stack_client import poll
 from tests.functions.function_support import pending, post
 from tests.support import PROJECT, seed
 from tests.support.servers import CallbackServer, Reply
@@ -784,3 +787,62 @@ def test_an_approver_and_their_delegate_hold_one_seat(
     assert seed.stored(db, request_id)["status"] == "pending"
     assert seed.stored(db, request_id)["tally"]["seats"] == {ALICE: first}
     assert callback_server.calls == []
+
+
+def test_a_decide_killed_mid_delivery_leaves_a_claim_the_next_vote_delivers(
+    function_env: dict[str, str],
+    db: firestore.Client,
+    identity: IdentityProvider,
+    callback_server: CallbackServer,
+) -> None:
+    request_id = pending(db, callback_server, [ALICE, BOB])
+    # The workflow's front end asks decide to come back in 30 s: it is killed while it waits.
+    callback_server.script(Reply(503, {"error": "busy"}, {"Retry-After": "30"}))
+    env = {**function_env, "WORKFLOWS_EMULATOR_HOST": callback_server.host}
+    with FunctionServer("decide", env) as doomed:
+
+        def vote_until_killed() -> None:
+            with contextlib.suppress(requests.RequestException):
+                vote(doomed, identity, request_id, ALICE)
+
+        threading.Thread(target=vote_until_killed, daemon=True).start()
+        poll(lambda: callback_server.calls, bool, "the first delivery attempt")
+        doomed.stop(grace=0)
+    stuck = seed.stored(db, request_id)
+    assert (stuck["status"], stuck["decision"]["approver"]) == ("deciding", ALICE)
+
+    with FunctionServer("decide", {**env, "CLAIM_TIMEOUT_SECONDS": "0"}) as recovered:
+        response = vote(recovered, identity, request_id, BOB)
+
+    assert response.status_code == 409
+    assert response.json() == {"error": "the request was already decided"}
+    # alice's recorded decision went to the workflow; bob's vote was not needed.
+    [_, redelivered] = callback_server.calls
+    assert (redelivered.json()["outcome"], redelivered.json()["approver"]) == ("approved", ALICE)
+    assert list(seed.votes(db, request_id)) == [ALICE]
+    assert seed.audit(db, request_id)[-1]["event"] == "decision_redelivered"
+
+
+def test_delivery_stops_retrying_within_its_time_budget(
+    function_env: dict[str, str],
+    db: firestore.Client,
+    identity: IdentityProvider,
+    callback_server: CallbackServer,
+) -> None:
+    request_id = pending(db, callback_server, [ALICE])
+    before = seed.stored(db, request_id)
+    callback_server.default = Reply(503, {"error": "unavailable"})
+    env = {
+        **function_env,
+        "WORKFLOWS_EMULATOR_HOST": callback_server.host,
+        "CALLBACK_MAX_ATTEMPTS": "50",
+        "CALLBACK_INITIAL_BACKOFF_SECONDS": "0.5",
+        "CALLBACK_BUDGET_SECONDS": "1",
+    }
+    with FunctionServer("decide", env) as budgeted:
+        response = vote(budgeted, identity, request_id, ALICE)
+
+    # 503, a 0.5 s pause, 503, and a 1 s pause would overrun the budget: it withdraws at once.
+    assert response.status_code == 502
+    assert len(callback_server.calls) == 2
+    assert seed.stored(db, request_id) == before
