@@ -42,6 +42,7 @@ from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.service import LocalService
 from approvals.emulator.stack_plan import StackError, StackPlan
 from approvals.emulator.translation import TranslationServer
+from approvals.emulator.workflows.access import Access
 from approvals.emulator.workflows.clock import Clock, RealClock, VirtualClock
 from approvals.emulator.workflows.connectors import ConnectorSettings
 from approvals.emulator.workflows.engine import Engine
@@ -116,7 +117,9 @@ class LocalStack(LocalService):
     firestore: FirestoreEmulator
     pubsub: PubSubEmulator | None  # None when the program creates no topic
     identity: IdentityProvider
-    metadata: MetadataServer
+    metadata_servers: dict[str, MetadataServer]
+    """One per function: each hands out its own service account's tokens."""
+    access: Access
     translation: TranslationServer
     workflows_server: WorkflowsServer
     executions: ExecutionsService
@@ -223,10 +226,20 @@ class LocalStack(LocalService):
 
         self.identity = on_stop.enter_context(IdentityProvider(plan.firebase_project))
         self._say("identity provider", f"{self.identity.certs_url} (ID tokens for {plan.firebase_project})")
-        self.metadata = on_stop.enter_context(
-            MetadataServer(access_token=f"local-{secrets.token_urlsafe(24)}")
+        # Each function runs as its own service account, with a metadata server of its own; the
+        # Workflows APIs check what the program's IAM grants the identity behind each token.
+        self.access = Access.from_grants(plan.grants, plan.custom_roles)
+        self.metadata_servers = {}
+        for function in plan.functions:
+            account = function.service_account or f"{function.name}@{plan.project}.iam.gserviceaccount.com"
+            server = MetadataServer(
+                access_token=f"local-{function.name}-{secrets.token_urlsafe(18)}", service_account=account
+            )
+            self.metadata_servers[function.name] = on_stop.enter_context(server)
+            self.access.issue(server.access_token, account)
+        self._say(
+            "metadata servers", f"one per function ({len(self.metadata_servers)}), each its own identity"
         )
-        self._say("metadata server", self.metadata.url)
         self.translation = on_stop.enter_context(TranslationServer())
         self._say(
             "translation", f"{self.translation.url} (local stand-in: marks the text, does not translate)"
@@ -263,6 +276,7 @@ class LocalStack(LocalService):
                     **function.env,
                     **{key: secret_values[secret] for key, secret in function.secret_env.items()},
                     **self._function_env(),
+                    "GCE_METADATA_HOST": self.metadata_servers[function.name].host,
                 },
                 source=function.unpack(state_dir / "functions" / function.name),
             )
@@ -363,7 +377,6 @@ class LocalStack(LocalService):
             # start: the Executions API (gRPC); decide: the callbacks' host, the one it sends its token to.
             "WORKFLOWS_EMULATOR_GRPC_HOST": self.executions.host,
             "WORKFLOWS_EMULATOR_HOST": self.workflows_server.host,
-            "GCE_METADATA_HOST": self.metadata.host,
             "FIREBASE_AUTH_CERTS_URL": self.identity.certs_url,
             # web: config.json points the page at the emulator and the local sign-in.
             "APPROVALS_LOCAL": "1",
@@ -397,8 +410,8 @@ class LocalStack(LocalService):
                 project=self.plan.project,
             ),
             tokens=StaticTokens(),
-            # Only the functions' service-account token (decide's) may send callbacks.
-            callback_tokens={self.metadata.access_token},
+            # Callbacks and the Executions API take only identities the program's IAM lets in.
+            access=self.access,
         )
         cleanup.callback(self.engine.close)
         self.workflows_server = cleanup.enter_context(WorkflowsServer(self.engine, port=self._engine_port))
@@ -443,7 +456,7 @@ class LocalStack(LocalService):
             "firestore": probe(f"{self.firestore.url}/"),
             **({"pubsub": probe(f"{self.pubsub.url}/")} if self.pubsub is not None else {}),
             "identity": probe(self.identity.certs_url),
-            "metadata": probe(f"{self.metadata.url}/"),
+            **{f"metadata ({name})": probe(f"{m.url}/") for name, m in self.metadata_servers.items()},
             "translation": probe(f"{self.translation.url}/"),
             "engine": probe(f"{self.workflows_server.url}/"),
             "executions": probe_grpc(self.executions.host),
@@ -469,7 +482,7 @@ class LocalStack(LocalService):
             "engine": self.workflows_server.url,
             "executions": self.executions.host,
             "identityCerts": self.identity.certs_url,
-            "metadata": self.metadata.url,
+            "metadata": {name: m.url for name, m in self.metadata_servers.items()},
             "translation": self.translation.url,
             "functions": {name: server.url for name, server in self.functions.items()},
             "workflows": [w.name for w in self.plan.workflows],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ RELEASE = "gcp:firebaserules/release:Release"
 HOSTING_VERSION = "gcp:firebase/hostingVersion:HostingVersion"
 TOPIC = "gcp:pubsub/topic:Topic"
 SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
+PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
+CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
 # Subscription settings the local stack cannot honour: a pull or a push to a function, unfiltered, runs.
 UNSERVED_SUBSCRIPTION_SETTINGS = {
     "filter": "a message filter (the Pub/Sub emulator ignores filters)",
@@ -56,6 +58,7 @@ class FunctionSource:
     secret_env: dict[str, str]
     url: str | None  # its URL in the cloud, which push subscriptions name
     files: dict[str, Path | str]  # path in the archive -> the file, or the text of a string asset
+    service_account: str | None = None  # the identity it runs as (its metadata server's)
 
     def unpack(self, folder: Path) -> Path:
         """Lay the archive out in ``folder`` (replacing what was there), as the runtime would see it."""
@@ -115,6 +118,9 @@ class StackPlan:
     topics: tuple[str, ...]  # projects/P/topics/T
     subscriptions: tuple[Subscription, ...]
     hosting: HostingConfig
+    # Project IAM as the program grants it: (role, member) pairs, and each custom role's permissions.
+    grants: tuple[tuple[str, str], ...] = ()
+    custom_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -167,6 +173,18 @@ class StackPlan:
                 _subscription(r, project, topics, functions) for r in graph.of_type(SUBSCRIPTION)
             ),
             hosting=hosting,
+            grants=tuple(
+                (r.outputs["role"], r.outputs["member"])
+                for r in graph.of_type(PROJECT_IAM_MEMBER)
+                if isinstance(r.outputs.get("role"), str) and isinstance(r.outputs.get("member"), str)
+            ),
+            custom_roles={
+                f"projects/{r.outputs.get('project') or project}/roles/{r.outputs['roleId']}": tuple(
+                    r.outputs.get("permissions") or ()
+                )
+                for r in graph.of_type(CUSTOM_ROLE)
+                if isinstance(r.outputs.get("roleId"), str)
+            },
         )
 
 
@@ -224,6 +242,7 @@ def _function(graph: Graph, resource: CapturedResource) -> FunctionSource:
         },
         url=outputs.get("url"),
         files=files,
+        service_account=service.get("serviceAccountEmail"),
     )
 
 

@@ -31,6 +31,7 @@ from functools import partial
 from typing import Any
 
 from approvals.emulator.workflows import connectors, http_client, values
+from approvals.emulator.workflows.access import Access, AccessDenied, authorization_of, bearer_token
 from approvals.emulator.workflows.clock import Clock, VirtualClock
 from approvals.emulator.workflows.definition import Program, parse
 from approvals.emulator.workflows.effects import (
@@ -174,7 +175,7 @@ class Engine:
         base_url: str | None = None,
         connector_settings: connectors.ConnectorSettings | None = None,
         tokens: TokenSource | None = None,
-        callback_tokens: set[str] | frozenset[str] | None = None,
+        access: Access | None = None,
         on_callback: Callable[[str], None] | None = None,
         io_workers: int = 8,
     ) -> None:
@@ -187,7 +188,8 @@ class Engine:
         self.base_url = base_url
         self.connector_settings = connector_settings or connectors.ConnectorSettings(project=project)
         self.tokens = tokens or StaticTokens()
-        self.callback_tokens = None if callback_tokens is None else frozenset(callback_tokens)
+        # Who may call back (and use the Executions API); None: any bearer token.
+        self.access = access
         self.on_callback = on_callback
         self.default_service_account = f"{project_number}-compute@developer.gserviceaccount.com"
         self.logs: list[LogEntry] = []
@@ -636,18 +638,26 @@ class Engine:
     # Callback requests
 
     def _authorize(self, headers: Mapping[str, str]) -> tuple[int, Any] | None:
-        """401 without a bearer token, 403 for one not in `callback_tokens`.
+        """401 without a bearer token, 403 for one whose identity may not send callbacks.
 
         Calling a callback needs "an OAuth token with the cloud-platform scope"
-        (Wait using callbacks: "Invoke a callback endpoint").
+        (Wait using callbacks: "Invoke a callback endpoint") of an identity with
+        `workflows.callbacks.send`.
         """
-        authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return 401, _status_body(401, "UNAUTHENTICATED", "a bearer token is required")
-        if self.callback_tokens is not None and token.strip() not in self.callback_tokens:
-            return 403, _status_body(403, "PERMISSION_DENIED", "the token may not send callbacks")
+        try:
+            authorization = authorization_of(headers)
+            bearer_token(authorization)
+            self.authorize(authorization, "workflows.callbacks.send")
+        except AccessDenied as denied:
+            status = "UNAUTHENTICATED" if denied.status == 401 else "PERMISSION_DENIED"
+            return denied.status, _status_body(denied.status, status, str(denied))
         return None
+
+    def authorize(self, authorization: str, permission: str) -> None:
+        """AccessDenied unless ``authorization`` carries a token that may use ``permission``;
+        without an access policy (a bare engine, `emulator run`), anyone may."""
+        if self.access is not None:
+            self.access.check(authorization, permission)
 
     def _request_value(self, request: CallbackRequest) -> dict[str, Any]:
         """What await_callback returns, shaped like "callback_request" in Wait using callbacks.

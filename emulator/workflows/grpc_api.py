@@ -24,6 +24,7 @@ from google.cloud.workflows.executions_v1 import (
 )
 
 from approvals.emulator.grpc_server import GrpcServer, unary
+from approvals.emulator.workflows.access import AccessDenied, authorization_of
 from approvals.emulator.workflows.engine import Engine, FailedPreconditionError, NotFoundError
 from approvals.emulator.workflows.server import BadRequestError, execution_json, parse_argument
 from approvals.emulator.workflows.store import ExecutionRecord
@@ -68,16 +69,38 @@ class ExecutionsService(GrpcServer):
 
     def methods(self) -> dict[str, grpc.RpcMethodHandler]:
         return {
-            "CreateExecution": unary(self._guard(self._create), CreateExecutionRequest, Execution),
-            "GetExecution": unary(self._guard(self._get), GetExecutionRequest, Execution),
-            "ListExecutions": unary(self._guard(self._list), ListExecutionsRequest, ListExecutionsResponse),
-            "CancelExecution": unary(self._guard(self._cancel), CancelExecutionRequest, Execution),
+            "CreateExecution": unary(
+                self._guard(self._create, "workflows.executions.create"), CreateExecutionRequest, Execution
+            ),
+            "GetExecution": unary(
+                self._guard(self._get, "workflows.executions.get"), GetExecutionRequest, Execution
+            ),
+            "ListExecutions": unary(
+                self._guard(self._list, "workflows.executions.list"),
+                ListExecutionsRequest,
+                ListExecutionsResponse,
+            ),
+            "CancelExecution": unary(
+                self._guard(self._cancel, "workflows.executions.cancel"), CancelExecutionRequest, Execution
+            ),
         }
 
-    def _guard(self, method: Callable[[Any], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
-        """Engine refusals become gRPC status codes."""
+    def _guard(
+        self, method: Callable[[Any], Any], permission: str
+    ) -> Callable[[Any, grpc.ServicerContext], Any]:
+        """The caller's token must carry ``permission``; engine refusals become gRPC status codes."""
 
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            metadata = {key: value for key, value in context.invocation_metadata() if isinstance(value, str)}
+            try:
+                self.engine.authorize(authorization_of(metadata), permission)
+            except AccessDenied as denied:
+                code = (
+                    grpc.StatusCode.UNAUTHENTICATED
+                    if denied.status == 401
+                    else grpc.StatusCode.PERMISSION_DENIED
+                )
+                context.abort(code, str(denied))
             try:
                 return method(request)
             except tuple(_STATUS) as error:

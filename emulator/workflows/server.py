@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from approvals.emulator.local_server import LocalServer, QuietHandler
 from approvals.emulator.workflows import values
+from approvals.emulator.workflows.access import AccessDenied, authorization_of
 from approvals.emulator.workflows.engine import (
     CallbackRequest,
     Engine,
@@ -166,6 +167,16 @@ class _Api:
         return 200, {"callbacks": [callback_json(self.engine, record, c) for c in callbacks]}
 
 
+# The IAM permission each call of the Executions API needs (Workflows access control).
+PERMISSIONS = {
+    "list_executions": "workflows.executions.list",
+    "create_execution": "workflows.executions.create",
+    "get_execution": "workflows.executions.get",
+    "cancel_execution": "workflows.executions.cancel",
+    "list_callbacks": "workflows.executions.get",
+}
+
+
 def _error(code: int, status: str, message: str) -> tuple[int, Any]:
     return code, {"error": {"code": code, "message": message, "status": status}}
 
@@ -193,7 +204,11 @@ class _Handler(QuietHandler):
                 continue
             action: Callable[[bytes], tuple[int, Any]] = getattr(_Api(engine, match.groupdict(), query), name)
             try:
+                engine.authorize(authorization_of(dict(self.headers.items())), PERMISSIONS[name])
                 return action(body)
+            except AccessDenied as denied:
+                status = "UNAUTHENTICATED" if denied.status == 401 else "PERMISSION_DENIED"
+                return _error(denied.status, status, str(denied))
             except NotFoundError as error:
                 return _error(404, "NOT_FOUND", str(error))
             except FailedPreconditionError as error:

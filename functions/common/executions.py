@@ -2,7 +2,8 @@
 
 Production uses the client's defaults (Google's endpoint, application default
 credentials). With ``WORKFLOWS_EMULATOR_GRPC_HOST`` set the client talks gRPC to that
-host over a plain channel without credentials; every call is otherwise the same.
+host over a plain channel, each call carrying the function's own token from its
+metadata server (as the client's credentials would); every call is otherwise the same.
 The client is imported on first use so cold starts that never start an
 execution do not pay for loading gRPC.
 """
@@ -16,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from common import config
+from common import config, metadata
 
 if TYPE_CHECKING:
     from google.cloud.workflows.executions_v1 import ExecutionsClient
@@ -66,6 +67,18 @@ def _api_errors() -> Iterator[None]:
         raise ExecutionsError(f"no credentials for the Executions API: {exc}") from exc
 
 
+def _local_credentials() -> list[tuple[str, str]]:
+    """The call metadata the local stand-in needs: this function's own token, which the
+    client's plain channel cannot attach (in production the client's credentials do).
+    """
+    if not config.workflows_emulator_grpc_host():
+        return []
+    try:
+        return [("authorization", f"Bearer {metadata.access_token()}")]
+    except metadata.MetadataError as exc:
+        raise ExecutionsError(f"no token for the Executions API: {exc}") from exc
+
+
 def start(workflow_name: str, argument: Mapping[str, Any]) -> str:
     """Start ``workflow_name`` with ``argument``; returns the execution's name."""
     from google.cloud.workflows.executions_v1 import Execution
@@ -75,6 +88,7 @@ def start(workflow_name: str, argument: Mapping[str, Any]) -> str:
             parent=workflow_name,
             execution=Execution(argument=json.dumps(argument)),
             timeout=TIMEOUT_SECONDS,
+            metadata=_local_credentials(),
         )
     name = execution.name
     if not name.startswith(f"{workflow_name}/executions/") or name.endswith("/"):
@@ -87,4 +101,6 @@ def cancel(execution_name: str) -> None:
     if not _EXECUTION_NAME.match(execution_name):
         raise ExecutionsError(f"not an execution name: {execution_name!r}")
     with _api_errors():
-        _client().cancel_execution(name=execution_name, timeout=TIMEOUT_SECONDS)
+        _client().cancel_execution(
+            name=execution_name, timeout=TIMEOUT_SECONDS, metadata=_local_credentials()
+        )

@@ -212,7 +212,10 @@ class Client:
         return [firestore_fields(document.get("fields", {})) for document in documents]
 
     def _engine_get(self, path: str) -> dict[str, Any]:
-        response = requests.get(f"{self.engine}/v1/{path}", timeout=HTTP_TIMEOUT)
+        """GET from the engine's Executions API with the emulators' admin credential."""
+        response = requests.get(
+            f"{self.engine}/v1/{path}", headers={"Authorization": "Bearer owner"}, timeout=HTTP_TIMEOUT
+        )
         assert response.status_code == 200, response.text
         return response.json()
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from approvals.emulator.workflows.access import Access
 from approvals.emulator.workflows.clock import VirtualClock
 from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.server import WorkflowsServer
@@ -166,12 +167,28 @@ def test_a_token_is_required(engine: Engine, server: WorkflowsServer, call_back:
     assert engine.list_callbacks(execution_id)[0].waiting is not None
 
 
-def test_only_listed_tokens_may_call_back(store: Store, clock: VirtualClock, call_back: CallBack) -> None:
-    engine = Engine(store, clock, callback_tokens={"decide-token"})
+def test_only_identities_that_may_send_callbacks_call_back(
+    store: Store, clock: VirtualClock, call_back: CallBack
+) -> None:
+    """The callback needs `workflows.callbacks.send` (Wait using callbacks), as IAM grants it."""
+    sender = "projects/p/roles/callbackSender"
+    access = Access.from_grants(
+        [
+            (sender, "serviceAccount:decide@p.iam.gserviceaccount.com"),
+            ("roles/viewer", "user:ann@example.com"),
+        ],
+        {sender: ["workflows.callbacks.send"]},
+    )
+    access.issue("decide-token", "decide@p.iam.gserviceaccount.com")
+    access.issue("ann-token", "ann@example.com")
+    engine = Engine(store, clock, access=access)
     try:
         with WorkflowsServer(engine):
             _, url = start(engine, TWO_AWAITS)
-            assert call_back(url, "x", token="someone-else").status_code == 403
+            assert call_back(url, "x", token="someone-else").status_code == 401
+            denied = call_back(url, "x", token="ann-token")
+            assert denied.status_code == 403
+            assert "workflows.callbacks.send" in denied.json()["error"]["message"]
             assert call_back(url, "x", token="decide-token").status_code == 200
     finally:
         engine.close()

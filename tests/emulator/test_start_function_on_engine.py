@@ -15,6 +15,7 @@ from google.cloud import firestore
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.metadata import MetadataServer
 from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.grpc_api import ExecutionsService
 from approvals.emulator.workflows.store import SUCCEEDED
@@ -40,7 +41,11 @@ def db(firestore_emulator: FirestoreEmulator) -> Iterator[firestore.Client]:
 
 @pytest.fixture
 def start(
-    engine: Engine, db: firestore.Client, firestore_emulator: FirestoreEmulator, identity: IdentityProvider
+    engine: Engine,
+    db: firestore.Client,
+    firestore_emulator: FirestoreEmulator,
+    identity: IdentityProvider,
+    metadata_server: MetadataServer,
 ) -> Iterator[FunctionServer]:
     engine.deploy("echo", ECHO)
     seed.workflow(
@@ -55,6 +60,8 @@ def start(
         "APPROVALS_WORKFLOWS_COLLECTION": seed.WORKFLOWS,
         "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
         "FIREBASE_AUTH_CERTS_URL": identity.certs_url,
+        # start's own token, which it sends the Executions API.
+        "GCE_METADATA_HOST": metadata_server.host,
     }
     with (
         ExecutionsService(engine) as service,

@@ -14,6 +14,7 @@ from google.cloud import firestore
 
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.metadata import MetadataServer
 from approvals.emulator.process import free_port
 from tests.functions.function_support import post
 from tests.support import PROJECT, seed
@@ -55,7 +56,10 @@ def start(function_env: dict[str, str], executions_api: ExecutionsServer) -> Ite
 
 
 def test_start_runs_the_workflow_with_requester_and_request_id(
-    start: FunctionServer, identity: IdentityProvider, executions_api: ExecutionsServer
+    start: FunctionServer,
+    identity: IdentityProvider,
+    executions_api: ExecutionsServer,
+    metadata_server: MetadataServer,
 ) -> None:
     given = {"text": "Hello", "source_url": "https://example.com/doc", "priority": 2, "urgent": True}
 
@@ -70,8 +74,8 @@ def test_start_runs_the_workflow_with_requester_and_request_id(
     [call] = executions_api.calls
     assert call.parent == WORKFLOW_NAME
     assert call.argument == {**given, "request_id": body["request_id"], "requester": "alice@example.com"}
-    # Locally the client sends no credentials; in production they come from the runtime.
-    assert "authorization" not in call.metadata
+    # The function's own token, from its metadata server (in production the client's credentials).
+    assert call.metadata["authorization"] == f"Bearer {metadata_server.access_token}"
 
 
 def test_unknown_workflow_is_not_found(

@@ -30,3 +30,9 @@ def stack(
 @pytest.fixture
 def client(stack: LocalStack) -> Client:
     return Client.connect(stack.origin_url)
+
+
+def token_of(stack: LocalStack, role: str) -> str:
+    """The access token the local metadata server hands the platform's ``role`` function (its identity)."""
+    [name] = [name for name in stack.metadata_servers if name.endswith(f"-{role}")]
+    return stack.metadata_servers[name].access_token

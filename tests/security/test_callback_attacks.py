@@ -14,6 +14,7 @@ import requests
 
 from approvals.emulator.stack import LocalStack
 from tests.e2e.stack_client import HTTP_TIMEOUT, Client, firestore_fields, poll
+from tests.security.conftest import token_of
 from tests.security.test_vote_attacks import ALICE, BOB, REQUESTER, start_release
 
 MALLORY = "mallory@example.com"
@@ -44,7 +45,7 @@ def forge(client: Client, stack: LocalStack, request_id: str, **body: Any) -> No
     response = requests.post(
         leaked_callback_url(client, request_id),
         json=decision,
-        headers={"Authorization": f"Bearer {stack.metadata.access_token}"},
+        headers={"Authorization": f"Bearer {token_of(stack, 'decide')}"},
         timeout=HTTP_TIMEOUT,
     )
     assert response.status_code == 200, response.text
@@ -88,4 +89,26 @@ def test_a_forged_outcome_against_a_recorded_decision_is_refused(client: Client,
     refused = refused_callback(client, engineering)
     assert refused["details"] == {"problem": "no decision is recorded for this request"}
     assert client.request(REQUESTER, engineering)["tally"]["approvals"] == 1
+    assert client.execution(started.execution)["state"] == "ACTIVE"
+
+
+def test_only_an_identity_that_may_send_callbacks_reaches_the_workflow(
+    client: Client, stack: LocalStack
+) -> None:
+    """start and cancel's identities hold no workflows.callbacks.send: the engine refuses them as
+    Google's front end does, before the workflow sees anything."""
+    started, engineering = start_release(client)
+    url = leaked_callback_url(client, engineering)
+
+    for role in ("start", "cancel", "notify"):
+        response = requests.post(
+            url,
+            json={"request_id": engineering},
+            headers={"Authorization": f"Bearer {token_of(stack, role)}"},
+            timeout=HTTP_TIMEOUT,
+        )
+        assert response.status_code == 403, (role, response.text)
+        assert response.json()["error"]["status"] == "PERMISSION_DENIED"
+    assert requests.post(url, json={}, timeout=HTTP_TIMEOUT).status_code == 401
+    assert [e for e in client.audit(REQUESTER, engineering) if e["event"] == "invalid_callback"] == []
     assert client.execution(started.execution)["state"] == "ACTIVE"

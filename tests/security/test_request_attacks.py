@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import requests
 
+from approvals.emulator.stack import LocalStack
 from tests.e2e.stack_client import HTTP_TIMEOUT, Client, link_request_id
+from tests.security.conftest import token_of
 
 EXPENSE = {"amount": 12.5, "currency": "EUR", "reason": "train"}
 # Pulumi.dev.yaml's translation-validation: the default limit, 10 waiting requests each.
@@ -61,17 +64,41 @@ def test_a_flood_from_one_requester_stops_at_the_limit(client: Client) -> None:
     )
 
 
-def test_a_workflow_started_directly_names_an_unverified_requester(client: Client) -> None:
+def create_execution(
+    client: Client, workflow: str, argument: dict[str, Any], token: str | None
+) -> requests.Response:
+    """POST to the engine's Executions API (REST) as the holder of ``token``."""
+    return requests.post(
+        f"{client.engine}/v1/{workflow}/executions",
+        json={"argument": json.dumps(argument)},
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+        timeout=HTTP_TIMEOUT,
+    )
+
+
+def test_only_identities_granted_executions_create_may_start_one(client: Client, stack: LocalStack) -> None:
+    probe = client.start("carol@example.com", "expense-approval", EXPENSE)
+    workflow = probe.execution.rsplit("/executions/", 1)[0]
+    argument = {**EXPENSE, "request_id": uuid.uuid4().hex, "requester": "ceo@example.com"}
+    before = len(client.executions(probe.execution))
+
+    assert create_execution(client, workflow, argument, None).status_code == 401
+    assert create_execution(client, workflow, argument, "made-up").status_code == 401
+    # decide may send callbacks, and nothing else of the Workflows APIs.
+    refused = create_execution(client, workflow, argument, token_of(stack, "decide"))
+    assert refused.status_code == 403
+    assert "workflows.executions.create" in refused.json()["error"]["message"]
+    assert len(client.executions(probe.execution)) == before
+
+
+def test_a_workflow_started_directly_names_an_unverified_requester(client: Client, stack: LocalStack) -> None:
     """grant_invoke lets a system start executions itself: whatever requester it writes is marked."""
     probe = client.start("carol@example.com", "expense-approval", EXPENSE)
     workflow = probe.execution.rsplit("/executions/", 1)[0]
     request_id = uuid.uuid4().hex
     argument = {**EXPENSE, "request_id": request_id, "requester": "ceo@example.com"}
-    response = requests.post(
-        f"{client.engine}/v1/{workflow}/executions",
-        json={"argument": json.dumps(argument)},
-        timeout=HTTP_TIMEOUT,
-    )
+    # An identity holding the executionStarter role, as grant_invoke gives one.
+    response = create_execution(client, workflow, argument, token_of(stack, "start"))
     assert response.status_code == 200, response.text
     client.wait_until_awaiting(response.json()["name"])
 
