@@ -6,30 +6,14 @@ starts its own requests, so attacks never see each other's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from approvals.emulator.firestore import FirestoreEmulator
-from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.stack import LocalStack
-from tests.e2e.stack_client import Client
-from tests.support.stacks import dev_stack
+from tests.support.stacks import client, running_dev_stack
 
+__all__ = ["client", "stack", "token_of"]
 
-@pytest.fixture(scope="package")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory,
-    firestore_emulator: FirestoreEmulator,
-    pubsub_emulator: PubSubEmulator,
-) -> Iterator[LocalStack]:
-    with dev_stack(tmp_path_factory.mktemp("stack"), firestore_emulator, pubsub_emulator) as running:
-        yield running
-
-
-@pytest.fixture
-def client(stack: LocalStack) -> Client:
-    return Client.connect(stack.origin_url)
+stack = pytest.fixture(scope="package", name="stack")(running_dev_stack)
 
 
 def token_of(stack: LocalStack, role: str) -> str:

@@ -42,15 +42,18 @@ def dev_stack(
 # The fixtures below are imported by tests/e2e/conftest.py and tests/web/conftest.py.
 
 
-@pytest.fixture(scope="module")
-def stack(
+def running_dev_stack(
     tmp_path_factory: pytest.TempPathFactory,
     firestore_emulator: FirestoreEmulator,
     pubsub_emulator: PubSubEmulator,
 ) -> Iterator[LocalStack]:
-    """The dev stack (serving the built page), started once per module and stopped at its end."""
+    """The dev stack (serving the built page) for as long as the fixture made of this lives."""
     with dev_stack(tmp_path_factory.mktemp("stack"), firestore_emulator, pubsub_emulator) as running:
         yield running
+
+
+# Started once per module and stopped at its end (tests/security shares one per package).
+stack = pytest.fixture(scope="module", name="stack")(running_dev_stack)
 
 
 @pytest.fixture
