@@ -13,8 +13,28 @@ from .groups import GROUP_PREFIX, check_declared
 from .validation import DOMAIN, EMAIL
 
 DOMAIN_PREFIX = "domain:"
-# Domains where anyone can get an address that Google sign-in verifies: never a default.
-PUBLIC_MAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+# Domains where anyone can get an address (and a Google account with it, which sign-in
+# verifies): never a default. The big consumer providers; any other must be named too.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "mail.com",
+        "yandex.com",
+        "zoho.com",
+    }
+)
 DEFAULT_MAX_PENDING = 10
 MAX_PENDING_LIMIT = 1000
 ALLOWED = "an e-mail, group:NAME (a declared group) or domain:example.com"

@@ -65,15 +65,13 @@ def _request(request_id: str) -> DocumentReference:
     from google.cloud.firestore import FieldFilter
 
     requests = firestore.client().collection(config.requests_collection())
-    ref = requests.document(request_id)
-    if ref.get().exists:
-        return ref
+    # The first stage is often named by the origin id itself; a later one waits under its own.
     waiting = (
         requests.where(filter=FieldFilter("origin_request_id", "==", request_id))
         .where(filter=FieldFilter("status", "==", "pending"))
         .limit(1)
     )
-    return next((snapshot.reference for snapshot in waiting.stream()), ref)
+    return next((snapshot.reference for snapshot in waiting.stream()), requests.document(request_id))
 
 
 @functions_framework.http

@@ -111,13 +111,16 @@ def reserve(email: str, workflow_id: str, request_id: str, limit: int, now: date
     waiting = _open_origins(email, workflow_id)
 
     def count_and_add(transaction: Transaction) -> None:
-        started = _recent(ref.get(transaction=transaction).to_dict() or {}, workflow_id, now)
+        stored = ref.get(transaction=transaction).to_dict() or {}
+        started = _recent(stored, workflow_id, now)
         in_flight = {rid for rid in started if rid not in asked}
         if len(waiting | in_flight) >= limit:
             raise HttpError(
                 429, f"you have {limit} requests to this workflow waiting for a decision; wait for one to end"
             )
-        transaction.set(ref, {workflow_id: {**started, request_id: now}}, merge=True)
+        # The whole document is written: starts past the grace period leave it, where a merge
+        # would keep every start ever made.
+        transaction.set(ref, {**stored, workflow_id: {**started, request_id: now}})
         # What the workflow checks its requester against: a workflow started
         # directly (grant_invoke) finds none, and marks its request unverified.
         transaction.create(

@@ -176,7 +176,9 @@ def _refuse_closed(request: Mapping[str, Any], now: datetime) -> None:
         raise HttpError(409, "the request has expired")
 
 
-def _refuse_taken_seat(principals: Sequence[str], votes: Iterable[Mapping[str, Any]]) -> None:
+def _refuse_taken_seat(
+    principals: Sequence[str], votes: Iterable[Mapping[str, Any]], *, name_voter: bool = True
+) -> None:
     """409 when a person this vote stands for has voted this round, themselves or through their delegate.
 
     One approver is one seat: without this, an approver and their delegate
@@ -187,7 +189,7 @@ def _refuse_taken_seat(principals: Sequence[str], votes: Iterable[Mapping[str, A
         taken = seats & _seats(vote)
         if taken:
             seat, by = min(taken), vote.get("voter")
-            through = "" if by == seat else f" (by {by})"
+            through = "" if by == seat or not name_voter else f" (by {by})"
             raise HttpError(409, f"{seat} has already voted on this request{through}")
 
 
@@ -228,7 +230,7 @@ def refuse_voted(ref: DocumentReference, request: Mapping[str, Any], email: str)
     earlier = _this_round(request, _votes(None, ref))
     if any(v.get("voter") == email for v in earlier):
         raise HttpError(409, "you have already voted on this request")
-    _refuse_taken_seat([email], earlier)
+    _refuse_taken_seat([email], earlier, name_voter=not sealed(request))
 
 
 def cast(
@@ -248,6 +250,7 @@ def cast(
     if outcome not in OUTCOMES or identity_source not in IDENTITY_SOURCES:
         raise ValueError(f"bad vote {outcome!r} from {identity_source!r}")
     ref = firestore.client().collection(config.requests_collection()).document(request_id)
+    claim_ref = _claim_ref(request_id)
     use_ref = link_use(link_nonce) if link_nonce else None
     at = times.now()
 
@@ -264,16 +267,17 @@ def cast(
         if request.get("prevent_self_approval") and requester in (voter.email, *delegators):
             raise HttpError(403, "you may not vote on your own request")
         on_behalf_of = ", ".join(delegators) or None
-        abandoned = _abandoned_claim(request, at)
-        if abandoned is not None:
-            raise _Abandoned(abandoned)
+        if request.get("status") == "deciding":
+            abandoned = _abandoned_claim(claim_ref.get(transaction=transaction).to_dict() or {}, at)
+            if abandoned is not None:
+                raise _Abandoned(abandoned)
         current = refuse_unvotable(
             request, at, expected_digest=expected_digest, use=use_ref, transaction=transaction
         )
         earlier = _this_round(request, _votes(transaction, ref))
         if any(v.get("voter") == voter.email for v in earlier):
             raise HttpError(409, "you have already voted on this request")
-        _refuse_taken_seat(principals, earlier)
+        _refuse_taken_seat(principals, earlier, name_voter=not sealed(request))
         vote_ref = _vote_ref(ref, request, voter.email)
         mine = {
             "voter": voter.email,
@@ -319,19 +323,21 @@ def cast(
                 "principal": principals[0],
                 "comment": comment,
                 "decided_at": at,
-                "votes": [
-                    {"approver": v["voter"], "outcome": v["outcome"], "comment": v.get("comment", "")}
-                    for v in votes
-                ],
+                "round": _round(request),
             }
-            change |= {"status": "deciding", "decision": decision, "tally": counts}
+            # The claim the workflow reads lives where no client reads; the page sees
+            # it on the request too, unless votes are sealed until the decision.
+            transaction.set(claim_ref, {"decision": decision}, merge=True)
+            change["status"] = "deciding"
+            if not sealed(request):
+                change |= {"decision": decision, "tally": counts}
         transaction.update(ref, change)
-        return shown(request, counts) if decision is None else counts, decision
+        return shown(request, counts), decision
 
     try:
         counts, decision = _run(request_id, vote)
     except _Abandoned as abandoned:
-        _redeliver(request_id, abandoned.decision, voter)
+        _redeliver(request_id, abandoned.decision)
         raise HttpError(409, "the request was already decided") from None
     if decision is not None:
         _call_back(request_id, decision, lambda reason: _withdraw(request_id, voter, at, use_ref, reason))
@@ -352,14 +358,21 @@ class _Abandoned(Exception):  # noqa: N818 - a signal out of the transaction, no
         self.decision = decision
 
 
-def _abandoned_claim(request: Mapping[str, Any], now: datetime) -> dict[str, Any] | None:
+def _claim_ref(request_id: str) -> DocumentReference:
+    """Where the deciding vote's decision is recorded for the workflow: the request's callback
+    document, which no security rule opens to a client."""
+    return firestore.client().collection(config.callbacks_collection()).document(request_id)
+
+
+def _abandoned_claim(stored: Mapping[str, Any], now: datetime) -> dict[str, Any] | None:
     """The recorded decision of a claim older than CLAIM_TIMEOUT_SECONDS, else None.
 
     decide delivers within CALLBACK_BUDGET_SECONDS and then withdraws a failed
     vote itself; a claim older than that lost its process mid-delivery.
+    ``stored`` is the claim document.
     """
-    decision = request.get("decision")
-    if request.get("status") != "deciding" or not isinstance(decision, dict):
+    decision = stored.get("decision")
+    if not isinstance(decision, dict):
         return None
     decided_at = decision.get("decided_at")
     if not isinstance(decided_at, datetime):
@@ -367,14 +380,14 @@ def _abandoned_claim(request: Mapping[str, Any], now: datetime) -> dict[str, Any
     return decision if (now - decided_at).total_seconds() >= config.claim_timeout_seconds() else None
 
 
-def _redeliver(request_id: str, decision: Mapping[str, Any], voter: Voter) -> None:
+def _redeliver(request_id: str, decision: Mapping[str, Any]) -> None:
     """Deliver an abandoned claim's recorded decision: the votes behind it stand."""
     try:
         url, method = _callback_target(request_id)
         callback.deliver(url, _callback_body(request_id, decision), method)
     except callback.CallbackError as exc:
         raise bad_gateway("could not deliver the decision", f"redelivery for {request_id}: {exc}") from exc
-    audit.record(request_id, "decision_redelivered", voter.email, {"outcome": decision.get("outcome")})
+    audit.record(request_id, "decision_redelivered", "", {"outcome": decision.get("outcome")})
     logger.warning("redelivered the abandoned decision of %s", request_id)
 
 
@@ -382,7 +395,7 @@ def _callback_body(request_id: str, decision: Mapping[str, Any]) -> dict[str, An
     """What the workflow is told; it reads the decision itself from the request and its votes."""
     return {
         "request_id": request_id,
-        **{k: decision.get(k) for k in ("outcome", "approver", "principal", "comment", "votes")},
+        **{k: decision.get(k) for k in ("outcome", "approver", "principal", "comment")},
         "decided_at": times.rfc3339(decision["decided_at"]),
     }
 
@@ -420,10 +433,12 @@ def _withdraw(
 
     ref = firestore.client().collection(config.requests_collection()).document(request_id)
 
+    claim_ref = _claim_ref(request_id)
+
     def withdraw(transaction: Transaction) -> None:
         request = ref.get(transaction=transaction).to_dict() or {}
         vote_ref = _vote_ref(ref, request, voter.email)
-        decision = request.get("decision") or {}
+        decision = (claim_ref.get(transaction=transaction).to_dict() or {}).get("decision") or {}
         if not (
             request.get("status") == "deciding"
             and decision.get("approver") == voter.email
@@ -438,6 +453,8 @@ def _withdraw(
             ref,
             {"status": "pending", "decision": DELETE_FIELD, "tally": shown(request, tally(request, others))},
         )
-        audit.record(request_id, "vote_withdrawn", voter.email, {"reason": reason}, transaction=transaction)
+        transaction.update(claim_ref, {"decision": DELETE_FIELD})
+        actor = "" if sealed(request) else voter.email
+        audit.record(request_id, "vote_withdrawn", actor, {"reason": reason}, transaction=transaction)
 
     _run(request_id, withdraw)

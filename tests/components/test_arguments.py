@@ -146,6 +146,7 @@ def test_a_missing_project_says_how_to_set_it() -> None:
             "3 could never be reached",
         ),
         ({"prevent_self_approval": "yes"}, "ApprovalWorkflowArgs.prevent_self_approval", "True or False"),
+        ({"votes_visible": "never"}, "ApprovalWorkflowArgs.votes_visible", "always, after_decision"),
         ({"requesters": []}, "ApprovalWorkflowArgs.requesters", "non-empty"),
         ({"requesters": "a@example.com"}, "ApprovalWorkflowArgs.requesters", "non-empty"),
         ({"requesters": ["example.com"]}, "ApprovalWorkflowArgs.requesters", "domain:example.com"),
@@ -381,6 +382,7 @@ def test_the_approval_policy_defaults_to_one_approval_and_no_self_approval() -> 
         "reminder_every_seconds": None,
         "escalate_to": None,
         "prevent_self_approval": True,
+        "votes_visible": "always",
     }
 
 
@@ -392,6 +394,7 @@ def test_the_approval_policy_carries_every_setting() -> None:
         reminder_every_seconds=600,
         escalate_to=Escalation(approvers=["Boss@example.com", "group:Directors"], timeout_seconds=7200),
         prevent_self_approval=False,
+        votes_visible="after_decision",
     )
     assert policy == {
         "mode": "quorum",
@@ -404,6 +407,7 @@ def test_the_approval_policy_carries_every_setting() -> None:
             "timeout_seconds": 7200,
         },
         "prevent_self_approval": False,
+        "votes_visible": "after_decision",
     }
 
 

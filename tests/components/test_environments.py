@@ -94,6 +94,7 @@ def test_listed_workflows_set_their_own_approval_policy() -> None:
         "quorum": 2,
         "reminderEverySeconds": 600,
         "preventSelfApproval": False,
+        "votesVisible": "after_decision",
         "escalateTo": {"approvers": ["boss@example.com"], "timeoutSeconds": 3600, "quorum": 1},
     }
     graph = capture_program(
@@ -108,6 +109,7 @@ def test_listed_workflows_set_their_own_approval_policy() -> None:
         "reminder_every_seconds": 600,
         "escalate_to": {"approvers": ["boss@example.com"], "quorum": 1, "timeout_seconds": 3600},
         "prevent_self_approval": False,
+        "votes_visible": "after_decision",
     }
 
 

@@ -68,7 +68,16 @@ def step(document: Document) -> dict[str, Any]:
         "approver": document["decided_by"] if decided else None,
         "comment": document["comment"] if decided else "",
         "decided_at": document["decided_at"] if decided else None,
-        "votes": document["decision"]["votes"] if decided else [],
+        # In these flows one vote decides each stage: the decider's.
+        "votes": [
+            {
+                "approver": document["decided_by"],
+                "outcome": document["status"],
+                "comment": document["comment"],
+            }
+        ]
+        if decided
+        else [],
     }
 
 
@@ -189,7 +198,7 @@ def decided(client: Client, before: Document, approver: str, outcome: str, comme
         "principal": approver,
         "comment": comment,
         "decided_at": claim["decided_at"],
-        "votes": [{"approver": approver, "outcome": outcome, "comment": comment}],
+        "round": "initial",
     }
     approvals = 1 if outcome == "approved" else 0
     assert document == {

@@ -240,7 +240,8 @@ def test_a_delegate_votes_for_an_approver_out_of_office(client: Client) -> None:
     client.wait_until_awaiting(started.execution, callbacks=2)  # engineering approved: the next stage
     decided = client.request(REQUESTER, engineering)
     assert decided["status"] == "approved"
-    assert [v["approver"] for v in decided["decision"]["votes"]] == [ALICE, DAVE]
+    [decided_event] = [e for e in client.audit(REQUESTER, engineering) if e["event"] == "decided"]
+    assert [v["approver"] for v in decided_event["details"]["votes"]] == [ALICE, DAVE]
     [voted_by_dave] = [
         e for e in client.audit(REQUESTER, engineering) if (e["event"], e["actor"]) == ("voted", DAVE)
     ]

@@ -223,6 +223,7 @@ class Approvals:
                     "approver": decision.approver,
                     "principal": decision.principal,
                     "comment": decision.comment,
+                    "round": "initial",
                 },
             }
             votes = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -306,3 +307,20 @@ def test_a_requester_may_have_only_so_many_requests_waiting(
     db.collection(seed.REQUESTS).document(started[0]).update({"status": "approved"})
     assert start_as(start, identity, "ann@example.com").status_code == 200
     assert start_as(start, identity, "ann@example.com").status_code == 429
+
+
+def test_starts_past_the_grace_period_leave_the_requesters_document(
+    start: FunctionServer, db: firestore.Client, identity: IdentityProvider, executions_api: ExecutionsServer
+) -> None:
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    db.collection(seed.REQUESTERS).document("ann@example.com").set(
+        {"translate": {"old-start": long_ago}, "other-workflow": {"kept": long_ago}}
+    )
+
+    response = start_as(start, identity, "ann@example.com")
+
+    assert response.status_code == 200, response.text
+    stored = seed.get(db, seed.REQUESTERS, "ann@example.com")
+    assert stored is not None
+    assert list(stored["translate"]) == [response.json()["request_id"]]
+    assert "kept" in stored["other-workflow"]

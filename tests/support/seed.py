@@ -224,13 +224,16 @@ def claim(
     round_: str = "initial",
 ) -> None:
     """What decide's transaction writes before it calls the workflow back with ``body``: the votes
-    (by default the decider's own) and the request in ``deciding`` with its decision.
+    (by default the decider's own), the decision on the callback document, and the request in
+    ``deciding`` (with the decision, as when votes are not sealed).
     """
     ref = db.collection(REQUESTS).document(body["request_id"])
     for cast in votes or [(body["approver"], [body["principal"]], body["outcome"], body.get("comment", ""))]:
         vote(db, body["request_id"], cast, round_)
     decision = {key: body[key] for key in ("outcome", "approver", "principal") if key in body}
-    ref.update({"status": "deciding", "decision": {**decision, "comment": body.get("comment", "")}})
+    decision |= {"comment": body.get("comment", ""), "round": round_}
+    db.collection(CALLBACKS).document(body["request_id"]).set({"decision": decision}, merge=True)
+    ref.update({"status": "deciding", "decision": decision})
 
 
 def start_record(db: firestore.Client, request_id: str, requester: str, workflow_id: str) -> None:
