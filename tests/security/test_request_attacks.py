@@ -120,3 +120,17 @@ def test_the_requester_cancels_a_chain_with_the_id_start_gave(client: Client) ->
     assert response.status_code == 200, response.text
     assert response.json() == {"request_id": f"{started.request_id}-engineering", "status": "cancelled"}
     assert client.wait_until_ended(started.execution)["state"] == "CANCELLED"
+
+
+def test_the_requester_cancels_an_expense_s_second_stage_with_the_id_start_gave(client: Client) -> None:
+    """The manager's stage is named by the start id itself; finance's waits under its own name."""
+    started = client.start("carol@example.com", "expense-approval", {**EXPENSE, "amount": 5000})
+    client.wait_until_awaiting(started.execution)
+    assert client.decide("alice@example.com", started.request_id, "approved").status_code == 200
+    client.wait_until_awaiting(started.execution, callbacks=2)
+
+    response = client.cancel("carol@example.com", started.request_id)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["request_id"] == f"{started.request_id}-finance"
+    assert client.wait_until_ended(started.execution)["state"] == "CANCELLED"
