@@ -25,8 +25,9 @@ def start_release(client: Client, given: dict[str, str] = RELEASE) -> tuple[Star
 
 
 def link_for(client: Client, person: str, request_id: str) -> str:
+    # Only mails asking for a vote carry a link (a requester's "Cancelled" mail does not).
     [mail] = client.wait_for_mails(
-        lambda m: m["to"] == person and link_request_id(m["link"]) == request_id, 1
+        lambda m: m["to"] == person and "link" in m and link_request_id(m["link"]) == request_id, 1
     )
     return mail["link"]
 
