@@ -41,6 +41,11 @@ class AccessDenied(Exception):  # noqa: N818 - named for the answer it becomes
         super().__init__(message)
         self.status = status
 
+    @property
+    def status_name(self) -> str:
+        """Google's status for the answer, in error bodies and as the gRPC code's name."""
+        return "UNAUTHENTICATED" if self.status == 401 else "PERMISSION_DENIED"
+
 
 @dataclass
 class Access:

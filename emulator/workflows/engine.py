@@ -188,7 +188,8 @@ class Engine:
         self.base_url = base_url
         self.connector_settings = connector_settings or connectors.ConnectorSettings(project=project)
         self.tokens = tokens or StaticTokens()
-        # Who may call back (and use the Executions API); None: any bearer token.
+        # Who may call back and use the Executions API; None: any bearer token may call
+        # back, and anyone may use the API.
         self.access = access
         self.on_callback = on_callback
         self.default_service_account = f"{project_number}-compute@developer.gserviceaccount.com"
@@ -649,8 +650,7 @@ class Engine:
             bearer_token(authorization)
             self.authorize(authorization, "workflows.callbacks.send")
         except AccessDenied as denied:
-            status = "UNAUTHENTICATED" if denied.status == 401 else "PERMISSION_DENIED"
-            return denied.status, _status_body(denied.status, status, str(denied))
+            return denied.status, _status_body(denied.status, denied.status_name, str(denied))
         return None
 
     def authorize(self, authorization: str, permission: str) -> None:

@@ -95,12 +95,7 @@ class ExecutionsService(GrpcServer):
             try:
                 self.engine.authorize(authorization_of(metadata), permission)
             except AccessDenied as denied:
-                code = (
-                    grpc.StatusCode.UNAUTHENTICATED
-                    if denied.status == 401
-                    else grpc.StatusCode.PERMISSION_DENIED
-                )
-                context.abort(code, str(denied))
+                context.abort(grpc.StatusCode[denied.status_name], str(denied))
             try:
                 return method(request)
             except tuple(_STATUS) as error:

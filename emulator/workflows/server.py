@@ -207,8 +207,7 @@ class _Handler(QuietHandler):
                 engine.authorize(authorization_of(dict(self.headers.items())), PERMISSIONS[name])
                 return action(body)
             except AccessDenied as denied:
-                status = "UNAUTHENTICATED" if denied.status == 401 else "PERMISSION_DENIED"
-                return _error(denied.status, status, str(denied))
+                return _error(denied.status, denied.status_name, str(denied))
             except NotFoundError as error:
                 return _error(404, "NOT_FOUND", str(error))
             except FailedPreconditionError as error:

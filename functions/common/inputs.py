@@ -23,8 +23,8 @@ MAX_DEPTH = 32
 # overrides and isolates (U+202A-202E, U+2066-2069) and the marks U+200E/200F/061C
 # reorder what follows; C0 and C1 controls (but tab and line feed, which
 # comments use) are invisible or break mail headers. The page, the link page and
-# the mails show any that arrive another way as visible escapes (see web/src/dom.js
-# and common.display).
+# the mails show any that arrive another way as visible escapes (``visible`` below,
+# and its copy in web/src/dom.js).
 MISLEADING_CHARACTERS = re.compile(
     "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )

@@ -105,9 +105,7 @@ def _weight(vote: Mapping[str, Any], members: set[str] | None = None) -> int:
     principals = {str(p).lower() for p in vote.get("principals") or ()}
     if members is not None:
         principals &= members
-    if not principals:
-        return 0
-    return max(1, len({p for p in principals if delegations.is_email(p)}))
+    return max(1, len(principals & _seats(vote))) if principals else 0
 
 
 def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -223,14 +221,21 @@ def _votes(transaction: Transaction | None, ref: DocumentReference) -> list[dict
     return [s.to_dict() or {} for s in ref.collection(VOTES).order_by("at").stream(transaction=transaction)]
 
 
+def _refuse_second_vote(
+    request: Mapping[str, Any], earlier: Iterable[Mapping[str, Any]], email: str, principals: Sequence[str]
+) -> None:
+    """409 when ``email`` or a seat of ``principals`` has voted among ``earlier`` (this round's votes)."""
+    earlier = list(earlier)
+    if any(v.get("voter") == email for v in earlier):
+        raise HttpError(409, "you have already voted on this request")
+    _refuse_taken_seat(principals, earlier, name_voter=not sealed(request))
+
+
 def refuse_voted(ref: DocumentReference, request: Mapping[str, Any], email: str) -> None:
     """409 when ``email`` has voted this round, themselves or through their delegate: a link's form
     is then not shown to someone who already voted on the page.
     """
-    earlier = _this_round(request, _votes(None, ref))
-    if any(v.get("voter") == email for v in earlier):
-        raise HttpError(409, "you have already voted on this request")
-    _refuse_taken_seat([email], earlier, name_voter=not sealed(request))
+    _refuse_second_vote(request, _this_round(request, _votes(None, ref)), email, [email])
 
 
 def cast(
@@ -250,7 +255,7 @@ def cast(
     if outcome not in OUTCOMES or identity_source not in IDENTITY_SOURCES:
         raise ValueError(f"bad vote {outcome!r} from {identity_source!r}")
     ref = firestore.client().collection(config.requests_collection()).document(request_id)
-    claim_ref = _claim_ref(request_id)
+    claim_ref = _callback_document(request_id)
     use_ref = link_use(link_nonce) if link_nonce else None
     at = times.now()
 
@@ -275,9 +280,7 @@ def cast(
             request, at, expected_digest=expected_digest, use=use_ref, transaction=transaction
         )
         earlier = _this_round(request, _votes(transaction, ref))
-        if any(v.get("voter") == voter.email for v in earlier):
-            raise HttpError(409, "you have already voted on this request")
-        _refuse_taken_seat(principals, earlier, name_voter=not sealed(request))
+        _refuse_second_vote(request, earlier, voter.email, principals)
         vote_ref = _vote_ref(ref, request, voter.email)
         mine = {
             "voter": voter.email,
@@ -358,9 +361,9 @@ class _Abandoned(Exception):  # noqa: N818 - a signal out of the transaction, no
         self.decision = decision
 
 
-def _claim_ref(request_id: str) -> DocumentReference:
-    """Where the deciding vote's decision is recorded for the workflow: the request's callback
-    document, which no security rule opens to a client."""
+def _callback_document(request_id: str) -> DocumentReference:
+    """The request's callback document: the URL the workflow stored, and the deciding vote's
+    decision recorded for the workflow to read; no security rule opens it to a client."""
     return firestore.client().collection(config.callbacks_collection()).document(request_id)
 
 
@@ -402,8 +405,7 @@ def _callback_body(request_id: str, decision: Mapping[str, Any]) -> dict[str, An
 
 def _callback_target(request_id: str) -> tuple[str, str]:
     """The callback URL and method the workflow stored, or CallbackError."""
-    snapshot = firestore.client().collection(config.callbacks_collection()).document(request_id).get()
-    entry = snapshot.to_dict() or {}
+    entry = _callback_document(request_id).get().to_dict() or {}
     url = entry.get("url")
     if not isinstance(url, str) or not url:
         raise callback.CallbackError("the workflow has not stored a callback URL")
@@ -433,7 +435,7 @@ def _withdraw(
 
     ref = firestore.client().collection(config.requests_collection()).document(request_id)
 
-    claim_ref = _claim_ref(request_id)
+    claim_ref = _callback_document(request_id)
 
     def withdraw(transaction: Transaction) -> None:
         request = ref.get(transaction=transaction).to_dict() or {}
