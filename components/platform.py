@@ -10,6 +10,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from approvals.workflow_templates import platform_workflow_source
+
 from . import firebase, iam
 from .apis import IAM, GoogleApis
 from .database import DEFAULT_DATABASE, TRANSLATIONS_COLLECTION, ApprovalDatabase, Collections
@@ -117,6 +119,8 @@ class ApprovalPlatformArgs:
     notify_service_account: gcp.serviceaccount.Account | None = None
     pusher_service_account: gcp.serviceaccount.Account | None = None
     """Pub/Sub pushes events to the notify function with this account's OIDC token."""
+    timer_service_account: gcp.serviceaccount.Account | None = None
+    """Runs the delegation timer workflow, which announces when each delegation starts and ends."""
     build_service_account: gcp.serviceaccount.Account | None = None
     source_bucket: gcp.storage.Bucket | None = None
     mail_webhook_url: str | None = None
@@ -251,6 +255,10 @@ class ApprovalPlatform(pulumi.ComponentResource):
     link_service_account_email: pulumi.Output[str]
     notify_service_account_email: pulumi.Output[str]
     pusher_service_account_email: pulumi.Output[str]
+    timer_service_account_email: pulumi.Output[str]
+    delegation_timer: gcp.workflows.Workflow
+    """Started by the delegate function for each delegation; notify restamps requests when it fires."""
+    delegation_timer_name: pulumi.Output[str]
     events_topic: gcp.pubsub.Topic
     events_topic_name: pulumi.Output[str]
     """The full topic name, `projects/P/topics/T`: every request state change is published there."""
@@ -344,6 +352,11 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 ),
                 ("notify", args.notify_service_account, "Mails approvers and requesters about requests."),
                 ("pusher", args.pusher_service_account, "Pushes approval events to the notify function."),
+                (
+                    "timer",
+                    args.timer_service_account,
+                    "Announces when approvers' delegations start and end.",
+                ),
                 ("web", args.web_service_account, "Serves the approval page; holds no roles."),
                 ("build", args.build_service_account, "Builds the approval functions' containers."),
             )
@@ -362,6 +375,8 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self.grant_database_user("cancel", members["cancel"])
         self.grant_event_publisher("cancel", members["cancel"])
         self.grant_database_user("delegate", members["delegate"])
+        # delegate starts the delegation timer for each delegation it stores.
+        self.grant_execution_starter("delegate", members["delegate"])
         # notify stamps each request it mails about with the delegates in force, so it writes.
         self.grant_database_user("notify", members["notify"])
         build_grants = iam.grant_project_roles(
@@ -480,6 +495,10 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
+        self.delegation_timer = self._delegation_timer(name, accounts["timer"], args.region, platform_apis)
+        self.delegation_timer_name = pulumi.Output.concat(
+            "projects/", project, "/locations/", args.region, "/workflows/", self.delegation_timer.name
+        )
         link_key_env = {"APPROVALS_LINK_KEY": SecretEnv(self.link_key_secret, link_key_version)}
         hosted = {
             "start": function("start", collections_env),
@@ -487,7 +506,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
             "cancel": function(
                 "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": self.events_topic_name}
             ),
-            "delegate": function("delegate", collections_env),
+            "delegate": function("delegate", {**collections_env, **self._timer_env()}),
             "link": function("link", collections_env, link_key_env, after=[secret_access["link"]]),
         }
         web = function(
@@ -574,6 +593,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self.link_service_account_email = emails["link"]
         self.notify_service_account_email = emails["notify"]
         self.pusher_service_account_email = emails["pusher"]
+        self.timer_service_account_email = emails["timer"]
         self.register_outputs(
             {
                 "start_url": self.start_url,
@@ -595,7 +615,50 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 "link_service_account_email": self.link_service_account_email,
                 "notify_service_account_email": self.notify_service_account_email,
                 "pusher_service_account_email": self.pusher_service_account_email,
+                "timer_service_account_email": self.timer_service_account_email,
+                "delegation_timer_name": self.delegation_timer_name,
             }
+        )
+
+    def _timer_env(self) -> dict[str, pulumi.Input[str]]:
+        """What the delegate function needs to start the delegation timer."""
+        return {"APPROVALS_DELEGATION_TIMER_WORKFLOW": self.delegation_timer_name}
+
+    def _delegation_timer(
+        self,
+        name: str,
+        account: gcp.serviceaccount.Account,
+        region: str,
+        apis: Sequence[pulumi.Resource],
+    ) -> gcp.workflows.Workflow:
+        """The workflow that announces each delegation's start and end on the events topic.
+
+        Its account writes logs and publishes to this platform's topic, nothing more.
+        """
+        member = iam.member_of(account)
+        grants: list[pulumi.Resource] = [self.grant_event_publisher("timer", member)]
+        grants += iam.grant_project_roles(
+            f"{name}-timer",
+            project=self.project,
+            member=member,
+            grants=[iam.Grant("roles/logging.logWriter")],
+            parent=self,
+            apis=self.apis,
+        )
+        return gcp.workflows.Workflow(
+            f"{name}-delegation-timer",
+            name=resource_id(name, "delegation-timer", max_length=64),
+            project=self.project,
+            region=region,
+            description="Announces when approvers' delegations start and end (started by delegate).",
+            source_contents=platform_workflow_source("delegation_timer"),
+            user_env_vars={"APPROVALS_EVENTS_TOPIC": self.events_topic_name},
+            service_account=account.id,
+            call_log_level="LOG_ERRORS_ONLY",
+            deletion_protection=self.deletion_protection,
+            labels=self.labels,
+            # Grants first: an execution started before its roles exist would fail.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*apis, *grants]),
         )
 
     def workflow_env(self) -> dict[str, pulumi.Input[str]]:

@@ -65,6 +65,13 @@ class Graph:
     def children(self, parent: CapturedResource) -> list[CapturedResource]:
         return [r for r in self.resources if r.parent == parent.urn]
 
+    def within(self, component_type: str, type_token: str) -> list[CapturedResource]:
+        """The ``type_token`` resources whose parent is a ``component_type`` component, e.g. the
+        approval workflows (in ApprovalWorkflow) and not the platform's own.
+        """
+        parents = {r.urn for r in self.of_type(component_type)}
+        return [r for r in self.of_type(type_token) if r.parent in parents]
+
 
 class GoogleCloudMocks(pulumi.runtime.Mocks):
     """Answers like the Google and random providers for the outputs the components depend on."""

@@ -5,7 +5,14 @@ env = {**platform_env, **template.env_for({"TARGET_LANGUAGE": "de"})}
 source = render(template, env)
 """
 
-from .catalog import PLATFORM_ENV_VARS, Param, Template, available_templates, load_template
+from .catalog import (
+    PLATFORM_ENV_VARS,
+    Param,
+    Template,
+    available_templates,
+    load_template,
+    platform_workflow_source,
+)
 from .errors import TemplateError
 from .renderer import render
 
@@ -16,5 +23,6 @@ __all__ = [
     "TemplateError",
     "available_templates",
     "load_template",
+    "platform_workflow_source",
     "render",
 ]

@@ -145,6 +145,14 @@ def available_templates() -> list[str]:
     return sorted(_catalog())
 
 
+def platform_workflow_source(name: str) -> str:
+    """The source of one of the platform's own workflows (``platform/NAME.yaml``), deployed as is."""
+    path = PACKAGE_DIR / "platform" / f"{name}.yaml"
+    if not path.is_file():
+        raise TemplateError(path, "no such platform workflow")
+    return path.read_text()
+
+
 def load_template(name_or_path: str | os.PathLike[str]) -> Template:
     """A catalog template by name, or a team's own YAML file by path."""
     if _looks_like_path(name_or_path):

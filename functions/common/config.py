@@ -77,6 +77,11 @@ def events_topic() -> str:
     return env("APPROVALS_EVENTS_TOPIC")
 
 
+def delegation_timer_workflow() -> str:
+    """Full name of the workflow that announces when a delegation starts and ends; empty: none."""
+    return env("APPROVALS_DELEGATION_TIMER_WORKFLOW")
+
+
 def pubsub_emulator_host() -> str:
     """``HOST:PORT`` of the Pub/Sub emulator, or empty in production."""
     return env("PUBSUB_EMULATOR_HOST")

@@ -7,14 +7,16 @@ carries who stands in for its approvers (``delegates`` and ``stand_in_for``, the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from common import config, firestore
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, DocumentSnapshot, Transaction, WriteBatch
+
+T = TypeVar("T")
 
 
 def is_email(principal: Any) -> bool:
@@ -124,3 +126,42 @@ def restamp(
         fields = stamp_fields(request, now, found)
         if _changed(request, fields):
             batch.update(snapshot.reference, fields)
+
+
+def restamp_delegators_requests(
+    delegator: str,
+    now: datetime,
+    change: Callable[[Transaction, dict[str, dict[str, Any]]], T],
+    busy: str,
+) -> T:
+    """Run ``change`` and restamp ``delegator``'s pending requests at ``now``, in one transaction.
+
+    ``change`` gets the transaction and the delegations of those requests'
+    approvers as read in it (delegator e-mail -> delegation), and changes both
+    alike: what it stores and what the stamps are computed from then agree. The
+    requests and delegations are read in the transaction, so a request decided or
+    a delegation changed meanwhile retries it rather than leaving stale stamps.
+    The query runs before it, so that the transaction locks those requests only,
+    not every request the workflows write; one created since is stamped by notify.
+    """
+    from google.cloud.firestore import FieldFilter
+
+    client = firestore.client()
+    # The page's inbox asks the same (approvers, status) of its own index.
+    pending = (
+        client.collection(config.requests_collection())
+        .where(filter=FieldFilter("approvers", "array_contains", delegator))
+        .where(filter=FieldFilter("status", "==", "pending"))
+    )
+    candidates = [snapshot.reference for snapshot in pending.stream()]
+
+    def in_transaction(transaction: Transaction) -> T:
+        requests = list(transaction.get_all(candidates)) if candidates else []
+        approvers = [a for r in requests for a in (r.to_dict() or {}).get("approvers") or ()]
+        # Their other approvers' delegations too: a request's stamps name everyone standing in.
+        found = lookup(filter(is_email, approvers), transaction)
+        outcome = change(transaction, found)
+        restamp(transaction, requests, now, found)
+        return outcome
+
+    return firestore.run_transaction(delegator, in_transaction, busy=busy)

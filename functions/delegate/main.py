@@ -2,7 +2,11 @@
 
 Setting or deleting a delegation restamps the approver's pending requests with
 who stands in for their approvers, in the same transaction, so that the
-delegation and what the page shows of it land together or not at all.
+delegation and what the page shows of it land together or not at all. A new
+delegation also starts the platform's delegation timer, a workflow that
+announces its start and end on the events topic, when notify restamps again:
+the stamps, and with them the delegate's read access, follow the delegation's
+period, which the security rules cannot check in a list query.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 import flask
 import functions_framework
 
-from common import auth, config, delegations, firestore, times
-from common.responses import HttpError, json_endpoint, request_json
+from common import auth, config, delegations, executions, firestore, times
+from common.responses import HttpError, bad_gateway, json_endpoint, request_json
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
 
 MAX_DURATION = timedelta(days=90)
+# The timer's execution must outlive the delegation, and Workflows ends any execution at one year.
+MAX_LEAD = timedelta(days=180)
 # Deliberately simple: the address only has to be the one the delegate signs in with.
 _EMAIL = re.compile(r"[^@\s/]+@[^@\s/]+\.[^@\s/]+")
 
@@ -36,7 +42,10 @@ def _instant(body: dict[str, Any], field: str, problems: list[str]) -> datetime 
         utc = None
     if utc is None:
         problems.append(f"{field}: must be an ISO 8601 date and time with a time zone")
-    return utc
+        return None
+    # Milliseconds, as the API shows it and the timer announces it: a stored end a few
+    # microseconds past the announced one would still be in force when the timer fires.
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
 def _parse(body: dict[str, Any], delegator: str, now: datetime) -> dict[str, Any]:
@@ -55,6 +64,8 @@ def _parse(body: dict[str, Any], delegator: str, now: datetime) -> dict[str, Any
             problems.append("ends_at: must be after starts_at")
         elif ends_at - starts_at > MAX_DURATION:
             problems.append(f"ends_at: a delegation may last at most {MAX_DURATION.days} days")
+        if starts_at - now > MAX_LEAD:
+            problems.append(f"starts_at: may be at most {MAX_LEAD.days} days ahead")
     if problems:
         raise HttpError(400, "invalid delegation", problems)
     return {
@@ -74,35 +85,35 @@ def _json(delegation: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _change(delegator: str, stored: dict[str, Any] | None, now: datetime) -> bool:
-    """Store (or with None, delete) ``delegator``'s delegation and restamp their pending requests.
+def _start_timer(delegation: dict[str, Any], now: datetime) -> None:
+    """Start the workflow that announces the delegation's start (if ahead) and its end.
 
-    One transaction: the pending requests and their approvers' delegations are
-    read in it, so a request decided or a delegation changed meanwhile retries
-    it rather than leaving stale stamps. The query runs before it, so that the
-    transaction locks those requests only, not every request the workflows
-    write; one created since is stamped by notify. Returns whether a
-    delegation existed.
+    Before the delegation is stored: a timer whose delegation never lands only
+    restamps to what is already true, while a delegation without its timer would
+    leave its delegate reading requests after it ends.
     """
-    from google.cloud.firestore import FieldFilter
+    workflow = config.delegation_timer_workflow()
+    if not workflow:
+        return
+    moments = [("delegation_started", delegation["starts_at"]), ("delegation_ended", delegation["ends_at"])]
+    argument = {
+        "delegator": delegation["delegator"],
+        "moments": [{"event": e, "at": times.rfc3339(at)} for e, at in moments if at > now],
+    }
+    try:
+        executions.start(workflow, argument)
+    except executions.ExecutionsError as exc:
+        raise bad_gateway("could not schedule the delegation's end", f"{workflow}: {exc}") from exc
 
-    client = firestore.client()
-    mine = client.collection(config.delegations_collection()).document(delegator)
-    # The page's inbox asks the same (approvers, status) of its own index.
-    pending = (
-        client.collection(config.requests_collection())
-        .where(filter=FieldFilter("approvers", "array_contains", delegator))
-        .where(filter=FieldFilter("status", "==", "pending"))
-    )
 
-    candidates = [snapshot.reference for snapshot in pending.stream()]
+def _change(delegator: str, stored: dict[str, Any] | None, now: datetime) -> bool:
+    """Store (or with None, delete) ``delegator``'s delegation and restamp their pending
+    requests, together or not at all; returns whether a delegation existed.
+    """
+    mine = firestore.client().collection(config.delegations_collection()).document(delegator)
 
-    def change(transaction: Transaction) -> bool:
+    def change(transaction: Transaction, found: dict[str, dict[str, Any]]) -> bool:
         existed = mine.get(transaction=transaction).exists
-        requests = list(transaction.get_all(candidates)) if candidates else []
-        approvers = [a for r in requests for a in (r.to_dict() or {}).get("approvers") or ()]
-        # Their other approvers' delegations too: a request's stamps name everyone standing in.
-        found = delegations.lookup(filter(delegations.is_email, approvers), transaction)
         if stored is None:
             found.pop(delegator, None)
             transaction.delete(mine)
@@ -110,11 +121,10 @@ def _change(delegator: str, stored: dict[str, Any] | None, now: datetime) -> boo
             found[delegator] = stored
             # One delegation per delegator: a new one replaces the old.
             transaction.set(mine, stored)
-        delegations.restamp(transaction, requests, now, found)
         return existed
 
-    return firestore.run_transaction(
-        delegator, change, busy="your pending requests are changing right now; try again"
+    return delegations.restamp_delegators_requests(
+        delegator, now, change, busy="your pending requests are changing right now; try again"
     )
 
 
@@ -123,9 +133,10 @@ def _change(delegator: str, stored: dict[str, Any] | None, now: datetime) -> boo
 def delegate(request: flask.Request) -> dict[str, Any]:
     """GET -> {delegation, delegated_to_me}; POST {delegate, ends_at, starts_at?}; DELETE -> {deleted}."""
     caller = auth.authenticate(request)
-    now = datetime.now(UTC)
+    now = times.now()
     if request.method == "POST":
         stored = _parse(request_json(request), caller.email, now)
+        _start_timer(stored, now)
         _change(caller.email, stored, now)
         return _json(stored)
     if request.method == "DELETE":

@@ -7,7 +7,10 @@ of their own. Before mailing, a pending request is stamped with who stands in
 for its approvers (``delegates``, ``stand_in_for``), so the delegates find it
 on the page: the only documents notify writes. Each asking event refreshes
 them, e.g. for a delegation that started after the request. decided, expired,
-cancelled: the requester hears how it ended. A "mail" is one JSON POST to
+cancelled: the requester hears how it ended. delegation_started,
+delegation_ended (from the platform's delegation timer): the delegator's pending
+requests are restamped, so a delegate reads them only while the delegation
+lasts. A "mail" is one JSON POST to
 APPROVALS_MAIL_WEBHOOK_URL (a relay that sends it); without one it is logged.
 Any failure to hand a mail over answers 500, so Pub/Sub delivers the event
 again (mails sent before the failure are then sent again: at least once).
@@ -40,6 +43,7 @@ ASKING = {
     "escalated": "Escalated: approval requested",
 }
 SETTLED = {"decided", "expired", "cancelled"}
+DELEGATION_MOMENTS = {"delegation_started", "delegation_ended"}
 # The statuses a request has once each of those events really happened.
 _ENDED_AS = {"decided": ("approved", "rejected"), "expired": ("expired",), "cancelled": ("cancelled",)}
 WEBHOOK_TIMEOUT_SECONDS = 10
@@ -57,8 +61,8 @@ class Event:
     details: dict[str, Any]
 
 
-def _event(envelope: dict[str, Any]) -> Event:
-    """The event in a push envelope {message: {data: base64 JSON}}, or a 400."""
+def _message(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object in a push envelope {message: {data: base64 JSON}}, or a 400."""
     message = envelope.get("message")
     data = message.get("data") if isinstance(message, dict) else None
     if not isinstance(data, str):
@@ -69,6 +73,11 @@ def _event(envelope: dict[str, Any]) -> Event:
         raise HttpError(400, "the message data is not base64 JSON") from exc
     if not isinstance(event, dict):
         raise HttpError(400, "the event must be a JSON object")
+    return event
+
+
+def _event(event: dict[str, Any]) -> Event:
+    """A request's event, or a 400."""
     request_id, name = event.get("request_id"), event.get("event")
     if not is_request_id(request_id) or not isinstance(name, str):
         raise HttpError(400, "the event needs a request_id and an event name")
@@ -76,6 +85,25 @@ def _event(envelope: dict[str, Any]) -> Event:
     return Event(
         request_id, name, str(event.get("actor") or ""), details if isinstance(details, dict) else {}
     )
+
+
+def _restamp_delegator(event: dict[str, Any]) -> dict[str, Any]:
+    """Restamp the pending requests of the delegator whose delegation starts or ends now."""
+    delegator, at = event.get("delegator"), event.get("at")
+    try:
+        moment = datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        moment = None
+    if not delegations.is_email(delegator) or moment is None or moment.tzinfo is None:
+        raise HttpError(400, "a delegation event needs a delegator and the time it is about")
+    # The timer announces the moment once it has come on the workflow's clock, which
+    # may run ahead of this one (the local stack's is virtual); only the platform's
+    # own accounts may publish to the topic, so the moment is taken as given.
+    now = max(datetime.now(UTC), moment.astimezone(UTC))
+    delegations.restamp_delegators_requests(
+        delegator.lower(), now, lambda _transaction, _found: None, busy="the requests are changing; try again"
+    )
+    return {"event": event["event"], "delegator": delegator.lower(), "mails": 0}
 
 
 def _recipients(
@@ -216,7 +244,10 @@ def _send(mail: dict[str, str]) -> None:
 @post_json_endpoint
 def notify(request: flask.Request) -> dict[str, Any]:
     """Pub/Sub push -> {request_id, event, mails}; 500 makes Pub/Sub retry."""
-    event = _event(request_json(request))
+    message = _message(request_json(request))
+    if message.get("event") in DELEGATION_MOMENTS:
+        return _restamp_delegator(message)
+    event = _event(message)
     result = {"request_id": event.request_id, "event": event.event, "mails": 0}
     if event.event not in ASKING and event.event not in SETTLED:
         return result

@@ -287,6 +287,7 @@ def test_existing_resources_are_used_instead_of_created() -> None:
         )
         account = gcp.serviceaccount.Account("mine-sa", account_id="my-decider")
         pusher = gcp.serviceaccount.Account("mine-pusher-sa", account_id="my-pusher")
+        timer = gcp.serviceaccount.Account("mine-timer-sa", account_id="my-timer")
         workflow_account = gcp.serviceaccount.Account("mine-wf-sa", account_id="my-workflow")
         bucket = gcp.storage.Bucket("mine-bucket", name="my-sources", location="EU")
         shared = ApprovalPlatform(
@@ -295,6 +296,7 @@ def test_existing_resources_are_used_instead_of_created() -> None:
                 database=database,
                 decide_service_account=account,
                 pusher_service_account=pusher,
+                timer_service_account=timer,
                 source_bucket=bucket,
                 enable_apis=False,
             ),
@@ -318,6 +320,7 @@ def test_existing_resources_are_used_instead_of_created() -> None:
     assert accounts == {
         "my-decider",
         "my-pusher",
+        "my-timer",
         "my-workflow",
         *(f"approvals-{role}" for role in ("start", "cancel", "delegate", "link", "notify", "web", "build")),
     }
@@ -333,9 +336,13 @@ def test_existing_resources_are_used_instead_of_created() -> None:
         == "my-decider@approvals-test.iam.gserviceaccount.com"
     )
     assert decide.inputs["serviceConfig"]["environmentVariables"]["APPROVALS_DATABASE"] == "shared"
+    timer_workflow = graph.named("approvals-delegation-timer", "gcp:workflows/workflow:Workflow")
+    assert timer_workflow.inputs["serviceAccount"].startswith(
+        "projects/approvals-test/serviceAccounts/my-timer@"
+    )
     (release,) = graph.of_type("gcp:firebaserules/release:Release")
     assert release.inputs["name"] == "cloud.firestore/shared"
-    (workflow,) = graph.of_type("gcp:workflows/workflow:Workflow")
+    (workflow,) = graph.within("approvals:index:ApprovalWorkflow", "gcp:workflows/workflow:Workflow")
     assert "my-workflow@" in workflow.inputs["serviceAccount"]
 
 
@@ -368,7 +375,7 @@ def approval_policy(**kwargs: Any) -> dict[str, Any]:
         args = {"platform": platform(), "template": "translation_validation", "approvers": TWO}
         ApprovalWorkflow("translate", ApprovalWorkflowArgs(**{**args, **kwargs}))
 
-    (workflow,) = run(program).of_type("gcp:workflows/workflow:Workflow")
+    (workflow,) = run(program).within("approvals:index:ApprovalWorkflow", "gcp:workflows/workflow:Workflow")
     text = workflow.inputs["userEnvVars"]["APPROVAL_POLICY"]
     assert " " not in text, "compact JSON"
     return json.loads(text)

@@ -44,7 +44,10 @@ def test_every_function_is_bounded_in_both(dev_graph: Graph, prod_graph: Graph) 
 
 
 def test_prod_lists_its_own_workflows_and_labels(prod_graph: Graph) -> None:
-    workflows = {w.inputs["name"]: w for w in prod_graph.of_type("gcp:workflows/workflow:Workflow")}
+    workflows = {
+        w.inputs["name"]: w
+        for w in prod_graph.within("approvals:index:ApprovalWorkflow", "gcp:workflows/workflow:Workflow")
+    }
     assert set(workflows) == {"translation-validation", "expense-approval", "deploy-approval"}
     assert workflows["deploy-approval"].inputs["userEnvVars"]["DEPLOY_WEBHOOK_URL"] == (
         "https://deploy.example.com/hooks/approved"
@@ -57,7 +60,7 @@ def test_prod_lists_its_own_workflows_and_labels(prod_graph: Graph) -> None:
 def approval_policies(graph: Graph) -> dict[str, dict]:
     return {
         w.inputs["name"]: json.loads(w.inputs["userEnvVars"]["APPROVAL_POLICY"])
-        for w in graph.of_type("gcp:workflows/workflow:Workflow")
+        for w in graph.within("approvals:index:ApprovalWorkflow", "gcp:workflows/workflow:Workflow")
     }
 
 
@@ -165,6 +168,6 @@ def test_stack_config_reaches_the_components() -> None:
             "approvals:workflows": "[]",
         },
     )
-    (workflow,) = graph.of_type("gcp:workflows/workflow:Workflow")
+    (workflow,) = graph.within("approvals:index:ApprovalWorkflow", "gcp:workflows/workflow:Workflow")
     assert workflow.inputs["userEnvVars"]["TARGET_LANGUAGE"] == "de"
     assert workflow.inputs["region"] == "us-east1"

@@ -32,7 +32,9 @@ def test_platform_identities_hold_only_their_own_roles(dev_graph: Graph) -> None
     # A vote cast through a signed link may decide the request, and then sends the callback.
     assert found[sa("approvals-link")] == {(SENDER, None), ("roles/datastore.user", DB_CONDITION)}
     assert found[sa("approvals-cancel")] == {(CANCELLER, None), ("roles/datastore.user", DB_CONDITION)}
-    assert found[sa("approvals-delegate")] == {("roles/datastore.user", DB_CONDITION)}
+    # delegate starts the delegation timer, which announces when a delegation starts and ends.
+    assert found[sa("approvals-delegate")] == {(STARTER, None), ("roles/datastore.user", DB_CONDITION)}
+    assert found[sa("approvals-timer")] == {("roles/logging.logWriter", None)}
     # notify stamps the delegates in force on the requests it mails about.
     assert found[sa("approvals-notify")] == {("roles/datastore.user", DB_CONDITION)}
     assert sa("approvals-web") not in found
@@ -68,7 +70,10 @@ def test_each_workflow_runs_as_its_own_account_with_its_templates_roles(dev_grap
             ("roles/datastore.user", DB_CONDITION),
             ("roles/logging.logWriter", None),
         }
-    accounts = [w.inputs["serviceAccount"] for w in dev_graph.of_type("gcp:workflows/workflow:Workflow")]
+    accounts = [
+        w.inputs["serviceAccount"]
+        for w in dev_graph.within("approvals:index:ApprovalWorkflow", "gcp:workflows/workflow:Workflow")
+    ]
     assert len(set(accounts)) == len(accounts) == 3
 
 
@@ -83,6 +88,7 @@ def test_workflows_and_cancel_publish_to_the_events_topic_only(dev_graph: Graph)
         (*EVENTS_TOPIC, sa("wf-expense-approval")),
         (*EVENTS_TOPIC, sa("wf-release-approval")),
         (*EVENTS_TOPIC, sa("approvals-cancel")),
+        (*EVENTS_TOPIC, sa("approvals-timer")),
     }
     assert all(
         role != "roles/pubsub.publisher" for roles in bindings(dev_graph).values() for role, _ in roles

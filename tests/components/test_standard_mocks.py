@@ -52,4 +52,4 @@ def test_the_platform_and_a_workflow_build_under_inputs_as_outputs_mocks() -> No
 
     assert sorted(readers) == ["approvals-link", "approvals-notify"]
     assert all(env[0]["secret"] == "approvals-link-key" for env in readers.values())
-    assert len(graph.of_type("gcp:workflows/workflow:Workflow")) == 1
+    assert len(graph.within("approvals:index:ApprovalWorkflow", "gcp:workflows/workflow:Workflow")) == 1

@@ -154,7 +154,9 @@ def check_consumer(python: Path, stack: Path, site: Path) -> None:
 
     assert report["approvals"].startswith(str(site)), "the installed package, not a checkout"
     assert {"approvals:index:ApprovalPlatform", "approvals:index:ApprovalWorkflow"} <= set(report["types"])
-    assert sorted(report["workflows"]) == ["deploys", "refunds"]
+    # The platform's own delegation timer is packaged beside the templates.
+    assert sorted(report["workflows"]) == ["approvals-delegation-timer", "deploys", "refunds"]
+    assert "sys.sleep_until" in report["workflows"]["approvals-delegation-timer"]
     assert "ask_finance" in report["workflows"]["refunds"]
     assert "request_approval" in report["workflows"]["refunds"], (
         "the step library merged into the team's YAML"

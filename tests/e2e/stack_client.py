@@ -248,12 +248,13 @@ class Client:
         assert execution["state"] == "SUCCEEDED", execution.get("error")
         return json.loads(execution["result"])
 
-    def advance(self, seconds: float) -> None:
-        """Move the stack's virtual clock forward, firing the timers due on the way."""
+    def advance(self, seconds: float) -> datetime:
+        """Move the stack's virtual clock forward, firing the timers due on the way; the new time."""
         response = requests.post(
             f"{self.origin}/local/clock:advance", json={"seconds": seconds}, timeout=HTTP_TIMEOUT
         )
         assert response.status_code == 200, response.text
+        return datetime.fromisoformat(response.json()["now"])
 
     def outbox(self) -> list[dict[str, Any]]:
         """Every mail the stack sent so far, oldest first (GET /local/outbox)."""

@@ -6,22 +6,41 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import pytest
 from google.cloud import firestore
 
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from tests.functions.function_support import call
-from tests.support import seed
+from tests.support import PROJECT, seed
+from tests.support.servers import ExecutionsServer, Failure
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 CAROL = "carol@example.com"
+TIMER = f"projects/{PROJECT}/locations/us-central1/workflows/approvals-delegation-timer"
 
 
 @pytest.fixture(scope="module")
-def delegate(function_env: dict[str, str]) -> Iterator[FunctionServer]:
-    with FunctionServer("delegate", function_env) as function:
+def executions_api() -> Iterator[ExecutionsServer]:
+    with ExecutionsServer() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_executions_api(executions_api: ExecutionsServer) -> None:
+    executions_api.reset()
+
+
+@pytest.fixture(scope="module")
+def delegate(function_env: dict[str, str], executions_api: ExecutionsServer) -> Iterator[FunctionServer]:
+    env = {
+        **function_env,
+        "WORKFLOWS_EMULATOR_GRPC_HOST": executions_api.host,
+        "APPROVALS_DELEGATION_TIMER_WORKFLOW": TIMER,
+    }
+    with FunctionServer("delegate", env) as function:
         yield function
 
 
@@ -110,6 +129,8 @@ def test_ended_delegations_are_not_listed_for_the_delegate(
         ({"delegate": BOB, "ends_at": "2020-01-01T00:00:00Z"}, "ends_at: must be after starts_at"),
         ({"delegate": BOB, "ends_at": 91}, "ends_at: a delegation may last at most 90 days"),
         ({"delegate": BOB, "ends_at": 1, "why": "x"}, "why: is not allowed"),
+        # The timer announcing its end must outlive it, and Workflows stops executions at a year.
+        ({"delegate": BOB, "starts_at": 181, "ends_at": 182}, "starts_at: may be at most 180 days ahead"),
     ],
     ids=[
         "bad-email",
@@ -120,6 +141,7 @@ def test_ended_delegations_are_not_listed_for_the_delegate(
         "ends-before",
         "too-long",
         "extra",
+        "starts-too-late",
     ],
 )
 def test_invalid_delegation_is_bad_request(
@@ -130,8 +152,8 @@ def test_invalid_delegation_is_bad_request(
     problem: str,
 ) -> None:
     # A number of days from now, as the page would send it.
-    if isinstance(body.get("ends_at"), int):
-        body = {**body, "ends_at": iso(in_days(body["ends_at"]))}
+    days = {f: iso(in_days(body[f])) for f in ("starts_at", "ends_at") if isinstance(body.get(f), int)}
+    body = {**body, **days}
 
     response = call(delegate, "POST", identity.mint(ALICE), body)
 
@@ -215,3 +237,51 @@ def test_a_delegation_not_yet_started_is_not_stamped(
     assert call(delegate, "POST", identity.mint(ALICE), body).ok
 
     assert seed.stamps(db, request_id) == (None, None)
+
+
+def test_a_delegation_starts_the_timer_that_announces_its_start_and_end(
+    delegate: FunctionServer, identity: IdentityProvider, executions_api: ExecutionsServer
+) -> None:
+    starts_at, ends_at = in_days(1), in_days(3)
+
+    created = call(
+        delegate,
+        "POST",
+        identity.mint(ALICE),
+        {"delegate": BOB, "starts_at": iso(starts_at), "ends_at": iso(ends_at)},
+    )
+
+    assert created.status_code == 200, created.text
+    [timer] = executions_api.calls
+    assert timer.parent == TIMER
+    assert timer.argument == {
+        "delegator": ALICE,
+        "moments": [
+            {"event": "delegation_started", "at": iso(starts_at)},
+            {"event": "delegation_ended", "at": iso(ends_at)},
+        ],
+    }
+    # Started with delegate's own identity, which the Executions API checks.
+    assert timer.metadata["authorization"].startswith("Bearer ")
+
+    # One that starts now only has its end ahead; deleting one needs no timer.
+    assert call(delegate, "POST", identity.mint(CAROL), {"delegate": BOB, "ends_at": iso(ends_at)}).ok
+    assert executions_api.calls[-1].argument["moments"] == [{"event": "delegation_ended", "at": iso(ends_at)}]
+    assert call(delegate, "DELETE", identity.mint(ALICE)).ok
+    assert len(executions_api.calls) == 2
+
+
+def test_a_delegation_whose_end_cannot_be_scheduled_is_not_stored(
+    delegate: FunctionServer,
+    db: firestore.Client,
+    identity: IdentityProvider,
+    executions_api: ExecutionsServer,
+) -> None:
+    executions_api.failure = Failure(grpc.StatusCode.UNAVAILABLE, "The service is currently unavailable")
+
+    response = call(delegate, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))})
+
+    assert response.status_code == 502
+    assert response.json()["error"].startswith("could not schedule the delegation's end (incident ")
+    # Without its timer the delegate would read the approver's requests after it ends.
+    assert seed.get(db, seed.DELEGATIONS, ALICE) is None

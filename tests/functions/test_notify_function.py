@@ -78,6 +78,20 @@ def push(function: FunctionServer, request_id: str, event: str, **fields: Any) -
     return requests.post(f"{function.url}/", json=envelope, timeout=30)
 
 
+def push_moment(function: FunctionServer, event: str, delegator: str, at: dt.datetime) -> requests.Response:
+    """Deliver a delegation event the way the delegation timer publishes it."""
+    data = {"event": event, "delegator": delegator, "actor": "workflow", "at": at.isoformat(), "details": {}}
+    envelope = {
+        "message": {
+            "data": base64.b64encode(json.dumps(data).encode()).decode(),
+            "attributes": {"event": event, "delegator": delegator},
+            "messageId": "2",
+        },
+        "subscription": "projects/demo-approvals/subscriptions/approvals-notify",
+    }
+    return requests.post(f"{function.url}/", json=envelope, timeout=30)
+
+
 def mails(mail_server: RecordingServer) -> dict[str, dict[str, Any]]:
     """The mails handed to the relay, by recipient."""
     sent = [call.json() for call in mail_server.calls]
@@ -232,6 +246,57 @@ def test_reminder_stamps_a_delegation_that_started_since(
 
     assert seed.stamps(db, request_id) == ([CAROL], {CAROL: BOB})
     assert f"standing in for {BOB}" in mails(mail_server)[CAROL]["text"]
+
+
+def test_the_timer_ends_a_delegates_stamps_when_the_delegation_ends(
+    notify: FunctionServer, db: firestore.Client, mail_server: RecordingServer
+) -> None:
+    pending = seed.request(db, approvers=[ALICE, BOB], quorum=2)
+    decided = seed.request(db, approvers=[ALICE], status="approved")
+    seed.delegation(db, ALICE, "dave@example.com", ends_in=dt.timedelta(hours=1))
+    assert push(notify, pending, "requested").status_code == 200
+    assert seed.stamps(db, pending) == (["dave@example.com"], {"dave@example.com": ALICE})
+    mail_server.reset()
+
+    # The timer's clock may run ahead of notify's (the local stack's is virtual).
+    ends_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    response = push_moment(notify, "delegation_ended", "Alice@Example.com", ends_at)
+
+    assert response.status_code == 200, response.text
+    assert seed.stamps(db, pending) == ([], {})
+    assert seed.stamps(db, decided) == (None, None), "only pending requests are stamped"
+    assert mail_server.calls == [], "nobody is mailed"
+
+
+def test_the_timer_stamps_a_delegate_when_the_delegation_starts(
+    notify: FunctionServer, db: firestore.Client
+) -> None:
+    request_id = seed.request(db, approvers=[ALICE, BOB], quorum=2)
+    seed.delegation(db, BOB, CAROL, starts_in=dt.timedelta(hours=2), ends_in=dt.timedelta(days=1))
+    assert push(notify, request_id, "requested").status_code == 200
+    assert seed.stamps(db, request_id) == (None, None)
+
+    starts_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    assert push_moment(notify, "delegation_started", BOB, starts_at).status_code == 200
+
+    assert seed.stamps(db, request_id) == ([CAROL], {CAROL: BOB})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"event": "delegation_ended", "at": "2026-01-05T10:00:00Z"},
+        {"event": "delegation_ended", "delegator": "group:x", "at": "2026-01-05T10:00:00Z"},
+        {"event": "delegation_started", "delegator": ALICE, "at": "2026-01-05T10:00:00"},
+        {"event": "delegation_started", "delegator": ALICE, "at": "soon"},
+    ],
+    ids=["no-delegator", "not-a-person", "naive-time", "not-a-time"],
+)
+def test_malformed_delegation_event_is_a_bad_request(notify: FunctionServer, data: dict[str, Any]) -> None:
+    response = requests.post(f"{notify.url}/", json=_envelope(json.dumps(data).encode()), timeout=30)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "a delegation event needs a delegator and the time it is about"
 
 
 def test_reminder_skips_those_who_voted_and_the_requester(

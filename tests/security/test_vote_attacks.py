@@ -6,6 +6,7 @@ The dev stack's `release-approval` asks two of alice, bob and carol first.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -122,3 +123,29 @@ def test_a_delegate_reads_a_request_only_while_it_is_open(client: Client) -> Non
 
     assert client.request(REQUESTER, engineering)["delegates"] == []
     assert client.read_document(DAVE, path).status_code == 403
+
+
+def test_a_delegate_stops_reading_a_waiting_request_when_the_delegation_ends(client: Client) -> None:
+    """The delegation timer announces the end; notify restamps. (Last here: it moves the clock an hour.)"""
+    delegated = client.delegate(ALICE, DAVE, days=1 / 24)
+    assert delegated.status_code == 200, delegated.text
+    try:
+        # expense-approval asks alice alone, for a day, with no reminders to restamp it.
+        started = client.start(
+            REQUESTER, "expense-approval", {"amount": 12.5, "currency": "EUR", "reason": "taxi"}
+        )
+        client.wait_until_awaiting(started.execution)
+        path = f"approval_requests/{started.request_id}"
+        poll(lambda: client.read_document(DAVE, path).status_code, lambda code: code == 200, "dave's stamp")
+
+        ends_at = datetime.fromisoformat(delegated.json()["ends_at"])
+        client.advance((ends_at - client.advance(0)).total_seconds() + 1)
+
+        poll(
+            lambda: client.read_document(DAVE, path).status_code,
+            lambda code: code == 403,
+            "dave's stamp gone",
+        )
+        assert client.request(ALICE, started.request_id)["status"] == "pending"
+    finally:
+        assert client.undelegate(ALICE).status_code == 200
