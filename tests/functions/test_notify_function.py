@@ -58,19 +58,12 @@ def notify(notify_env: dict[str, str], mail_server: RecordingServer) -> Iterator
         yield function
 
 
-def push(function: FunctionServer, request_id: str, event: str, **fields: Any) -> requests.Response:
-    """Deliver one event the way a Pub/Sub push subscription does."""
-    data = {
-        "request_id": request_id,
-        "event": event,
-        "actor": "workflow",
-        "at": "2026-01-05T10:00:00Z",
-        **fields,
-    }
+def _deliver(function: FunctionServer, data: dict[str, Any], attributes: dict[str, str]) -> requests.Response:
+    """POST ``data`` as one message the way a Pub/Sub push subscription does."""
     envelope = {
         "message": {
             "data": base64.b64encode(json.dumps(data).encode()).decode(),
-            "attributes": {"event": event, "request_id": request_id},
+            "attributes": attributes,
             "messageId": "1",
         },
         "subscription": "projects/demo-approvals/subscriptions/approvals-notify",
@@ -78,18 +71,22 @@ def push(function: FunctionServer, request_id: str, event: str, **fields: Any) -
     return requests.post(f"{function.url}/", json=envelope, timeout=30)
 
 
-def push_moment(function: FunctionServer, event: str, delegator: str, at: dt.datetime) -> requests.Response:
-    """Deliver a delegation event the way the delegation timer publishes it."""
-    data = {"event": event, "delegator": delegator, "actor": "workflow", "at": at.isoformat(), "details": {}}
-    envelope = {
-        "message": {
-            "data": base64.b64encode(json.dumps(data).encode()).decode(),
-            "attributes": {"event": event, "delegator": delegator},
-            "messageId": "2",
-        },
-        "subscription": "projects/demo-approvals/subscriptions/approvals-notify",
+def push(function: FunctionServer, request_id: str, event: str, **fields: Any) -> requests.Response:
+    """Deliver one request's event as the workflow publishes it."""
+    data = {
+        "request_id": request_id,
+        "event": event,
+        "actor": "workflow",
+        "at": "2026-01-05T10:00:00Z",
+        **fields,
     }
-    return requests.post(f"{function.url}/", json=envelope, timeout=30)
+    return _deliver(function, data, {"event": event, "request_id": request_id})
+
+
+def push_moment(function: FunctionServer, event: str, delegator: str, at: dt.datetime) -> requests.Response:
+    """Deliver a delegation event as the delegation timer publishes it."""
+    data = {"event": event, "delegator": delegator, "actor": "workflow", "at": at.isoformat(), "details": {}}
+    return _deliver(function, data, {"event": event, "delegator": delegator})
 
 
 def mails(mail_server: RecordingServer) -> dict[str, dict[str, Any]]:
