@@ -13,7 +13,6 @@ restart (see `LocalControl`).
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import urllib.parse
@@ -23,24 +22,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from approvals.emulator.local_server import LocalServer, QuietHandler
+from approvals.emulator.proxy import UpstreamError, forward
 from approvals.emulator.workflows.clock import Clock
 
-# RFC 9110 7.6.1: connection-specific headers a proxy must not forward.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
-# Above the functions' 60 s timeout, so that the function answers first.
-UPSTREAM_TIMEOUT = 90.0
 LOCAL_PREFIX = "/local/"
 
 
@@ -202,39 +186,21 @@ class _Handler(QuietHandler):
         self.reply(status, json.dumps(body).encode(), headers={"Cache-Control": "no-store"})
 
     def _proxy(self, hosting: HostingServer, path: str, target: str, body: bytes) -> None:
-        upstream = urllib.parse.urlsplit(target)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
-        headers["X-Forwarded-Host"] = self.headers.get("Host", "")
-        headers["X-Forwarded-Proto"] = "http"
-        headers["X-Forwarded-For"] = self.client_address[0]
-        connection = http.client.HTTPConnection(upstream.netloc, timeout=UPSTREAM_TIMEOUT)
+        forwarded = {
+            "X-Forwarded-Host": self.headers.get("Host", ""),
+            "X-Forwarded-Proto": "http",
+            "X-Forwarded-For": self.client_address[0],
+        }
         try:
-            connection.request(self.command, self.path, body=body or None, headers=headers)
-            response = connection.getresponse()
-            content = response.read()
-        except (OSError, http.client.HTTPException) as error:
+            forward(
+                self,
+                target,
+                body,
+                add_request_headers=forwarded,
+                add_response_headers=hosting.config.headers_for(path),
+            )
+        except UpstreamError as error:
             self._json(502, {"error": f"the function behind {path} did not answer: {error}"})
-            return
-        finally:
-            connection.close()
-        # The function's own Server and Date headers go through, not a second pair of ours.
-        self.send_response_only(response.status, response.reason)
-        sent = set()
-        for name, value in response.getheaders():
-            lower = name.lower()
-            # Content-Length is recomputed below, except for HEAD, where it describes the GET.
-            if lower in HOP_BY_HOP or (lower == "content-length" and self.command != "HEAD"):
-                continue
-            self.send_header(name, value)
-            sent.add(lower)
-        for name, value in hosting.config.headers_for(path).items():
-            if name.lower() not in sent:
-                self.send_header(name, value)
-        if self.command != "HEAD":
-            self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(content)
 
     def _local(self, control: LocalControl, name: str, body: bytes) -> None:
         routes: dict[str, dict[str, LocalAction]] = {

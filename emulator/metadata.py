@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.parse
 
-from approvals.emulator.jwt import signing_input
+from approvals.emulator.google_tokens import GoogleTokenSigner
 from approvals.emulator.local_server import LocalServer, QuietHandler
 
 ACCOUNT_PATH = "/computeMetadata/v1/instance/service-accounts/default"
@@ -52,10 +51,11 @@ class _Handler(QuietHandler):
 class MetadataServer(LocalServer):
     """Answers the default service account's token requests with local tokens.
 
-    The access token is a fixed string; the identity token is a JWT whose
-    claims (aud, email, iat, exp) look like Google's but which is unsigned
-    (``alg: none``): receivers that verify Google's signature refuse it, which
-    is right for a local stand-in. Point ``GCE_METADATA_HOST`` at :attr:`host`.
+    The access token is a fixed string. The identity token is a real RS256 ID
+    token of :attr:`service_account`, signed by ``signer`` (the local stack's
+    stand-in for Google's key, so that its front ends accept it as the
+    account's identity, and only for the audience it names); without one, the
+    server signs with a key of its own. Point ``GCE_METADATA_HOST`` at :attr:`host`.
     """
 
     handler_class = _Handler
@@ -65,11 +65,13 @@ class MetadataServer(LocalServer):
         access_token: str = "local-access-token",
         expires_in: int = 3599,
         service_account: str = "workflows@local.iam.gserviceaccount.com",
+        signer: GoogleTokenSigner | None = None,
     ) -> None:
         super().__init__()
         self.access_token = access_token
         self.expires_in = expires_in
         self.service_account = service_account
+        self.signer = signer or GoogleTokenSigner()
         self._lock = threading.Lock()
         self._tokens_served = 0
 
@@ -84,15 +86,5 @@ class MetadataServer(LocalServer):
             self._tokens_served += 1
 
     def identity_token(self, audience: str) -> str:
-        """An unsigned ID token for ``audience``, issued to :attr:`service_account`."""
-        now = int(time.time())
-        claims = {
-            "iss": "https://accounts.google.com",
-            "aud": audience,
-            "sub": self.service_account,
-            "email": self.service_account,
-            "email_verified": True,
-            "iat": now,
-            "exp": now + self.expires_in,
-        }
-        return signing_input({"alg": "none", "typ": "JWT"}, claims) + "."
+        """A signed ID token for ``audience``, issued to :attr:`service_account` (valid for an hour)."""
+        return self.signer.id_token(self.service_account, audience)

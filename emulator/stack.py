@@ -4,13 +4,16 @@
 registered (read by emulator.stack_plan) is then served by local stand-ins:
 the Firestore emulator with the released security rules and the registry
 documents, the Pub/Sub emulator with the program's topics and subscriptions
-(pushes go to the local functions), the Workflows engine with every workflow
-(source, env vars, service account), each function under functions-framework
-from the files of its source archive, and the hosting rewrites on one local
-origin. Only the addresses differ from a deploy: each function gets the
-*_EMULATOR_HOST variables, the local identity provider's certificates URL,
-the origin as its site URL and the origin's mail outbox as its mail relay on
-top of its own env vars; a secret env var gets a value made up for the run.
+(a push subscription is pushed by the stack's own pusher, with an ID token of
+its oidcToken account), the Workflows engine with every workflow (source, env
+vars, service account), each function under functions-framework from the
+files of its source archive (a private one behind a front end that lets in
+only the ID tokens of its invokers, as Cloud Run's does), and the hosting
+rewrites on one local origin. Only the addresses differ from a deploy: each
+function gets the *_EMULATOR_HOST variables, the local identity provider's
+certificates URL, the origin as its site URL and the origin's mail outbox as
+its mail relay on top of its own env vars; a secret env var gets a value made
+up for the run.
 """
 
 from __future__ import annotations
@@ -33,12 +36,15 @@ from typing import Any, Self
 import grpc
 
 from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.frontend import FrontEnd
 from approvals.emulator.functions import FunctionServer
+from approvals.emulator.google_tokens import GoogleTokenSigner
 from approvals.emulator.hosting import HostingServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
 from approvals.emulator.process import free_port
 from approvals.emulator.pubsub import PubSubEmulator
+from approvals.emulator.pusher import Pusher, PushTarget
 from approvals.emulator.service import LocalService
 from approvals.emulator.stack_plan import StackError, StackPlan
 from approvals.emulator.translation import TranslationServer
@@ -117,6 +123,8 @@ class LocalStack(LocalService):
     firestore: FirestoreEmulator
     pubsub: PubSubEmulator | None  # None when the program creates no topic
     identity: IdentityProvider
+    google_tokens: GoogleTokenSigner
+    """Signs the service accounts' ID tokens, as Google's key does; the front ends trust only it."""
     metadata_servers: dict[str, MetadataServer]
     """One per function: each hands out its own service account's tokens."""
     access: Access
@@ -124,6 +132,11 @@ class LocalStack(LocalService):
     workflows_server: WorkflowsServer
     executions: ExecutionsService
     functions: dict[str, FunctionServer]
+    front_ends: dict[str, FrontEnd]
+    """One per private function (no run.invoker for allUsers), keyed by function name."""
+    function_urls: dict[str, str]
+    """Where each function is called: its front end's URL if it is private, else its server's."""
+    pusher: Pusher | None  # None when the program has no push subscription
     hosting: HostingServer
 
     def __init__(
@@ -155,7 +168,10 @@ class LocalStack(LocalService):
         self._engine_lock = threading.Lock()
         self._engine_cleanup = contextlib.ExitStack()
         self.functions = {}
+        self.front_ends = {}
+        self.function_urls = {}
         self.pubsub = None
+        self.pusher = None
         self._shared_firestore = firestore
         self._shared_pubsub = pubsub
         self._mails: list[dict[str, Any]] = []
@@ -187,7 +203,7 @@ class LocalStack(LocalService):
     def _start(self) -> None:
         assert self._cleanup is not None
         on_stop = self._cleanup
-        self.functions = {}
+        self.functions, self.front_ends, self.function_urls, self.pusher = {}, {}, {}, None
         self.graph = capture_program(self.program, stack=self.stack, config=self.config)
         self.plan = plan = StackPlan.read(self.graph)
         self.project = plan.project
@@ -226,25 +242,40 @@ class LocalStack(LocalService):
 
         self.identity = on_stop.enter_context(IdentityProvider(plan.firebase_project))
         self._say("identity provider", f"{self.identity.certs_url} (ID tokens for {plan.firebase_project})")
-        # Each function runs as its own service account, with a metadata server of its own; the
-        # Workflows APIs check what the program's IAM grants the identity behind each token.
-        self.access = Access.from_grants(plan.grants, plan.custom_roles)
-        self.metadata_servers = {}
-        for function in plan.functions:
-            account = function.service_account or f"{function.name}@{plan.project}.iam.gserviceaccount.com"
-            server = MetadataServer(
-                access_token=f"local-{function.name}-{secrets.token_urlsafe(18)}", service_account=account
-            )
-            self.metadata_servers[function.name] = on_stop.enter_context(server)
-            self.access.issue(server.access_token, account)
-        self._say(
-            "metadata servers", f"one per function ({len(self.metadata_servers)}), each its own identity"
-        )
+        self._start_metadata_servers(on_stop)
         self.translation = on_stop.enter_context(TranslationServer())
         self._say(
             "translation", f"{self.translation.url} (local stand-in: marks the text, does not translate)"
         )
 
+        self._start_engine(on_stop)
+        self._start_functions(on_stop, secret_values)
+
+        firestore_started.result()
+        self._write_documents(with_rules=rules is not None)
+        if pubsub_started is not None:
+            pubsub_started.result()
+            self._create_pubsub_resources(on_stop)
+
+        self._start_hosting(on_stop)
+
+    def _write_documents(self, *, with_rules: bool) -> None:
+        """The documents the program writes (the registry, the groups), once the emulator serves."""
+        for document in self.plan.documents:
+            self.firestore.write_document(
+                document.path, document.fields, database=document.database, project=document.project
+            )
+        rules_note = (
+            "security rules from the program"
+            if with_rules
+            else "NO security rules (the program releases none)"
+        )
+        self._say(
+            "firestore emulator", f"{self.firestore.url} ({rules_note}; {len(self.plan.documents)} documents)"
+        )
+
+    def _start_engine(self, on_stop: contextlib.ExitStack) -> None:
+        """The Workflows engine with its servers, and every workflow of the program deployed on it."""
         if isinstance(self.clock, VirtualClock):
             # The functions run on the wall clock (token expiry, decide's due_at check):
             # virtual time starts from now, and moves on only when told.
@@ -252,7 +283,7 @@ class LocalStack(LocalService):
         self._engine_port, self._grpc_port = free_port(), free_port()
         on_stop.callback(self._close_engine)
         self._open_engine()
-        for workflow in plan.workflows:
+        for workflow in self.plan.workflows:
             try:
                 self.engine.deploy(
                     workflow.name,
@@ -266,51 +297,12 @@ class LocalStack(LocalService):
         self._say(
             "workflows engine",
             f"{self.workflows_server.url} (gRPC {self.executions.host}): "
-            + ", ".join(w.name for w in plan.workflows),
+            + ", ".join(w.name for w in self.plan.workflows),
         )
 
-        servers = {
-            function.name: FunctionServer(
-                function.entry_point,
-                {
-                    **function.env,
-                    **{key: secret_values[secret] for key, secret in function.secret_env.items()},
-                    **self._function_env(),
-                    "GCE_METADATA_HOST": self.metadata_servers[function.name].host,
-                },
-                source=function.unpack(state_dir / "functions" / function.name),
-            )
-            for function in plan.functions
-        }
-        on_stop.callback(in_parallel, [server.stop for server in servers.values()])
-        # Each spends most of its start importing its dependencies: side by side, not in turn.
-        in_parallel([server.start for server in servers.values()])
-        self.functions = servers
-        for function in plan.functions:
-            server = servers[function.name]
-            self._say(function.name, f"{server.url} (function, entry point {function.entry_point})")
-
-        firestore_started.result()
-        for document in plan.documents:
-            self.firestore.write_document(
-                document.path, document.fields, database=document.database, project=document.project
-            )
-        rules_note = (
-            "security rules from the program" if rules else "NO security rules (the program releases none)"
-        )
-        self._say(
-            "firestore emulator", f"{self.firestore.url} ({rules_note}; {len(plan.documents)} documents)"
-        )
-        if pubsub_started is not None:
-            pubsub_started.result()
-            self._create_pubsub_resources(on_stop)
-
-        self.hosting = HostingServer(
-            plan.hosting,
-            {name: server.url for name, server in self.functions.items()},
-            self,
-            self._origin_port,
-        )
+    def _start_hosting(self, on_stop: contextlib.ExitStack) -> None:
+        """The one origin: the hosting rewrites (to the functions' URLs, front ends included) and /local/."""
+        self.hosting = HostingServer(self.plan.hosting, self.function_urls, self, self._origin_port)
         try:
             self.hosting.start()
         except OSError as error:
@@ -320,7 +312,67 @@ class LocalStack(LocalService):
                 ) from error
             raise
         on_stop.callback(self.hosting.stop)
-        self._say("hosting", f"{self.origin_url} ({len(plan.hosting.rewrites)} rewrites, /local/)")
+        self._say("hosting", f"{self.origin_url} ({len(self.plan.hosting.rewrites)} rewrites, /local/)")
+
+    def _start_metadata_servers(self, on_stop: contextlib.ExitStack) -> None:
+        """Each function runs as its own service account, with a metadata server of its own.
+
+        Its access token is what the Workflows APIs map to the identity (and check what the program's
+        IAM grants it); its ID tokens are signed by the stack's Google key, which the front ends trust.
+        """
+        plan = self.plan
+        self.google_tokens = GoogleTokenSigner()
+        self.access = Access.from_grants(plan.grants, plan.custom_roles)
+        self.metadata_servers = {}
+        for function in plan.functions:
+            account = function.service_account or f"{function.name}@{plan.project}.iam.gserviceaccount.com"
+            server = MetadataServer(
+                access_token=f"local-{function.name}-{secrets.token_urlsafe(18)}",
+                service_account=account,
+                signer=self.google_tokens,
+            )
+            self.metadata_servers[function.name] = on_stop.enter_context(server)
+            self.access.issue(server.access_token, account)
+        self._say(
+            "metadata servers", f"one per function ({len(self.metadata_servers)}), each its own identity"
+        )
+
+    def _start_functions(self, on_stop: contextlib.ExitStack, secret_values: Mapping[str, str]) -> None:
+        """Every function under functions-framework; a private one behind a front end of its own."""
+        servers = {
+            function.name: FunctionServer(
+                function.entry_point,
+                {
+                    **function.env,
+                    **{key: secret_values[secret] for key, secret in function.secret_env.items()},
+                    **self._function_env(),
+                    "GCE_METADATA_HOST": self.metadata_servers[function.name].host,
+                },
+                source=function.unpack(self._dir / "functions" / function.name),
+            )
+            for function in self.plan.functions
+        }
+        on_stop.callback(in_parallel, [server.stop for server in servers.values()])
+        # Each spends most of its start importing its dependencies: side by side, not in turn.
+        in_parallel([server.start for server in servers.values()])
+        self.functions = servers
+        verifier = self.google_tokens.verifier()
+        for function in self.plan.functions:
+            server = servers[function.name]
+            if self.plan.is_public(function.name):
+                self.function_urls[function.name] = server.url
+                self._say(function.name, f"{server.url} (function, entry point {function.entry_point})")
+                continue
+            invokers = self.plan.invokers(function.name)
+            cloud_urls = [function.url] if function.url else []
+            front_end = FrontEnd(function.name, server.url, invokers, verifier, cloud_urls)
+            self.front_ends[function.name] = on_stop.enter_context(front_end)
+            self.function_urls[function.name] = front_end.url
+            self._say(
+                function.name,
+                f"{front_end.url} (private function, entry point {function.entry_point}: "
+                f"its front end lets in ID tokens of {', '.join(sorted(invokers)) or 'no one'})",
+            )
 
     def _start_firestore(self) -> None:
         """Our own emulator started with the rules file; a shared one given the rules for our project."""
@@ -336,7 +388,11 @@ class LocalStack(LocalService):
             self.pubsub.start()
 
     def _create_pubsub_resources(self, on_stop: contextlib.ExitStack) -> None:
-        """The program's topics and subscriptions; a push subscription pushes to its local function."""
+        """The program's topics and subscriptions; the stack's pusher pushes the push subscriptions.
+
+        The emulator would push with no token, so every subscription is created on it as a pull one, and
+        the pusher delivers each push subscription's messages to its function as Pub/Sub does.
+        """
         pubsub = self.pubsub
         assert pubsub is not None
         shared = pubsub is self._shared_pubsub
@@ -345,16 +401,23 @@ class LocalStack(LocalService):
             if shared:
                 on_stop.callback(pubsub.delete, topic)
         for subscription in self.plan.subscriptions:
-            endpoint = (
-                self.functions[subscription.push_function].url + subscription.push_path
-                if subscription.push_function is not None
-                else None
+            pubsub.create_subscription(
+                subscription.name, subscription.topic, ack_deadline_seconds=subscription.ack_deadline_seconds
             )
-            pubsub.create_subscription(subscription.name, subscription.topic, endpoint)
             if shared:
                 on_stop.callback(pubsub.delete, subscription.name)
+        targets = [
+            PushTarget(s, self.function_urls[s.push_function] + s.push_path)
+            for s in self.plan.subscriptions
+            if s.push_function is not None
+        ]
+        if targets:
+            # Registered after the deletions, so it stops before the subscriptions go.
+            self.pusher = on_stop.enter_context(Pusher(pubsub.host, targets, self.google_tokens))
         pushes = [
-            f"{s.name.rsplit('/', 1)[-1]} -> {s.push_function or '(pull)'}" for s in self.plan.subscriptions
+            f"{s.name.rsplit('/', 1)[-1]} -> {s.push_function or '(pull)'}"
+            + (f" as {s.oidc_service_account}" if s.push_function and s.oidc_service_account else "")
+            for s in self.plan.subscriptions
         ]
         self._say(
             "pubsub emulator",
@@ -461,6 +524,7 @@ class LocalStack(LocalService):
             "engine": probe(f"{self.workflows_server.url}/"),
             "executions": probe_grpc(self.executions.host),
             **{name: probe(f"{server.url}/") for name, server in self.functions.items()},
+            **{f"front end ({name})": probe(f"{f.url}/") for name, f in self.front_ends.items()},
             "hosting": probe(f"{self.origin_url}/local/"),
         }
         status = "ok" if all(state == "ok" for state in services.values()) else "degraded"
@@ -484,7 +548,7 @@ class LocalStack(LocalService):
             "identityCerts": self.identity.certs_url,
             "metadata": {name: m.url for name, m in self.metadata_servers.items()},
             "translation": self.translation.url,
-            "functions": {name: server.url for name, server in self.functions.items()},
+            "functions": dict(self.function_urls),
             "workflows": [w.name for w in self.plan.workflows],
             "clock": "virtual" if isinstance(self.clock, VirtualClock) else "real",
         }

@@ -3,10 +3,11 @@
 The local stack serves what `pulumi up` would create: the Firestore rules
 that are released, the documents the program writes, each workflow's source,
 env vars and service account, each function's source archive, entry point,
-env vars and secret env vars, the Pub/Sub topics and subscriptions (a push
-subscription pushes to the function its endpoint names), and the hosting
-version's rewrites. Anything it cannot serve is refused here, by name,
-before a single service starts.
+env vars and secret env vars, who may invoke each function (run.invoker on its
+Cloud Run service), the Pub/Sub topics and subscriptions (a push subscription
+pushes to the function its endpoint names, with an ID token of its oidcToken
+account), and the hosting version's rewrites. Anything it cannot serve is
+refused here, by name, before a single service starts.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ TOPIC = "gcp:pubsub/topic:Topic"
 SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
 PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
 CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
+SERVICE_IAM_MEMBER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
+SERVICE_IAM_BINDING = "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding"
+# Who may call a Cloud Run service: "By default, services are only callable by Project Owners,
+# Project Editors, and Cloud Run Admins and Cloud Run Invokers"
+# (https://cloud.google.com/run/docs/securing/authenticating); the permission is run.routes.invoke.
+INVOKE_PERMISSION = "run.routes.invoke"
+INVOKER_ROLES = frozenset({"roles/run.invoker", "roles/run.admin", "roles/owner", "roles/editor"})
+PUBLIC = "allUsers"
 # Subscription settings the local stack cannot honour: a pull or a push to a function, unfiltered, runs.
 UNSERVED_SUBSCRIPTION_SETTINGS = {
     "filter": "a message filter (the Pub/Sub emulator ignores filters)",
@@ -101,6 +110,20 @@ class Subscription:
     topic: str  # projects/P/topics/T
     push_function: str | None  # None: a pull subscription
     push_path: str  # what of the push endpoint follows the function's URL (a path or a query)
+    push_endpoint: str | None = None  # the endpoint as configured (the function's URL in the cloud)
+    # pushConfig.oidcToken: the account Pub/Sub signs the push's ID token as (None: no token), and
+    # the token's audience ("if not specified, the Push endpoint URL will be used", PushConfig.OidcToken).
+    oidc_service_account: str | None = None
+    oidc_audience: str | None = None
+    ack_deadline_seconds: int = 10  # Pub/Sub's default
+    # retryPolicy's backoffs in seconds; None: no policy, which means immediate redelivery.
+    minimum_backoff: float | None = None
+    maximum_backoff: float | None = None
+
+    @property
+    def token_audience(self) -> str | None:
+        """The ``aud`` of the push's ID token: the configured audience, else the push endpoint."""
+        return self.oidc_audience or self.push_endpoint
 
 
 @dataclass(frozen=True)
@@ -121,11 +144,30 @@ class StackPlan:
     # Project IAM as the program grants it: (role, member) pairs, and each custom role's permissions.
     grants: tuple[tuple[str, str], ...] = ()
     custom_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Cloud Run service IAM: (service, role, member) for each grant on a function's service.
+    service_grants: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret a function reads, once each."""
         return tuple(sorted({s for f in self.functions for s in f.secret_env.values()}))
+
+    def invokers(self, service: str) -> frozenset[str]:
+        """The members that may invoke ``service``: its own grants, and the project's that reach it."""
+        members = {
+            member
+            for granted_on, role, member in self.service_grants
+            if granted_on == service and self._invokes(role)
+        }
+        members.update(member for role, member in self.grants if self._invokes(role))
+        return frozenset(members)
+
+    def is_public(self, service: str) -> bool:
+        """Whether anyone may invoke ``service`` without a token (run.invoker granted to allUsers)."""
+        return PUBLIC in self.invokers(service)
+
+    def _invokes(self, role: str) -> bool:
+        return role in INVOKER_ROLES or INVOKE_PERMISSION in self.custom_roles.get(role, ())
 
     @classmethod
     def read(cls, graph: Graph) -> StackPlan:
@@ -185,6 +227,7 @@ class StackPlan:
                 for r in graph.of_type(CUSTOM_ROLE)
                 if isinstance(r.outputs.get("roleId"), str)
             },
+            service_grants=_service_grants(graph),
         )
 
 
@@ -246,6 +289,20 @@ def _function(graph: Graph, resource: CapturedResource) -> FunctionSource:
     )
 
 
+def _service_grants(graph: Graph) -> tuple[tuple[str, str, str], ...]:
+    """(service, role, member) of each Cloud Run service IAM member and binding the program creates."""
+    grants = []
+    for resource in (*graph.of_type(SERVICE_IAM_MEMBER), *graph.of_type(SERVICE_IAM_BINDING)):
+        outputs = resource.outputs
+        service, role = outputs.get("name"), outputs.get("role")
+        members = outputs.get("members") or [outputs.get("member")]
+        if not isinstance(service, str) or not isinstance(role, str):
+            continue
+        # The service is named by its short name or its full one, projects/P/locations/L/services/S.
+        grants += [(service.rsplit("/", 1)[-1], role, m) for m in members if isinstance(m, str)]
+    return tuple(grants)
+
+
 def _full_name(name: str, project: str | None, kind: str) -> str:
     """``projects/P/KIND/NAME`` for a resource given by its short name or its full one."""
     return name if name.startswith("projects/") else f"projects/{project}/{kind}/{name}"
@@ -263,17 +320,43 @@ def _subscription(
     unserved = [what for key, what in UNSERVED_SUBSCRIPTION_SETTINGS.items() if outputs.get(key)]
     if unserved:
         raise StackError(f"subscription {name}: {', '.join(unserved)} does not run locally")
-    endpoint = (outputs.get("pushConfig") or {}).get("pushEndpoint")
+    push = outputs.get("pushConfig") or {}
+    endpoint = push.get("pushEndpoint")
     if not endpoint:
         return Subscription(name, topic, None, "")
+    if push.get("noWrapper"):
+        raise StackError(f"subscription {name}: unwrapped pushes (noWrapper) do not run locally")
+    oidc = push.get("oidcToken") or {}
+    retry = outputs.get("retryPolicy")
+    delivery = {
+        "push_endpoint": endpoint,
+        "oidc_service_account": oidc.get("serviceAccountEmail") or None,
+        "oidc_audience": oidc.get("audience") or None,
+        "ack_deadline_seconds": int(outputs.get("ackDeadlineSeconds") or 10),
+        # A retry policy's unset backoffs default to 10s and 600s (Subscription.RetryPolicy reference).
+        "minimum_backoff": _seconds(retry.get("minimumBackoff"), 10.0) if retry else None,
+        "maximum_backoff": _seconds(retry.get("maximumBackoff"), 600.0) if retry else None,
+    }
     for function in functions:
         url = function.url
         if url and (endpoint == url or endpoint.startswith((f"{url}/", f"{url}?"))):
-            return Subscription(name, topic, function.name, endpoint.removeprefix(url))
+            return Subscription(name, topic, function.name, endpoint.removeprefix(url), **delivery)
     raise StackError(
         f"subscription {name} pushes to {endpoint}, which is no function of the program: "
         "only pushes to the program's functions run locally"
     )
+
+
+def _seconds(duration: Any, default: float) -> float:
+    """A protobuf Duration as JSON ("10s", "0.5s") in seconds; ``default`` when it is not set."""
+    if not isinstance(duration, str) or not duration.endswith("s"):
+        return default
+    try:
+        return float(duration.removesuffix("s"))
+    except ValueError as error:
+        raise StackError(
+            f"a subscription's retry policy has a backoff that is no duration: {duration!r}"
+        ) from error
 
 
 def _document(resource: CapturedResource, project: str) -> Document:

@@ -243,6 +243,28 @@ def test_the_plan_wires_notifications_to_local_services(smoke_stack: LocalStack)
     assert readers == {"approvals-link": link_key, "approvals-notify": link_key}
 
 
+def test_the_plan_reads_who_may_invoke_each_function(smoke_stack: LocalStack) -> None:
+    """Only notify is private: the pusher alone may invoke it, and Pub/Sub pushes to it as the pusher."""
+    plan = smoke_stack.plan
+    pusher = "approvals-pusher@approvals-dev.iam.gserviceaccount.com"
+    notify = "https://europe-west1-approvals-dev.cloudfunctions.net/approvals-notify"
+
+    assert [f.name for f in plan.functions if not plan.is_public(f.name)] == ["approvals-notify"]
+    assert plan.invokers("approvals-notify") == {f"serviceAccount:{pusher}"}
+    assert set(smoke_stack.front_ends) == {"approvals-notify"}
+    [subscription] = plan.subscriptions
+    assert (subscription.oidc_service_account, subscription.token_audience) == (pusher, notify)
+    assert (
+        subscription.ack_deadline_seconds,
+        subscription.minimum_backoff,
+        subscription.maximum_backoff,
+    ) == (
+        60,
+        10.0,
+        600.0,
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "refusal"),
     [
