@@ -1,7 +1,7 @@
 """The attack suite: each attack of the hardening review, replayed against the local dev stack.
 
-One stack serves the whole package (starting one costs seconds); every attack
-starts its own requests, so attacks never see each other's.
+One stack serves the whole package on each test worker (starting one costs
+seconds); every attack starts its own requests, so attacks never see each other's.
 """
 
 from __future__ import annotations
