@@ -375,8 +375,10 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self.grant_database_user("cancel", members["cancel"])
         self.grant_event_publisher("cancel", members["cancel"])
         self.grant_database_user("delegate", members["delegate"])
-        # delegate starts the delegation timer for each delegation it stores.
+        # delegate starts the delegation timer for each delegation it stores, and stops the
+        # timer of the one it replaces or deletes (sleeping executions count against a quota).
         self.grant_execution_starter("delegate", members["delegate"])
+        self.grant_execution_canceller("delegate", members["delegate"])
         # notify stamps each request it mails about with the delegates in force, so it writes.
         self.grant_database_user("notify", members["notify"])
         build_grants = iam.grant_project_roles(

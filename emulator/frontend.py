@@ -6,7 +6,9 @@ sees anything: a Google-signed ID token in ``Authorization: Bearer``, whose
 audience is the service's URL, of an identity that may invoke the service.
 The local stack puts one `FrontEnd` before each such function; the URL that
 the stack hands out for the function is the front end's, and the function
-server's own port is told to nobody. What passes is forwarded unchanged.
+server's own port is told to nobody (on one machine it still answers whoever
+finds it: the front end is the emulated control, not a sandbox). What passes
+is forwarded unchanged.
 
 Refusals answer as the Cloud Run troubleshooting guide lists them
 (https://cloud.google.com/run/docs/troubleshooting, "Client is not
@@ -71,7 +73,7 @@ class _Handler(QuietHandler):
 
 
 class FrontEnd(LocalServer):
-    """The front end of the private function ``service``, whose server listens at ``upstream``.
+    """The front end of a private function whose server listens at ``upstream``.
 
     ``invokers`` are the members holding run.invoker on the service (as
     ``StackPlan.invokers`` lists them); ``audiences`` are the URLs the function
@@ -84,14 +86,12 @@ class FrontEnd(LocalServer):
 
     def __init__(
         self,
-        service: str,
         upstream: str,
         invokers: Collection[str],
         verifier: IdTokenVerifier,
         audiences: Collection[str] = (),
     ) -> None:
         super().__init__()
-        self.service = service
         self.upstream = upstream
         self.invokers = frozenset(member.lower() for member in invokers)
         self.verifier = verifier

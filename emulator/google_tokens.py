@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -142,8 +143,11 @@ class IdTokenVerifier:
         if claims.get("iss") not in ACCEPTED_ISSUERS:
             raise InvalidTokenError(f"the token's issuer {claims.get('iss')!r} is not Google")
         expires, issued = claims.get("exp"), claims.get("iat")
-        if not isinstance(expires, int | float) or not isinstance(issued, int | float):
+        if not _is_time(expires) or not _is_time(issued):
             raise InvalidTokenError("the token has no exp or iat")
+        # Google's ID tokens last an hour: a longer-lived one was not minted by Google.
+        if expires - issued > LIFETIME_SECONDS:
+            raise InvalidTokenError("the token lives longer than an hour")
         if expires + CLOCK_SKEW_SECONDS < now:
             raise InvalidTokenError("the token has expired")
         if issued - CLOCK_SKEW_SECONDS > now:
@@ -154,3 +158,8 @@ class IdTokenVerifier:
             raise InvalidTokenError(f"the token is for another audience ({claims.get('aud')!r})")
         if not isinstance(claims.get("email"), str) or not claims["email"]:
             raise InvalidTokenError("the token names no identity (email)")
+
+
+def _is_time(value: object) -> bool:
+    """A finite number of seconds (JSON's NaN and Infinity, which json.loads accepts, are not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -29,22 +29,13 @@ class PubSubEmulator(GcloudEmulator):
         """Create the topic ``projects/P/topics/T``."""
         self.call("PUT", f"/v1/{name}", {})
 
-    def create_subscription(
-        self,
-        name: str,
-        topic: str,
-        push_endpoint: str | None = None,
-        *,
-        ack_deadline_seconds: int | None = None,
-    ) -> None:
-        """Create ``projects/P/subscriptions/S`` on ``topic``: a push one with ``push_endpoint``, else pull.
+    def create_subscription(self, name: str, topic: str, *, ack_deadline_seconds: int | None = None) -> None:
+        """Create the pull subscription ``projects/P/subscriptions/S`` on ``topic``.
 
-        The emulator pushes without a token (it accepts an ``oidcToken`` but never signs one), so
-        none is asked for; the local stack pushes its push subscriptions itself (emulator.pusher).
+        Never a push one: the emulator pushes without a token (it accepts an ``oidcToken`` but
+        never signs one), so the local stack pushes its push subscriptions itself (emulator.pusher).
         """
         body: dict[str, Any] = {"topic": topic}
-        if push_endpoint is not None:
-            body["pushConfig"] = {"pushEndpoint": push_endpoint}
         if ack_deadline_seconds is not None:
             body["ackDeadlineSeconds"] = ack_deadline_seconds
         self.call("PUT", f"/v1/{name}", body)

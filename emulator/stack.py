@@ -365,7 +365,7 @@ class LocalStack(LocalService):
                 continue
             invokers = self.plan.invokers(function.name)
             cloud_urls = [function.url] if function.url else []
-            front_end = FrontEnd(function.name, server.url, invokers, verifier, cloud_urls)
+            front_end = FrontEnd(server.url, invokers, verifier, cloud_urls)
             self.front_ends[function.name] = on_stop.enter_context(front_end)
             self.function_urls[function.name] = front_end.url
             self._say(

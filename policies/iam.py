@@ -97,8 +97,12 @@ ALLOW_LIST_SCHEMA = schema(
             # grant), so no Pub/Sub role belongs on the project.
             "wf-*": ["roles/datastore.user", "roles/logging.logWriter", "roles/cloudtranslate.user"],
             "*-cancel": ["projects/*/roles/approvals_*_executionCanceller", "roles/datastore.user"],
-            # delegate starts the delegation timer workflow.
-            "*-delegate": ["projects/*/roles/approvals_*_executionStarter", "roles/datastore.user"],
+            # delegate starts a delegation's timer workflow and cancels a replaced one's.
+            "*-delegate": [
+                "projects/*/roles/approvals_*_executionStarter",
+                "projects/*/roles/approvals_*_executionCanceller",
+                "roles/datastore.user",
+            ],
             "*-timer": ["roles/logging.logWriter"],
             # A vote cast through a signed link may decide, and then sends the callback.
             "*-link": ["projects/*/roles/approvals_*_callbackSender", "roles/datastore.user"],

@@ -8,7 +8,7 @@ carries who stands in for its approvers (``delegates`` and ``stand_in_for``, the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from common import config, firestore
@@ -73,6 +73,13 @@ def stamp_fields(
     return {"delegates": sorted(standing), "stand_in_for": standing}
 
 
+def _not_before(now: datetime) -> datetime:
+    """``now``, or the time after the transaction's reads if later: a restamp that waited for
+    another (the one at a delegation's end, say) must not stamp as of before it.
+    """
+    return max(now, datetime.now(UTC))
+
+
 def _stampable(request: Mapping[str, Any]) -> bool:
     """Only a request people are asked about: a decided one keeps the stamps it was decided
     with, and an automatic one is approved by the bot in the same breath.
@@ -101,7 +108,7 @@ def stamp(ref: DocumentReference, now: datetime) -> dict[str, dict[str, Any]] | 
         if not snapshot.exists or not _stampable(request):
             return None
         found = lookup(_people(request.get("approvers") or ()), transaction)
-        restamp(transaction, [snapshot], now, found)
+        restamp(transaction, [snapshot], _not_before(now), found)
         return found
 
     return firestore.run_transaction(ref.id, restamp_one, busy="the request is changing right now; try again")
@@ -161,7 +168,7 @@ def restamp_delegators_requests(
         # Their other approvers' delegations too: a request's stamps name everyone standing in.
         found = lookup(filter(is_email, approvers), transaction)
         outcome = change(transaction, found)
-        restamp(transaction, requests, now, found)
+        restamp(transaction, requests, _not_before(now), found)
         return outcome
 
     return firestore.run_transaction(delegator, in_transaction, busy=busy)

@@ -11,6 +11,7 @@ period, which the security rules cannot check in a list query.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,10 +26,14 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
 
 MAX_DURATION = timedelta(days=90)
+# The stored delegation's timer execution, cancelled when the delegation is replaced or deleted.
+TIMER_FIELD = "timer_execution"
 # The timer's execution must outlive the delegation, and Workflows ends any execution at one year.
 MAX_LEAD = timedelta(days=180)
 # Deliberately simple: the address only has to be the one the delegate signs in with.
 _EMAIL = re.compile(r"[^@\s/]+@[^@\s/]+\.[^@\s/]+")
+
+logger = logging.getLogger(__name__)
 
 
 def _instant(body: dict[str, Any], field: str, problems: list[str]) -> datetime | None:
@@ -78,15 +83,17 @@ def _parse(body: dict[str, Any], delegator: str, now: datetime) -> dict[str, Any
 
 
 def _json(delegation: dict[str, Any]) -> dict[str, Any]:
-    """A stored delegation with its timestamps as ISO 8601 text."""
+    """A stored delegation as the API shows it: timestamps as ISO 8601 text, no timer."""
     return {
         key: times.rfc3339(value) if isinstance(value, datetime) else value
         for key, value in delegation.items()
+        if key != TIMER_FIELD
     }
 
 
-def _start_timer(delegation: dict[str, Any], now: datetime) -> None:
-    """Start the workflow that announces the delegation's start (if ahead) and its end.
+def _start_timer(delegation: dict[str, Any], now: datetime) -> str | None:
+    """Start the workflow that announces the delegation's start (if ahead) and its end;
+    the execution's name (None when the platform configured no timer).
 
     Before the delegation is stored: a timer whose delegation never lands only
     restamps to what is already true, while a delegation without its timer would
@@ -94,26 +101,43 @@ def _start_timer(delegation: dict[str, Any], now: datetime) -> None:
     """
     workflow = config.delegation_timer_workflow()
     if not workflow:
-        return
+        logger.error("no delegation timer configured: stamps change only at the next restamp")
+        return None
     moments = [("delegation_started", delegation["starts_at"]), ("delegation_ended", delegation["ends_at"])]
     argument = {
         "delegator": delegation["delegator"],
         "moments": [{"event": e, "at": times.rfc3339(at)} for e, at in moments if at > now],
     }
     try:
-        executions.start(workflow, argument)
+        return executions.start(workflow, argument)
     except executions.ExecutionsError as exc:
         raise bad_gateway("could not schedule the delegation's end", f"{workflow}: {exc}") from exc
 
 
+def _stop_timer(execution_name: Any) -> None:
+    """Cancel a replaced or deleted delegation's timer, so that sleeping timers do not pile up
+    (they count against the project's concurrent executions, approvals' too).
+
+    Best effort: one that cannot be cancelled (it has ended, say) only restamps to what
+    is stored when it fires.
+    """
+    if not isinstance(execution_name, str) or not execution_name:
+        return
+    try:
+        executions.cancel(execution_name)
+    except executions.ExecutionsError as exc:
+        logger.warning("the delegation timer %s was not cancelled: %s", execution_name, exc)
+
+
 def _change(delegator: str, stored: dict[str, Any] | None, now: datetime) -> bool:
     """Store (or with None, delete) ``delegator``'s delegation and restamp their pending
-    requests, together or not at all; returns whether a delegation existed.
+    requests, together or not at all; then stop the timer of the delegation replaced.
+    Returns whether a delegation existed.
     """
     mine = firestore.client().collection(config.delegations_collection()).document(delegator)
 
-    def change(transaction: Transaction, found: dict[str, dict[str, Any]]) -> bool:
-        existed = mine.get(transaction=transaction).exists
+    def change(transaction: Transaction, found: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        previous = mine.get(transaction=transaction)
         if stored is None:
             found.pop(delegator, None)
             transaction.delete(mine)
@@ -121,11 +145,14 @@ def _change(delegator: str, stored: dict[str, Any] | None, now: datetime) -> boo
             found[delegator] = stored
             # One delegation per delegator: a new one replaces the old.
             transaction.set(mine, stored)
-        return existed
+        return (previous.to_dict() or {}) if previous.exists else None
 
-    return delegations.restamp_delegators_requests(
+    replaced = delegations.restamp_delegators_requests(
         delegator, now, change, busy="your pending requests are changing right now; try again"
     )
+    if replaced is not None:
+        _stop_timer(replaced.get(TIMER_FIELD))
+    return replaced is not None
 
 
 @functions_framework.http
@@ -136,7 +163,9 @@ def delegate(request: flask.Request) -> dict[str, Any]:
     now = times.now()
     if request.method == "POST":
         stored = _parse(request_json(request), caller.email, now)
-        _start_timer(stored, now)
+        timer = _start_timer(stored, now)
+        if timer is not None:
+            stored[TIMER_FIELD] = timer
         _change(caller.email, stored, now)
         return _json(stored)
     if request.method == "DELETE":

@@ -96,14 +96,23 @@ def _restamp_delegator(event: dict[str, Any]) -> dict[str, Any]:
         moment = None
     if not delegations.is_email(delegator) or moment is None or moment.tzinfo is None:
         raise HttpError(400, "a delegation event needs a delegator and the time it is about")
-    # The timer announces the moment once it has come on the workflow's clock, which
-    # may run ahead of this one (the local stack's is virtual); only the platform's
-    # own accounts may publish to the topic, so the moment is taken as given.
-    now = max(datetime.now(UTC), moment.astimezone(UTC))
+    delegator, now = delegator.lower(), datetime.now(UTC)
+    # The timer announces a moment once it has come on the workflow's clock, which may run
+    # ahead of this one (the local stack's is virtual). A moment still ahead here counts only
+    # if it is the stored delegation's start or end: a workflow publishing a made-up one
+    # must not stamp a delegate early, nor unstamp one whose delegation goes on.
+    if moment > now and moment in _boundaries(delegator):
+        now = moment.astimezone(UTC)
     delegations.restamp_delegators_requests(
-        delegator.lower(), now, lambda _transaction, _found: None, busy="the requests are changing; try again"
+        delegator, now, lambda _transaction, _found: None, busy="the requests are changing; try again"
     )
-    return {"event": event["event"], "delegator": delegator.lower(), "mails": 0}
+    return {"event": event["event"], "delegator": delegator, "mails": 0}
+
+
+def _boundaries(delegator: str) -> tuple[Any, ...]:
+    """When ``delegator``'s stored delegation starts and ends (nothing without one)."""
+    stored = delegations.lookup([delegator]).get(delegator) or {}
+    return tuple(stored[f] for f in ("starts_at", "ends_at") if isinstance(stored.get(f), datetime))
 
 
 def _recipients(
@@ -243,7 +252,8 @@ def _send(mail: dict[str, str]) -> None:
 @functions_framework.http
 @post_json_endpoint
 def notify(request: flask.Request) -> dict[str, Any]:
-    """Pub/Sub push -> {request_id, event, mails}; 500 makes Pub/Sub retry."""
+    """Pub/Sub push -> {request_id, event, mails} ({event, delegator, mails: 0} for a delegation
+    event); 500 makes Pub/Sub retry."""
     message = _message(request_json(request))
     if message.get("event") in DELEGATION_MOMENTS:
         return _restamp_delegator(message)

@@ -32,8 +32,13 @@ def test_platform_identities_hold_only_their_own_roles(dev_graph: Graph) -> None
     # A vote cast through a signed link may decide the request, and then sends the callback.
     assert found[sa("approvals-link")] == {(SENDER, None), ("roles/datastore.user", DB_CONDITION)}
     assert found[sa("approvals-cancel")] == {(CANCELLER, None), ("roles/datastore.user", DB_CONDITION)}
-    # delegate starts the delegation timer, which announces when a delegation starts and ends.
-    assert found[sa("approvals-delegate")] == {(STARTER, None), ("roles/datastore.user", DB_CONDITION)}
+    # delegate starts the delegation timer, which announces when a delegation starts and ends,
+    # and cancels the timer of a delegation it replaces or deletes.
+    assert found[sa("approvals-delegate")] == {
+        (STARTER, None),
+        (CANCELLER, None),
+        ("roles/datastore.user", DB_CONDITION),
+    }
     assert found[sa("approvals-timer")] == {("roles/logging.logWriter", None)}
     # notify stamps the delegates in force on the requests it mails about.
     assert found[sa("approvals-notify")] == {("roles/datastore.user", DB_CONDITION)}

@@ -39,7 +39,7 @@ def function() -> Iterator[RecordingServer]:
 @pytest.fixture
 def front_end(function: RecordingServer, signer: GoogleTokenSigner) -> Iterator[FrontEnd]:
     invokers = {f"serviceAccount:{PUSHER}"}
-    with FrontEnd("approvals-notify", function.url, invokers, signer.verifier(), [CLOUD_URL]) as served:
+    with FrontEnd(function.url, invokers, signer.verifier(), [CLOUD_URL]) as served:
         yield served
 
 
@@ -154,7 +154,7 @@ def test_an_invoker_s_request_reaches_the_function_unchanged(
 def test_a_function_that_does_not_answer_is_a_503(signer: GoogleTokenSigner) -> None:
     invokers = {f"serviceAccount:{PUSHER}"}
     gone = f"http://127.0.0.1:{free_port()}"
-    with FrontEnd("approvals-notify", gone, invokers, signer.verifier(), [CLOUD_URL]) as front_end:
+    with FrontEnd(gone, invokers, signer.verifier(), [CLOUD_URL]) as front_end:
         response = post(front_end, signer.id_token(PUSHER, CLOUD_URL))
 
     assert response.status_code == 503
@@ -163,8 +163,6 @@ def test_a_function_that_does_not_answer_is_a_503(signer: GoogleTokenSigner) -> 
 def test_all_authenticated_users_lets_any_valid_token_in(
     function: RecordingServer, signer: GoogleTokenSigner
 ) -> None:
-    with FrontEnd(
-        "svc", function.url, {"allAuthenticatedUsers"}, signer.verifier(), [CLOUD_URL]
-    ) as front_end:
+    with FrontEnd(function.url, {"allAuthenticatedUsers"}, signer.verifier(), [CLOUD_URL]) as front_end:
         assert post(front_end, signer.id_token(DECIDE, CLOUD_URL)).status_code == 200
         assert post(front_end, None).status_code == 403

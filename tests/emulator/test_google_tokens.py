@@ -99,8 +99,21 @@ def test_changed_claims_break_the_signature(signer: GoogleTokenSigner, verifier:
         ({"aud": [AUDIENCE]}, "another audience"),
         ({"email": ""}, "names no identity"),
         ({"exp": "tomorrow"}, "has no exp or iat"),
+        # JSON's NaN compares false with everything: it would never expire.
+        ({"exp": float("nan")}, "has no exp or iat"),
+        ({"exp": 86400}, "lives longer than an hour"),
     ],
-    ids=["expired", "future", "issuer", "audience", "audience-list", "no-email", "bad-exp"],
+    ids=[
+        "expired",
+        "future",
+        "issuer",
+        "audience",
+        "audience-list",
+        "no-email",
+        "bad-exp",
+        "nan-exp",
+        "a-day",
+    ],
 )
 def test_claims_a_google_token_would_not_carry_are_refused(
     signer: GoogleTokenSigner, verifier: IdTokenVerifier, change: dict[str, Any], problem: str

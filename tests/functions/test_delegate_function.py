@@ -1,47 +1,78 @@
-"""The delegate function: approvers manage their one delegation, on the Firestore emulator."""
+"""The delegate function: approvers manage their one delegation, on the Firestore emulator.
+
+Each delegation's timer is the platform's own workflow, run on the engine (on a
+virtual clock, so it sleeps until the test moves time), started and cancelled
+through google-cloud-workflows' ExecutionsClient as in production.
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from google.cloud import firestore
 
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
+from approvals.emulator.pubsub import PubSubEmulator
+from approvals.emulator.workflows.clock import VirtualClock
+from approvals.emulator.workflows.connectors import ConnectorSettings
+from approvals.emulator.workflows.engine import Engine
+from approvals.emulator.workflows.grpc_api import ExecutionsService
+from approvals.emulator.workflows.store import ACTIVE, CANCELLED, SUCCEEDED, ExecutionRecord, Store
+from approvals.workflow_templates import platform_workflow_source
 from tests.functions.function_support import call
 from tests.support import PROJECT, seed
-from tests.support.servers import ExecutionsServer, Failure
+from tests.support.pubsub import TOPIC, Subscription
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 CAROL = "carol@example.com"
-TIMER = f"projects/{PROJECT}/locations/us-central1/workflows/approvals-delegation-timer"
+DORA = "dora@example.com"
+TIMER_ID = "approvals-delegation-timer"
+TIMER = f"projects/{PROJECT}/locations/us-central1/workflows/{TIMER_ID}"
 
 
 @pytest.fixture(scope="module")
-def executions_api() -> Iterator[ExecutionsServer]:
-    with ExecutionsServer() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_executions_api(executions_api: ExecutionsServer) -> None:
-    executions_api.reset()
+def engine(tmp_path_factory: pytest.TempPathFactory, pubsub_emulator: PubSubEmulator) -> Iterator[Engine]:
+    store = Store(Path(tmp_path_factory.mktemp("engine")) / "engine.sqlite")
+    settings = ConnectorSettings(pubsub_host=pubsub_emulator.host, project=PROJECT)
+    engine = Engine(store, VirtualClock(start=None), project=PROJECT, connector_settings=settings)
+    engine.deploy(TIMER_ID, platform_workflow_source("delegation_timer"), {"APPROVALS_EVENTS_TOPIC": TOPIC})
+    yield engine
+    engine.close()
+    store.close()
 
 
 @pytest.fixture(scope="module")
-def delegate(function_env: dict[str, str], executions_api: ExecutionsServer) -> Iterator[FunctionServer]:
-    env = {
-        **function_env,
-        "WORKFLOWS_EMULATOR_GRPC_HOST": executions_api.host,
-        "APPROVALS_DELEGATION_TIMER_WORKFLOW": TIMER,
-    }
-    with FunctionServer("delegate", env) as function:
+def executions_api(engine: Engine) -> Iterator[ExecutionsService]:
+    with ExecutionsService(engine) as service:
+        yield service
+
+
+def delegate_function(env: dict[str, str], api: ExecutionsService, timer: str) -> FunctionServer:
+    return FunctionServer(
+        "delegate",
+        {**env, "WORKFLOWS_EMULATOR_GRPC_HOST": api.host, "APPROVALS_DELEGATION_TIMER_WORKFLOW": timer},
+    )
+
+
+@pytest.fixture(scope="module")
+def delegate(function_env: dict[str, str], executions_api: ExecutionsService) -> Iterator[FunctionServer]:
+    with delegate_function(function_env, executions_api, TIMER) as function:
         yield function
+
+
+def timer_of(engine: Engine, db: firestore.Client, delegator: str) -> ExecutionRecord:
+    """The timer execution the stored delegation of ``delegator`` names."""
+    stored = seed.get(db, seed.DELEGATIONS, delegator)
+    assert stored is not None
+    return engine.get(stored["timer_execution"].rsplit("/", 1)[-1])
 
 
 def iso(moment: dt.datetime) -> str:
@@ -240,48 +271,79 @@ def test_a_delegation_not_yet_started_is_not_stamped(
 
 
 def test_a_delegation_starts_the_timer_that_announces_its_start_and_end(
-    delegate: FunctionServer, identity: IdentityProvider, executions_api: ExecutionsServer
+    delegate: FunctionServer,
+    db: firestore.Client,
+    identity: IdentityProvider,
+    engine: Engine,
+    subscription: Subscription,
 ) -> None:
     starts_at, ends_at = in_days(1), in_days(3)
 
     created = call(
         delegate,
         "POST",
-        identity.mint(ALICE),
+        identity.mint(DORA),
         {"delegate": BOB, "starts_at": iso(starts_at), "ends_at": iso(ends_at)},
     )
 
     assert created.status_code == 200, created.text
-    [timer] = executions_api.calls
-    assert timer.parent == TIMER
+    assert "timer_execution" not in created.json(), "the API does not show the timer"
+    timer = timer_of(engine, db, DORA)
+    assert (timer.workflow, timer.state) == (TIMER_ID, ACTIVE)
     assert timer.argument == {
-        "delegator": ALICE,
+        "delegator": DORA,
         "moments": [
             {"event": "delegation_started", "at": iso(starts_at)},
             {"event": "delegation_ended", "at": iso(ends_at)},
         ],
     }
-    # Started with delegate's own identity, which the Executions API checks.
-    assert timer.metadata["authorization"].startswith("Bearer ")
 
-    # One that starts now only has its end ahead; deleting one needs no timer.
-    assert call(delegate, "POST", identity.mint(CAROL), {"delegate": BOB, "ends_at": iso(ends_at)}).ok
-    assert executions_api.calls[-1].argument["moments"] == [{"event": "delegation_ended", "at": iso(ends_at)}]
-    assert call(delegate, "DELETE", identity.mint(ALICE)).ok
-    assert len(executions_api.calls) == 2
+    # The timer sleeps until each moment, then announces it on the events topic (with the
+    # timers of other tests' delegations that end by then: dora delegates only here).
+    engine.advance(ends_at.timestamp() - engine.clock.now() + 1)
+    assert engine.wait(timer.id, timeout=10).state == SUCCEEDED
+    announced = [json.loads(base64.b64decode(m["data"])) for m in subscription.drain()]
+    assert [(e["event"], e["delegator"], e["at"]) for e in announced if e["delegator"] == DORA] == [
+        ("delegation_started", DORA, iso(starts_at)),
+        ("delegation_ended", DORA, iso(ends_at)),
+    ]
+
+
+def test_replacing_or_deleting_a_delegation_cancels_its_timer(
+    delegate: FunctionServer, db: firestore.Client, identity: IdentityProvider, engine: Engine
+) -> None:
+    """Sleeping timers count against the project's concurrent executions: one per delegator."""
+    # Ends later than any other test moves the engine's clock.
+    assert call(delegate, "POST", identity.mint(CAROL), {"delegate": BOB, "ends_at": iso(in_days(30))}).ok
+    first = timer_of(engine, db, CAROL)
+    # One that starts now only has its end ahead.
+    assert [m["event"] for m in first.argument["moments"]] == ["delegation_ended"]
+
+    assert call(delegate, "POST", identity.mint(CAROL), {"delegate": ALICE, "ends_at": iso(in_days(31))}).ok
+    second = timer_of(engine, db, CAROL)
+    assert engine.get(first.id).state == CANCELLED
+    assert second.state == ACTIVE
+
+    assert call(delegate, "DELETE", identity.mint(CAROL)).json() == {"deleted": True}
+    assert engine.get(second.id).state == CANCELLED
 
 
 def test_a_delegation_whose_end_cannot_be_scheduled_is_not_stored(
-    delegate: FunctionServer,
+    function_env: dict[str, str],
+    executions_api: ExecutionsService,
     db: firestore.Client,
     identity: IdentityProvider,
-    executions_api: ExecutionsServer,
 ) -> None:
-    executions_api.failure = Failure(grpc.StatusCode.UNAVAILABLE, "The service is currently unavailable")
-
-    response = call(delegate, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))})
+    missing = TIMER.replace(TIMER_ID, "no-such-timer")
+    with delegate_function(function_env, executions_api, missing) as unscheduled:
+        response = call(
+            unscheduled, "POST", identity.mint(ALICE), {"delegate": BOB, "ends_at": iso(in_days(2))}
+        )
+        log = unscheduled.output()
 
     assert response.status_code == 502
-    assert response.json()["error"].startswith("could not schedule the delegation's end (incident ")
+    error = response.json()["error"]
+    assert error.startswith("could not schedule the delegation's end (incident ")
+    assert "no-such-timer" in log and "no-such-timer" not in error
     # Without its timer the delegate would read the approver's requests after it ends.
     assert seed.get(db, seed.DELEGATIONS, ALICE) is None

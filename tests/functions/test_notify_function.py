@@ -255,8 +255,9 @@ def test_the_timer_ends_a_delegates_stamps_when_the_delegation_ends(
     assert seed.stamps(db, pending) == (["dave@example.com"], {"dave@example.com": ALICE})
     mail_server.reset()
 
-    # The timer's clock may run ahead of notify's (the local stack's is virtual).
-    ends_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    # The timer's clock may run ahead of notify's (the local stack's is virtual): the
+    # delegation's stored end counts, though it is an hour ahead here.
+    ends_at = seed.get(db, seed.DELEGATIONS, ALICE)["ends_at"]
     response = push_moment(notify, "delegation_ended", "Alice@Example.com", ends_at)
 
     assert response.status_code == 200, response.text
@@ -273,10 +274,30 @@ def test_the_timer_stamps_a_delegate_when_the_delegation_starts(
     assert push(notify, request_id, "requested").status_code == 200
     assert seed.stamps(db, request_id) == (None, None)
 
-    starts_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    starts_at = seed.get(db, seed.DELEGATIONS, BOB)["starts_at"]
     assert push_moment(notify, "delegation_started", BOB, starts_at).status_code == 200
 
     assert seed.stamps(db, request_id) == ([CAROL], {CAROL: BOB})
+
+
+@pytest.mark.parametrize("event", ["delegation_started", "delegation_ended"])
+def test_a_made_up_moment_ahead_changes_no_stamp(
+    notify: FunctionServer, db: firestore.Client, event: str
+) -> None:
+    """Any workflow may publish to the topic: a moment ahead counts only as the stored delegation's."""
+    request_id = seed.request(db, approvers=[ALICE, BOB], quorum=2)
+    seed.delegation(db, ALICE, "dave@example.com", ends_in=dt.timedelta(days=1))
+    seed.delegation(db, BOB, CAROL, starts_in=dt.timedelta(hours=2), ends_in=dt.timedelta(days=1))
+    assert push(notify, request_id, "requested").status_code == 200
+    stamped = (["dave@example.com"], {"dave@example.com": ALICE})
+    assert seed.stamps(db, request_id) == stamped
+
+    # After dave's delegation ends / once carol's has started: both would change the stamps.
+    made_up = dt.datetime.now(dt.UTC) + dt.timedelta(days=2 if event == "delegation_ended" else 0.5)
+    for delegator in (ALICE, BOB):
+        assert push_moment(notify, event, delegator, made_up).status_code == 200
+
+    assert seed.stamps(db, request_id) == stamped
 
 
 @pytest.mark.parametrize(

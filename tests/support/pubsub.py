@@ -36,6 +36,14 @@ class Subscription:
         assert self._pull(100, immediately=True) == []
         return messages
 
+    def drain(self) -> list[dict[str, Any]]:
+        """Every message published so far and not yet pulled, oldest first, acknowledged."""
+        messages, more = [], self._pull(100, immediately=True)
+        while more:
+            messages += more
+            more = self._pull(100, immediately=True)
+        return messages
+
     def _pull(self, limit: int, *, immediately: bool) -> list[dict[str, Any]]:
         url = f"{self._url}/v1/{self.name}"
         body = {"maxMessages": limit, "returnImmediately": immediately}
