@@ -12,11 +12,11 @@ import json
 from typing import Any
 
 import pytest
-import requests
 
 from approvals.emulator.google_tokens import GoogleTokenSigner, IdTokenVerifier, InvalidTokenError
 from approvals.emulator.jwt import b64url, signing_input
-from approvals.emulator.metadata import IDENTITY_PATH, MetadataServer
+from approvals.emulator.metadata import MetadataServer
+from tests.support.metadata import identity_token
 
 ACCOUNT = "approvals-pusher@approvals-dev.iam.gserviceaccount.com"
 AUDIENCE = "https://europe-west1-approvals-dev.cloudfunctions.net/approvals-notify"
@@ -136,15 +136,9 @@ def test_what_is_not_a_jwt_is_refused(verifier: IdTokenVerifier, token: str) -> 
 def test_the_metadata_server_hands_out_signed_tokens_of_its_account(signer: GoogleTokenSigner) -> None:
     """Before, it answered alg-none tokens; now a function's ID token is a real token of its identity."""
     with MetadataServer(service_account=ACCOUNT, signer=signer) as metadata:
-        response = requests.get(
-            f"{metadata.url}{IDENTITY_PATH}",
-            params={"audience": AUDIENCE, "format": "full"},
-            headers={"Metadata-Flavor": "Google"},
-            timeout=10,
-        )
-    assert response.status_code == 200, response.text
+        token = identity_token(metadata, AUDIENCE)
 
-    claims = signer.verifier().verify(response.text, {AUDIENCE})
+    claims = signer.verifier().verify(token, {AUDIENCE})
     assert claims["email"] == ACCOUNT
 
 

@@ -7,10 +7,9 @@ seconds); every attack starts its own requests, so attacks never see each other'
 from __future__ import annotations
 
 import pytest
-import requests
 
-from approvals.emulator.metadata import IDENTITY_PATH
 from approvals.emulator.stack import LocalStack
+from tests.support.metadata import identity_token
 from tests.support.stacks import client, running_dev_stack
 
 __all__ = ["client", "function_name", "identity_token_of", "stack", "token_of"]
@@ -31,12 +30,4 @@ def token_of(stack: LocalStack, role: str) -> str:
 
 def identity_token_of(stack: LocalStack, role: str, audience: str) -> str:
     """An ID token of the ``role`` function's identity for ``audience``, fetched as the function would."""
-    metadata = stack.metadata_servers[function_name(stack, role)]
-    response = requests.get(
-        f"{metadata.url}{IDENTITY_PATH}",
-        params={"audience": audience, "format": "full"},
-        headers={"Metadata-Flavor": "Google"},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    return response.text
+    return identity_token(stack.metadata_servers[function_name(stack, role)], audience)
