@@ -485,14 +485,35 @@ class Engine:
         self._settle(live)
 
     def _settle(self, live: _Live) -> None:
-        """After an advance: record the end, or dispatch the effects not yet in hand."""
+        """After an advance: record the end, or dispatch the effects not yet in hand.
+
+        Whatever goes wrong here fails the execution rather than the engine's loop,
+        which would otherwise leave it ACTIVE for ever (and a CLI run waiting on it).
+        """
+        try:
+            self._record_or_dispatch(live)
+        except WorkflowError as exc:
+            self._fail(live.execution_id, exc)
+        except Exception as exc:
+            logger.exception("execution %s could not be settled", live.execution_id)
+            self._fail(live.execution_id, exc)
+
+    def _record_or_dispatch(self, live: _Live) -> None:
         run = live.run
         if run.done:
             self._live.pop(live.execution_id, None)
             if run.error is not None:
                 self._finish(live.execution_id, FAILED, error=run.error.value)
-            else:
-                self._finish(live.execution_id, SUCCEEDED, result=run.result)
+                return
+            # "Bytes can't be returned by a workflow as they can't be JSON-encoded" (data
+            # types reference), nor can a function value: the rule json.encode applies.
+            try:
+                values.to_json(run.result)
+            except WorkflowError as exc:
+                raise WorkflowError.tagged(
+                    VALUE_ERROR, f"a workflow's result must be JSON: {exc.value['message']}"
+                ) from exc
+            self._finish(live.execution_id, SUCCEEDED, result=run.result)
             return
         for effect_id, effect in list(run.pending.items()):
             if effect_id not in live.dispatched:

@@ -138,3 +138,19 @@ def test_help_and_bad_arguments() -> None:
     bad = run("run", "x.yaml", "--data", "{nope")
     assert bad.returncode == 2
     assert "--data" in bad.stderr
+
+
+def test_a_result_that_is_not_json_fails_the_run_instead_of_hanging_it(tmp_path: Path) -> None:
+    """ "Bytes can't be returned by a workflow as they can't be JSON-encoded" (data types
+    reference); a function value (a retry policy) cannot be either."""
+    for returned in ('${text.encode("hi")}', "${http.default_retry}"):
+        workflow = write(tmp_path, f"- give_back:\n    return: {returned}\n")
+
+        done = run("run", str(workflow))
+
+        assert (done.returncode, done.stdout) == (1, "")
+        # The error is the last line on stderr, as for any failed run.
+        error = json.loads(done.stderr.strip().splitlines()[-1])
+        assert error["tags"] == ["ValueError"]
+        assert error["message"].startswith("a workflow's result must be JSON")
+        assert "Traceback" not in done.stderr
