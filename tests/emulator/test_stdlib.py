@@ -346,12 +346,15 @@ def test_math() -> None:
 
 
 def test_time_format() -> None:
-    """time.format: ISO 8601 "up to a microsecond precision", e.g. "2024-01-10T16:15:54.615087Z";
-    the timezone defaults to UTC."""
+    """time.format reference: ISO 8601 "up to a microsecond precision", e.g.
+    "2024-01-10T16:15:54.615087Z"; the timezone defaults to UTC; whole seconds keep their six
+    digits, as its examples show ("2024-07-12T12:50:33.000000Z", "...T14:50:33.000000+02:00")."""
     assert call("time.format", 1704903354.615087) == "2024-01-10T16:15:54.615087Z"
-    assert call("time.format", 0) == "1970-01-01T00:00:00Z"
-    assert call("time.format", 0, "") == "1970-01-01T00:00:00Z"
-    assert call("time.format", 1704903354, "Europe/Paris") == "2024-01-10T17:15:54+01:00"
+    assert call("time.format", 1720788633) == "2024-07-12T12:50:33.000000Z"
+    assert call("time.format", 1720788633, "Europe/Berlin") == "2024-07-12T14:50:33.000000+02:00"
+    assert call("time.format", 0) == "1970-01-01T00:00:00.000000Z"
+    assert call("time.format", 0, "") == "1970-01-01T00:00:00.000000Z"
+    assert call("time.format", 1704903354, "Europe/Paris") == "2024-01-10T17:15:54.000000+01:00"
     fails("ValueError", "time.format", 0, "Mars/Olympus")
     fails("TypeError", "time.format", "now")
 

@@ -30,10 +30,11 @@ def _zone(timezone: Any) -> Any:
 
 
 def format_seconds(seconds: float, timezone: Any = None) -> str:
-    """RFC 3339 text for `seconds`: "Z" for UTC, else the zone's offset; microseconds when not whole."""
+    """RFC 3339 text for `seconds`: always six fractional digits, "Z" for UTC, else the zone's
+    offset, as the reference's examples show ("2024-07-12T12:50:33.000000Z", ".000000+02:00")."""
     moment = (_EPOCH + timedelta(seconds=seconds)).astimezone(_zone(timezone))
-    text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
-    return text[:-6] + "Z" if moment.utcoffset() == timedelta(0) and moment.tzinfo is UTC else text
+    text = moment.isoformat(timespec="microseconds")
+    return text[:-6] + "Z" if moment.tzinfo is UTC else text
 
 
 def _format(host: Host, seconds: Any, timezone: Any) -> str:
