@@ -39,7 +39,15 @@ from approvals.emulator.workflows.parser import (
     Unary,
     dotted_name,
 )
-from approvals.emulator.workflows.values import check_int, compare, copy_value, equals, is_number, type_name
+from approvals.emulator.workflows.values import (
+    check_int,
+    compare,
+    copy_value,
+    equals,
+    is_number,
+    stringify,
+    type_name,
+)
 
 
 class Context(Protocol):
@@ -209,10 +217,13 @@ def _arithmetic(op: str, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], 
 
 
 def _add(a: Any, b: Any) -> Any:
-    # "+ : arithmetic addition and string concatenation" -- Expressions. A string
-    # and a non-string do not mix: the cheat sheet converts with string() first.
-    if isinstance(a, str) and isinstance(b, str):
-        return a + b
+    # "+ : arithmetic addition and string concatenation" -- Expressions. A string and a
+    # number concatenate too: Google's workflow-executes-other-workflows demo returns
+    # ${"Hello world"+iteration} for an integer iteration, and its executions succeed.
+    # Other mixes (a boolean, null, a list, a number before the string: nothing
+    # published shows one) stay a TypeError: string() them first.
+    if isinstance(a, str) and (isinstance(b, str) or is_number(b)):
+        return a + stringify(b)
     return _arithmetic("+", lambda x, y: x + y)(a, b)
 
 

@@ -166,6 +166,14 @@ def test_plus_concatenates_strings() -> None:
     assert run('"hello" + " " + "world"') == "hello world"
 
 
+def test_plus_concatenates_a_string_and_a_number() -> None:
+    """Google's workflow-executes-other-workflows demo returns ${"Hello world"+iteration} and
+    raises ${"Error with iteration "+iteration} for an integer iteration: both run."""
+    assert run('"Hello world" + 1') == "Hello world1"
+    assert run('"Error with iteration " + 2') == "Error with iteration 2"
+    assert run('"x" + 2.5') == "x2.5"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -253,7 +261,9 @@ def test_a_variable_shadows_a_library_namespace() -> None:
         ("s.field", {"s": "text"}, "TypeError"),
         ("n[0]", {"n": 5}, "TypeError"),
         ("m[1]", {"m": {"1": 1}}, "TypeError"),
-        ('"a" + 1', {}, "TypeError"),
+        ('"a" + true', {}, "TypeError"),
+        ('"a" + null', {}, "TypeError"),
+        ('1 + "a"', {}, "TypeError"),
         ("1 + null", {}, "TypeError"),
         ("[1] + [2]", {}, "TypeError"),
         ('"a" * 3', {}, "TypeError"),
