@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import flask
@@ -38,13 +38,7 @@ logger = logging.getLogger(__name__)
 
 def _instant(body: dict[str, Any], field: str, problems: list[str]) -> datetime | None:
     """``body[field]`` as an aware datetime; notes a problem when it is not ISO 8601 with an offset."""
-    value = body.get(field)
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-        # An offset can move a time near year 1 or 9999 past what a datetime holds.
-        utc = moment.astimezone(UTC) if moment is not None and moment.tzinfo is not None else None
-    except (ValueError, OverflowError):
-        utc = None
+    utc = times.parse(body.get(field))
     if utc is None:
         problems.append(f"{field}: must be an ISO 8601 date and time with a time zone")
         return None

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 import functions_framework
 
-from common import config, delegations, firestore, inputs, links, memberships, votes
+from common import config, delegations, firestore, inputs, links, memberships, times, votes
 from common.responses import HttpError, is_request_id, post_json_endpoint, request_json
 
 if TYPE_CHECKING:
@@ -89,12 +89,8 @@ def _event(event: dict[str, Any]) -> Event:
 
 def _restamp_delegator(event: dict[str, Any]) -> dict[str, Any]:
     """Restamp the pending requests of the delegator whose delegation starts or ends now."""
-    delegator, at = event.get("delegator"), event.get("at")
-    try:
-        moment = datetime.fromisoformat(at) if isinstance(at, str) else None
-    except ValueError:
-        moment = None
-    if not delegations.is_email(delegator) or moment is None or moment.tzinfo is None:
+    delegator, moment = event.get("delegator"), times.parse(event.get("at"))
+    if not delegations.is_email(delegator) or moment is None:
         raise HttpError(400, "a delegation event needs a delegator and the time it is about")
     delegator, now = delegator.lower(), datetime.now(UTC)
     # The timer announces a moment once it has come on the workflow's clock, which may run
@@ -102,7 +98,7 @@ def _restamp_delegator(event: dict[str, Any]) -> dict[str, Any]:
     # if it is the stored delegation's start or end: a workflow publishing a made-up one
     # must not stamp a delegate early, nor unstamp one whose delegation goes on.
     if moment > now and moment in _boundaries(delegator):
-        now = moment.astimezone(UTC)
+        now = moment
     delegations.restamp_delegators_requests(
         delegator, now, lambda _transaction, _found: None, busy="the requests are changing; try again"
     )
