@@ -386,21 +386,23 @@ def _abandoned_claim(stored: Mapping[str, Any], now: datetime) -> dict[str, Any]
 def _redeliver(request_id: str, decision: Mapping[str, Any]) -> None:
     """Deliver an abandoned claim's recorded decision: the votes behind it stand."""
     try:
-        url, method = _callback_target(request_id)
-        callback.deliver(url, _callback_body(request_id, decision), method)
+        _deliver(request_id, decision)
     except callback.CallbackError as exc:
         raise bad_gateway("could not deliver the decision", f"redelivery for {request_id}: {exc}") from exc
     audit.record(request_id, "decision_redelivered", "", {"outcome": decision.get("outcome")})
     logger.warning("redelivered the abandoned decision of %s", request_id)
 
 
-def _callback_body(request_id: str, decision: Mapping[str, Any]) -> dict[str, Any]:
-    """What the workflow is told; it reads the decision itself from the request and its votes."""
-    return {
+def _deliver(request_id: str, decision: Mapping[str, Any]) -> None:
+    """Call the workflow back with ``decision`` (CallbackError when it cannot be told); it reads
+    the decision itself from the request and its votes, so the body only wakes it."""
+    url, method = _callback_target(request_id)
+    body = {
         "request_id": request_id,
         **{k: decision.get(k) for k in ("outcome", "approver", "principal", "comment")},
         "decided_at": times.rfc3339(decision["decided_at"]),
     }
+    callback.deliver(url, body, method)
 
 
 def _callback_target(request_id: str) -> tuple[str, str]:
@@ -415,8 +417,7 @@ def _callback_target(request_id: str) -> tuple[str, str]:
 def _call_back(request_id: str, decision: Mapping[str, Any], withdraw: Callable[[str], None]) -> None:
     """Tell the workflow; on any failure withdraw the deciding vote (502 for a refused callback)."""
     try:
-        url, method = _callback_target(request_id)
-        callback.deliver(url, _callback_body(request_id, decision), method)
+        _deliver(request_id, decision)
     except BaseException as exc:
         # Whatever went wrong, leave nothing half-written: the vote is undone
         # and the voter may vote again.
