@@ -11,7 +11,6 @@ and no token for another audience gets through.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -25,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from approvals.emulator.jwt import b64url, signing_input
+from approvals.emulator.jwt import b64url_decode, sign_rs256
 
 # "The value of iss in the ID token is equal to https://accounts.google.com or
 # accounts.google.com" (OpenID Connect, Validating an ID token:
@@ -83,10 +82,7 @@ class GoogleTokenSigner:
 
     def sign(self, claims: Mapping[str, Any], headers: Mapping[str, Any] | None = None) -> str:
         """``claims`` as an RS256 JWT under this key's ``kid`` (``headers`` may override it)."""
-        header = {"alg": "RS256", "kid": self.kid, "typ": "JWT", **(headers or {})}
-        signed = signing_input(header, claims)
-        signature = self._key.sign(signed.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signed}.{b64url(signature)}"
+        return sign_rs256(self._key, self.kid, claims, headers)
 
     def id_token(self, email: str, audience: str, *, expires_in: int = LIFETIME_SECONDS) -> str:
         """A valid ID token of ``email`` for ``audience`` (negative ``expires_in``: an expired one)."""
@@ -100,7 +96,7 @@ class GoogleTokenSigner:
 def _segment(part: str) -> Any:
     """One base64url JSON segment of a JWT, or InvalidTokenError."""
     try:
-        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        return json.loads(b64url_decode(part))
     except (ValueError, binascii.Error) as error:
         raise InvalidTokenError("the token is not a JWT") from error
 
@@ -129,7 +125,7 @@ class IdTokenVerifier:
         if key is None:
             raise InvalidTokenError("the token is signed with an unknown key")
         try:
-            signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+            signature = b64url_decode(parts[2])
             key.verify(
                 signature, f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
             )

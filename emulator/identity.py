@@ -17,10 +17,10 @@ from typing import Any, TypedDict, Unpack
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from approvals.emulator.jwt import b64url, signing_input
+from approvals.emulator.jwt import sign_rs256
 from approvals.emulator.local_server import LocalServer, QuietHandler
 
 # Enough to refuse what cannot be an address; deliverability is not the point locally.
@@ -109,10 +109,7 @@ class IdentityProvider(LocalServer):
 
     def sign(self, claims: Mapping[str, Any], headers: Mapping[str, Any] | None = None) -> str:
         """Sign ``claims`` as an RS256 JWT with this provider's key."""
-        header = {"alg": "RS256", "kid": self.kid, "typ": "JWT", **(headers or {})}
-        signed = signing_input(header, claims)
-        signature = self._key.sign(signed.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signed}.{b64url(signature)}"
+        return sign_rs256(self._key, self.kid, claims, headers)
 
     def mint(self, email: str, **options: Unpack[TokenOptions]) -> str:
         """A valid ID token for ``email`` and ``options`` (negative ``expires_in`` -> expired)."""

@@ -7,14 +7,13 @@ another service or from another issuer) is refused here first.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
 import pytest
 
 from approvals.emulator.google_tokens import GoogleTokenSigner, IdTokenVerifier, InvalidTokenError
-from approvals.emulator.jwt import b64url, signing_input
+from approvals.emulator.jwt import b64url, b64url_decode, signing_input
 from approvals.emulator.metadata import MetadataServer
 from tests.support.metadata import identity_token
 
@@ -146,10 +145,6 @@ def test_a_metadata_server_without_the_stack_s_key_signs_with_its_own() -> None:
     with MetadataServer(service_account=ACCOUNT) as metadata:
         token = metadata.identity_token(AUDIENCE)
 
-    assert json.loads(_decode(token.split(".")[0]))["alg"] == "RS256"
+    assert json.loads(b64url_decode(token.split(".")[0]))["alg"] == "RS256"
     assert metadata.signer.verifier().verify(token, {AUDIENCE})["email"] == ACCOUNT
     assert refusal(GoogleTokenSigner().verifier(), token) == "the token is signed with an unknown key"
-
-
-def _decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
