@@ -8,6 +8,8 @@ long names that share a prefix from colliding.
 import hashlib
 import re
 
+import pulumi
+
 _INVALID = re.compile(r"[^a-z0-9-]+")
 
 
@@ -44,3 +46,8 @@ def custom_role_id(platform: str, suffix: str) -> str:
     prefix = "approvals_"
     room = CUSTOM_ROLE_ID_LENGTH - len(prefix) - len(suffix) - 1
     return f"{prefix}{resource_id(platform, max_length=room).replace('-', '_')}_{suffix}"
+
+
+def workflow_path(project: str, region: str, workflow_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """``projects/P/locations/R/workflows/W``: how the Executions API names a workflow."""
+    return pulumi.Output.concat("projects/", project, "/locations/", region, "/workflows/", workflow_id)

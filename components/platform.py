@@ -19,7 +19,7 @@ from .errors import InvalidArgumentError
 from .function import INGRESS_SETTINGS, PythonFunction, PythonFunctionArgs, SecretEnv
 from .groups import check_groups, membership_documents
 from .hosting import ApprovalHosting, Rewrite
-from .naming import custom_role_id, resource_id, service_account_id
+from .naming import custom_role_id, resource_id, service_account_id, workflow_path
 from .validation import (
     DOMAIN,
     FIRESTORE_LOCATION,
@@ -498,9 +498,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
             )
 
         self.delegation_timer = self._delegation_timer(name, accounts["timer"], args.region, platform_apis)
-        self.delegation_timer_name = pulumi.Output.concat(
-            "projects/", project, "/locations/", args.region, "/workflows/", self.delegation_timer.name
-        )
+        self.delegation_timer_name = workflow_path(project, args.region, self.delegation_timer.name)
         link_key_env = {"APPROVALS_LINK_KEY": SecretEnv(self.link_key_secret, link_key_version)}
         hosted = {
             "start": function("start", collections_env),
@@ -508,7 +506,10 @@ class ApprovalPlatform(pulumi.ComponentResource):
             "cancel": function(
                 "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": self.events_topic_name}
             ),
-            "delegate": function("delegate", {**collections_env, **self._timer_env()}),
+            "delegate": function(
+                "delegate",
+                {**collections_env, "APPROVALS_DELEGATION_TIMER_WORKFLOW": self.delegation_timer_name},
+            ),
             "link": function("link", collections_env, link_key_env, after=[secret_access["link"]]),
         }
         web = function(
@@ -621,10 +622,6 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 "delegation_timer_name": self.delegation_timer_name,
             }
         )
-
-    def _timer_env(self) -> dict[str, pulumi.Input[str]]:
-        """What the delegate function needs to start the delegation timer."""
-        return {"APPROVALS_DELEGATION_TIMER_WORKFLOW": self.delegation_timer_name}
 
     def _delegation_timer(
         self,

@@ -16,7 +16,7 @@ from approvals.workflow_templates.options import VOTES_VISIBLE
 from . import iam
 from .errors import InvalidArgumentError
 from .groups import check_declared, group_principals
-from .naming import resource_id, service_account_id
+from .naming import resource_id, service_account_id, workflow_path
 from .platform import ApprovalPlatform
 from .requesters import DEFAULT_MAX_PENDING, MAX_PENDING_LIMIT, check_requesters, default_requesters
 from .validation import APPROVER, check_bool, check_int_range, check_labels
@@ -301,9 +301,7 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*apis, *grants]),
         )
         self.workflow_id = self.workflow.name
-        self.workflow_name = pulumi.Output.concat(
-            "projects/", platform.project, "/locations/", region, "/workflows/", self.workflow.name
-        )
+        self.workflow_name = workflow_path(platform.project, region, self.workflow.name)
         self.service_account_email = account.email
 
         input_schema = dict(args.input_schema if args.input_schema is not None else template.input_schema)
