@@ -45,8 +45,10 @@ _ACTIONS = ("assign", "call", "switch", "for", "parallel", "raise", "try", "retu
 # What may accompany each action in the same step (besides `next`).
 _COMPANIONS = {"call": {"args", "result"}, "try": {"retry", "except"}}
 _STEP_KEYS = frozenset({*_ACTIONS, "args", "result", "retry", "except", "next"})
-# `raise` and `return` leave the step, so a `next` beside them could never run.
-_NO_NEXT = frozenset({"raise", "return"})
+# `raise` leaves the step, so a `next` beside it could never run. A `next` beside `return` is
+# accepted and never followed: Google deploys it (workflows-demos' workflows-bigquery-load ends
+# its return steps with `next: end`).
+_NO_NEXT = frozenset({"raise"})
 
 
 # ---------------------------------------------------------------- program model
