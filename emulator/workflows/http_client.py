@@ -24,6 +24,7 @@ from approvals.emulator.workflows.errors import (
     CONNECTION_ERROR,
     CONNECTION_FAILED_ERROR,
     HTTP_ERROR,
+    OS_ERROR,
     TIMEOUT_ERROR,
     TYPE_ERROR,
     VALUE_ERROR,
@@ -50,6 +51,8 @@ DEFAULT_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 _KNOWN_ARGS = {"url", "method", "headers", "body", "query", "auth", "timeout"}
 _UNSUPPORTED_ARGS = {"private_service_name", "ca_certificate"}
 _CHUNK = 64 * 1024
+# An HTTP timeout as real executions tag it: TimeoutError (the documented tag) and OSError.
+_TIMEOUT_TAGS = [TIMEOUT_ERROR, OS_ERROR]
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def send(
             ) from None
         except TimeoutError:
             raise WorkflowError.tagged(
-                TIMEOUT_ERROR, f"{method} {url}: no connection within {timeout:g}s"
+                _TIMEOUT_TAGS, f"{method} {url}: no connection within {timeout:g}s"
             ) from None
         except OSError as error:
             raise WorkflowError.tagged(refused_tag, f"{method} {url}: connection failed: {error}") from None
@@ -131,7 +134,7 @@ def send(
             data = _read(sock, response, deadline)
         except TimeoutError:
             raise WorkflowError.tagged(
-                TIMEOUT_ERROR, f"{method} {url}: no response within {timeout:g}s"
+                _TIMEOUT_TAGS, f"{method} {url}: no response within {timeout:g}s"
             ) from None
         except (http.client.HTTPException, OSError) as error:
             raise WorkflowError.tagged(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -210,13 +209,14 @@ def test_refused_connection_is_connection_failed_error() -> None:
     assert caught.value.tags == ["ConnectionFailedError"]
 
 
-def test_slow_server_is_timeout_error(raw: RawServer) -> None:
-    """ "TimeoutError: When the specified timeout is reached before the response is received." """
-    started = time.monotonic()
+def test_a_server_that_never_answers_is_a_timeout_error_tagged_oserror_too(raw: RawServer) -> None:
+    """ "TimeoutError: When the specified timeout is reached before the response is received"
+    (https://cloud.google.com/workflows/docs/reference/stdlib/http/request); the error-types page
+    (https://cloud.google.com/workflows/docs/reference/syntax/error-types) documents the tag, and
+    real executions add "OSError" beside it (issue 15), so `"TimeoutError" in e.tags` holds."""
     with pytest.raises(WorkflowError) as caught:
         http_call("http.get", {"url": f"{raw.url}/slow", "timeout": 0.3}, TOKENS)
-    assert caught.value.tags == ["TimeoutError"]
-    assert time.monotonic() - started < 2
+    assert caught.value.tags == ["TimeoutError", "OSError"]
 
 
 def test_response_body_is_decoded_by_content_type(raw: RawServer) -> None:
