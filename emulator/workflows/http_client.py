@@ -25,6 +25,7 @@ from approvals.emulator.workflows.errors import (
     CONNECTION_FAILED_ERROR,
     HTTP_ERROR,
     OS_ERROR,
+    RESOURCE_LIMIT_ERROR,
     TIMEOUT_ERROR,
     TYPE_ERROR,
     VALUE_ERROR,
@@ -51,6 +52,8 @@ DEFAULT_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 _KNOWN_ARGS = {"url", "method", "headers", "body", "query", "auth", "timeout"}
 _UNSUPPORTED_ARGS = {"private_service_name", "ca_certificate"}
 _CHUNK = 64 * 1024
+# "Response size: 2 MB, the maximum size of an HTTP response" (https://cloud.google.com/workflows/quotas).
+MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 # An HTTP timeout as real executions tag it: TimeoutError (the documented tag) and OSError.
 _TIMEOUT_TAGS = [TIMEOUT_ERROR, OS_ERROR]
 
@@ -344,13 +347,22 @@ def _set_timeout(sock: socket.socket, deadline: float) -> None:
 
 
 def _read(sock: socket.socket, response: http.client.HTTPResponse, deadline: float) -> bytes:
-    # Chunked reads so that a server trickling bytes still meets the deadline.
+    # Chunked reads so that a server trickling bytes still meets the deadline, and a body past
+    # the response size limit is refused without being read to its end.
     chunks: list[bytes] = []
+    size = 0
     while True:
         _set_timeout(sock, deadline)
         chunk = response.read(_CHUNK)
         if not chunk:
             return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise WorkflowError.tagged(
+                RESOURCE_LIMIT_ERROR,
+                f"the HTTP response is larger than {MAX_RESPONSE_BYTES} bytes (2 MB), "
+                "the most a call may receive",
+            )
         chunks.append(chunk)
 
 
