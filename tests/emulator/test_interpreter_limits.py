@@ -12,10 +12,33 @@ from __future__ import annotations
 
 from tests.emulator.interpreter_support import error_of, result_of
 
-# Collects `count` copies of the argument's 1,000-character `chunk` in one list.
+# `rounds` times, a subworkflow collects `count` copies of the 1,000-character `chunk` in one
+# list and returns its length; main adds the lengths up.
 COLLECT = """
 main:
   params: [args]
+  steps:
+    - init:
+        assign:
+          - total: 0
+    - repeat:
+        for:
+          value: round
+          range: ${[1, args.rounds]}
+          steps:
+            - build:
+                call: collect
+                args:
+                  count: ${args.count}
+                  chunk: ${args.chunk}
+                result: built
+            - add_up:
+                assign:
+                  - total: ${total + built}
+    - done:
+        return: ${total}
+collect:
+  params: [count, chunk]
   steps:
     - init:
         assign:
@@ -23,11 +46,11 @@ main:
     - fill:
         for:
           value: i
-          range: ${[1, args.count]}
+          range: ${[1, count]}
           steps:
             - add:
                 assign:
-                  - items: ${list.concat(items, args.chunk)}
+                  - items: ${list.concat(items, chunk)}
     - done:
         return: ${len(items)}
 """
@@ -37,9 +60,9 @@ CHUNK = "x" * 1000
 def test_variables_past_512_kb_are_a_resource_limit_error() -> None:
     """ "Memory ... 512 KB: the maximum cumulative size of variables, arguments, and events"
     (https://cloud.google.com/workflows/quotas), counted here as their compact JSON."""
-    assert result_of(COLLECT, {"count": 400, "chunk": CHUNK}) == 400
+    assert result_of(COLLECT, {"rounds": 1, "count": 400, "chunk": CHUNK}) == 400
 
-    error = error_of(COLLECT, {"count": 600, "chunk": CHUNK})
+    error = error_of(COLLECT, {"rounds": 1, "count": 600, "chunk": CHUNK})
 
     assert error["tags"] == ["ResourceLimitError"]
     assert "memory limit" in error["message"]
@@ -50,46 +73,7 @@ def test_variables_that_are_gone_no_longer_count() -> None:
     in a loop does not exist outside of that loop", Iteration,
     https://cloud.google.com/workflows/docs/reference/syntax/iteration), so three 400 KB lists
     built one after the other stay within the 512 KB (https://cloud.google.com/workflows/quotas)."""
-    source = """
-main:
-  params: [args]
-  steps:
-    - init:
-        assign:
-          - total: 0
-    - repeat:
-        for:
-          value: round
-          range: [1, 3]
-          steps:
-            - build:
-                call: collect
-                args:
-                  chunk: ${args.chunk}
-                result: built
-            - count:
-                assign:
-                  - total: ${total + built}
-    - done:
-        return: ${total}
-collect:
-  params: [chunk]
-  steps:
-    - init:
-        assign:
-          - items: []
-    - fill:
-        for:
-          value: i
-          range: [1, 400]
-          steps:
-            - add:
-                assign:
-                  - items: ${list.concat(items, chunk)}
-    - done:
-        return: ${len(items)}
-"""
-    assert result_of(source, {"chunk": CHUNK}) == 1200
+    assert result_of(COLLECT, {"rounds": 3, "count": 400, "chunk": CHUNK}) == 1200
 
 
 def test_an_execution_stops_after_100000_steps() -> None:
