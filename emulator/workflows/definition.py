@@ -45,8 +45,10 @@ _ACTIONS = ("assign", "call", "switch", "for", "parallel", "raise", "try", "retu
 # What may accompany each action in the same step (besides `next`).
 _COMPANIONS = {"call": {"args", "result"}, "try": {"retry", "except"}}
 _STEP_KEYS = frozenset({*_ACTIONS, "args", "result", "retry", "except", "next"})
-# `raise` and `return` leave the step, so a `next` beside them could never run.
-_NO_NEXT = frozenset({"raise", "return"})
+# `raise` leaves the step, so a `next` beside it could never run. A `next` beside `return` is
+# accepted and never followed: Google deploys it (workflows-demos' workflows-bigquery-load ends
+# its return steps with `next: end`).
+_NO_NEXT = frozenset({"raise"})
 
 
 # ---------------------------------------------------------------- program model
@@ -319,6 +321,7 @@ class _Parser:
                 self.seen_steps = {}
                 body = self.block(steps_node, None)
                 self.check_jumps(body, (), loop=None)
+                _ScopeWalk(self.filename).block(body, {p.name for p in self.params[name]}, frozenset())
                 subworkflows[name] = Subworkflow(name, line_of(key), self.params[name], body)
         finally:
             self.loader.dispose()
@@ -760,6 +763,80 @@ def _children(action: Any) -> Iterator[tuple[Block, bool, str | None]]:
     elif isinstance(action, Switch):
         for condition in action.conditions:
             yield from _children(condition.action)
+
+
+# -- parallel writes
+#
+# "shared: a list of writable variables with parent scope that allow assignments within the
+# parallel step" (Parallel steps); Google's sample marks `- input: 5` in a branch as a
+# "deployment error, defined in the parent scope but not marked shared", while a branch's own
+# variables (`temp`, a call's `result`) are local to it. The walk follows document order, the
+# way variables come into being: a name is a parent variable once a parameter or a step before
+# the parallel step declares it. A loop's variables and what its body creates stay inside the
+# loop ("any variable created in a loop does not exist outside of that loop", Iteration).
+
+
+class _ScopeWalk:
+    """Raises DefinitionError at the first branch step assigning an unshared parent variable."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+
+    def block(self, block: Block, declared: set[str], forbidden: frozenset[str]) -> None:
+        """Walk `block`, adding what it declares to `declared`; `forbidden` may not be written."""
+        for step in block.steps:
+            self.action(step.action, step.name, step.line, declared, forbidden)
+
+    def action(
+        self, action: Any, step: str, line: int, declared: set[str], forbidden: frozenset[str]
+    ) -> None:
+        if isinstance(action, Assign):
+            for assignment in action.assignments:
+                self.write(assignment.target.name, step, assignment.line, declared, forbidden)
+        elif isinstance(action, Call) and action.result is not None:
+            self.write(action.result.name, step, line, declared, forbidden)
+        elif isinstance(action, Switch):
+            for condition in action.conditions:
+                self.action(condition.action, step, condition.line, declared, forbidden)
+        elif isinstance(action, Steps):
+            self.block(action.body, declared, forbidden)
+        elif isinstance(action, Try):
+            self.block(action.body, declared, forbidden)
+            if action.handler is not None:
+                if action.handler.name is not None:
+                    declared.add(action.handler.name)
+                self.block(action.handler.body, declared, forbidden)
+        elif isinstance(action, Loop):
+            self.loop(action, set(declared), forbidden)
+        elif isinstance(action, Parallel):
+            self.parallel(action, step, line, declared, forbidden)
+
+    def loop(self, loop: Loop, declared: set[str], forbidden: frozenset[str]) -> None:
+        own = {loop.value} | ({loop.index} if loop.index else set())
+        self.block(loop.body, declared | own, forbidden - own)
+
+    def parallel(
+        self, action: Parallel, step: str, line: int, declared: set[str], forbidden: frozenset[str]
+    ) -> None:
+        # The shared variables are written by the branches, so by this step in its own scope.
+        for name in action.shared:
+            self.write(name, step, line, declared, forbidden)
+        inside = frozenset(declared - set(action.shared))
+        if action.loop is not None:
+            self.loop(action.loop, set(declared), inside)
+        for branch in action.branches or ():
+            self.block(branch.body, set(declared), inside)
+
+    def write(self, name: str, step: str, line: int, declared: set[str], forbidden: frozenset[str]) -> None:
+        if name in forbidden:
+            raise DefinitionError(
+                f"assigns {name!r}, a variable of the scope around the parallel step; "
+                "list it in the parallel step's shared to write it",
+                line=line,
+                step=step,
+                source=self.filename,
+            )
+        declared.add(name)
 
 
 def _message(error: Exception) -> str:

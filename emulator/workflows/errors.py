@@ -28,6 +28,8 @@ TYPE_ERROR = "TypeError"
 UNHANDLED_BRANCH_ERROR = "UnhandledBranchError"
 VALUE_ERROR = "ValueError"
 ZERO_DIVISION_ERROR = "ZeroDivisionError"
+# Not in that table, but real executions tag an HTTP timeout with it beside TimeoutError.
+OS_ERROR = "OSError"
 
 
 class WorkflowError(Exception):

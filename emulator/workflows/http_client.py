@@ -24,6 +24,8 @@ from approvals.emulator.workflows.errors import (
     CONNECTION_ERROR,
     CONNECTION_FAILED_ERROR,
     HTTP_ERROR,
+    OS_ERROR,
+    RESOURCE_LIMIT_ERROR,
     TIMEOUT_ERROR,
     TYPE_ERROR,
     VALUE_ERROR,
@@ -50,6 +52,10 @@ DEFAULT_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 _KNOWN_ARGS = {"url", "method", "headers", "body", "query", "auth", "timeout"}
 _UNSUPPORTED_ARGS = {"private_service_name", "ca_certificate"}
 _CHUNK = 64 * 1024
+# "Response size: 2 MB, the maximum size of an HTTP response" (https://cloud.google.com/workflows/quotas).
+MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+# An HTTP timeout as real executions tag it: TimeoutError (the documented tag) and OSError.
+_TIMEOUT_TAGS = [TIMEOUT_ERROR, OS_ERROR]
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ def send(
             ) from None
         except TimeoutError:
             raise WorkflowError.tagged(
-                TIMEOUT_ERROR, f"{method} {url}: no connection within {timeout:g}s"
+                _TIMEOUT_TAGS, f"{method} {url}: no connection within {timeout:g}s"
             ) from None
         except OSError as error:
             raise WorkflowError.tagged(refused_tag, f"{method} {url}: connection failed: {error}") from None
@@ -131,7 +137,7 @@ def send(
             data = _read(sock, response, deadline)
         except TimeoutError:
             raise WorkflowError.tagged(
-                TIMEOUT_ERROR, f"{method} {url}: no response within {timeout:g}s"
+                _TIMEOUT_TAGS, f"{method} {url}: no response within {timeout:g}s"
             ) from None
         except (http.client.HTTPException, OSError) as error:
             raise WorkflowError.tagged(
@@ -341,13 +347,22 @@ def _set_timeout(sock: socket.socket, deadline: float) -> None:
 
 
 def _read(sock: socket.socket, response: http.client.HTTPResponse, deadline: float) -> bytes:
-    # Chunked reads so that a server trickling bytes still meets the deadline.
+    # Chunked reads so that a server trickling bytes still meets the deadline, and a body past
+    # the response size limit is refused without being read to its end.
     chunks: list[bytes] = []
+    size = 0
     while True:
         _set_timeout(sock, deadline)
         chunk = response.read(_CHUNK)
         if not chunk:
             return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise WorkflowError.tagged(
+                RESOURCE_LIMIT_ERROR,
+                f"the HTTP response is larger than {MAX_RESPONSE_BYTES} bytes (2 MB), "
+                "the most a call may receive",
+            )
         chunks.append(chunk)
 
 

@@ -50,6 +50,7 @@ from approvals.emulator.workflows.effects import (
 from approvals.emulator.workflows.errors import (
     PARALLEL_NESTING_ERROR,
     RECURSION_ERROR,
+    RESOURCE_LIMIT_ERROR,
     SYSTEM_ERROR,
     TYPE_ERROR,
     UNHANDLED_BRANCH_ERROR,
@@ -57,14 +58,21 @@ from approvals.emulator.workflows.errors import (
     WorkflowError,
 )
 from approvals.emulator.workflows.expressions import assign, evaluate_value
+from approvals.emulator.workflows.parser import Target
 from approvals.emulator.workflows.stdlib.time import parse_timestamp
-from approvals.emulator.workflows.values import FunctionRef, copy_value, is_number, type_name
+from approvals.emulator.workflows.values import FunctionRef, copy_value, is_number, json_size, type_name
 
 # "Quotas and limits": subworkflow call stack depth, nesting of parallel steps,
 # and the unhandled branch errors one parallel step keeps.
 MAX_CALL_DEPTH = 20
 MAX_PARALLEL_DEPTH = 2
 MAX_BRANCH_ERRORS = 100
+# Quotas and limits (https://cloud.google.com/workflows/quotas): "the maximum cumulative size
+# of variables, arguments, and events" is 512 KB, measured here as their compact JSON in
+# UTF-8; an execution runs at most 100,000 steps; a string holds at most 256 KB.
+MEMORY_LIMIT = 512 * 1024
+MAX_STEPS = 100_000
+MAX_STRING_BYTES = 256 * 1024
 
 # events.await_callback: "timeout ... default 43200" seconds (stdlib events).
 DEFAULT_CALLBACK_TIMEOUT = 43200.0
@@ -91,6 +99,26 @@ class _Return:
 # ---------------------------------------------------------------- scopes
 
 
+class _Memory:
+    """What every live variable of one execution holds, in bytes (`json_size`), against the limit."""
+
+    __slots__ = ("used",)
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def grow(self, delta: int) -> None:
+        """Count `delta` more bytes (fewer if negative); growing past the limit is refused."""
+        used = self.used + delta
+        if delta > 0 and used > MEMORY_LIMIT:
+            raise WorkflowError.tagged(
+                RESOURCE_LIMIT_ERROR,
+                f"memory limit exceeded: variables would hold {used} bytes, more than the "
+                f"{MEMORY_LIMIT} bytes (512 KB) an execution may hold",
+            )
+        self.used = used
+
+
 class _Scope(MutableMapping[str, Any]):
     """One level of variables; reads see every enclosing level.
 
@@ -99,43 +127,74 @@ class _Scope(MutableMapping[str, Any]):
     list of writable variables with parent scope", Parallel steps); otherwise
     it creates the variable here, so loop and branch locals vanish with their
     scope ("any variable created in a loop does not exist outside of that
-    loop", Iteration).
+    loop", Iteration). Each level keeps its variables' sizes, so the execution's
+    memory changes by what one write changes, whatever else it holds.
     """
 
-    __slots__ = ("parent", "shared", "vars")
+    __slots__ = ("memory", "parent", "shared", "sizes", "vars")
 
-    def __init__(self, parent: _Scope | None = None, shared: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        parent: _Scope | None = None,
+        shared: frozenset[str] | None = None,
+        memory: _Memory | None = None,
+    ) -> None:
         self.vars: dict[str, Any] = {}
+        self.sizes: dict[str, int] = {}
         self.parent = parent
         self.shared = shared  # None: every parent variable is writable (a loop scope)
+        self.memory = parent.memory if parent is not None else memory or _Memory()
 
-    def _holder(self, name: str) -> dict[str, Any] | None:
+    def _owner(self, name: str) -> _Scope | None:
         scope: _Scope | None = self
         while scope is not None:
             if name in scope.vars:
-                return scope.vars
+                return scope
             scope = scope.parent
         return None
 
     def __getitem__(self, name: str) -> Any:
-        holder = self._holder(name)
-        if holder is None:
+        owner = self._owner(name)
+        if owner is None:
             raise KeyError(name)
-        return holder[name]
+        return owner.vars[name]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._holder(name) is not None
+        return isinstance(name, str) and self._owner(name) is not None
 
     def __setitem__(self, name: str, value: Any) -> None:
         scope = self
         while name not in scope.vars:
             if scope.parent is None or (scope.shared is not None and name not in scope.shared):
-                self.vars[name] = value
+                self.bind(name, value)
                 return
             scope = scope.parent
-        scope.vars[name] = value
+        scope.bind(name, value)
+
+    def bind(self, name: str, value: Any) -> None:
+        """Set `name` at this level, within the memory and string limits."""
+        # Small numbers, the commonest writes, skip the JSON encoder.
+        size = len(repr(value)) if type(value) is int else json_size(value)
+        if size > MAX_STRING_BYTES:
+            _check_strings(value)
+        sizes = self.sizes
+        self.memory.grow(size - sizes.get(name, 0))
+        sizes[name] = size
+        self.vars[name] = value
+
+    def remeasure(self, name: str) -> None:
+        """After `name` changed in place (`a.b: 1`), count its new size."""
+        owner = self._owner(name)
+        if owner is not None:
+            owner.bind(name, owner.vars[name])
+
+    def release(self) -> None:
+        """This level's variables are gone: their bytes no longer count."""
+        self.memory.grow(-sum(self.sizes.values()))
+        self.sizes.clear()
 
     def __delitem__(self, name: str) -> None:
+        self.memory.grow(-self.sizes.pop(name, 0))
         del self.vars[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -150,6 +209,17 @@ class _Scope(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+def _check_strings(value: Any) -> None:
+    # Only a value whose JSON passes the string limit can hold a string that does.
+    if isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES:
+        raise WorkflowError.tagged(
+            RESOURCE_LIMIT_ERROR, f"a string may hold at most {MAX_STRING_BYTES} bytes (256 KB)"
+        )
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        _check_strings(item)
 
 
 @dataclass
@@ -224,6 +294,8 @@ class Run:
         self.result: Any = None
         self.error: WorkflowError | None = None
         self.branch = "0"  # the branch running now; the engine's host journals by it
+        self.memory = _Memory()
+        self.steps = 0
         self._waiting: dict[str, _Task] = {}
         self._tasks: dict[str, _Task] = {}
         self._ready: deque[_Task] = deque()
@@ -333,9 +405,9 @@ class Run:
 
     def _main(self, argument: Any) -> _Gen:
         main = self.program.main
-        scope = _Scope()
+        scope = _Scope(memory=self.memory)
         if main.params:
-            scope.vars[main.params[0].name] = argument
+            scope.bind(main.params[0].name, argument)
         return (yield from self._body(main, _Frame(self, scope)))
 
     def _body(self, sub: Subworkflow, frame: _Frame) -> _Gen:
@@ -349,19 +421,28 @@ class Run:
             raise WorkflowError.tagged(
                 RECURSION_ERROR, f"calling {name}: subworkflow calls nest deeper than {MAX_CALL_DEPTH}"
             )
-        frame = _Frame(self, _Scope(), caller.depth + 1, caller.parallel_depth)
-        for param in sub.params:
-            if param.name in args:
-                frame.variables.vars[param.name] = copy_value(args[param.name])
-            elif param.required:
-                raise WorkflowError.tagged(TYPE_ERROR, f"{name}: missing required argument '{param.name}'")
-            else:
-                frame.variables.vars[param.name] = evaluate_value(param.default, frame)
+        frame = _Frame(self, _Scope(memory=self.memory), caller.depth + 1, caller.parallel_depth)
+        try:
+            for param in sub.params:
+                if param.name in args:
+                    frame.variables.bind(param.name, copy_value(args[param.name]))
+                elif param.required:
+                    raise WorkflowError.tagged(
+                        TYPE_ERROR, f"{name}: missing required argument '{param.name}'"
+                    )
+                else:
+                    frame.variables.bind(param.name, evaluate_value(param.default, frame))
+        except WorkflowError:
+            frame.variables.release()
+            raise
         return sub, frame
 
     def _call_subworkflow(self, name: str, args: dict[str, Any], caller: _Frame) -> _Gen:
         sub, frame = self._enter(name, args, caller)
-        return (yield from self._body(sub, frame))
+        try:
+            return (yield from self._body(sub, frame))
+        finally:
+            frame.variables.release()
 
     def call_in_expression(self, name: str, args: list[Any], caller: _Frame) -> Any:
         """A subworkflow called from an expression runs to completion on the spot; it may not wait."""
@@ -376,6 +457,8 @@ class Run:
             gen.send(None)
         except StopIteration as stop:
             return stop.value
+        finally:
+            frame.variables.release()
         gen.close()
         raise WorkflowError.tagged(
             TYPE_ERROR, f"{name} makes a blocking call, so it cannot run inside an expression"
@@ -398,6 +481,11 @@ class Run:
         return None
 
     def _step_of(self, step: Step, frame: _Frame) -> _Gen:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise WorkflowError.tagged(
+                RESOURCE_LIMIT_ERROR, f"step {step.name}: an execution runs at most {MAX_STEPS} steps"
+            )
         outcome = yield from self._action(step.action, step, frame)
         if outcome is None and step.next is not None:
             return _Jump(step.next)
@@ -409,7 +497,7 @@ class Run:
             return None
         if isinstance(action, Assign):
             for assignment in action.assignments:
-                assign(assignment.target, evaluate_value(assignment.value, frame), frame)
+                _assign(assignment.target, evaluate_value(assignment.value, frame), frame)
             return None
         if isinstance(action, Call):
             yield from self._call(action, frame)
@@ -444,7 +532,7 @@ class Run:
             else:
                 result = yield self._effect(action.function, bound)
         if action.result is not None:
-            assign(action.result, result, frame)
+            _assign(action.result, result, frame)
 
     def _effect(self, name: str, args: dict[str, Any]) -> Effect:
         """The effect that performs a blocking call (the engine protocol of the design)."""
@@ -518,10 +606,13 @@ class Run:
         return None
 
     def _iteration(self, loop: Loop, frame: _Frame, index: int, value: Any) -> _Gen:
-        frame.variables.vars[loop.value] = value
-        if loop.index is not None:
-            frame.variables.vars[loop.index] = index
-        return (yield from self._block(loop.body, frame))
+        try:
+            frame.variables.bind(loop.value, value)
+            if loop.index is not None:
+                frame.variables.bind(loop.index, index)
+            return (yield from self._block(loop.body, frame))
+        finally:
+            frame.variables.release()
 
     def _parallel(self, action: Parallel, frame: _Frame) -> _Gen:
         if frame.parallel_depth >= MAX_PARALLEL_DEPTH:
@@ -535,12 +626,12 @@ class Run:
             for index, value in enumerate(self._iterations(loop, frame)):
                 child = frame.child(shared, parallel=True)
                 children.append(
-                    (str(index), self._branch(self._iteration(loop, child.child(), index, value)))
+                    (str(index), self._branch(self._iteration(loop, child.child(), index, value), child))
                 )
         else:
             for branch in action.branches or ():
                 child = frame.child(shared, parallel=True)
-                children.append((branch.name, self._branch(self._block(branch.body, child))))
+                children.append((branch.name, self._branch(self._block(branch.body, child), child)))
         limit = len(children)
         if action.concurrency_limit is not None:
             limit = evaluate_value(action.concurrency_limit, frame)
@@ -548,9 +639,12 @@ class Run:
                 raise WorkflowError.tagged(VALUE_ERROR, "concurrency_limit must be a positive integer")
         yield _Spawn(tuple(children), limit)
 
-    def _branch(self, body: _Gen) -> _Gen:
+    def _branch(self, body: _Gen, frame: _Frame) -> _Gen:
         # A branch or iteration ends at its last step, at return, at next: end or continue.
-        yield from body
+        try:
+            yield from body
+        finally:
+            frame.variables.release()
         return None
 
     def _try(self, action: Try, frame: _Frame) -> _Gen:
@@ -648,6 +742,12 @@ class _Policy:
         """The wait before retry number `retries` (0-based): initial_delay * multiplier^n, capped."""
         delay = self.initial_delay * self.multiplier**retries
         return min(delay, self.max_delay) if self.max_delay else delay
+
+
+def _assign(target: Target, value: Any, frame: _Frame) -> None:
+    assign(target, value, frame)
+    if target.path:
+        frame.variables.remeasure(target.name)
 
 
 def _unhandled_branches(group: _Group) -> WorkflowError:

@@ -9,6 +9,8 @@ ordering, integer bounds and string conversion live here, once.
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -153,3 +155,27 @@ def from_json(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): from_json(x) for k, x in obj.items()}
     raise TypeError(f"not a JSON value: {obj!r}")
+
+
+def json_size(v: Any) -> int:
+    """The bytes of `v` as compact JSON in UTF-8, the measure of the engine's memory limit.
+
+    Bytes count as their base64 text and a function value as its name: neither is JSON,
+    but both take room.
+    """
+    if v is None or v is True:
+        return 4
+    if v is False:
+        return 5
+    if isinstance(v, int | float):
+        return len(repr(v))
+    return len(_SIZE_ENCODER.encode(v).encode("utf-8", "surrogatepass"))
+
+
+def _size_stand_in(v: Any) -> str:
+    if isinstance(v, bytes):
+        return base64.b64encode(v).decode()
+    return v.name if isinstance(v, FunctionRef) else repr(v)
+
+
+_SIZE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_size_stand_in)

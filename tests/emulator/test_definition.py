@@ -264,3 +264,116 @@ def test_every_rendered_template_parses(name: str) -> None:
     program = parse(source, f"{name}.yaml")
 
     assert "main" in program.subworkflows and "request_approval" in program.subworkflows
+
+
+_PARALLEL_WRITE = """
+main:
+  params: [order]
+  steps:
+    - prepare:
+        assign:
+          - totals: {{}}
+          - label: draft
+    - fan_out:
+        parallel:
+          shared: [totals]
+{body}
+    - done:
+        return: ${{totals}}
+"""
+_RELABEL = """
+          branches:
+            - left:
+                steps:
+                  - relabel:
+                      assign:
+                        - label: final
+            - right:
+                steps:
+                  - keep:
+                      assign:
+                        - totals.b: 2
+"""
+_RESULT_INTO_A_PARAMETER = """
+          branches:
+            - left:
+                steps:
+                  - keep:
+                      assign:
+                        - totals.a: 1
+            - right:
+                steps:
+                  - fetch:
+                      call: sys.now
+                      result: order
+"""
+_KEY_OF_AN_UNSHARED_MAP = """
+          for:
+            value: n
+            in: [1, 2]
+            steps:
+              - note:
+                  assign:
+                    - label.n: ${n}
+"""
+_LOCALS_AND_SHARED = """
+          branches:
+            - left:
+                steps:
+                  - mine:
+                      assign:
+                        - temp: 1
+                        - temp: ${temp + 1}
+                        - totals.a: ${temp}
+                        - later: 1
+                  - inner:
+                      parallel:
+                        shared: [totals]
+                        for:
+                          value: label
+                          in: [x]
+                          steps:
+                            - put:
+                                assign:
+                                  - totals[label]: 1
+            - right:
+                steps:
+                  - fetch:
+                      call: sys.now
+                      result: now
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "step", "name"),
+    [
+        (_RELABEL, 17, "relabel", "label"),
+        (_RESULT_INTO_A_PARAMETER, 20, "fetch", "order"),
+        (_KEY_OF_AN_UNSHARED_MAP, 18, "note", "label"),
+    ],
+)
+def test_a_branch_assigning_an_unshared_parent_variable_cannot_deploy(
+    body: str, line: int, step: str, name: str
+) -> None:
+    """ "shared: a list of writable variables with parent scope that allow assignments within the
+    parallel step" (https://cloud.google.com/workflows/docs/reference/syntax/parallel-steps); the
+    shared-variables sample marks a branch's write to a parent variable not in shared as a
+    "deployment error" (GoogleCloudPlatform/workflows-samples, parallel shared variables)."""
+    error = definition_error(_PARALLEL_WRITE.format(body=body.strip("\n")))
+
+    assert f"assigns {name!r}" in error.message and "shared" in error.message
+    assert (error.step, error.line) == (step, line)
+
+
+def test_a_branch_may_create_its_own_variables_and_write_shared_ones() -> None:
+    """Branch-local variables and a parallel for's loop variables are "local to this branch
+    scope" (https://cloud.google.com/workflows/docs/reference/syntax/parallel-steps, shared
+    variables sample); a variable the parent first assigns after the parallel step is not yet
+    a parent variable, and a nested parallel step may share a variable the outer one shares."""
+    source = _PARALLEL_WRITE.format(body=_LOCALS_AND_SHARED.strip("\n")).replace(
+        "    - done:\n", "    - after:\n        assign:\n          - later: 2\n    - done:\n"
+    )
+
+    program = parse(source, "test.yaml")
+
+    assert isinstance(program.main.body.steps[1].action, Parallel)

@@ -208,6 +208,39 @@ def test_next_jumps_backwards_and_end_stops_the_workflow() -> None:
     assert run.error is None and run.result is None
 
 
+def test_a_return_step_may_carry_a_next_that_is_never_followed() -> None:
+    """Google deploys return steps ending in `next: end`: GoogleCloudPlatform/workflows-demos'
+    workflows-bigquery-load (workflow.yaml) does. The return still ends the subworkflow with its
+    value ("Use return to stop a workflow's execution and return a value",
+    https://cloud.google.com/workflows/docs/reference/syntax/completing)."""
+    source = """
+main:
+  steps:
+    - outcome:
+        call: grade
+        args: {score: 7}
+        result: grade_value
+    - report:
+        return: ${"grade " + grade_value}
+        next: end
+grade:
+  params: [score]
+  steps:
+    - pick:
+        switch:
+          - condition: ${score > 5}
+            next: passed
+        next: failed
+    - passed:
+        return: pass
+        next: end
+    - failed:
+        return: fail
+        next: passed
+"""
+    assert result_of(source) == "grade pass"
+
+
 def test_nested_steps_share_the_subworkflow_scope_and_can_jump_out() -> None:
     """ "Variables declared in a steps block have workflow-level scope" (Steps)."""
     source = """

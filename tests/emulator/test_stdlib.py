@@ -233,9 +233,38 @@ def test_text_regex_functions() -> None:
     ]
     assert call("text.match_regex", "order-123", r"\d+") is True
     assert call("text.match_regex", "order", r"^\d+$") is False
-    assert call("text.replace_all_regex", "2024-01-10", r"(\d+)-(\d+)-(\d+)", r"\3/\2/\1") == "10/01/2024"
-    assert call("text.replace_all_regex", "abc", "b", r"[\0]") == "a[b]c"
+    # "returns "three three"" -- text.replace_all_regex's example.
+    assert call("text.replace_all_regex", "one two", "one|two", "three") == "three three"
     fails("ValueError", "text.match_regex", "x", "(")
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"a(?=b)", r"(?<!x)a", r"a++"])
+def test_a_pattern_re2_refuses_is_a_value_error(pattern: str) -> None:
+    """Regexes "Use RE2 syntax" and an invalid one raises "ValueError"
+    (https://cloud.google.com/workflows/docs/reference/stdlib/text/replace_all_regex); RE2 has no
+    backreferences, lookarounds or possessive quantifiers (https://github.com/google/re2/wiki/Syntax)."""
+    for name in ("text.find_all_regex", "text.match_regex"):
+        assert "invalid regular expression" in fails("ValueError", name, "aab", pattern)
+    fails("ValueError", "text.replace_all_regex", "aab", pattern, "x")
+
+
+def test_regex_matches_behave_as_re2s() -> None:
+    """ "If multiple matches start at the same index, then the longest one is replaced", and
+    "Backreferences are not supported. For example, you can't use the expression \\1" in repl
+    (https://cloud.google.com/workflows/docs/reference/stdlib/text/replace_all_regex). RE2's `$`
+    matches only at the end of the text, not before a final newline
+    (https://github.com/google/re2/wiki/Syntax)."""
+    assert call("text.replace_all_regex", "abab", "a|ab", "-") == "--"
+    assert call("text.find_all_regex", "abab", "a|ab") == [
+        {"index": 0, "match": "ab"},
+        {"index": 2, "match": "ab"},
+    ]
+    assert call("text.replace_all_regex", "2024-01-10", r"(\d+)-(\d+)", r"\2") == r"\2-10"
+    assert call("text.match_regex", "abc\n", r"^abc$") is False
+    assert call("text.find_all_regex", "héllo wörld", r"\pL+") == [
+        {"index": 0, "match": "héllo"},
+        {"index": 6, "match": "wörld"},
+    ]
 
 
 def test_text_plain_functions() -> None:

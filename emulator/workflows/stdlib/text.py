@@ -1,16 +1,19 @@
 """text: searching, splitting, case, URL encoding and charset conversion of strings.
 
-Regular expressions use RE2 syntax at Google; Python's `re` accepts the common
-subset. Indexes count code points, as the docs say ("The string is indexed
-over code points using a zero-based index", text.find_all).
+Regular expressions are RE2's ("Uses RE2 syntax", text.find_all_regex and
+text.replace_all_regex), through google-re2, so a pattern RE2 refuses (a
+backreference, a lookaround) is a ValueError here as in the cloud. Indexes count
+code points, as the docs say ("The string is indexed over code points using a
+zero-based index", text.find_all).
 """
 
 from __future__ import annotations
 
 import codecs
-import re
 from typing import Any
 from urllib.parse import unquote
+
+import re2
 
 from approvals.emulator.workflows.effects import Host
 from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
@@ -24,11 +27,20 @@ def _str(function: str, arg: str, value: Any) -> str:
     return want(function, arg, value, str, "a string")
 
 
-def _regex(function: str, pattern: Any) -> re.Pattern[str]:
+# "If multiple matches start at the same index, then the longest one is replaced"
+# (text.replace_all_regex): leftmost-longest, not Perl's leftmost-first. RE2 would also log
+# every refused pattern to stderr; the ValueError says it instead. re2 caches what it compiles.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.longest_match = True
+_RE2_OPTIONS.log_errors = False
+
+
+def _regex(function: str, pattern: Any) -> re2._Regexp:
     try:
-        return re.compile(_str(function, "regexp", pattern))
-    except re.error as e:
-        raise WorkflowError.tagged(VALUE_ERROR, f"{function}: invalid regular expression: {e}") from None
+        return re2.compile(_str(function, "regexp", pattern), _RE2_OPTIONS)
+    except re2.error as e:
+        reason = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else str(e)
+        raise WorkflowError.tagged(VALUE_ERROR, f"{function}: invalid regular expression: {reason}") from None
 
 
 def _find_all(host: Host, source: Any, substr: Any) -> list[int]:
@@ -63,12 +75,10 @@ def _replace_all(host: Host, source: Any, substr: Any, repl: Any) -> str:
 def _replace_all_regex(host: Host, source: Any, regexp: Any, repl: Any) -> str:
     fn = "text.replace_all_regex"
     pattern = _regex(fn, regexp)
-    # RE2 replacement syntax: \0 is the whole match, \1..\9 the groups.
-    template = re.sub(r"\\(\d)", r"\\g<\1>", _str(fn, "repl", repl))
-    try:
-        return pattern.sub(template, _str(fn, "source", source))
-    except (re.error, IndexError) as e:
-        raise WorkflowError.tagged(VALUE_ERROR, f"{fn}: invalid replacement: {e}") from None
+    # "Backreferences are not supported. For example, you can't use the expression \1 to refer
+    # to text previously matched by a capturing group": `repl` goes in as it is written.
+    text = _str(fn, "repl", repl)
+    return pattern.sub(lambda _: text, _str(fn, "source", source))
 
 
 def _split(host: Host, source: Any, separator: Any) -> list[str]:
