@@ -217,14 +217,17 @@ def _arithmetic(op: str, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], 
 
 
 def _add(a: Any, b: Any) -> Any:
-    # "+ : arithmetic addition and string concatenation" -- Expressions. A string and a
-    # number concatenate too: Google's workflow-executes-other-workflows demo returns
-    # ${"Hello world"+iteration} for an integer iteration, and its executions succeed.
-    # Other mixes (a boolean, null, a list, a number before the string: nothing
-    # published shows one) stay a TypeError: string() them first.
-    if isinstance(a, str) and (isinstance(b, str) or is_number(b)):
-        return a + stringify(b)
+    # The "+ operator" table of "Implicit data type conversions" (data types page): a
+    # string on either side makes the result a string, so integers, doubles and booleans
+    # are written as string() writes them; a boolean with a number, and null, a list, a
+    # map or bytes with anything, are errors.
+    if (isinstance(a, str) or isinstance(b, str)) and _concatenable(a) and _concatenable(b):
+        return stringify(a) + stringify(b)
     return _arithmetic("+", lambda x, y: x + y)(a, b)
+
+
+def _concatenable(v: Any) -> bool:
+    return isinstance(v, str | bool) or is_number(v)
 
 
 def _divide(a: Any, b: Any) -> float:

@@ -177,6 +177,31 @@ def test_plus_concatenates_a_string_and_a_number() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ('1 + "a"', "1a"),
+        ('2.5 + "a"', "2.5a"),
+        ('true + "a"', "truea"),
+        ('"a" + false', "afalse"),
+    ],
+)
+def test_plus_with_a_string_on_either_side_is_a_string(text: str, expected: str) -> None:
+    """Data types, "Implicit data type conversions", the + operator table
+    (https://cloud.google.com/workflows/docs/reference/syntax/datatypes): INTEGER, DOUBLE
+    and BOOL with STRING, on either side, give a STRING."""
+    assert run(text) == expected
+
+
+@pytest.mark.parametrize("text", ["true + 1", "1.5 + false", "true + true", 'null + "a"', '"a" + [1]'])
+def test_plus_on_a_boolean_without_a_string_is_a_type_error(text: str) -> None:
+    """The same table: BOOL with INTEGER, DOUBLE or BOOL is an ERROR; null and lists are
+    not in the table at all."""
+    with pytest.raises(WorkflowError) as caught:
+        run(text)
+    assert caught.value.tags == ["TypeError"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("1 == 1.0", True),
         ("2 != 2.5", True),
         ('"a" == "a"', True),
@@ -261,9 +286,7 @@ def test_a_variable_shadows_a_library_namespace() -> None:
         ("s.field", {"s": "text"}, "TypeError"),
         ("n[0]", {"n": 5}, "TypeError"),
         ("m[1]", {"m": {"1": 1}}, "TypeError"),
-        ('"a" + true', {}, "TypeError"),
         ('"a" + null', {}, "TypeError"),
-        ('1 + "a"', {}, "TypeError"),
         ("1 + null", {}, "TypeError"),
         ("[1] + [2]", {}, "TypeError"),
         ('"a" * 3', {}, "TypeError"),
