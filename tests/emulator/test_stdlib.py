@@ -255,7 +255,8 @@ def test_text_url_encoding() -> None:
     assert call("text.url_encode", "a/b/c?item=d+e f") == "a%2Fb%2Fc%3Fitem%3Dd%2Be%20f"
     assert call("text.url_encode_plus", "a b&c") == "a+b%26c"
     assert call("text.url_encode", "é~") == "%C3%A9%7E"
-    assert call("text.url_decode", "a%2Fb%20c+d") == "a/b c+d"
+    # url_decode reference: "Plus signs (+) are replaced with spaces."
+    assert call("text.url_decode", "a%2Fb%20c+d") == "a/b c d"
 
 
 def test_text_encode_and_decode() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from approvals.emulator.workflows.effects import Host
 from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
@@ -104,6 +104,9 @@ def _percent_encode(text: str, space: str) -> str:
     return "".join(out)
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def _url_encode(host: Host, source: Any) -> str:
     # text.url_encode("a/b/c?item=d+e f") returns "a%2Fb%2Fc%3Fitem%3Dd%2Be%20f".
     return _percent_encode(_str("text.url_encode", "source", source), "%20")
@@ -115,9 +118,13 @@ def _url_encode_plus(host: Host, source: Any) -> str:
 
 
 def _url_decode(host: Host, source: Any) -> str:
+    # Reference: "Plus signs (+) are replaced with spaces"; ValueError "If source contains
+    # any % not followed by two hexadecimal characters".
     text = _str("text.url_decode", "source", source)
+    if _BAD_ESCAPE.search(text):
+        raise WorkflowError.tagged(VALUE_ERROR, "text.url_decode: a % not followed by two hex digits")
     try:
-        return unquote(text, errors="strict")
+        return unquote_plus(text, errors="strict")
     except UnicodeDecodeError as e:
         raise WorkflowError.tagged(VALUE_ERROR, f"text.url_decode: not UTF-8: {e}") from None
 
