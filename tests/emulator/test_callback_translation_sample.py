@@ -142,12 +142,6 @@ REQUEST = {"text": "Hello, how are you?"}
 FRENCH = mark(REQUEST["text"], "EN", "FR")
 
 
-@pytest.fixture(scope="module")
-def translator() -> Iterator[TranslationServer]:
-    with TranslationServer() as server:
-        yield server
-
-
 @pytest.fixture
 def engine(
     store: Store,

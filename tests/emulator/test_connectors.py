@@ -6,7 +6,6 @@ import base64
 import json
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,12 +172,6 @@ def test_missing_path_argument_is_refused(firestore: ConnectorSettings) -> None:
         docs("get", firestore)
     assert caught.value.tags == ["TypeError"]
     assert "name" in caught.value.value["message"]
-
-
-@pytest.fixture(scope="module")
-def translator() -> Iterator[TranslationServer]:
-    with TranslationServer() as server:
-        yield server
 
 
 def test_translate_v2_with_query_args_like_the_template(translator: TranslationServer) -> None:
