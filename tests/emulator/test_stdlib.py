@@ -266,7 +266,8 @@ def test_text_encode_and_decode() -> None:
     assert call("json.decode", data) == {"code": 7}
     assert call("text.decode", "é".encode("utf-16"), "UTF-16") == "é"
     assert call("text.encode", "é", "ISO-8859-1") == b"\xe9"
-    fails("ValueError", "text.decode", b"\xff", "UTF-8")
+    # text.decode reference: an undecodable byte becomes U+FFFD.
+    assert call("text.decode", b"a\xffb", "UTF-8") == "a\ufffdb"
     fails("ValueError", "text.encode", "x", "NO-SUCH-CHARSET")
     fails("TypeError", "text.decode", "not bytes")
 

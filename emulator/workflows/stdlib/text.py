@@ -138,11 +138,10 @@ def _codec(function: str, charset: Any) -> str:
 
 
 def _decode(host: Host, data: Any, charset: Any) -> str:
+    # Reference: "Each byte that cannot be correctly decoded using the specified charset is
+    # represented in the output by the \uFFFD codepoint"; only an unknown charset is a ValueError.
     raw = want("text.decode", "data", data, bytes, "bytes")
-    try:
-        return raw.decode(_codec("text.decode", charset))
-    except UnicodeDecodeError as e:
-        raise WorkflowError.tagged(VALUE_ERROR, f"text.decode: {e}") from None
+    return raw.decode(_codec("text.decode", charset), errors="replace")
 
 
 def _encode(host: Host, text: Any, charset: Any) -> bytes:
