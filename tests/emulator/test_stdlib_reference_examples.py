@@ -85,7 +85,7 @@ EXAMPLES: list[tuple[str, str, str, dict[str, Any], Any]] = [
         "Hello World",
     ),
     # The description: "Each byte that cannot be correctly decoded ... is represented in the
-    # output by the \\uFFFD codepoint."
+    # output by the \uFFFD codepoint."
     ("text.decode", "text/decode", 'text.decode(base64.decode("/w=="), "UTF-8")', {}, "\ufffd"),
     (
         "map.get",
