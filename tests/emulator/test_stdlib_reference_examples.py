@@ -231,6 +231,7 @@ EXAMPLES: list[tuple[str, str, str, dict[str, Any], Any]] = [
     # evaluates to false or null, ifFalse is returned."
     ("if", HELPERS, 'if(true, "ifTrue", "ifFalse")', {}, "ifTrue"),
     ("if", HELPERS, 'if(false, "ifTrue", "ifFalse")', {}, "ifFalse"),
+    ("if", HELPERS, 'if(null, "ifTrue", "ifFalse")', {}, "ifFalse"),
     # The overview's unique id: string() of sys.now()'s 1635892223.4459958 after an execution id.
     (
         "string",
