@@ -196,6 +196,8 @@ EXAMPLES: list[tuple[str, str, str, dict[str, Any], Any]] = [
     ("text.split", "text/split", 'text.split("abbc", "b")', {}, ["a", "", "c"]),
     ("text.substring", "text/substring", 'text.substring("hello", 2, 4)', {}, "ll"),
     ("text.substring", "text/substring", 'text.substring("hello", -10, 10)', {}, "hello"),
+    # The description: "A negative index is considered an offset from the end of the string."
+    ("text.substring", "text/substring", 'text.substring("hello", -3, 5)', {}, "llo"),
     ("text.match_regex", "text/match_regex", 'text.match_regex("HelloWorld", "Hello|Goodbye")', {}, True),
     ("text.match_regex", "text/match_regex", 'text.match_regex("HelloWorld", "Goodbye")', {}, False),
     # "The timestamp ... as a floating point number in seconds since epoch"; the example: 1715169660.
@@ -262,6 +264,8 @@ def test_documented_example(
 RAISED = [
     # "ValueError If source contains any % not followed by two hexadecimal characters"
     ("text.url_decode", "text/url_decode", 'text.url_decode("100%")', "ValueError"),
+    # "ValueError If separator is an empty string"
+    ("text.split", "text/split", 'text.split("abc", "")', "ValueError"),
     # "ValueError If x is MinInt64."
     ("math.abs", "math/abs", "math.abs(-9223372036854775807 - 1)", "ValueError"),
 ]

@@ -73,15 +73,23 @@ def _replace_all_regex(host: Host, source: Any, regexp: Any, repl: Any) -> str:
 
 def _split(host: Host, source: Any, separator: Any) -> list[str]:
     text, sep = _str("text.split", "source", source), _str("text.split", "separator", separator)
-    return list(text) if sep == "" else text.split(sep)
+    if sep == "":
+        # "ValueError If separator is an empty string" -- text.split.
+        raise WorkflowError.tagged(VALUE_ERROR, "text.split: separator is an empty string")
+    return text.split(sep)
 
 
 def _substring(host: Host, source: Any, start: Any, end: Any) -> str:
+    # "A negative index is considered an offset from the end of the string. If an index is
+    # outside of the source string's range, it is clamped to the bounds of the range."
     text = _str("text.substring", "source", source)
-    begin = want("text.substring", "start", start, int, "an integer")
-    stop = want("text.substring", "end", end, int, "an integer")
-    begin, stop = max(begin, 0), min(stop, len(text))
+    begin = _index(len(text), want("text.substring", "start", start, int, "an integer"))
+    stop = _index(len(text), want("text.substring", "end", end, int, "an integer"))
     return text[begin:stop] if begin < stop else ""
+
+
+def _index(length: int, index: int) -> int:
+    return min(max(index + length if index < 0 else index, 0), length)
 
 
 def _to_lower(host: Host, source: Any) -> str:
