@@ -5,6 +5,8 @@ connectors run end to end, but its "translation" is the input text behind a
 marker naming the language pair, e.g. "[local translation en→fr] Hello", and
 every response carries the header X-Local-Translation saying so. Nothing here
 is Google's translator, and no output should be mistaken for a translation.
+Its language list (v2 `languages`) is a short fixed one, named in English; asked
+for names in another language, it marks the English name the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +19,18 @@ from typing import Any
 from approvals.emulator.local_server import LocalServer, QuietHandler
 
 V2_PATH = "/language/translate/v2"
+LANGUAGES_PATH = V2_PATH + "/languages"
+# The stand-in's languages, by code, with their English names.
+LANGUAGES = {
+    "de": "German",
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "it": "Italian",
+    "ja": "Japanese",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+}
 V3_PATH = re.compile(r"^/v3/projects/[^/:]+(/locations/[^/:]+)?:translateText\Z")
 NOTICE_HEADER = "X-Local-Translation"
 NOTICE = "local stand-in; NOT Google Cloud Translation; text is only marked, not translated"
@@ -31,23 +45,25 @@ def mark(text: str, source: str | None, target: str) -> str:
 class _Handler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         path, _, query = self.path.partition("?")
-        if path != V2_PATH:
+        if path == V2_PATH:
+            self._v2(urllib.parse.parse_qs(query))
+        elif path == LANGUAGES_PATH:
+            self._languages(urllib.parse.parse_qs(query))
+        else:
             self._error(404, "NOT_FOUND", f"no such method: GET {path}")
-            return
-        self._v2(urllib.parse.parse_qs(query))
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         path, _, query = self.path.partition("?")
         body = self.read_body()
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         try:
-            if path == V2_PATH:
+            if path in (V2_PATH, LANGUAGES_PATH):
                 fields = urllib.parse.parse_qs(query)
                 if content_type == "application/x-www-form-urlencoded":
                     fields.update(urllib.parse.parse_qs(body.decode()))
                 elif body:
                     fields.update(json.loads(body))
-                self._v2(fields)
+                (self._v2 if path == V2_PATH else self._languages)(fields)
             elif V3_PATH.match(path):
                 self._v3(json.loads(body or b"{}"))
             else:
@@ -69,6 +85,18 @@ class _Handler(QuietHandler):
                 translation["detectedSourceLanguage"] = UNDETERMINED
             translations.append(translation)
         self._json(200, {"data": {"translations": translations}})
+
+    def _languages(self, fields: dict[str, Any]) -> None:
+        # "name": "Human readable name of the language localized to the target language",
+        # only when a target is asked for (REST reference, languages.list).
+        target = _first(fields.get("target"))
+        languages = []
+        for code, english in sorted(LANGUAGES.items()):
+            language = {"language": code}
+            if target:
+                language["name"] = english if target.lower() == "en" else mark(english, "en", target)
+            languages.append(language)
+        self._json(200, {"data": {"languages": languages}})
 
     def _v3(self, request: dict[str, Any]) -> None:
         texts = _as_list(request.get("contents"))
@@ -106,7 +134,7 @@ def _first(value: Any) -> str | None:
 
 
 class TranslationServer(LocalServer):
-    """Serves the v2 and v3 translate methods on 127.0.0.1; :attr:`url` is the base URL.
+    """Serves v2 translate and languages and v3 translateText on 127.0.0.1; :attr:`url` is the base URL.
 
     Give :attr:`url` to the engine as the connectors' ``translate_url``.
     """

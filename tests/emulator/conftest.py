@@ -11,6 +11,7 @@ import requests
 from google.cloud import firestore
 
 from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.translation import TranslationServer
 from approvals.emulator.workflows.clock import VirtualClock
 from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.server import WorkflowsServer
@@ -57,6 +58,13 @@ def db(firestore_emulator: FirestoreEmulator, monkeypatch: pytest.MonkeyPatch) -
     firestore_emulator.reset()
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
     return firestore.Client(project=PROJECT)
+
+
+@pytest.fixture(scope="session")
+def translator() -> Iterator[TranslationServer]:
+    """The local translation stand-in (stateless, so shared by the session)."""
+    with TranslationServer() as server:
+        yield server
 
 
 @pytest.fixture

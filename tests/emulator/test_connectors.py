@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.request
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from approvals.emulator.process import free_port
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.translation import TranslationServer
 from approvals.emulator.workflows.connectors import (
+    CONNECTORS,
     SUPPORTED,
     ConnectorSettings,
     call_connector,
@@ -31,7 +33,9 @@ DOCUMENTS = f"projects/{PROJECT}/databases/{DATABASE}/documents"
 DOCS = "googleapis.firestore.v1.projects.databases.documents."
 V2 = "googleapis.translate.v2.translations.translate"
 V3 = "googleapis.translate.v3.projects.locations.translateText"
-PUBLISH = "googleapis.pubsub.v1.projects.topics.publish"
+PUBSUB = "googleapis.pubsub.v1.projects."
+PUBLISH = PUBSUB + "topics.publish"
+LANGUAGES = "googleapis.translate.v2.languages.list"
 
 
 @pytest.fixture
@@ -170,12 +174,6 @@ def test_missing_path_argument_is_refused(firestore: ConnectorSettings) -> None:
     assert "name" in caught.value.value["message"]
 
 
-@pytest.fixture(scope="module")
-def translator() -> Iterator[TranslationServer]:
-    with TranslationServer() as server:
-        yield server
-
-
 def test_translate_v2_with_query_args_like_the_template(translator: TranslationServer) -> None:
     """The repository's translation template passes `query: {q, source, target, format}` and reads
     `data.translations[0].translatedText`."""
@@ -258,6 +256,76 @@ def test_pubsub_without_emulator_says_so() -> None:
     assert "PUBSUB_EMULATOR_HOST" in caught.value.value["message"]
 
 
+def pubsub(method: str, settings: ConnectorSettings, **args: Any) -> Any:
+    return call_connector(PUBSUB + method, args, settings, TOKENS)
+
+
+def test_pubsub_topic_and_subscription_lifecycle(pubsub_emulator: PubSubEmulator) -> None:
+    """Connector reference (pubsub/Overview): topics.create `name`+`body`, get/delete `topic`,
+    subscriptions.create `name`+`body`, pull/acknowledge/delete `subscription`; results are the
+    REST API's Topic, Subscription, PullResponse and empty responses."""
+    settings = ConnectorSettings(pubsub_host=pubsub_emulator.host, project=PROJECT)
+    topic = f"projects/{PROJECT}/topics/connector-lifecycle"
+    subscription = f"projects/{PROJECT}/subscriptions/connector-lifecycle"
+    assert pubsub("topics.create", settings, name=topic, body={"labels": {"team": "ops"}}) == {
+        "name": topic,
+        "labels": {"team": "ops"},
+    }
+    assert pubsub("topics.get", settings, topic=topic)["name"] == topic
+    created = pubsub("subscriptions.create", settings, name=subscription, body={"topic": topic})
+    assert (created["name"], created["topic"]) == (subscription, topic)
+    data = base64.b64encode(b"approved").decode()
+    pubsub("topics.publish", settings, topic=topic, body={"messages": [{"data": data}]})
+    pulled = pubsub("subscriptions.pull", settings, subscription=subscription, body={"maxMessages": 5})
+    [received] = pulled["receivedMessages"]
+    assert base64.b64decode(received["message"]["data"]) == b"approved"
+    ack = {"ackIds": [received["ackId"]]}
+    assert pubsub("subscriptions.acknowledge", settings, subscription=subscription, body=ack) == {}
+    assert pubsub("subscriptions.delete", settings, subscription=subscription) == {}
+    assert pubsub("topics.delete", settings, topic=topic) == {}
+    with pytest.raises(WorkflowError) as caught:
+        pubsub("topics.get", settings, topic=topic)
+    assert (caught.value.tags, caught.value.value["code"]) == (["HttpError"], 404)
+
+
+def test_pubsub_create_errors_carry_the_rest_status(pubsub_emulator: PubSubEmulator) -> None:
+    """HttpError with the REST status: an existing topic is ALREADY_EXISTS (409), a subscription
+    to a missing topic NOT_FOUND (404)."""
+    settings = ConnectorSettings(pubsub_host=pubsub_emulator.host, project=PROJECT)
+    topic = f"projects/{PROJECT}/topics/connector-twice"
+    pubsub("topics.create", settings, name=topic, body={})
+    codes = []
+    for method, args in (
+        ("topics.create", {"name": topic, "body": {}}),
+        (
+            "subscriptions.create",
+            {"name": f"projects/{PROJECT}/subscriptions/orphan", "body": {"topic": topic + "-missing"}},
+        ),
+    ):
+        with pytest.raises(WorkflowError) as caught:
+            pubsub(method, settings, **args)
+        codes.append((caught.value.tags, caught.value.value["code"]))
+    pubsub("topics.delete", settings, topic=topic)
+    assert codes == [(["HttpError"], 409), (["HttpError"], 404)]
+
+
+def test_translate_languages_list(translator: TranslationServer) -> None:
+    """languages.list: `{data: {languages: [{language, name?}]}}`, `name` only with a `target`."""
+    settings = ConnectorSettings(translate_url=translator.url)
+    named = call_connector(LANGUAGES, {"target": "en"}, settings, TOKENS)["data"]["languages"]
+    assert {"language": "fr", "name": "French"} in named
+    codes = call_connector(LANGUAGES, {}, settings, TOKENS)["data"]["languages"]
+    assert codes == [{"language": language["language"]} for language in named]
+
+
+def test_translate_languages_list_sends_target_and_model_as_query() -> None:
+    with RecordingServer() as server:
+        settings = ConnectorSettings(translate_url=server.url)
+        call_connector(LANGUAGES, {"target": "fr", "model": "nmt"}, settings, TOKENS)
+        [call] = server.calls
+    assert (call.method, call.path) == ("GET", "/language/translate/v2/languages?target=fr&model=nmt")
+
+
 def test_unknown_connector_lists_what_is_supported() -> None:
     assert check_supported(DOCS + "get") is None
     problem = check_supported("googleapis.storage.v1.objects.get")
@@ -274,3 +342,19 @@ def test_unknown_method_of_a_supported_connector_names_its_methods() -> None:
     assert problem is not None
     assert DOCS + "createDocument" in problem
     assert "googleapis.pubsub" not in problem
+
+
+def readme_connector_methods() -> set[str]:
+    """The methods the README's connector table lists: each row's prefix joined to its methods."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    methods = set()
+    for prefix, listed in re.findall(r"^\| `(googleapis\.[\w.]+\.)` \| ([^|]+) \|", readme, re.MULTILINE):
+        methods.update(prefix + method for method in re.findall(r"`([\w.]+)`", listed))
+    return methods
+
+
+def test_readme_lists_exactly_the_supported_methods_as_the_refusal_does() -> None:
+    problem = check_supported("googleapis.storage.v1.objects.get")
+    assert problem is not None
+    assert readme_connector_methods() == set(CONNECTORS)
+    assert all(method in problem for method in CONNECTORS)

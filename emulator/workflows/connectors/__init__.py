@@ -14,11 +14,11 @@ these methods starts an operation. A workflow's own `retry:` still applies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from approvals.emulator.workflows.connectors import firestore, pubsub, translate
-from approvals.emulator.workflows.connectors.rest import ConnectorSettings
+from approvals.emulator.workflows.connectors.rest import Connector, ConnectorSettings
 from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
 from approvals.emulator.workflows.tokens import TokenSource
 
@@ -30,7 +30,7 @@ SUPPORTED = (
     "googleapis.translate.v3.",
     "googleapis.pubsub.v1.",
 )
-CONNECTORS: dict[str, Callable[[Mapping[str, Any], ConnectorSettings, TokenSource], Any]] = {
+CONNECTORS: dict[str, Connector] = {
     **firestore.CONNECTORS,
     **translate.CONNECTORS,
     **pubsub.CONNECTORS,

@@ -9,12 +9,8 @@ not apply, as they do not to the workflow's service account.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import partial
-from typing import Any
-
-from approvals.emulator.workflows.connectors.rest import ConnectorSettings, Endpoint, invoke, require
-from approvals.emulator.workflows.tokens import StaticTokens, TokenSource
+from approvals.emulator.workflows.connectors.rest import Endpoint, emulator_connectors
+from approvals.emulator.workflows.tokens import StaticTokens
 
 PREFIX = "googleapis.firestore.v1.projects.databases.documents."
 # The emulator's admin credential: requests bearing it bypass security rules.
@@ -34,13 +30,10 @@ ENDPOINTS = {
 }
 
 
-def _call(
-    name: str, endpoint: Endpoint, args: Mapping[str, Any], settings: ConnectorSettings, tokens: TokenSource
-) -> Any:
-    host = require(settings.firestore_host, name, "Firestore emulator (FIRESTORE_EMULATOR_HOST)")
-    return invoke(name, endpoint, f"http://{host}/v1", args, OWNER)
-
-
-CONNECTORS: dict[str, Callable[[Mapping[str, Any], ConnectorSettings, TokenSource], Any]] = {
-    PREFIX + method: partial(_call, PREFIX + method, endpoint) for method, endpoint in ENDPOINTS.items()
-}
+CONNECTORS = emulator_connectors(
+    PREFIX,
+    ENDPOINTS,
+    lambda settings: settings.firestore_host,
+    "Firestore emulator (FIRESTORE_EMULATOR_HOST)",
+    OWNER,
+)

@@ -1,27 +1,31 @@
-"""googleapis.pubsub.v1.projects.topics.publish, on the Pub/Sub emulator.
+"""googleapis.pubsub.v1 topics and subscriptions, on the Pub/Sub emulator.
 
-`POST /v1/{topic}:publish` with `{messages: [{data (base64), attributes}]}`,
-answering `{messageIds: [...]}` (Pub/Sub REST reference), at PUBSUB_EMULATOR_HOST.
+Each method maps onto the Pub/Sub REST API at PUBSUB_EMULATOR_HOST the way the
+connector does (connector reference, pubsub/Overview): `topics.create`
+`PUT /v1/{name}`, `topics.get`/`delete` `/v1/{topic}`, `topics.publish`
+`POST /v1/{topic}:publish` answering `{messageIds}`, `subscriptions.create`
+`PUT /v1/{name}`, `subscriptions.pull` `POST /v1/{subscription}:pull` answering
+`{receivedMessages}`, `acknowledge` and `delete` answering `{}`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from approvals.emulator.workflows.connectors.rest import Endpoint, emulator_connectors
 
-from approvals.emulator.workflows.connectors.rest import ConnectorSettings, Endpoint, invoke, require
-from approvals.emulator.workflows.tokens import TokenSource
-
-PUBLISH = "googleapis.pubsub.v1.projects.topics.publish"
-PUBLISH_ENDPOINT = Endpoint("POST", "{topic}:publish", body=True)
-
-
-def publish(args: Mapping[str, Any], settings: ConnectorSettings, tokens: TokenSource) -> Any:
-    """Publish `body.messages` to `topic` ("projects/{project}/topics/{topic}")."""
-    host = require(settings.pubsub_host, PUBLISH, "Pub/Sub emulator (PUBSUB_EMULATOR_HOST)")
-    return invoke(PUBLISH, PUBLISH_ENDPOINT, f"http://{host}/v1", args, tokens)
-
-
-CONNECTORS: dict[str, Callable[[Mapping[str, Any], ConnectorSettings, TokenSource], Any]] = {
-    PUBLISH: publish,
+ENDPOINTS = {
+    "topics.create": Endpoint("PUT", "{name}", body=True),
+    "topics.delete": Endpoint("DELETE", "{topic}"),
+    "topics.get": Endpoint("GET", "{topic}"),
+    "topics.publish": Endpoint("POST", "{topic}:publish", body=True),
+    "subscriptions.acknowledge": Endpoint("POST", "{subscription}:acknowledge", body=True),
+    "subscriptions.create": Endpoint("PUT", "{name}", body=True),
+    "subscriptions.delete": Endpoint("DELETE", "{subscription}"),
+    "subscriptions.pull": Endpoint("POST", "{subscription}:pull", body=True),
 }
+
+CONNECTORS = emulator_connectors(
+    "googleapis.pubsub.v1.projects.",
+    ENDPOINTS,
+    lambda settings: settings.pubsub_host,
+    "Pub/Sub emulator (PUBSUB_EMULATOR_HOST)",
+)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from approvals.emulator.workflows import values
@@ -77,6 +78,34 @@ def invoke(name: str, endpoint: Endpoint, base_url: str, args: Mapping[str, Any]
     url = with_query(f"{base_url.rstrip('/')}/{path}", flatten(args))
     token = access_token(name, tokens, params.get("scopes"))
     return request(endpoint.verb, url, token=token, body=body, timeout=timeout(name, params))
+
+
+# A connector method: (the step's args, where the services are, the workflow's tokens) -> its result.
+Connector = Callable[[Mapping[str, Any], ConnectorSettings, TokenSource], Any]
+
+
+def emulator_connectors(
+    prefix: str,
+    endpoints: Mapping[str, Endpoint],
+    host: Callable[[ConnectorSettings], str | None],
+    what: str,
+    tokens: TokenSource | None = None,
+) -> dict[str, Connector]:
+    """One connector per `endpoints` method (named `prefix` + method) on an emulator's `/v1`.
+
+    `host` picks the emulator's host:port from the settings; `tokens`, when given,
+    replaces the workflow's own (an emulator's admin credential).
+    """
+
+    def call(
+        name: str, endpoint: Endpoint, args: Mapping[str, Any], settings: ConnectorSettings, own: TokenSource
+    ) -> Any:
+        base = f"http://{require(host(settings), name, what)}/v1"
+        return invoke(name, endpoint, base, args, tokens or own)
+
+    return {
+        prefix + method: partial(call, prefix + method, endpoint) for method, endpoint in endpoints.items()
+    }
 
 
 def request(verb: str, url: str, *, token: str, body: Any, timeout: float) -> Any:

@@ -4,16 +4,19 @@ Locally that endpoint is emulator.translation, which is plainly not Google's
 translator; pointed at https://translation.googleapis.com with real tokens
 the same requests would reach the real API. Paths and shapes follow the Cloud
 Translation REST reference: v2 `POST /language/translate/v2` answering
-`{data: {translations: [{translatedText, detectedSourceLanguage?}]}}`, v3
+`{data: {translations: [{translatedText, detectedSourceLanguage?}]}}`, v2
+`GET /language/translate/v2/languages` answering `{data: {languages: [{language,
+name?}]}}`, v3
 `POST /v3/{parent}:translateText` answering `{translations: [{translatedText}]}`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from approvals.emulator.workflows.connectors.rest import (
+    Connector,
     ConnectorSettings,
     Endpoint,
     connector_params,
@@ -27,10 +30,13 @@ from approvals.emulator.workflows.http_client import access_token
 from approvals.emulator.workflows.tokens import TokenSource
 
 V2 = "googleapis.translate.v2.translations.translate"
+LANGUAGES = "googleapis.translate.v2.languages.list"
 V3 = "googleapis.translate.v3.projects.locations.translateText"
 # TranslateTextRequest (v2) fields.
 V2_FIELDS = ("q", "target", "source", "format", "model", "cid")
 V3_ENDPOINT = Endpoint("POST", "{parent}:translateText", body=True)
+# Its arguments `target` and `model` are query parameters (connector reference, languages.list).
+LANGUAGES_ENDPOINT = Endpoint("GET", "languages")
 _WHAT = "translation endpoint (translate_url)"
 
 
@@ -60,13 +66,20 @@ def translate_v2(args: Mapping[str, Any], settings: ConnectorSettings, tokens: T
     return request("POST", url, token=token, body=fields, timeout=timeout(V2, params))
 
 
+def languages(args: Mapping[str, Any], settings: ConnectorSettings, tokens: TokenSource) -> Any:
+    """v2 languages.list: the supported languages, named in `target`'s language when given."""
+    base = require(settings.translate_url, LANGUAGES, _WHAT)
+    return invoke(LANGUAGES, LANGUAGES_ENDPOINT, f"{base.rstrip('/')}/language/translate/v2", args, tokens)
+
+
 def translate_v3(args: Mapping[str, Any], settings: ConnectorSettings, tokens: TokenSource) -> Any:
     """v3 translateText: `parent` in the path, the TranslateTextRequest as `body`."""
     base = require(settings.translate_url, V3, _WHAT)
     return invoke(V3, V3_ENDPOINT, f"{base.rstrip('/')}/v3", args, tokens)
 
 
-CONNECTORS: dict[str, Callable[[Mapping[str, Any], ConnectorSettings, TokenSource], Any]] = {
+CONNECTORS: dict[str, Connector] = {
+    LANGUAGES: languages,
     V2: translate_v2,
     V3: translate_v3,
 }

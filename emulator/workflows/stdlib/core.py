@@ -71,6 +71,10 @@ def _get_type(host: Host, value: Any) -> str:
 
 
 def _if(host: Host, condition: Any, ifTrue: Any, ifFalse: Any) -> Any:  # noqa: N803 -- documented names
+    # "If condition evaluates to true, ifTrue is returned. If condition evaluates to false or
+    # null, ifFalse is returned."
+    if condition is None:
+        return ifFalse
     return ifTrue if want("if", "condition", condition, bool, "a boolean") else ifFalse
 
 

@@ -22,11 +22,17 @@ def _floor(host: Host, x: Any) -> int:
 
 
 def _max(host: Host, x: Any, y: Any) -> int | float:
-    return max(want_number("math.max", "x", x), want_number("math.max", "y", y))
+    return _typed(max(want_number("math.max", "x", x), want_number("math.max", "y", y)), x, y)
 
 
 def _min(host: Host, x: Any, y: Any) -> int | float:
-    return min(want_number("math.min", "x", x), want_number("math.min", "y", y))
+    return _typed(min(want_number("math.min", "x", x), want_number("math.min", "y", y)), x, y)
+
+
+def _typed(result: int | float, x: Any, y: Any) -> int | float:
+    # math.max, math.min: "If both numbers are integers, returns an integer; otherwise, a
+    # floating-point number."
+    return result if isinstance(x, int) and isinstance(y, int) else float(result)
 
 
 FUNCTIONS = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 import re2
 
@@ -83,15 +83,23 @@ def _replace_all_regex(host: Host, source: Any, regexp: Any, repl: Any) -> str:
 
 def _split(host: Host, source: Any, separator: Any) -> list[str]:
     text, sep = _str("text.split", "source", source), _str("text.split", "separator", separator)
-    return list(text) if sep == "" else text.split(sep)
+    if sep == "":
+        # "ValueError If separator is an empty string" -- text.split.
+        raise WorkflowError.tagged(VALUE_ERROR, "text.split: separator is an empty string")
+    return text.split(sep)
 
 
 def _substring(host: Host, source: Any, start: Any, end: Any) -> str:
+    # "A negative index is considered an offset from the end of the string. If an index is
+    # outside of the source string's range, it is clamped to the bounds of the range."
     text = _str("text.substring", "source", source)
-    begin = want("text.substring", "start", start, int, "an integer")
-    stop = want("text.substring", "end", end, int, "an integer")
-    begin, stop = max(begin, 0), min(stop, len(text))
+    begin = _index(len(text), want("text.substring", "start", start, int, "an integer"))
+    stop = _index(len(text), want("text.substring", "end", end, int, "an integer"))
     return text[begin:stop] if begin < stop else ""
+
+
+def _index(length: int, index: int) -> int:
+    return min(max(index + length if index < 0 else index, 0), length)
 
 
 def _to_lower(host: Host, source: Any) -> str:
@@ -114,6 +122,9 @@ def _percent_encode(text: str, space: str) -> str:
     return "".join(out)
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def _url_encode(host: Host, source: Any) -> str:
     # text.url_encode("a/b/c?item=d+e f") returns "a%2Fb%2Fc%3Fitem%3Dd%2Be%20f".
     return _percent_encode(_str("text.url_encode", "source", source), "%20")
@@ -125,9 +136,13 @@ def _url_encode_plus(host: Host, source: Any) -> str:
 
 
 def _url_decode(host: Host, source: Any) -> str:
+    # Reference: "Plus signs (+) are replaced with spaces"; ValueError "If source contains
+    # any % not followed by two hexadecimal characters".
     text = _str("text.url_decode", "source", source)
+    if _BAD_ESCAPE.search(text):
+        raise WorkflowError.tagged(VALUE_ERROR, "text.url_decode: a % not followed by two hex digits")
     try:
-        return unquote(text, errors="strict")
+        return unquote_plus(text, errors="strict")
     except UnicodeDecodeError as e:
         raise WorkflowError.tagged(VALUE_ERROR, f"text.url_decode: not UTF-8: {e}") from None
 
@@ -141,11 +156,10 @@ def _codec(function: str, charset: Any) -> str:
 
 
 def _decode(host: Host, data: Any, charset: Any) -> str:
+    # Reference: "Each byte that cannot be correctly decoded using the specified charset is
+    # represented in the output by the \uFFFD codepoint"; only an unknown charset is a ValueError.
     raw = want("text.decode", "data", data, bytes, "bytes")
-    try:
-        return raw.decode(_codec("text.decode", charset))
-    except UnicodeDecodeError as e:
-        raise WorkflowError.tagged(VALUE_ERROR, f"text.decode: {e}") from None
+    return raw.decode(_codec("text.decode", charset), errors="replace")
 
 
 def _encode(host: Host, text: Any, charset: Any) -> bytes:
