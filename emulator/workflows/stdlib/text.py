@@ -10,6 +10,7 @@ zero-based index", text.find_all).
 from __future__ import annotations
 
 import codecs
+import re
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -122,6 +123,7 @@ def _percent_encode(text: str, space: str) -> str:
     return "".join(out)
 
 
+# Our own pattern, not a workflow's: Python's re, whose lookahead RE2 lacks.
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
