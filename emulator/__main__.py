@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -225,6 +224,8 @@ def report(execution: ExecutionRecord) -> int:
 def up(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, serve until Ctrl-C or SIGTERM, then stop everything."""
     # Imported here: Pulumi and the stack's services take seconds to load, which `run` need not pay.
+    import signal
+
     from approvals.emulator.gcloud import EmulatorError
     from approvals.emulator.process import ProcessError
     from approvals.emulator.stack import LocalStack, StackError
