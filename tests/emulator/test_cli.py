@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.engine import WAITER
+
 ROOT = Path(__file__).resolve().parents[2]
 ONE_STEP = "main:\n  steps:\n    - done:\n        return: 1\n"
 # Loaded only by the workflows or commands that need them: teams run `run` in loops.
@@ -243,22 +245,7 @@ def test_deploy_time_checks_still_refuse_what_the_engine_lacks(
 
 def test_a_callback_url_printed_by_a_run_answers_and_resumes_it(tmp_path: Path) -> None:
     """The callback server starts with the first callback; the URL must answer at once."""
-    workflow = write(
-        tmp_path,
-        """
-- create:
-    call: events.create_callback_endpoint
-    result: callback
-- wait:
-    call: events.await_callback
-    args:
-      callback: ${callback}
-      timeout: 60
-    result: request
-- done:
-    return: ${request.http_request.body}
-""",
-    )
+    workflow = write(tmp_path, WAITER)
     command = [sys.executable, "-m", "emulator", "run", str(workflow)]
     with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
