@@ -61,7 +61,7 @@ def report(repeat: int = 11) -> list[str]:
     # At their default level (INFO) they log every step and the whole input: ERROR spares them that.
     theirs = [sys.executable, "-c", THEIR_CLI, "--loglevel", "ERROR"]
     with tempfile.TemporaryDirectory() as folder:
-        # Their CLI reads a .env from its working folder: an empty one keeps it from ours.
+        # Their CLI loads `.env` from its working folder: this fresh one has none to load.
         here = Path(folder)
         (here / "one_step.yaml").write_text(ONE_STEP)
         (here / "fifty.yaml").write_text(assign_workflow(50))
