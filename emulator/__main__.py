@@ -20,29 +20,27 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from approvals.emulator.gcloud import EmulatorError
-from approvals.emulator.process import ProcessError
+# Only what `run` needs, at the top: teams run it in loops, so `up` and `health` import
+# their own (Pulumi, the services, the HTTP client) and a run imports its callback
+# server and connectors only when the workflow uses them.
 from approvals.emulator.workflows import values
 from approvals.emulator.workflows.clock import RealClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
 from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.engine import logger as engine_log
 from approvals.emulator.workflows.errors import DefinitionError, WorkflowError
-from approvals.emulator.workflows.server import WorkflowsServer, json_text
 from approvals.emulator.workflows.store import SUCCEEDED, ExecutionRecord, Store
 from approvals.emulator.workflows.tokens import StaticTokens
 
 if TYPE_CHECKING:
     from approvals.emulator.stack import LocalStack
+    from approvals.emulator.workflows.connectors import ConnectorSettings
+    from approvals.emulator.workflows.server import WorkflowsServer
 
 DEFAULT_PROJECT = "local-project"
 # Firebase's hosting emulator serves on 5000 too.
@@ -144,14 +142,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def connector_settings(project: str) -> ConnectorSettings:
-    """Where connectors go, from the same variables Google's client libraries honour locally."""
-    return ConnectorSettings(
-        firestore_host=os.environ.get("FIRESTORE_EMULATOR_HOST") or None,
-        translate_url=os.environ.get("TRANSLATE_URL") or None,
-        pubsub_host=os.environ.get("PUBSUB_EMULATOR_HOST") or None,
-        project=project,
-    )
+def connector_settings(project: str) -> ConnectorSettings | None:
+    """Where connectors go, from the same variables Google's client libraries honour locally.
+
+    None when none is set: the engine then makes its defaults on a first connector call,
+    and a run that makes none never loads the connectors.
+    """
+    where = {
+        "firestore_host": os.environ.get("FIRESTORE_EMULATOR_HOST") or None,
+        "translate_url": os.environ.get("TRANSLATE_URL") or None,
+        "pubsub_host": os.environ.get("PUBSUB_EMULATOR_HOST") or None,
+    }
+    if not any(where.values()):
+        return None
+    from approvals.emulator.workflows.connectors import ConnectorSettings
+
+    return ConnectorSettings(**where, project=project)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     # Workflow ids are letters, digits, hyphens and underscores.
     workflow_id = re.sub(r"[^A-Za-z0-9_-]", "-", args.workflow.stem) or "workflow"
     store = Store(":memory:")
-    engine = Engine(
+    engine = _RunEngine(
         store,
         RealClock(),
         project=args.project,
@@ -172,7 +178,6 @@ def run(args: argparse.Namespace) -> int:
         tokens=StaticTokens(),
         on_callback=lambda url: print(f"callback: {url}", file=sys.stderr, flush=True),
     )
-    server = WorkflowsServer(engine).start()
     try:
         try:
             engine.deploy(workflow_id, source, dict(args.env), filename=str(args.workflow))
@@ -183,23 +188,46 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        server.stop()
+        if engine.server is not None:
+            engine.server.stop()
         engine.close()
         store.close()
+
+
+class _RunEngine(Engine):
+    """The engine of `run`, whose callback server starts with the workflow's first callback.
+
+    Most runs create none, and for them the server (http.server and its email parser,
+    a thread, a shutdown that waits on its poll) would cost more than the run itself.
+    """
+
+    server: WorkflowsServer | None = None
+
+    def callback_url(self, workflow_id: str, execution_id: str, callback_id: str) -> str:
+        if self.server is None:
+            from approvals.emulator.workflows.server import WorkflowsServer
+
+            # Its start() sets base_url, which the URL below is made of.
+            self.server = WorkflowsServer(self).start()
+        return super().callback_url(workflow_id, execution_id, callback_id)
 
 
 def report(execution: ExecutionRecord) -> int:
     """Print the outcome (before shutting down, which takes a moment) and pick the exit status."""
     if execution.state == SUCCEEDED:
-        print(json_text(execution.result), flush=True)
+        print(values.json_text(execution.result), flush=True)
         return 0
-    print(json_text(execution.error), file=sys.stderr, flush=True)
+    print(values.json_text(execution.error), file=sys.stderr, flush=True)
     return 1
 
 
 def up(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, serve until Ctrl-C or SIGTERM, then stop everything."""
     # Imported here: Pulumi and the stack's services take seconds to load, which `run` need not pay.
+    import signal
+
+    from approvals.emulator.gcloud import EmulatorError
+    from approvals.emulator.process import ProcessError
     from approvals.emulator.stack import LocalStack, StackError
 
     # SIGTERM ends the stack the way Ctrl-C does, so `kill` leaves no process behind either.
@@ -257,6 +285,9 @@ def _say(line: str) -> None:
 
 def health(args: argparse.Namespace) -> int:
     """Print each service of the stack at ``args.url``; 0 when all are up."""
+    import urllib.error
+    import urllib.request
+
     url = f"{args.url.rstrip('/')}/local/health"
     try:
         with urllib.request.urlopen(url, timeout=30) as response:

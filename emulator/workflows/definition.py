@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from approvals.emulator.workflows import connectors, stdlib
+from approvals.emulator.workflows import stdlib
 from approvals.emulator.workflows.errors import DefinitionError, WorkflowError
 from approvals.emulator.workflows.parser import (
     Const,
@@ -481,6 +481,9 @@ class _Parser:
             self.check_subworkflow_args(function, node, step, args_node, args or {})
             return "subworkflow"
         if function.startswith("googleapis."):
+            # Imported for the first connector call only: most workflows make none.
+            from approvals.emulator.workflows import connectors
+
             problem = connectors.check_supported(function)
             if problem is not None:
                 raise self.error(problem, node, step)

@@ -24,13 +24,12 @@ import urllib.parse
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from approvals.emulator.workflows import connectors, http_client, values
+from approvals.emulator.workflows import values
 from approvals.emulator.workflows.access import Access, AccessDenied, authorization_of, bearer_token
 from approvals.emulator.workflows.clock import Clock, VirtualClock
 from approvals.emulator.workflows.definition import Program, parse
@@ -60,6 +59,11 @@ from approvals.emulator.workflows.store import (
     WorkflowRecord,
 )
 from approvals.emulator.workflows.tokens import StaticTokens, TokenSource
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from approvals.emulator.workflows.connectors import ConnectorSettings
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +177,7 @@ class Engine:
         project_number: str = "000000000000",
         location: str = "us-central1",
         base_url: str | None = None,
-        connector_settings: connectors.ConnectorSettings | None = None,
+        connector_settings: ConnectorSettings | None = None,
         tokens: TokenSource | None = None,
         access: Access | None = None,
         on_callback: Callable[[str], None] | None = None,
@@ -186,7 +190,8 @@ class Engine:
         self.location = location
         # None until a server announces itself (see server.WorkflowsServer.start).
         self.base_url = base_url
-        self.connector_settings = connector_settings or connectors.ConnectorSettings(project=project)
+        # None: the connectors' defaults for `project`, made on the first connector call.
+        self.connector_settings = connector_settings
         self.tokens = tokens or StaticTokens()
         # Who may call back and use the Executions API; None: any bearer token may call
         # back, and anyone may use the API.
@@ -203,7 +208,9 @@ class Engine:
         self._busy = False
         self._inflight = 0
         self._stopping = False
-        self._pool = ThreadPoolExecutor(max_workers=io_workers, thread_name_prefix="workflows-io")
+        # Made by the first blocking call (_dispatch): most CLI runs make none.
+        self._pool: ThreadPoolExecutor | None = None
+        self._io_workers = io_workers
         for record in reversed(store.executions(state=ACTIVE)):
             self._events.append(partial(self._activate, record.id))
         self._thread = threading.Thread(target=self._loop, name="workflows-engine", daemon=True)
@@ -386,7 +393,8 @@ class Engine:
             self._stopping = True
             self._cond.notify_all()
         self._thread.join(timeout=10)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     # The loop thread
 
@@ -545,6 +553,12 @@ class Engine:
         if isinstance(effect, CallEffect):
             with self._cond:
                 self._inflight += 1
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self._io_workers, thread_name_prefix="workflows-io"
+                )
             self._pool.submit(self._perform_call, execution_id, effect_id, effect)
         elif isinstance(effect, SleepEffect):
             self._add_timer(effect.until, partial(self._commit, execution_id, effect_id, result=None))
@@ -578,11 +592,15 @@ class Engine:
         error: WorkflowError | None = None
         try:
             if effect.name.startswith("http."):
+                # Loaded with the first http.* call: most workflows a CLI run executes make none.
+                from approvals.emulator.workflows import http_client
+
                 result = http_client.http_call(effect.name, effect.args, self.tokens)
             elif effect.name.startswith("googleapis."):
-                result = connectors.call_connector(
-                    effect.name, effect.args, self.connector_settings, self.tokens
-                )
+                from approvals.emulator.workflows import connectors
+
+                settings = self.connector_settings or connectors.ConnectorSettings(project=self.project)
+                result = connectors.call_connector(effect.name, effect.args, settings, self.tokens)
             else:
                 raise WorkflowError.tagged(
                     SYSTEM_ERROR, f"{effect.name} is not a blocking call the engine knows"

@@ -59,7 +59,6 @@ from approvals.emulator.workflows.errors import (
 )
 from approvals.emulator.workflows.expressions import assign, evaluate_value
 from approvals.emulator.workflows.parser import Target
-from approvals.emulator.workflows.stdlib.time import parse_timestamp
 from approvals.emulator.workflows.values import FunctionRef, copy_value, is_number, json_size, type_name
 
 # "Quotas and limits": subworkflow call stack depth, nesting of parallel steps,
@@ -546,6 +545,9 @@ class Run:
                 raise WorkflowError.tagged(VALUE_ERROR, "sys.sleep: seconds must not be negative")
             return SleepEffect(self.host.now() + seconds)
         if name == "sys.sleep_until":
+            # Imported here, like the library's modules (stdlib.lookup): zoneinfo is slow to load.
+            from approvals.emulator.workflows.stdlib.time import parse_timestamp
+
             return SleepEffect(parse_timestamp("sys.sleep_until", "time", args.get("time")))
         if name == "events.create_callback_endpoint":
             return CreateCallbackEffect(str(args.get("http_callback_method") or "POST"))

@@ -53,14 +53,6 @@ def timestamp(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def json_text(value: Any) -> str:
-    """A Workflows value as the JSON text the API carries in argument/result/payload."""
-    try:
-        return json.dumps(values.to_json(value))
-    except WorkflowError:
-        return json.dumps(describe(value))
-
-
 def execution_name(engine: Engine, record: ExecutionRecord) -> str:
     return (
         f"projects/{engine.project}/locations/{engine.location}/workflows/{record.workflow}"
@@ -75,17 +67,17 @@ def execution_json(engine: Engine, record: ExecutionRecord, view: str = "FULL") 
         "startTime": timestamp(record.start_time),
         "state": record.state,
         "workflowRevisionId": record.revision,
-        "argument": json_text(record.argument),
+        "argument": values.json_text(record.argument),
         "callLogLevel": "CALL_LOG_LEVEL_UNSPECIFIED",
     }
     if record.end_time is not None:
         body["endTime"] = timestamp(record.end_time)
         body["duration"] = f"{max(0.0, record.end_time - record.start_time):.6f}s"
     if record.state == SUCCEEDED:
-        body["result"] = json_text(record.result)
+        body["result"] = values.json_text(record.result)
     elif record.error is not None:
         # "The value is only present if the execution's state is FAILED or CANCELLED."
-        body["error"] = {"payload": json_text(record.error), "context": describe(record.error)}
+        body["error"] = {"payload": values.json_text(record.error), "context": describe(record.error)}
     if view == "BASIC":
         return {key: body[key] for key in BASIC_FIELDS if key in body}
     return body
@@ -96,7 +88,7 @@ def callback_json(engine: Engine, record: ExecutionRecord, callback: CallbackRec
     return {
         "name": f"{execution_name(engine, record)}/callbacks/{callback.id}",
         "method": callback.method,
-        "availablePayloads": [] if callback.request is None else [json_text(callback.request)],
+        "availablePayloads": [] if callback.request is None else [values.json_text(callback.request)],
         "waiters": "1" if callback.waiting else "0",
     }
 

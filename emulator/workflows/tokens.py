@@ -10,14 +10,10 @@ metadata server (emulator.metadata) for the local stack.
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
-
-from approvals.emulator.metadata import ACCOUNT_PATH
 
 
 class TokenError(RuntimeError):
@@ -73,6 +69,13 @@ class MetadataTokens:
         return self._get("identity", urllib.parse.urlencode({"audience": audience, "format": "full"}))
 
     def _get(self, what: str, query: str) -> str:
+        # Imported here: the metadata server and urllib.request cost a plain `python -m
+        # emulator run`, whose tokens are StaticTokens, time it need not spend.
+        import urllib.error
+        import urllib.request
+
+        from approvals.emulator.metadata import ACCOUNT_PATH
+
         url = f"http://{self.host}{ACCOUNT_PATH}/{what}" + (f"?{query}" if query else "")
         request = urllib.request.Request(url, headers={"Metadata-Flavor": "Google"})
         try:

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from approvals.emulator.workflows.errors import TYPE_ERROR, VALUE_ERROR, WorkflowError
+from approvals.emulator.workflows.errors import TYPE_ERROR, VALUE_ERROR, WorkflowError, describe
 
 # "Integer (64 bit, signed)" -- Workflows data types (reference/syntax/datatypes).
 INT64_MIN = -(2**63)
@@ -142,6 +142,14 @@ def to_json(v: Any) -> Any:
     if isinstance(v, dict):
         return {k: to_json(x) for k, x in v.items()}
     raise WorkflowError.tagged(VALUE_ERROR, f"cannot JSON-encode a {type_name(v)} value")
+
+
+def json_text(value: Any) -> str:
+    """A Workflows value as the JSON text the API carries in argument/result/payload."""
+    try:
+        return json.dumps(to_json(value))
+    except WorkflowError:
+        return json.dumps(describe(value))
 
 
 def from_json(obj: Any) -> Any:

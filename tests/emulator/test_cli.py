@@ -5,19 +5,68 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
+import pytest
+
+from benchmarks.engine import WAITER
+
 ROOT = Path(__file__).resolve().parents[2]
+ONE_STEP = "main:\n  steps:\n    - done:\n        return: 1\n"
+# Loaded only by the workflows or commands that need them: teams run `run` in loops.
+NOT_FOR_ONE_STEP = (
+    "urllib.request",
+    "http.client",
+    "http.server",
+    "email",
+    "concurrent.futures",
+    "zoneinfo",
+    "hashlib",
+    "grpc",
+    "google",
+    "pulumi",
+    "pulumi_gcp",
+    "approvals.platform",
+    "approvals.emulator.stack",
+    "approvals.emulator.workflows.server",
+    "approvals.emulator.workflows.http_client",
+    "approvals.emulator.workflows.connectors",
+    "approvals.emulator.workflows.stdlib.core",
+    "approvals.emulator.workflows.stdlib.text",
+)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_with("-m", "emulator", *args)
+
+
+# `python -m emulator ARGS` (none: a bare interpreter), then the names of every module the
+# process holds, as a last line on stderr. (`-X importtime` misses importlib.import_module.)
+MODULES_AFTER_RUN = """
+import json, runpy, sys
+try:
+    if sys.argv[1:]:
+        runpy.run_module("emulator", run_name="__main__", alter_sys=True)
+finally:
+    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def imported_by_run(workflow: Path | None) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """The run of `workflow`, and every module its process imported."""
+    done = run_with("-c", MODULES_AFTER_RUN, *(["run", str(workflow)] if workflow else []))
+    return done, set(json.loads(done.stderr.splitlines()[-1]))
+
+
+def heavy(modules: set[str]) -> list[str]:
+    """Those of `modules` that are, or are inside, one of NOT_FOR_ONE_STEP."""
+    return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in NOT_FOR_ONE_STEP))
+
+
+def run_with(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "emulator", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
 
 
@@ -154,3 +203,63 @@ def test_a_result_that_is_not_json_fails_the_run_instead_of_hanging_it(tmp_path:
         assert error["tags"] == ["ValueError"]
         assert error["message"].startswith("a workflow's result must be JSON")
         assert "Traceback" not in done.stderr
+
+
+def test_a_one_step_run_imports_neither_clients_nor_servers_nor_pulumi(tmp_path: Path) -> None:
+    done, modules = imported_by_run(write(tmp_path, ONE_STEP))
+    # Site hooks of installed packages import some on any start (the `google` namespace).
+    _, bare = imported_by_run(None)
+
+    assert (done.returncode, done.stdout) == (0, "1\n"), done.stderr
+    assert "approvals.emulator.workflows.engine" in modules  # the listing is real
+    assert heavy(modules - bare) == []
+
+
+def test_a_library_namespace_loads_when_the_workflow_names_it(tmp_path: Path) -> None:
+    workflow = write(tmp_path, '- split:\n    return: ${text.split("a,b", ",")}\n')
+
+    done, modules = imported_by_run(workflow)
+
+    assert json.loads(done.stdout) == ["a", "b"], done.stderr
+    assert "approvals.emulator.workflows.stdlib.text" in modules
+    assert "approvals.emulator.workflows.stdlib.hash" not in modules
+
+
+@pytest.mark.parametrize(
+    ("call", "problem"),
+    [
+        ("text.no_such_function", "unknown function or subworkflow 'text.no_such_function'"),
+        ("googleapis.storage.v1.objects.get", "connector googleapis.storage.v1.objects.get is not supported"),
+    ],
+)
+def test_deploy_time_checks_still_refuse_what_the_engine_lacks(
+    tmp_path: Path, call: str, problem: str
+) -> None:
+    workflow = write(tmp_path, f"- first:\n    call: {call}\n- done:\n    return: 1\n")
+
+    done = run("run", str(workflow))
+
+    assert done.returncode == 2
+    assert problem in done.stderr
+
+
+def test_a_callback_url_printed_by_a_run_answers_and_resumes_it(tmp_path: Path) -> None:
+    """The callback server starts with the first callback; the URL must answer at once."""
+    workflow = write(tmp_path, WAITER)
+    command = [sys.executable, "-m", "emulator", "run", str(workflow)]
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stderr is not None
+        url = process.stderr.readline().removeprefix("callback: ").strip()
+        request = urllib.request.Request(
+            url,
+            data=b'{"decision": "approve"}',
+            headers={"Authorization": "Bearer me", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+        stdout, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 0
+    assert json.loads(stdout) == {"decision": "approve"}

@@ -24,7 +24,6 @@ from approvals.emulator.workflows.errors import (
     VALUE_ERROR,
     WorkflowError,
 )
-from approvals.emulator.workflows.http_client import access_token, encode_body, send, with_query
 from approvals.emulator.workflows.tokens import TokenSource
 
 # Connectors reference, connector_params.timeout: "The default value is 1800".
@@ -69,6 +68,10 @@ def require(value: str | None, name: str, what: str) -> str:
 
 def invoke(name: str, endpoint: Endpoint, base_url: str, args: Mapping[str, Any], tokens: TokenSource) -> Any:
     """Call `endpoint` with the connector `args`; the decoded response body or a WorkflowError."""
+    # The HTTP client loads with the first call: deploying a workflow, or running one
+    # that calls no connector, does not need it (`python -m emulator run` starts faster).
+    from approvals.emulator.workflows.http_client import access_token, with_query
+
     args = dict(args)
     params = connector_params(name, args.pop("connector_params", None))
     path = _fill(name, endpoint, args)
@@ -117,6 +120,8 @@ def request(verb: str, url: str, *, token: str, body: Any, timeout: float) -> An
     themselves on Google Cloud; this local engine does not retry, so those
     arrive as HttpError too.
     """
+    from approvals.emulator.workflows.http_client import encode_body, send
+
     headers = {"Authorization": f"Bearer {token}"}
     data = None if body is None else encode_body(body, headers)
     response = send(verb, url, headers=headers, body=data, timeout=timeout, refused_tag=CONNECTION_ERROR)

@@ -26,7 +26,6 @@ from approvals.emulator.workflows.connectors.rest import (
     timeout,
 )
 from approvals.emulator.workflows.errors import TYPE_ERROR, WorkflowError
-from approvals.emulator.workflows.http_client import access_token
 from approvals.emulator.workflows.tokens import TokenSource
 
 V2 = "googleapis.translate.v2.translations.translate"
@@ -61,6 +60,9 @@ def translate_v2(args: Mapping[str, Any], settings: ConnectorSettings, tokens: T
     for field in ("q", "target"):
         if fields.get(field) is None:
             raise WorkflowError.tagged(TYPE_ERROR, f"{V2}: missing required argument {field}")
+    # Imported with the first call, as in rest.invoke.
+    from approvals.emulator.workflows.http_client import access_token
+
     token = access_token(V2, tokens, params.get("scopes"))
     url = f"{base.rstrip('/')}/language/translate/v2"
     return request("POST", url, token=token, body=fields, timeout=timeout(V2, params))

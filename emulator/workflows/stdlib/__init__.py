@@ -1,6 +1,9 @@
 """The Workflows standard library: a registry of functions and named values.
 
 Functions are looked up by their full dotted name (`text.split`, `len`).
+Each namespace is the module of that name (`text.split` in `text`, names
+without a dot in `core`), imported on its first lookup: a workflow loads only
+the modules it names, which keeps `python -m emulator run` quick to start.
 Blocking ones (`http.*`, `sys.sleep`, `events.*`, any `googleapis.*`
 connector) carry no implementation: the interpreter turns a call into an
 effect. Named values are library objects used without a call, such as
@@ -9,40 +12,59 @@ effect. Named values are library objects used without a call, such as
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from approvals.emulator.workflows.effects import Host
 from approvals.emulator.workflows.errors import TYPE_ERROR, WorkflowError
-from approvals.emulator.workflows.stdlib import (
-    base64,
-    core,
-    events,
-    http,
-    json,
-    math,
-    retry,
-    sys,
-    text,
-    time,
-    uuid,
-)
-from approvals.emulator.workflows.stdlib import hash as hash_lib
-from approvals.emulator.workflows.stdlib import list as list_lib
-from approvals.emulator.workflows.stdlib import map as map_lib
 from approvals.emulator.workflows.stdlib.base import REQUIRED, Function, Param
 from approvals.emulator.workflows.values import FunctionRef, copy_value
 
 __all__ = ["REQUIRED", "Function", "Param", "bind", "call_pure", "global_value", "lookup"]
 
-_MODULES = (core, sys, text, json, map_lib, list_lib, math, time, uuid, base64, hash_lib, retry, http, events)
-_FUNCTIONS: dict[str, Function] = {f.name: f for module in _MODULES for f in module.FUNCTIONS}
-_VALUES: dict[str, Any] = {k: v for module in _MODULES for k, v in getattr(module, "VALUES", {}).items()}
-
+# The dotted namespaces, each the module of that name; a name without a dot is in CORE.
+NAMESPACES = frozenset(
+    [
+        "base64",
+        "events",
+        "hash",
+        "http",
+        "json",
+        "list",
+        "map",
+        "math",
+        "retry",
+        "sys",
+        "text",
+        "time",
+        "uuid",
+    ]
+)
+CORE = "core"
 CONNECTOR_PREFIX = "googleapis."
+
+# Filled a module at a time, as its names are first looked up.
+_FUNCTIONS: dict[str, Function] = {}
+_VALUES: dict[str, Any] = {}
+_LOADED: set[str] = set()
+
+
+def _load(name: str) -> None:
+    """Import the library module that would hold `name`, once; nothing for an unknown namespace."""
+    namespace, dot, _ = name.partition(".")
+    module_name = namespace if dot else CORE
+    if module_name in _LOADED or (dot and namespace not in NAMESPACES):
+        return
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    _FUNCTIONS.update((f.name, f) for f in module.FUNCTIONS)
+    _VALUES.update(getattr(module, "VALUES", {}))
+    # Marked last: a thread that finds the module loaded finds all its names.
+    _LOADED.add(module_name)
 
 
 def lookup(name: str) -> Function | None:
     """The library function called `name`; any `googleapis.*` name is a blocking connector call."""
+    _load(name)
     function = _FUNCTIONS.get(name)
     if function is None and name.startswith(CONNECTOR_PREFIX) and len(name) > len(CONNECTOR_PREFIX):
         return Function(name, (), None, blocking=True, any_args=True)
@@ -54,6 +76,7 @@ def global_value(name: str) -> Any:
 
     Raises LookupError if the library has no such name.
     """
+    _load(name)
     if name in _VALUES:
         return copy_value(_VALUES[name])
     if name in _FUNCTIONS:
