@@ -20,7 +20,7 @@ from approvals.emulator.workflows.errors import TYPE_ERROR, WorkflowError
 from approvals.emulator.workflows.stdlib.base import REQUIRED, Function, Param
 from approvals.emulator.workflows.values import FunctionRef, copy_value
 
-__all__ = ["REQUIRED", "Function", "Param", "bind", "call_pure", "global_value", "lookup"]
+__all__ = ["REQUIRED", "Function", "Param", "bind", "call_pure", "function_names", "global_value", "lookup"]
 
 # The dotted namespaces, each the module of that name; a name without a dot is in CORE.
 NAMESPACES = frozenset(
@@ -52,14 +52,27 @@ _LOADED: set[str] = set()
 def _load(name: str) -> None:
     """Import the library module that would hold `name`, once; nothing for an unknown namespace."""
     namespace, dot, _ = name.partition(".")
-    module_name = namespace if dot else CORE
-    if module_name in _LOADED or (dot and namespace not in NAMESPACES):
+    if not dot:
+        _load_module(CORE)
+    elif namespace in NAMESPACES:
+        _load_module(namespace)
+
+
+def _load_module(module_name: str) -> None:
+    if module_name in _LOADED:
         return
     module = importlib.import_module(f"{__name__}.{module_name}")
     _FUNCTIONS.update((f.name, f) for f in module.FUNCTIONS)
     _VALUES.update(getattr(module, "VALUES", {}))
     # Marked last: a thread that finds the module loaded finds all its names.
     _LOADED.add(module_name)
+
+
+def function_names() -> frozenset[str]:
+    """Every library function's name: for tools and tests that list them, so it loads them all."""
+    for module_name in (*NAMESPACES, CORE):
+        _load_module(module_name)
+    return frozenset(_FUNCTIONS)
 
 
 def lookup(name: str) -> Function | None:
