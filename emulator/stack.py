@@ -29,6 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -53,11 +54,19 @@ from approvals.emulator.workflows.clock import Clock, RealClock, VirtualClock
 from approvals.emulator.workflows.connectors import ConnectorSettings
 from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.errors import DefinitionError
-from approvals.emulator.workflows.grpc_api import ExecutionsService
 from approvals.emulator.workflows.server import WorkflowsServer
 from approvals.emulator.workflows.store import Store
 from approvals.emulator.workflows.tokens import StaticTokens
 from approvals.testing import Graph, capture_program
+
+with warnings.catch_warnings():
+    # The Executions API's messages come from google-cloud-workflows, whose google-api-core announces on
+    # import, once per client package, when Google stops supporting this Python in new releases: three
+    # FutureWarnings before `python -m emulator up`'s first line, about nothing the stack can act on.
+    warnings.filterwarnings(
+        "ignore", category=FutureWarning, module=r"google\.api_core\._python_version_support"
+    )
+    from approvals.emulator.workflows.grpc_api import ExecutionsService
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -427,6 +427,15 @@ def test_up_on_a_busy_port_says_so() -> None:
     assert f"port {port} is in use: pass --port" in done.stderr
 
 
+def test_up_prints_only_its_own_lines() -> None:
+    """No warning from Google's client libraries (about Python versions they will stop supporting)."""
+    with busy_port() as port:
+        done = run_cli("up", "--port", str(port))
+
+    assert done.stdout.splitlines()[0] == "Starting the local stack 'dev' ..."
+    assert done.stderr.splitlines() == [f"error: port {port} is in use: pass --port with a free port"]
+
+
 def test_up_without_gcloud_says_how_to_install_it() -> None:
     # Only the interpreter's folder: no gcloud (nor java) on PATH.
     done = run_cli(
