@@ -130,6 +130,11 @@ class ChildProcess(LocalService):
                 time.sleep(0.1)
         raise ProcessError(f"{self.name} did not answer within {timeout:.0f}s:\n{self.output()}")
 
+    @property
+    def running(self) -> bool:
+        """Started, not stopped, and not exited."""
+        return self._process is not None and self._process.poll() is None
+
     def output(self, size: int = 8000) -> str:
         """The end of what the process printed."""
         if self._log is None:
