@@ -171,6 +171,9 @@ class LocalStack(LocalService):
         (the tests share theirs, which saves seconds per stack). The stack loads its rules into
         ``firestore`` for its project and empties that project's databases when it stops; it
         deletes the topics and subscriptions it created on ``pubsub``.
+
+        ``state_dir``: where the engine's store, its callback port and (with the stack's own
+        Firestore emulator) an export of its database are kept from one run to the next.
         """
         self.program = Path(program)
         self.stack = stack
