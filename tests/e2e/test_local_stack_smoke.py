@@ -339,6 +339,15 @@ def test_a_busy_port_is_refused_before_anything_starts() -> None:
         LocalStack(stack="dev", port=port).start()
 
 
+def test_a_state_dir_whose_callback_port_is_busy_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """Its pending requests name that port in their callback URLs: another would leave them undecidable."""
+    with busy_port() as port:
+        (tmp_path / "engine-port").write_text(f"{port}\n")
+
+        with pytest.raises(StackError, match=f"port {port} is in use: the engine's callback URLs name it"):
+            LocalStack(stack="dev", state_dir=tmp_path).start()
+
+
 def test_a_program_without_an_approvals_platform_is_refused(tmp_path: Path) -> None:
     program = tmp_path / "__main__.py"
     program.write_text("import pulumi\n\npulumi.export('nothing', 1)\n")
