@@ -21,6 +21,7 @@ from approvals.emulator.service import LocalService
 # the kernel closes when it exits, however it exits. Both ends are close-on-exec (PEP 446): a child
 # gets the read end only through pass_fds, and no child ever holds the write end.
 _LIFELINE, _LIFELINE_WRITE_END = os.pipe()
+_TETHER = Path(__file__).with_name("tether.py")
 
 
 def free_port() -> int:
@@ -98,8 +99,8 @@ class ChildProcess(LocalService):
             return self
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for output()
         self._process = subprocess.Popen(
-            # -I: the tether imports only the standard library and itself, whatever PYTHONPATH or cwd say.
-            [sys.executable, "-I", "-m", "approvals.emulator.tether", str(_LIFELINE), *self.argv],
+            # A script, -I: it needs only the standard library, whatever PYTHONPATH, cwd or the install say.
+            [sys.executable, "-I", str(_TETHER), str(_LIFELINE), *self.argv],
             env={**os.environ, **self.env},
             cwd=self.cwd,
             stdin=subprocess.DEVNULL,

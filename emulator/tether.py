@@ -1,4 +1,4 @@
-"""`python -m approvals.emulator.tether FD COMMAND...`: COMMAND, in a process group dying with its launcher.
+"""`python -I tether.py FD COMMAND...`: COMMAND, in a process group that dies with its launcher.
 
 Each child service runs in a process group of its own, so that stopping it ends
 what it started too (gcloud's JVM, gunicorn's workers). A group does not notice
