@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="keep the engine's executions here across runs (default: a temporary folder)",
+        help="keep the engine's executions and Firestore's data here across runs (default: a temp folder)",
     )
     health = commands.add_parser(
         "health",

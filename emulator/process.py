@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -15,6 +16,12 @@ from pathlib import Path
 from typing import IO, Self
 
 from approvals.emulator.service import LocalService
+
+# The lifeline of every child's tether (emulator.tether): only this process holds the write end, which
+# the kernel closes when it exits, however it exits. Both ends are close-on-exec (PEP 446): a child
+# gets the read end only through pass_fds, and no child ever holds the write end.
+_LIFELINE, _LIFELINE_WRITE_END = os.pipe()
+_TETHER = Path(__file__).with_name("tether.py")
 
 
 def free_port() -> int:
@@ -65,6 +72,8 @@ class ChildProcess(LocalService):
     Its output goes to a temporary file, kept until stop() so that errors can
     quote it. A process group of its own lets stop() end the launcher and every
     child it started (gcloud's JVM, gunicorn's workers): no stray processes.
+    The group is led by a tether (emulator.tether), which ends it when this
+    process dies without a stop(): killed, or crashed.
     """
 
     def __init__(
@@ -90,13 +99,15 @@ class ChildProcess(LocalService):
             return self
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for output()
         self._process = subprocess.Popen(
-            self.argv,
+            # A script, -I: it needs only the standard library, whatever PYTHONPATH, cwd or the install say.
+            [sys.executable, "-I", str(_TETHER), str(_LIFELINE), *self.argv],
             env={**os.environ, **self.env},
             cwd=self.cwd,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=(_LIFELINE,),
         )
         try:
             self._wait_until_ready(timeout)
@@ -119,6 +130,11 @@ class ChildProcess(LocalService):
             except OSError:
                 time.sleep(0.1)
         raise ProcessError(f"{self.name} did not answer within {timeout:.0f}s:\n{self.output()}")
+
+    @property
+    def running(self) -> bool:
+        """Started, not stopped, and not exited."""
+        return self._process is not None and self._process.poll() is None
 
     def output(self, size: int = 8000) -> str:
         """The end of what the process printed."""

@@ -29,13 +29,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
 import grpc
 
-from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.firestore import FirestoreEmulator, exported
 from approvals.emulator.frontend import FrontEnd
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.google_tokens import GoogleTokenSigner
@@ -53,15 +54,29 @@ from approvals.emulator.workflows.clock import Clock, RealClock, VirtualClock
 from approvals.emulator.workflows.connectors import ConnectorSettings
 from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.errors import DefinitionError
-from approvals.emulator.workflows.grpc_api import ExecutionsService
 from approvals.emulator.workflows.server import WorkflowsServer
 from approvals.emulator.workflows.store import Store
 from approvals.emulator.workflows.tokens import StaticTokens
 from approvals.testing import Graph, capture_program
 
+with warnings.catch_warnings():
+    # The Executions API's messages come from google-cloud-workflows, whose google-api-core announces on
+    # import, once per client package, when Google stops supporting this Python in new releases: three
+    # FutureWarnings before `python -m emulator up`'s first line, about nothing the stack can act on.
+    warnings.filterwarnings(
+        "ignore", category=FutureWarning, module=r"google\.api_core\._python_version_support"
+    )
+    from approvals.emulator.workflows.grpc_api import ExecutionsService
+
 REPO = Path(__file__).resolve().parent.parent
 
 PROBE_TIMEOUT = 2.0
+
+# What a state dir keeps besides the engine's store (engine.sqlite): the export of the stack's Firestore
+# database made as the stack stopped, which the emulator imports as it starts again, and the engine's HTTP
+# port, because the requests in Firestore keep the callback URLs of the executions waiting on them.
+FIRESTORE_EXPORT = "firestore"
+ENGINE_PORT = "engine-port"
 
 
 def in_parallel(calls: Sequence[Callable[[], object]]) -> None:
@@ -72,14 +87,14 @@ def in_parallel(calls: Sequence[Callable[[], object]]) -> None:
         future.result()
 
 
-def check_port(port: int) -> None:
-    """StackError unless ``port`` can be bound on 127.0.0.1 now."""
+def check_port(port: int, hint: str = "pass --port with a free port") -> None:
+    """StackError unless ``port`` can be bound on 127.0.0.1 now; ``hint`` says what to do if it is in use."""
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
-                raise StackError(f"port {port} is in use: pass --port with a free port") from error
+                raise StackError(f"port {port} is in use: {hint}") from error
             raise StackError(f"cannot listen on port {port}: {error.strerror}") from error
 
 
@@ -156,6 +171,9 @@ class LocalStack(LocalService):
         (the tests share theirs, which saves seconds per stack). The stack loads its rules into
         ``firestore`` for its project and empties that project's databases when it stops; it
         deletes the topics and subscriptions it created on ``pubsub``.
+
+        ``state_dir``: where the engine's store, its callback port and (with the stack's own
+        Firestore emulator) an export of its database are kept from one run to the next.
         """
         self.program = Path(program)
         self.stack = stack
@@ -214,17 +232,23 @@ class LocalStack(LocalService):
         if self.port is not None:
             check_port(self.port)
         self._dir = state_dir = self._state_dir(on_stop)
+        self._engine_port = self._callback_port()
 
         rules = None
         if plan.rules is not None:
             rules = state_dir / "firestore.rules"
             rules.write_text(plan.rules)
-        self.firestore = self._shared_firestore or FirestoreEmulator(project=plan.project, rules=rules)
+        self.firestore = self._shared_firestore or FirestoreEmulator(
+            project=plan.project, rules=rules, import_data=self._firestore_export()
+        )
         self.firestore.check()
         self.pubsub = (self._shared_pubsub or PubSubEmulator(project=plan.project)) if plan.topics else None
         shared = (self._shared_firestore, self._shared_pubsub)
         owned = [e for e in (self.firestore, self.pubsub) if e is not None and e not in shared]
         on_stop.callback(in_parallel, [emulator.stop for emulator in owned])
+        if self.state_dir is not None and self.firestore in owned:
+            # Once every other service has stopped (an ExitStack undoes in reverse): nothing writes any more.
+            on_stop.callback(self._export_firestore)
         if self.firestore is self._shared_firestore:
             # Leave the shared emulator as we found it: our project's documents go with us.
             for database in sorted({plan.database, *(d.database for d in plan.documents)}):
@@ -280,7 +304,7 @@ class LocalStack(LocalService):
             # The functions run on the wall clock (token expiry, decide's due_at check):
             # virtual time starts from now, and moves on only when told.
             self.clock.advance_to(time.time())
-        self._engine_port, self._grpc_port = free_port(), free_port()
+        self._grpc_port = free_port()
         on_stop.callback(self._close_engine)
         self._open_engine()
         for workflow in self.plan.workflows:
@@ -431,6 +455,36 @@ class LocalStack(LocalService):
         temporary = Path(tempfile.mkdtemp(prefix="approvals-local-"))
         on_stop.callback(shutil.rmtree, temporary, ignore_errors=True)
         return temporary
+
+    def _callback_port(self) -> int:
+        """The engine's HTTP port: with a state dir, the one of its first run, which callback URLs name."""
+        if self.state_dir is None:
+            return free_port()
+        kept = self.state_dir / ENGINE_PORT
+        if kept.exists():
+            port = int(kept.read_text())
+            check_port(port, f"the engine's callback URLs name it (kept in {kept}): stop what listens on it")
+            return port
+        port = free_port()
+        kept.write_text(f"{port}\n")
+        return port
+
+    def _firestore_export(self) -> Path | None:
+        """What a previous run of the state dir exported, if it did."""
+        if self.state_dir is None:
+            return None
+        export = exported(self.state_dir, FIRESTORE_EXPORT)
+        return export if export.exists() else None
+
+    def _export_firestore(self) -> None:
+        """Replace the state dir's export with the stack's database as it is now, if the emulator runs."""
+        if not self.firestore.running:
+            return  # it never started, or failed: the previous export is all there is
+        kept = self._dir / FIRESTORE_EXPORT
+        with tempfile.TemporaryDirectory(dir=self._dir) as scratch:
+            self.firestore.export(Path(scratch), FIRESTORE_EXPORT, self.plan.database)
+            shutil.rmtree(kept, ignore_errors=True)
+            (Path(scratch) / FIRESTORE_EXPORT).rename(kept)
 
     def _function_env(self) -> dict[str, str]:
         """Where a function finds the local services, on top of its own env vars."""

@@ -339,6 +339,15 @@ def test_a_busy_port_is_refused_before_anything_starts() -> None:
         LocalStack(stack="dev", port=port).start()
 
 
+def test_a_state_dir_whose_callback_port_is_busy_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """Its pending requests name that port in their callback URLs: another would leave them undecidable."""
+    with busy_port() as port:
+        (tmp_path / "engine-port").write_text(f"{port}\n")
+
+        with pytest.raises(StackError, match=f"port {port} is in use: the engine's callback URLs name it"):
+            LocalStack(stack="dev", state_dir=tmp_path).start()
+
+
 def test_a_program_without_an_approvals_platform_is_refused(tmp_path: Path) -> None:
     program = tmp_path / "__main__.py"
     program.write_text("import pulumi\n\npulumi.export('nothing', 1)\n")
@@ -371,10 +380,11 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-def test_up_serves_until_ctrl_c_then_exits_cleanly() -> None:
-    port = free_port()
+@contextlib.contextmanager
+def up(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`python -m emulator up ARGS` once ready, and what it printed until then; killed after the block."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "up", "--port", str(port)],
+        [sys.executable, "-m", "emulator", "up", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -396,7 +406,16 @@ def test_up_serves_until_ctrl_c_then_exits_cleanly() -> None:
                 output.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
             except queue.Empty:
                 pytest.fail("no 'Press Ctrl-C' within the start-up timeout:\n" + "".join(output))
-        text = "".join(output)
+        yield process, "".join(output)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_up_serves_until_ctrl_c_then_exits_cleanly() -> None:
+    port = free_port()
+    with up("--port", str(port)) as (process, text):
         for progress in ("firestore emulator", "pubsub emulator", "workflows engine", *FUNCTIONS, "hosting"):
             assert f"  {progress} " in text, text
         assert f"origin               http://127.0.0.1:{port}\n" in text
@@ -410,13 +429,39 @@ def test_up_serves_until_ctrl_c_then_exits_cleanly() -> None:
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
     assert wait_gone(started) == set()
     assert run_cli("health", "--url", f"http://127.0.0.1:{port}").returncode == 1
+
+
+def can_listen(port: int) -> bool:
+    """Whether a new server could listen on ``port`` (as the stack's do: SO_REUSEADDR)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        sock.listen()
+        return True
+
+
+def test_up_killed_leaves_no_process_behind() -> None:
+    """Killed with SIGKILL, it cannot stop its services: they end themselves, JVMs and workers included."""
+    with up("--port", str(free_port())) as (process, text):
+        started = descendants(process.pid)
+        ports = {int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)", text)}
+        try:
+            process.kill()
+            process.wait()
+
+            assert wait_gone(started) == set()
+            assert [port for port in ports if not can_listen(port)] == []
+        finally:
+            # Whatever outlived the launcher is ended here, not left to the next test.
+            for pid, _ in still_running(started):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(os.getpgid(pid), signal.SIGKILL)
 
 
 def test_up_on_a_busy_port_says_so() -> None:
@@ -425,6 +470,15 @@ def test_up_on_a_busy_port_says_so() -> None:
 
     assert done.returncode == 1
     assert f"port {port} is in use: pass --port" in done.stderr
+
+
+def test_up_prints_only_its_own_lines() -> None:
+    """No warning from Google's client libraries (about Python versions they will stop supporting)."""
+    with busy_port() as port:
+        done = run_cli("up", "--port", str(port))
+
+    assert done.stdout.splitlines()[0] == "Starting the local stack 'dev' ..."
+    assert done.stderr.splitlines() == [f"error: port {port} is in use: pass --port with a free port"]
 
 
 def test_up_without_gcloud_says_how_to_install_it() -> None:
