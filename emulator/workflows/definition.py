@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -52,10 +51,12 @@ _NO_NEXT = frozenset({"raise"})
 
 
 # ---------------------------------------------------------------- program model
+#
+# NamedTuples, for the CLI's start, as the expression nodes of `parser` (see there): nothing
+# compares these nodes with `==`, whose tuple equality ignores the class.
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(NamedTuple):
     """One `- target: value` entry of an assign list."""
 
     target: Any  # parser Target
@@ -64,13 +65,11 @@ class Assignment:
     line: int
 
 
-@dataclass(frozen=True)
-class Assign:
+class Assign(NamedTuple):
     assignments: tuple[Assignment, ...]
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """`call:` a subworkflow, a pure stdlib function or a blocking one (an effect)."""
 
     function: str
@@ -79,8 +78,7 @@ class Call:
     result: Any  # parser Target or None
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     """One switch entry: when `test` is true, run `action` (may be None) then follow `next`."""
 
     line: int
@@ -89,13 +87,11 @@ class Condition:
     next: str | None
 
 
-@dataclass(frozen=True)
-class Switch:
+class Switch(NamedTuple):
     conditions: tuple[Condition, ...]
 
 
-@dataclass(frozen=True)
-class Loop:
+class Loop(NamedTuple):
     """A `for` block: `items` (compiled list) or `range` (compiled [start, end])."""
 
     value: str
@@ -106,30 +102,26 @@ class Loop:
     has_items: bool
 
 
-@dataclass(frozen=True)
-class Branch:
+class Branch(NamedTuple):
     name: str
     line: int
     body: Block
 
 
-@dataclass(frozen=True)
-class Parallel:
+class Parallel(NamedTuple):
     shared: tuple[str, ...]
     concurrency_limit: Any  # compiled or None
     branches: tuple[Branch, ...] | None
     loop: Loop | None
 
 
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(NamedTuple):
     initial_delay: Any
     max_delay: Any
     multiplier: Any
 
 
-@dataclass(frozen=True)
-class Retry:
+class Retry(NamedTuple):
     """Either a whole policy expression (`${http.default_retry}`) or its parts."""
 
     policy: Any  # compiled expression giving a policy map, or None
@@ -138,36 +130,30 @@ class Retry:
     backoff: Backoff | None
 
 
-@dataclass(frozen=True)
-class Except:
+class Except(NamedTuple):
     name: str | None
     body: Block
 
 
-@dataclass(frozen=True)
-class Try:
+class Try(NamedTuple):
     body: Block
     retry: Retry | None
     handler: Except | None
 
 
-@dataclass(frozen=True)
-class Raise:
+class Raise(NamedTuple):
     value: Any
 
 
-@dataclass(frozen=True)
-class Return:
+class Return(NamedTuple):
     value: Any
 
 
-@dataclass(frozen=True)
-class Steps:
+class Steps(NamedTuple):
     body: Block
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """A named step; `action` is None for a step that only jumps (`next`)."""
 
     name: str
@@ -176,33 +162,35 @@ class Step:
     next: str | None
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """A list of steps, indexed by name for `next` jumps."""
 
     steps: tuple[Step, ...]
-    index: Mapping[str, int] = field(compare=False, repr=False)
+    index: Mapping[str, int]  # derived from `steps`: left out of the repr
+
+    def __repr__(self) -> str:
+        return f"Block(steps={self.steps!r})"
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     name: str
     required: bool
     default: Any  # compiled
 
 
-@dataclass(frozen=True)
-class Subworkflow:
+class Subworkflow(NamedTuple):
     name: str
     line: int
     params: tuple[Param, ...]
     body: Block
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(NamedTuple):
     subworkflows: Mapping[str, Subworkflow]
-    source: str = field(repr=False)
+    source: str  # left out of the repr
+
+    def __repr__(self) -> str:
+        return f"Program(subworkflows={self.subworkflows!r})"
 
     @property
     def main(self) -> Subworkflow:

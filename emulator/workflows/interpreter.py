@@ -681,7 +681,7 @@ class Run:
         if retry.backoff is not None:
             backoff = {
                 name: evaluate_value(part, frame)
-                for name, part in vars(retry.backoff).items()
+                for name, part in retry.backoff._asdict().items()
                 if part is not None
             }
         return _Policy.of(
