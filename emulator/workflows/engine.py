@@ -24,10 +24,9 @@ import urllib.parse
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from approvals.emulator.workflows import values
 from approvals.emulator.workflows.access import Access, AccessDenied, authorization_of, bearer_token
@@ -88,25 +87,26 @@ class FailedPreconditionError(EngineError):
     """The resource is not in a state that allows the request (e.g. cancelling an ended execution)."""
 
 
-@dataclass(frozen=True)
-class CallbackRequest:
+class CallbackRequest(NamedTuple):
     """An HTTP request to a callback endpoint, as the server received it."""
 
     method: str
     path: str
-    query: dict[str, list[str]] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, list[str]]
+    headers: dict[str, str]
     body: bytes = b""
 
 
-@dataclass
 class _Live:
     """An ACTIVE execution's in-memory side: its Run and which effects are already in hand."""
 
-    execution_id: str
-    run: Run
-    host: _Host
-    dispatched: set[str] = field(default_factory=set)
+    __slots__ = ("dispatched", "execution_id", "host", "run")
+
+    def __init__(self, execution_id: str, run: Run, host: _Host) -> None:
+        self.execution_id = execution_id
+        self.run = run
+        self.host = host
+        self.dispatched: set[str] = set()
 
 
 class _Host:
@@ -156,8 +156,7 @@ class _Host:
         return value
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     """One sys.log call."""
 
     execution_id: str
