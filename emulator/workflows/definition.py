@@ -10,7 +10,6 @@ main workflow. They might contain subworkflows.").
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -291,9 +290,7 @@ class _Parser:
             )
 
     def unknown_function(self, function: str) -> str:
-        guesses = difflib.get_close_matches(function, sorted(self.names), n=1)
-        hint = f"; did you mean {guesses[0]!r}?" if guesses else ""
-        return f"unknown function or subworkflow {function!r}{hint}"
+        return f"unknown function or subworkflow {function!r}{_did_you_mean(function, sorted(self.names))}"
 
     # -- structure
 
@@ -725,9 +722,17 @@ class _Parser:
             return
         where = "in this subworkflow" if target not in self.seen_steps else "reachable from here"
         visible = sorted({name for scope in scopes for name in scope.index})
-        guesses = difflib.get_close_matches(target, visible, n=1)
-        hint = f"; did you mean {guesses[0]!r}?" if guesses else ""
+        hint = _did_you_mean(target, visible)
         raise self.error(f"next: {target!r} is not a step {where}{hint}", step.line, step.name)
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    """`; did you mean 'x'?` with the closest of `candidates`, or "" when none is close."""
+    # Imported by the errors that need it: a valid workflow's run does not load difflib.
+    import difflib
+
+    guesses = difflib.get_close_matches(word, candidates, n=1)
+    return f"; did you mean {guesses[0]!r}?" if guesses else ""
 
 
 def _jumps_of(action: Any) -> Iterator[str | None]:
