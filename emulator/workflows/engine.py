@@ -18,7 +18,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
-import logging
 import os
 import threading
 import urllib.parse
@@ -60,11 +59,23 @@ from approvals.emulator.workflows.store import (
 from approvals.emulator.workflows.tokens import StaticTokens, TokenSource
 
 if TYPE_CHECKING:
+    import logging
     from concurrent.futures import ThreadPoolExecutor
 
     from approvals.emulator.workflows.connectors import ConnectorSettings
 
-logger = logging.getLogger(__name__)
+
+def logger() -> logging.Logger:
+    """This module's logger (sys.log output at INFO, the engine's own failures at ERROR).
+
+    logging is imported with the first message rather than with the engine: most runs of
+    `python -m emulator run` log nothing, and logging with what it imports (traceback,
+    string, weakref) is about 4 ms of a start whose budget is twice `import yaml`.
+    """
+    import logging
+
+    return logging.getLogger(__name__)
+
 
 # Where callback URLs point when no local server announced itself: Google's shape.
 PRODUCTION_BASE_URL = "https://workflowexecutions.googleapis.com"
@@ -399,7 +410,7 @@ class Engine:
         """sys.log output: kept in `logs` and sent to this module's logger."""
         with self._cond:
             self.logs.append(LogEntry(execution_id, severity, payload))
-        logger.info("[%s] %s: %s", execution_id, severity, payload)
+        logger().info("[%s] %s: %s", execution_id, severity, payload)
 
     def close(self) -> None:
         """Stop the loop and the I/O pool; ACTIVE executions stay ACTIVE in the store."""
@@ -439,7 +450,7 @@ class Engine:
             try:
                 job()
             except Exception:
-                logger.exception("engine loop job failed")
+                logger().exception("engine loop job failed")
             finally:
                 with self._cond:
                     self._busy = False
@@ -474,7 +485,7 @@ class Engine:
                 self._live[execution_id] = live
                 self._replay(live)
             except Exception as exc:
-                logger.exception("execution %s could not be started or resumed", execution_id)
+                logger().exception("execution %s could not be started or resumed", execution_id)
                 self._fail(execution_id, exc)
                 return
             self._settle(live)
@@ -501,7 +512,7 @@ class Engine:
             live.run.resolve(effect_id, result=result, error=error)
             live.run.advance()
         except Exception as exc:
-            logger.exception("execution %s failed inside the interpreter", execution_id)
+            logger().exception("execution %s failed inside the interpreter", execution_id)
             self._fail(execution_id, exc)
             return
         self._settle(live)
@@ -517,7 +528,7 @@ class Engine:
         except WorkflowError as exc:
             self._fail(live.execution_id, exc)
         except Exception as exc:
-            logger.exception("execution %s could not be settled", live.execution_id)
+            logger().exception("execution %s could not be settled", live.execution_id)
             self._fail(live.execution_id, exc)
 
     def _record_or_dispatch(self, live: _Live) -> None:
@@ -622,7 +633,7 @@ class Engine:
         except WorkflowError as exc:
             error = exc
         except Exception as exc:
-            logger.exception("%s failed", effect.name)
+            logger().exception("%s failed", effect.name)
             error = WorkflowError.tagged(SYSTEM_ERROR, f"{effect.name} failed: {exc}")
         with self._cond:
             self._commit(execution_id, effect_id, result=result, error=error)
@@ -643,7 +654,7 @@ class Engine:
         with self._cond, self.store.transaction():
             self.store.create_callback(CallbackRecord(callback_id, execution_id, method, self.clock.now()))
             self._commit(execution_id, effect_id, result={"url": url})
-        logger.debug("callback endpoint %s", url)
+        logger().debug("callback endpoint %s", url)
         if self.on_callback is not None:
             self.on_callback(url)
 
