@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import sys
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from approvals.emulator.workflows import values
 from approvals.emulator.workflows.clock import RealClock
 from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.engine import logger as engine_log
+from approvals.emulator.workflows.engine import logger as engine_logger
 from approvals.emulator.workflows.errors import DefinitionError, WorkflowError
 from approvals.emulator.workflows.store import SUCCEEDED, ExecutionRecord, Store
 from approvals.emulator.workflows.tokens import StaticTokens
@@ -195,13 +194,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _RunEngine(Engine):
-    """The engine of `run`, whose callback server starts with the workflow's first callback.
+    """The engine of `run`, whose callback server starts with the workflow's first callback,
+    and whose log reaches stderr with the workflow's first sys.log call.
 
-    Most runs create none, and for them the server (http.server and its email parser,
-    a thread, a shutdown that waits on its poll) would cost more than the run itself.
+    Most runs do neither, and for them the server (http.server and its email parser,
+    a thread, a shutdown that waits on its poll) would cost more than the run itself, and
+    logging a few milliseconds of the start. (The engine's own failures, logged at ERROR,
+    reach stderr as they are anyway: logging prints a message no handler takes there.)
     """
 
     server: WorkflowsServer | None = None
+    logging_to_stderr = False
+
+    def record_log(self, execution_id: str, severity: str, payload: Any) -> None:
+        if not self.logging_to_stderr:
+            self.logging_to_stderr = True
+            log_to_stderr()
+        super().record_log(execution_id, severity, payload)
 
     def callback_url(self, workflow_id: str, execution_id: str, callback_id: str) -> str:
         if self.server is None:
@@ -304,13 +313,21 @@ def health(args: argparse.Namespace) -> int:
     return 0 if report.get("status") == "ok" else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    # sys.log output goes to stderr, one line per call.
+def log_to_stderr() -> None:
+    """Print the engine's log on stderr, one line a message: sys.log output from INFO up."""
+    import logging
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    engine_log.addHandler(handler)
-    engine_log.setLevel(logging.INFO)
+    engine_logger().addHandler(handler)
+    engine_logger().setLevel(logging.INFO)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command != "run":
+        # `run` starts this with its workflow's first sys.log call (see _RunEngine).
+        log_to_stderr()
     commands: dict[str, Callable[[argparse.Namespace], int]] = {"run": run, "up": up, "health": health}
     return commands[args.command](args)
 

@@ -12,7 +12,6 @@ roles), so that "only decide may call back" holds on one machine too.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 # The emulators' admin credential (the Firestore emulator's too): tests and the
 # stack's own tools read with it; no function or workflow is handed it.
@@ -47,12 +46,18 @@ class AccessDenied(Exception):  # noqa: N818 - named for the answer it becomes
         return "UNAUTHENTICATED" if self.status == 401 else "PERMISSION_DENIED"
 
 
-@dataclass
 class Access:
     """Tokens -> identities, and identities -> the project permissions the program grants them."""
 
-    permissions: dict[str, frozenset[str]] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)
+    # A plain class, not a dataclass: the engine imports this module, and the CLI's start
+    # would pay for creating a dataclass (see `parser`).
+    __slots__ = ("permissions", "tokens")
+
+    def __init__(
+        self, permissions: dict[str, frozenset[str]] | None = None, tokens: dict[str, str] | None = None
+    ) -> None:
+        self.permissions = {} if permissions is None else permissions
+        self.tokens = {} if tokens is None else tokens
 
     @classmethod
     def from_grants(cls, grants: Iterable[tuple[str, str]], roles: Mapping[str, Iterable[str]]) -> Access:

@@ -10,10 +10,8 @@ main workflow. They might contain subworkflows.").
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -52,10 +50,12 @@ _NO_NEXT = frozenset({"raise"})
 
 
 # ---------------------------------------------------------------- program model
+#
+# NamedTuples, for the CLI's start, as the expression nodes of `parser` (see there): nothing
+# compares these nodes with `==`, whose tuple equality ignores the class.
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(NamedTuple):
     """One `- target: value` entry of an assign list."""
 
     target: Any  # parser Target
@@ -64,13 +64,11 @@ class Assignment:
     line: int
 
 
-@dataclass(frozen=True)
-class Assign:
+class Assign(NamedTuple):
     assignments: tuple[Assignment, ...]
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """`call:` a subworkflow, a pure stdlib function or a blocking one (an effect)."""
 
     function: str
@@ -79,8 +77,7 @@ class Call:
     result: Any  # parser Target or None
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     """One switch entry: when `test` is true, run `action` (may be None) then follow `next`."""
 
     line: int
@@ -89,13 +86,11 @@ class Condition:
     next: str | None
 
 
-@dataclass(frozen=True)
-class Switch:
+class Switch(NamedTuple):
     conditions: tuple[Condition, ...]
 
 
-@dataclass(frozen=True)
-class Loop:
+class Loop(NamedTuple):
     """A `for` block: `items` (compiled list) or `range` (compiled [start, end])."""
 
     value: str
@@ -106,30 +101,26 @@ class Loop:
     has_items: bool
 
 
-@dataclass(frozen=True)
-class Branch:
+class Branch(NamedTuple):
     name: str
     line: int
     body: Block
 
 
-@dataclass(frozen=True)
-class Parallel:
+class Parallel(NamedTuple):
     shared: tuple[str, ...]
     concurrency_limit: Any  # compiled or None
     branches: tuple[Branch, ...] | None
     loop: Loop | None
 
 
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(NamedTuple):
     initial_delay: Any
     max_delay: Any
     multiplier: Any
 
 
-@dataclass(frozen=True)
-class Retry:
+class Retry(NamedTuple):
     """Either a whole policy expression (`${http.default_retry}`) or its parts."""
 
     policy: Any  # compiled expression giving a policy map, or None
@@ -138,36 +129,30 @@ class Retry:
     backoff: Backoff | None
 
 
-@dataclass(frozen=True)
-class Except:
+class Except(NamedTuple):
     name: str | None
     body: Block
 
 
-@dataclass(frozen=True)
-class Try:
+class Try(NamedTuple):
     body: Block
     retry: Retry | None
     handler: Except | None
 
 
-@dataclass(frozen=True)
-class Raise:
+class Raise(NamedTuple):
     value: Any
 
 
-@dataclass(frozen=True)
-class Return:
+class Return(NamedTuple):
     value: Any
 
 
-@dataclass(frozen=True)
-class Steps:
+class Steps(NamedTuple):
     body: Block
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """A named step; `action` is None for a step that only jumps (`next`)."""
 
     name: str
@@ -176,33 +161,35 @@ class Step:
     next: str | None
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """A list of steps, indexed by name for `next` jumps."""
 
     steps: tuple[Step, ...]
-    index: Mapping[str, int] = field(compare=False, repr=False)
+    index: Mapping[str, int]  # derived from `steps`: left out of the repr
+
+    def __repr__(self) -> str:
+        return f"Block(steps={self.steps!r})"
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     name: str
     required: bool
     default: Any  # compiled
 
 
-@dataclass(frozen=True)
-class Subworkflow:
+class Subworkflow(NamedTuple):
     name: str
     line: int
     params: tuple[Param, ...]
     body: Block
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(NamedTuple):
     subworkflows: Mapping[str, Subworkflow]
-    source: str = field(repr=False)
+    source: str  # left out of the repr
+
+    def __repr__(self) -> str:
+        return f"Program(subworkflows={self.subworkflows!r})"
 
     @property
     def main(self) -> Subworkflow:
@@ -303,9 +290,7 @@ class _Parser:
             )
 
     def unknown_function(self, function: str) -> str:
-        guesses = difflib.get_close_matches(function, sorted(self.names), n=1)
-        hint = f"; did you mean {guesses[0]!r}?" if guesses else ""
-        return f"unknown function or subworkflow {function!r}{hint}"
+        return f"unknown function or subworkflow {function!r}{_did_you_mean(function, sorted(self.names))}"
 
     # -- structure
 
@@ -737,9 +722,17 @@ class _Parser:
             return
         where = "in this subworkflow" if target not in self.seen_steps else "reachable from here"
         visible = sorted({name for scope in scopes for name in scope.index})
-        guesses = difflib.get_close_matches(target, visible, n=1)
-        hint = f"; did you mean {guesses[0]!r}?" if guesses else ""
+        hint = _did_you_mean(target, visible)
         raise self.error(f"next: {target!r} is not a step {where}{hint}", step.line, step.name)
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    """`; did you mean 'x'?` with the closest of `candidates`, or "" when none is close."""
+    # Imported by the errors that need it: a valid workflow's run does not load difflib.
+    import difflib
+
+    guesses = difflib.get_close_matches(word, candidates, n=1)
+    return f"; did you mean {guesses[0]!r}?" if guesses else ""
 
 
 def _jumps_of(action: Any) -> Iterator[str | None]:

@@ -6,38 +6,36 @@ engine performs; the execution stays a suspended generator meanwhile, so a
 waiting execution holds no thread. Effects carry a deterministic id (branch
 path + counter) so that the engine can journal their results and replay them
 after a restart.
+
+Effects are NamedTuples rather than dataclasses, which the CLI's start would pay for (see
+`parser`); the engine tells them apart by class, never by `==`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class CallEffect:
+class CallEffect(NamedTuple):
     """A blocking standard library function or connector call, with named args."""
 
     name: str
-    args: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class SleepEffect:
+class SleepEffect(NamedTuple):
     """sys.sleep / sys.sleep_until: resume at `until` (epoch seconds on the engine clock)."""
 
     until: float
 
 
-@dataclass(frozen=True)
-class CreateCallbackEffect:
+class CreateCallbackEffect(NamedTuple):
     """events.create_callback_endpoint: the engine answers {url} (and keeps the id)."""
 
     method: str
 
 
-@dataclass(frozen=True)
-class AwaitCallbackEffect:
+class AwaitCallbackEffect(NamedTuple):
     """events.await_callback: the engine answers the callback request map, or a TimeoutError."""
 
     callback: dict[str, Any]

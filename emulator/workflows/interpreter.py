@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator, Iterator, MutableMapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from approvals.emulator.workflows import stdlib
 from approvals.emulator.workflows.definition import (
@@ -81,17 +80,19 @@ _Gen = Generator[Any, Any, Any]
 
 
 # ---------------------------------------------------------------- completions
+#
+# Immutable records are NamedTuples and mutable ones classes with __slots__, not dataclasses:
+# the CLI's start would spend more creating dataclasses than running a short workflow (see
+# `parser`). Completions are told apart by class: `_Jump("x") == _Return("x")` as tuples.
 
 
-@dataclass(frozen=True)
-class _Jump:
+class _Jump(NamedTuple):
     """Leave the current block for `target`: a step name, end, break or continue."""
 
     target: str
 
 
-@dataclass(frozen=True)
-class _Return:
+class _Return(NamedTuple):
     value: Any
 
 
@@ -221,14 +222,16 @@ def _check_strings(value: Any) -> None:
         _check_strings(item)
 
 
-@dataclass
 class _Frame:
     """The `Context` of expressions in one scope, plus the nesting depths limits apply to."""
 
-    run: Run
-    variables: _Scope
-    depth: int = 1
-    parallel_depth: int = 0
+    __slots__ = ("depth", "parallel_depth", "run", "variables")
+
+    def __init__(self, run: Run, variables: _Scope, depth: int = 1, parallel_depth: int = 0) -> None:
+        self.run = run
+        self.variables = variables
+        self.depth = depth
+        self.parallel_depth = parallel_depth
 
     @property
     def host(self) -> Host:
@@ -252,33 +255,36 @@ class _Frame:
 # ---------------------------------------------------------------- scheduling
 
 
-@dataclass(frozen=True)
-class _Spawn:
+class _Spawn(NamedTuple):
     """Yielded by a parallel step: run these (branch id, generator) pairs, then resume me."""
 
     children: tuple[tuple[str, _Gen], ...]
     limit: int
 
 
-@dataclass
 class _Group:
     """The children of one running parallel step."""
 
-    parent: _Task
-    waiting: deque[tuple[str, str, _Gen]]  # (path, branch id, generator) not started yet
-    running: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    error_count: int = 0
+    __slots__ = ("error_count", "errors", "parent", "running", "waiting")
+
+    def __init__(self, parent: _Task, waiting: deque[tuple[str, str, _Gen]]) -> None:
+        self.parent = parent
+        self.waiting = waiting  # (path, branch id, generator) not started yet
+        self.running = 0
+        self.errors: list[dict[str, Any]] = []
+        self.error_count = 0
 
 
-@dataclass
 class _Task:
-    path: str
-    gen: _Gen
-    group: _Group | None = None
-    branch_id: str = ""
-    counter: int = 0
-    inbox: tuple[str, Any] = ("send", None)
+    __slots__ = ("branch_id", "counter", "gen", "group", "inbox", "path")
+
+    def __init__(self, path: str, gen: _Gen, group: _Group | None = None, branch_id: str = "") -> None:
+        self.path = path
+        self.gen = gen
+        self.group = group
+        self.branch_id = branch_id
+        self.counter = 0
+        self.inbox: tuple[str, Any] = ("send", None)
 
 
 class Run:
@@ -600,9 +606,9 @@ class Run:
     def _loop(self, loop: Loop, frame: _Frame) -> _Gen:
         for index, value in enumerate(self._iterations(loop, frame)):
             outcome = yield from self._iteration(loop, frame.child(), index, value)
-            if outcome is None or outcome == _Jump(CONTINUE):
+            if outcome is None or (isinstance(outcome, _Jump) and outcome.target == CONTINUE):
                 continue
-            if outcome == _Jump(BREAK):
+            if isinstance(outcome, _Jump) and outcome.target == BREAK:
                 break
             return outcome
         return None
@@ -681,7 +687,7 @@ class Run:
         if retry.backoff is not None:
             backoff = {
                 name: evaluate_value(part, frame)
-                for name, part in vars(retry.backoff).items()
+                for name, part in retry.backoff._asdict().items()
                 if part is not None
             }
         return _Policy.of(
@@ -707,8 +713,7 @@ class Run:
         return verdict
 
 
-@dataclass(frozen=True)
-class _Policy:
+class _Policy(NamedTuple):
     """A retry policy: which errors to retry, how often, and the waits in between (Retry steps)."""
 
     predicate: FunctionRef

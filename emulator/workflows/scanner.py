@@ -6,8 +6,7 @@ workflow author needs when a deploy is refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # Token kinds.
 NUMBER = "number"
@@ -71,8 +70,7 @@ class ExpressionSyntaxError(ValueError):
         super().__init__(f"{message} (at offset {offset})")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """`value` is the literal value for NUMBER/STRING/KEYWORD-literal, else the canonical text."""
 
     kind: str

@@ -18,9 +18,8 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ACTIVE = "ACTIVE"
 SUCCEEDED = "SUCCEEDED"
@@ -83,23 +82,25 @@ def _untag(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class WorkflowRecord:
+# The records are NamedTuples rather than dataclasses, which the CLI's start would pay for
+# (see `parser`).
+
+
+class WorkflowRecord(NamedTuple):
     """One deployed revision of a workflow."""
 
     id: str
     revision: str
     number: int
     source: str
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str]
     service_account: str | None = None
     project: str = ""
     location: str = ""
     created: float = 0.0
 
 
-@dataclass(frozen=True)
-class ExecutionRecord:
+class ExecutionRecord(NamedTuple):
     """An execution's durable state; `result`/`error` are decoded values."""
 
     id: str
@@ -113,8 +114,7 @@ class ExecutionRecord:
     end_time: float | None = None
 
 
-@dataclass(frozen=True)
-class JournalEntry:
+class JournalEntry(NamedTuple):
     """A resolved effect: its id and either a result or an error value."""
 
     seq: int
@@ -124,8 +124,7 @@ class JournalEntry:
     failed: bool = False
 
 
-@dataclass(frozen=True)
-class CallbackRecord:
+class CallbackRecord(NamedTuple):
     """A callback endpoint: `request` is the pending-request slot, `waiting` the awaiting effect id."""
 
     id: str

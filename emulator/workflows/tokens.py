@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class TokenError(RuntimeError):
@@ -30,9 +29,10 @@ class TokenSource(Protocol):
         """An OIDC identity token whose ``aud`` is ``audience``."""
 
 
-@dataclass(frozen=True)
-class StaticTokens:
+class StaticTokens(NamedTuple):
     """The same two tokens whatever is asked: for tests and offline runs."""
+
+    # A NamedTuple, not a frozen dataclass, for the CLI's start (see `parser`).
 
     access: str = "local-access-token"
     identity: str = "local-identity-token"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from approvals.emulator.workflows.errors import TYPE_ERROR, VALUE_ERROR, WorkflowError, describe
@@ -22,15 +21,36 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 
-@dataclass(frozen=True)
 class FunctionRef:
     """A standard library function or a subworkflow named as a value.
 
     `predicate: ${http.default_retry_predicate}` evaluates to one of these; the
     interpreter calls it through `Context.call(name, [error])`.
+
+    Written out rather than a frozen dataclass, whose creation the CLI's start would pay
+    for (see `parser`), and not a NamedTuple: a Workflows value must not be a tuple, which
+    the JSON encoders would take for a list.
     """
 
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"FunctionRef is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"FunctionRef is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return other.name == self.name if type(other) is FunctionRef else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.name,))
+
+    def __repr__(self) -> str:
+        return f"FunctionRef(name={self.name!r})"
 
 
 def check_int(n: int) -> int:

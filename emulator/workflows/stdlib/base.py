@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from approvals.emulator.workflows.errors import TYPE_ERROR, WorkflowError
 from approvals.emulator.workflows.values import is_number, type_name
@@ -18,8 +17,10 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-@dataclass(frozen=True)
-class Param:
+# NamedTuples, not frozen dataclasses, for the CLI's start (see `parser`).
+
+
+class Param(NamedTuple):
     name: str
     default: Any = REQUIRED
 
@@ -28,8 +29,7 @@ class Param:
         return self.default is REQUIRED
 
 
-@dataclass(frozen=True)
-class Function:
+class Function(NamedTuple):
     """A standard library function.
 
     `blocking` functions have no `impl`: the interpreter turns a call into an
