@@ -34,13 +34,10 @@ NOT_FOR_ONE_STEP = (
     "approvals.emulator.workflows.connectors",
     "approvals.emulator.workflows.stdlib.core",
     "approvals.emulator.workflows.stdlib.text",
-    # The engine's records are NamedTuples and its ids made without uuid (which imports
-    # platform); difflib only words definition errors, and logging starts with the first
-    # message. Each was milliseconds of a run's start.
+    # The engine's records are NamedTuples; difflib only words definition errors, and
+    # logging starts with the first message. Each was milliseconds of a run's start.
     "dataclasses",
     "inspect",
-    "uuid",
-    "platform",
     "difflib",
     "logging",
     "traceback",

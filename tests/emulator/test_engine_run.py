@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from approvals.emulator.workflows.clock import DEFAULT_EPOCH, VirtualClock
-from approvals.emulator.workflows.engine import Engine, FailedPreconditionError, NotFoundError, new_uuid
+from approvals.emulator.workflows.engine import Engine, FailedPreconditionError, NotFoundError
 from approvals.emulator.workflows.errors import DefinitionError
 from tests.support.servers import RecordingServer, Reply
 
@@ -30,16 +28,6 @@ def test_an_execution_returns_its_result(engine: Engine, clock: VirtualClock) ->
     assert (done.state, done.result, done.revision) == ("SUCCEEDED", 42, revision)
     assert done.argument == {"x": 41}
     assert done.start_time == done.end_time == clock.now() == DEFAULT_EPOCH
-
-
-def test_execution_ids_are_random_version_4_uuids(engine: Engine) -> None:
-    engine.deploy("adder", ADD_ONE)
-    ids = [engine.start("adder", {"x": 1}).id for _ in range(3)] + [new_uuid() for _ in range(1000)]
-
-    parsed = [uuid.UUID(text) for text in ids]
-    assert all(str(u) == text for u, text in zip(parsed, ids, strict=True))
-    assert {(u.version, u.variant) for u in parsed} == {(4, uuid.RFC_4122)}
-    assert len(set(ids)) == len(ids)
 
 
 def test_an_uncaught_error_fails_the_execution_with_its_tags(engine: Engine) -> None:
