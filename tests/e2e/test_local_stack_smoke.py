@@ -84,8 +84,12 @@ def still_running(processes: set[Process]) -> set[Process]:
     return running
 
 
-def wait_gone(processes: set[Process], timeout: float = 15.0) -> set[Process]:
-    """What of ``processes`` is still running after ``timeout`` (grandchildren may take a moment)."""
+def wait_gone(processes: set[Process], timeout: float = 30.0) -> set[Process]:
+    """What of ``processes`` is still running after ``timeout`` (grandchildren may take a moment).
+
+    Well above the tethers' 10 s grace (emulator.tether.GRACE): on a loaded two-core machine,
+    two JVMs ending after that grace may take seconds more.
+    """
     deadline = time.monotonic() + timeout
     while (running := still_running(processes)) and time.monotonic() < deadline:
         time.sleep(0.1)
