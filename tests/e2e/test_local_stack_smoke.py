@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -32,6 +30,7 @@ from approvals.emulator.stack import REPO, LocalStack, StackError
 from approvals.emulator.stack_plan import SUBSCRIPTION, StackPlan
 from approvals.emulator.workflows.clock import VirtualClock
 from approvals.testing import Graph
+from tests.support.lines import Lines
 
 APPROVER = "alice@example.com"  # Pulumi.dev.yaml's approvals:approvers
 REQUESTER = "carol@example.com"
@@ -394,23 +393,11 @@ def up(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:
-        for line in process.stdout or ():
-            lines.put(line)
-
-    threading.Thread(target=read, daemon=True).start()
-    output: list[str] = []
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not any("Press Ctrl-C" in line for line in output):
-            assert process.poll() is None, "".join(output)
-            try:
-                output.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
-            except queue.Empty:
-                pytest.fail("no 'Press Ctrl-C' within the start-up timeout:\n" + "".join(output))
-        yield process, "".join(output)
+        assert process.stdout is not None
+        output = Lines(process.stdout)
+        output.wait_for(lambda line: "Press Ctrl-C" in line, timeout=STARTUP_TIMEOUT)
+        yield process, output.text
     finally:
         if process.poll() is None:
             process.kill()

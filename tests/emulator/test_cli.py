@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.engine import WAITER
+from tests.support.lines import Lines
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_STEP = "main:\n  steps:\n    - done:\n        return: 1\n"
@@ -257,16 +258,21 @@ def test_a_callback_url_printed_by_a_run_answers_and_resumes_it(tmp_path: Path) 
     with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
-        assert process.stderr is not None
-        url = process.stderr.readline().removeprefix("callback: ").strip()
-        request = urllib.request.Request(
-            url,
-            data=b'{"decision": "approve"}',
-            headers={"Authorization": "Bearer me", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200
-        stdout, _ = process.communicate(timeout=60)
-
-    assert process.returncode == 0
-    assert json.loads(stdout) == {"decision": "approve"}
+        # Killed whatever happens: the workflow awaits its callback for a day.
+        try:
+            assert process.stderr is not None and process.stdout is not None
+            stderr = Lines(process.stderr)
+            line = stderr.wait_for(lambda line: line.startswith("callback: "), timeout=60)
+            request = urllib.request.Request(
+                line.removeprefix("callback: ").strip(),
+                data=b'{"decision": "approve"}',
+                headers={"Authorization": "Bearer me", "Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200
+            # stdout holds one line of JSON: it cannot fill the pipe before the process ends.
+            assert process.wait(timeout=60) == 0, stderr.text
+            assert json.loads(process.stdout.read()) == {"decision": "approve"}
+        finally:
+            process.kill()
+            process.wait()
