@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -276,3 +277,30 @@ def test_a_callback_url_printed_by_a_run_answers_and_resumes_it(tmp_path: Path) 
         finally:
             process.kill()
             process.wait()
+
+
+# `python -m emulator ARGS` whose callback server is given the port argv[1] names, which the test holds.
+ON_A_HELD_PORT = """
+import runpy, sys
+from approvals.emulator.workflows import server
+port = int(sys.argv.pop(1))
+start = server.WorkflowsServer.__init__
+server.WorkflowsServer.__init__ = lambda self, engine, _=None: start(self, engine, port)
+runpy.run_module("emulator", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_a_callback_server_that_cannot_start_fails_the_run_instead_of_hanging_it(tmp_path: Path) -> None:
+    """The server starts on the engine's thread at the first callback: its failure must end the run."""
+    workflow = write(tmp_path, WAITER)
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        done = run_with("-c", ON_A_HELD_PORT, str(holder.getsockname()[1]), "run", str(workflow))
+
+    assert (done.returncode, done.stdout) == (1, ""), done.stderr
+    error = json.loads(done.stderr.strip().splitlines()[-1])
+    assert error["tags"] == ["SystemError"]
+    assert error["message"].startswith("the callback server could not start on 127.0.0.1: ")
+    assert "Traceback" not in done.stderr
