@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from approvals.emulator.stack_plan import SUBSCRIPTION, StackPlan
 from approvals.emulator.workflows.clock import VirtualClock
 from approvals.testing import Graph
 from tests.support.lines import Lines
+from tests.support.processes import Process, descendants, still_running, wait_gone
 
 APPROVER = "alice@example.com"  # Pulumi.dev.yaml's approvals:approvers
 REQUESTER = "carol@example.com"
@@ -45,54 +45,6 @@ FUNCTIONS = (
     "approvals-web",
 )
 STARTUP_TIMEOUT = 120.0
-
-Process = tuple[int, str]  # pid and start time, so that a reused pid is not mistaken for ours
-
-
-def _stat(pid: int) -> list[str] | None:
-    """/proc/PID/stat after the command name (which may hold spaces): state, ppid, ..."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def descendants(pid: int) -> set[Process]:
-    """Every process below ``pid``, children of children included."""
-    children: dict[int, list[Process]] = {}
-    for entry in Path("/proc").iterdir():
-        stat = _stat(int(entry.name)) if entry.name.isdigit() else None
-        if stat is not None:
-            children.setdefault(int(stat[1]), []).append((int(entry.name), stat[19]))
-    found: set[Process] = set()
-    pending = [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.add(child)
-            pending.append(child[0])
-    return found
-
-
-def still_running(processes: set[Process]) -> set[Process]:
-    """Those of ``processes`` that still exist and are not zombies."""
-    running = set()
-    for pid, started in processes:
-        stat = _stat(pid)
-        if stat is not None and stat[19] == started and stat[0] != "Z":
-            running.add((pid, started))
-    return running
-
-
-def wait_gone(processes: set[Process], timeout: float = 30.0) -> set[Process]:
-    """What of ``processes`` is still running after ``timeout`` (grandchildren may take a moment).
-
-    Well above the tethers' 10 s grace (emulator.tether.GRACE): on a loaded two-core machine,
-    two JVMs ending after that grace may take seconds more.
-    """
-    deadline = time.monotonic() + timeout
-    while (running := still_running(processes)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return running
 
 
 @pytest.fixture(scope="module")
