@@ -100,7 +100,7 @@ def check_port(port: int, hint: str = "pass --port with a free port") -> None:
 
 def _kept_port(kept: Path) -> int:
     """The port the file ``kept`` holds; a StackError saying what to do if it holds no port."""
-    text = kept.read_text().strip()
+    text = kept.read_text(errors="replace").strip()  # whatever it holds: even bytes that are no text
     if text.isdecimal() and 0 < int(text) < 65536:
         return int(text)
     raise StackError(

@@ -60,8 +60,13 @@ def test_an_export_that_fails_as_the_stack_stops_is_one_line_and_the_stack_still
     assert [path for path in tmp_path.iterdir() if path.name.startswith(".firestore")] == []  # no scratch
 
 
-def test_an_engine_port_file_that_holds_no_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    (tmp_path / "engine-port").write_text("not a port\n")
+@pytest.mark.parametrize(
+    "content", [b"not a port\n", b"70000\n", b"\xff\xfe\x00"], ids=["text", "range", "bytes"]
+)
+def test_an_engine_port_file_that_holds_no_port_is_refused_before_anything_starts(
+    tmp_path: Path, content: bytes
+) -> None:
+    (tmp_path / "engine-port").write_bytes(content)
 
-    with pytest.raises(StackError, match=r"engine-port holds 'not a port', not the engine's callback port"):
+    with pytest.raises(StackError, match=r"engine-port holds .*, not the engine's callback port"):
         LocalStack(stack="dev", state_dir=tmp_path).start()
