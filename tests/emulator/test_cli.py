@@ -271,8 +271,12 @@ def test_a_callback_url_printed_by_a_run_answers_and_resumes_it(tmp_path: Path) 
             )
             with urllib.request.urlopen(request, timeout=30) as response:
                 assert response.status == 200
-            # stdout holds one line of JSON: it cannot fill the pipe before the process ends.
-            assert process.wait(timeout=60) == 0, stderr.text
+            try:
+                # stdout holds one line of JSON: it cannot fill the pipe before the process ends.
+                returncode = process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the run did not end within 60s of its callback:\n{stderr.text}")
+            assert returncode == 0, stderr.text
             assert json.loads(process.stdout.read()) == {"decision": "approve"}
         finally:
             process.kill()
