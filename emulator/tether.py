@@ -23,12 +23,13 @@ and macOS alike; no pidfd, no select() (whose fds stop at 1024).
 What it costs and what to know about it:
 - The watcher is a child of COMMAND. A COMMAND that waits for all its children
   before it exits (a shell's bare `wait`) would wait for the watcher, which ends
-  only with the launcher or the group; gcloud, java and gunicorn wait for the
-  children they started, not for every child, and reap an unknown one if at all.
+  only with the launcher or the group. gcloud, java and gunicorn wait only for
+  the children they started.
 - Each watcher is a forked interpreter that outlives the exec: about 7 MB of RSS
   (`ps -o rss` on the watchers of `python -m emulator up`, Python 3.11: 6.9 MB
-  each, 4.9 MB of it its own by /proc/PID/smaps_rollup's Pss), so about 60 MB for
-  the dev stack's nine services (two emulators, seven functions).
+  each; 4.9 MB by /proc/PID/smaps_rollup's Pss, which shares out the pages the
+  watchers have in common), so about 60 MB for the dev stack's nine services
+  (two emulators, seven functions).
 - A process that the launcher forks without exec would hold the write end too,
   and the tethers would wait for it as well; emulator.process gives such a child
   a lifeline of its own instead (os.register_at_fork). Exec closes it anyway: the
