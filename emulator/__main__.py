@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ from approvals.emulator.workflows import values
 from approvals.emulator.workflows.clock import RealClock
 from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.engine import logger as engine_logger
-from approvals.emulator.workflows.errors import DefinitionError, WorkflowError
+from approvals.emulator.workflows.errors import SYSTEM_ERROR, DefinitionError, WorkflowError
 from approvals.emulator.workflows.store import SUCCEEDED, ExecutionRecord, Store
 from approvals.emulator.workflows.tokens import StaticTokens
 
@@ -187,8 +188,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        if engine.server is not None:
-            engine.server.stop()
+        engine.close_server()
         engine.close()
         store.close()
 
@@ -206,6 +206,13 @@ class _RunEngine(Engine):
     server: WorkflowsServer | None = None
     logging_to_stderr = False
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The server starts on the engine's loop thread and stops on the main one (after Ctrl-C
+        # too): the lock keeps a server from starting unseen while the run shuts down.
+        self._server_lock = threading.Lock()
+        self._server_closed = False
+        super().__init__(*args, **kwargs)
+
     def record_log(self, execution_id: str, severity: str, payload: Any) -> None:
         if not self.logging_to_stderr:
             self.logging_to_stderr = True
@@ -213,12 +220,32 @@ class _RunEngine(Engine):
         super().record_log(execution_id, severity, payload)
 
     def callback_url(self, workflow_id: str, execution_id: str, callback_id: str) -> str:
-        if self.server is None:
-            from approvals.emulator.workflows.server import WorkflowsServer
-
-            # Its start() sets base_url, which the URL below is made of.
-            self.server = WorkflowsServer(self).start()
+        with self._server_lock:
+            if self.server is None:
+                # Its start() sets base_url, which the URL below is made of.
+                self.server = self._start_server()
         return super().callback_url(workflow_id, execution_id, callback_id)
+
+    def _start_server(self) -> WorkflowsServer:
+        """The callback server, started; a WorkflowError, which fails the execution, if it cannot be."""
+        if self._server_closed:
+            raise WorkflowError.tagged(SYSTEM_ERROR, "the run is stopping: its callback server is closed")
+        from approvals.emulator.workflows.server import WorkflowsServer
+
+        try:
+            return WorkflowsServer(self).start()
+        except OSError as error:
+            raise WorkflowError.tagged(
+                SYSTEM_ERROR, f"the callback server could not start on 127.0.0.1: {error}"
+            ) from error
+
+    def close_server(self) -> None:
+        """Stop the callback server if it started; none starts from now on."""
+        with self._server_lock:
+            self._server_closed = True
+            server, self.server = self.server, None
+        if server is not None:
+            server.stop()
 
 
 def report(execution: ExecutionRecord) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
@@ -92,6 +93,26 @@ class FirestoreEmulator(GcloudEmulator):
             "POST", f"/emulator/v1/projects/{urllib.parse.quote(self.project)}:export", body, timeout=60
         )
         return exported(directory, name)
+
+    def replace_export(self, kept: Path, database: str = "(default)") -> None:
+        """Export ``database`` as the directory ``kept``, replacing what is there once the new one is whole.
+
+        The export goes to a fresh directory beside ``kept``; then the old export is moved aside, the
+        new one moved in, and only then the old one deleted. An OSError (the emulator gone, a timeout,
+        a full disk) leaves ``kept`` as it was: a next run imports the last good export, not half of one.
+        """
+        with tempfile.TemporaryDirectory(dir=kept.parent, prefix=f".{kept.name}-") as scratch:
+            fresh = self.export(Path(scratch), kept.name, database).parent
+            aside = Path(scratch) / "previous"
+            if kept.exists():
+                kept.rename(aside)
+            try:
+                fresh.rename(kept)
+            except OSError:
+                if aside.exists():
+                    aside.rename(kept)
+                raise
+            # The scratch directory goes, and the previous export with it.
 
 
 def exported(directory: Path, name: str) -> Path:

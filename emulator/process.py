@@ -24,6 +24,20 @@ _LIFELINE, _LIFELINE_WRITE_END = os.pipe()
 _TETHER = Path(__file__).with_name("tether.py")
 
 
+def _own_lifeline() -> None:
+    """In a child forked without exec (multiprocessing's fork, a library's os.fork): a lifeline of its own.
+
+    Holding this process's write end, it would keep this process's services alive until it exited too.
+    """
+    global _LIFELINE, _LIFELINE_WRITE_END
+    os.close(_LIFELINE)
+    os.close(_LIFELINE_WRITE_END)
+    _LIFELINE, _LIFELINE_WRITE_END = os.pipe()
+
+
+os.register_at_fork(after_in_child=_own_lifeline)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:

@@ -98,16 +98,32 @@ def check_port(port: int, hint: str = "pass --port with a free port") -> None:
             raise StackError(f"cannot listen on port {port}: {error.strerror}") from error
 
 
+def _kept_port(kept: Path) -> int:
+    """The port the file ``kept`` holds; a StackError saying what to do if it holds no port."""
+    text = kept.read_text(errors="replace").strip()  # whatever it holds: even bytes that are no text
+    if text.isdecimal() and 0 < int(text) < 65536:
+        return int(text)
+    raise StackError(
+        f"{kept} holds {text[:40]!r}, not the engine's callback port: write the port the pending "
+        "requests' callback URLs name, or delete the file (a new port leaves those requests undecidable)"
+    )
+
+
+def _why(error: OSError) -> str:
+    """What went wrong, as a person reads it: a URLError (not an HTTP answer) says it in its reason."""
+    if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
+        return str(error.reason)
+    return str(error)
+
+
 def probe(url: str) -> str:
     """How ``url`` is: "ok" on any HTTP answer, else "down: why"."""
     try:
         urllib.request.urlopen(url, timeout=PROBE_TIMEOUT).close()
     except urllib.error.HTTPError as error:
         error.close()
-    except urllib.error.URLError as error:
-        return f"down: {error.reason}"
     except OSError as error:
-        return f"down: {error}"
+        return f"down: {_why(error)}"
     return "ok"
 
 
@@ -462,7 +478,7 @@ class LocalStack(LocalService):
             return free_port()
         kept = self.state_dir / ENGINE_PORT
         if kept.exists():
-            port = int(kept.read_text())
+            port = _kept_port(kept)
             check_port(port, f"the engine's callback URLs name it (kept in {kept}): stop what listens on it")
             return port
         port = free_port()
@@ -477,14 +493,19 @@ class LocalStack(LocalService):
         return export if export.exists() else None
 
     def _export_firestore(self) -> None:
-        """Replace the state dir's export with the stack's database as it is now, if the emulator runs."""
+        """Replace the state dir's export with the stack's database as it is now, if the emulator runs.
+
+        Called as the stack stops: a failure is said in one line and the stack goes on stopping
+        (an exception here would end `up` in a traceback and exit status 1).
+        """
         if not self.firestore.running:
             return  # it never started, or failed: the previous export is all there is
         kept = self._dir / FIRESTORE_EXPORT
-        with tempfile.TemporaryDirectory(dir=self._dir) as scratch:
-            self.firestore.export(Path(scratch), FIRESTORE_EXPORT, self.plan.database)
-            shutil.rmtree(kept, ignore_errors=True)
-            (Path(scratch) / FIRESTORE_EXPORT).rename(kept)
+        try:
+            self.firestore.replace_export(kept, self.plan.database)
+        except OSError as error:
+            previous = "the previous save is kept" if kept.exists() else "there is no previous save"
+            self._progress(f"error: could not save Firestore's data to {kept}: {_why(error)}; {previous}")
 
     def _function_env(self) -> dict[str, str]:
         """Where a function finds the local services, on top of its own env vars."""

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +29,8 @@ from approvals.emulator.stack import REPO, LocalStack, StackError
 from approvals.emulator.stack_plan import SUBSCRIPTION, StackPlan
 from approvals.emulator.workflows.clock import VirtualClock
 from approvals.testing import Graph
+from tests.support.lines import Lines
+from tests.support.processes import Process, descendants, still_running, wait_gone
 
 APPROVER = "alice@example.com"  # Pulumi.dev.yaml's approvals:approvers
 REQUESTER = "carol@example.com"
@@ -46,50 +45,6 @@ FUNCTIONS = (
     "approvals-web",
 )
 STARTUP_TIMEOUT = 120.0
-
-Process = tuple[int, str]  # pid and start time, so that a reused pid is not mistaken for ours
-
-
-def _stat(pid: int) -> list[str] | None:
-    """/proc/PID/stat after the command name (which may hold spaces): state, ppid, ..."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def descendants(pid: int) -> set[Process]:
-    """Every process below ``pid``, children of children included."""
-    children: dict[int, list[Process]] = {}
-    for entry in Path("/proc").iterdir():
-        stat = _stat(int(entry.name)) if entry.name.isdigit() else None
-        if stat is not None:
-            children.setdefault(int(stat[1]), []).append((int(entry.name), stat[19]))
-    found: set[Process] = set()
-    pending = [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.add(child)
-            pending.append(child[0])
-    return found
-
-
-def still_running(processes: set[Process]) -> set[Process]:
-    """Those of ``processes`` that still exist and are not zombies."""
-    running = set()
-    for pid, started in processes:
-        stat = _stat(pid)
-        if stat is not None and stat[19] == started and stat[0] != "Z":
-            running.add((pid, started))
-    return running
-
-
-def wait_gone(processes: set[Process], timeout: float = 15.0) -> set[Process]:
-    """What of ``processes`` is still running after ``timeout`` (grandchildren may take a moment)."""
-    deadline = time.monotonic() + timeout
-    while (running := still_running(processes)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return running
 
 
 @pytest.fixture(scope="module")
@@ -390,23 +345,11 @@ def up(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:
-        for line in process.stdout or ():
-            lines.put(line)
-
-    threading.Thread(target=read, daemon=True).start()
-    output: list[str] = []
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not any("Press Ctrl-C" in line for line in output):
-            assert process.poll() is None, "".join(output)
-            try:
-                output.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
-            except queue.Empty:
-                pytest.fail("no 'Press Ctrl-C' within the start-up timeout:\n" + "".join(output))
-        yield process, "".join(output)
+        assert process.stdout is not None
+        output = Lines(process.stdout)
+        output.wait_for(lambda line: "Press Ctrl-C" in line, timeout=STARTUP_TIMEOUT)
+        yield process, output.text
     finally:
         if process.poll() is None:
             process.kill()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.engine import WAITER
+from tests.support.lines import Lines
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_STEP = "main:\n  steps:\n    - done:\n        return: 1\n"
@@ -257,16 +259,52 @@ def test_a_callback_url_printed_by_a_run_answers_and_resumes_it(tmp_path: Path) 
     with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
-        assert process.stderr is not None
-        url = process.stderr.readline().removeprefix("callback: ").strip()
-        request = urllib.request.Request(
-            url,
-            data=b'{"decision": "approve"}',
-            headers={"Authorization": "Bearer me", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200
-        stdout, _ = process.communicate(timeout=60)
+        # Killed whatever happens: the workflow awaits its callback for a day.
+        try:
+            assert process.stderr is not None and process.stdout is not None
+            stderr = Lines(process.stderr)
+            line = stderr.wait_for(lambda line: line.startswith("callback: "), timeout=60)
+            request = urllib.request.Request(
+                line.removeprefix("callback: ").strip(),
+                data=b'{"decision": "approve"}',
+                headers={"Authorization": "Bearer me", "Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200
+            try:
+                # stdout holds one line of JSON: it cannot fill the pipe before the process ends.
+                returncode = process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the run did not end within 60s of its callback:\n{stderr.text}")
+            assert returncode == 0, stderr.text
+            assert json.loads(process.stdout.read()) == {"decision": "approve"}
+        finally:
+            process.kill()
+            process.wait()
 
-    assert process.returncode == 0
-    assert json.loads(stdout) == {"decision": "approve"}
+
+# `python -m emulator ARGS` whose callback server is given the port argv[1] names, which the test holds.
+ON_A_HELD_PORT = """
+import runpy, sys
+from approvals.emulator.workflows import server
+port = int(sys.argv.pop(1))
+start = server.WorkflowsServer.__init__
+server.WorkflowsServer.__init__ = lambda self, engine, _=None: start(self, engine, port)
+runpy.run_module("emulator", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_a_callback_server_that_cannot_start_fails_the_run_instead_of_hanging_it(tmp_path: Path) -> None:
+    """The server starts on the engine's thread at the first callback: its failure must end the run."""
+    workflow = write(tmp_path, WAITER)
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        done = run_with("-c", ON_A_HELD_PORT, str(holder.getsockname()[1]), "run", str(workflow))
+
+    assert (done.returncode, done.stdout) == (1, ""), done.stderr
+    error = json.loads(done.stderr.strip().splitlines()[-1])
+    assert error["tags"] == ["SystemError"]
+    assert error["message"].startswith("the callback server could not start on 127.0.0.1: ")
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,46 @@
+"""FirestoreEmulator.replace_export: what a state dir keeps of Firestore is always one whole export."""
+
+from __future__ import annotations
+
+import urllib.error
+from pathlib import Path
+
+import pytest
+
+from approvals.emulator.firestore import FirestoreEmulator, exported
+from approvals.emulator.process import free_port
+from tests.support import PROJECT
+
+DATABASE = "export-test"
+
+
+def test_a_new_export_replaces_the_previous_one(
+    firestore_emulator: FirestoreEmulator, tmp_path: Path
+) -> None:
+    kept = tmp_path / "firestore"
+    kept.mkdir()
+    (kept / "previous-run").write_text("the previous export")
+    firestore_emulator.write_document(
+        "requests/one", {"status": {"stringValue": "pending"}}, database=DATABASE
+    )
+
+    firestore_emulator.replace_export(kept, DATABASE)
+
+    assert exported(tmp_path, "firestore").is_file()
+    assert not (kept / "previous-run").exists()
+    # Nothing but the export is left beside it: the scratch directory went, the previous export with it.
+    assert [path.name for path in tmp_path.iterdir()] == ["firestore"]
+
+
+def test_a_failed_export_keeps_the_previous_one(tmp_path: Path) -> None:
+    """An emulator that does not answer (stopped, or never started) fails the export, deterministically."""
+    kept = tmp_path / "firestore"
+    kept.mkdir()
+    (kept / "previous-run").write_text("the previous export")
+    unreachable = FirestoreEmulator(project=PROJECT, port=free_port())
+
+    with pytest.raises(urllib.error.URLError):
+        unreachable.replace_export(kept, DATABASE)
+
+    assert (kept / "previous-run").read_text() == "the previous export"
+    assert [path.name for path in tmp_path.iterdir()] == ["firestore"]
