@@ -17,8 +17,8 @@ its own unless it leads its session). At end of file the watcher ends the group
 as stop() would: SIGTERM, then SIGKILL once COMMAND exited or a grace passed.
 When stop() ends the group first, the watcher dies with it.
 
-What it asks of the platform: POSIX only (fork, process groups, pipes), so Linux
-and macOS alike; no pidfd, no select() (whose fds stop at 1024).
+What it asks of the platform: POSIX only (fork, process groups, pipes): tested on
+Linux, and nothing in it is Linux-only (no pidfd, no select(), whose fds stop at 1024).
 
 What it costs and what to know about it:
 - The watcher is a child of COMMAND. A COMMAND that waits for all its children
