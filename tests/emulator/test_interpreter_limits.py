@@ -229,16 +229,8 @@ main:
   steps:
     - init:
         assign:
-          - l: []
+          - l: ${[args.text, args.text]}
           - m: {}
-    - fill:
-        for:
-          value: i
-          range: [1, 300]
-          steps:
-            - add:
-                assign:
-                  - l: ${list.concat(l, args.chunk)}
     - guarded:
         try:
           steps:
@@ -262,7 +254,7 @@ always:
     - yes:
         return: true
 """
-    run = run_workflow(source, {"chunk": CHUNK})
+    run = run_workflow(source, {"text": "y" * 140_000})
 
     assert run.error is not None, f"expected an error, got result {run.result!r}"
     assert run.error.value["tags"] == ["ResourceLimitError"]
@@ -278,23 +270,14 @@ def test_a_limit_error_in_one_branch_ends_the_whole_execution() -> None:
 main:
   params: [args]
   steps:
-    - init:
-        assign:
-          - text: ${args.chunk}
     - both:
         parallel:
-          shared: [text]
           branches:
             - grow:
                 steps:
                   - double:
-                      for:
-                        value: i
-                        range: [1, 9]
-                        steps:
-                          - twice:
-                              assign:
-                                - text: ${text + text}
+                      assign:
+                        - text: ${args.text + args.text}
             - wait:
                 steps:
                   - nap:
@@ -302,10 +285,10 @@ main:
                       args:
                         seconds: 60
     - done:
-        return: ${len(text)}
+        return: "finished"
 """
     driver = Driver()
-    run = driver.run(source, {"chunk": CHUNK})
+    run = driver.run(source, {"text": "y" * 140_000})
 
     assert run.error is not None, f"expected an error, got result {run.result!r}"
     assert run.error.value["tags"] == ["ResourceLimitError"]
