@@ -626,7 +626,7 @@ class Run:
 
     def _iteration(self, loop: Loop, frame: _Frame, index: int, value: Any) -> _Gen:
         try:
-            frame.variables.bind(loop.value, value)
+            frame.variables.bind(loop.value, copy_value(value))  # not the list's element itself
             if loop.index is not None:
                 frame.variables.bind(loop.index, index)
             return (yield from self._block(loop.body, frame))
@@ -687,7 +687,8 @@ class Run:
             if action.handler is None:
                 raise caught
             if action.handler.name is not None:
-                frame.variables[action.handler.name] = caught.value
+                # A copy: `raise: ${m}` raised the variable m itself.
+                frame.variables[action.handler.name] = copy_value(caught.value)
             return (yield from self._block(action.handler.body, frame))
 
     def _policy(self, retry: Retry, frame: _Frame) -> _Policy:

@@ -354,3 +354,41 @@ main:
 
     assert error["tags"] == ["ResourceLimitError"]
     assert "string" in error["message"]
+
+
+def test_a_loop_value_and_a_caught_error_are_copies() -> None:
+    """Writing into a loop's value or a caught error changes only that variable ("values are
+    copied when assigned", as every assignment is), so the count stays the variables' JSON."""
+    source = """
+- init:
+    assign:
+      - l: [{"a": 1}]
+      - m: {"b": 1}
+- loop:
+    for:
+      value: v
+      in: ${l}
+      steps:
+        - change:
+            assign:
+              - v.a: "a longer value"
+- guarded:
+    try:
+      raise: ${m}
+    except:
+      as: e
+      steps:
+        - change_error:
+            assign:
+              - e.b: "another longer value"
+- done:
+    return:
+      l: ${l}
+      m: ${m}
+      e: ${e}
+"""
+    run = run_workflow(source)
+
+    assert run.error is None, run.error
+    assert run.result == {"l": [{"a": 1}], "m": {"b": 1}, "e": {"b": "another longer value"}}
+    assert run.memory.used == sum(compact_json_bytes(v) for v in run.result.values())
