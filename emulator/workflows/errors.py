@@ -52,6 +52,20 @@ class WorkflowError(Exception):
         return []
 
 
+class ResourceLimitError(WorkflowError):
+    """The engine stopped a workflow at one of its limits; the execution fails at once.
+
+    "ResourceLimitError: Raised when some resource limit is exhausted. When raised internally,
+    this type of error cannot be caught and causes immediate execution failure" (Error tags,
+    https://docs.cloud.google.com/workflows/docs/access-execution-results). So neither
+    `except` nor `retry` sees it, and raised in a parallel branch it ends every branch. A
+    workflow's own `raise` of a map tagged ResourceLimitError stays an ordinary error.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"message": message, "tags": [RESOURCE_LIMIT_ERROR]})
+
+
 def describe(value: Any) -> str:
     if isinstance(value, dict):
         message = value.get("message")

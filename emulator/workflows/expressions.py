@@ -8,8 +8,8 @@ decides which functions an expression may call and resolves subworkflows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 from approvals.emulator.workflows import stdlib
 from approvals.emulator.workflows.effects import Host
@@ -50,11 +50,24 @@ from approvals.emulator.workflows.values import (
 )
 
 
+class Variables(Protocol):
+    """The variables an expression reads and an assignment writes (a dict will do)."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+    def __contains__(self, name: object, /) -> bool: ...
+
+    def __setitem__(self, name: str, value: Any, /) -> None: ...
+
+
 class Context(Protocol):
     """What evaluation needs from the running branch."""
 
-    variables: MutableMapping[str, Any]
     host: Host
+
+    @property
+    def variables(self) -> Variables:
+        """The variables in scope."""
 
     def call(self, name: str, args: list[Any]) -> Any:
         """Call a library function or subworkflow with positional arguments."""
@@ -111,26 +124,47 @@ def evaluate(expr: Expr, ctx: Context) -> Any:
 def assign(target: Target, value: Any, ctx: Context) -> None:
     """`target: value` in an assign step; the value is copied so variables never alias.
 
-    `a.b[0]: v` updates `a` in place. A missing map key along the path is created
-    as an empty map (so `a.b.c: 1` works on `a: {}`); a list index must exist
-    ("Subscripts ... must evaluate to an integer", Lists).
+    `a.b[0]: v` updates `a` in place (see `locate`).
     """
     value = copy_value(value)
-    if not target.path:
+    if target.path:
+        locate(target, value, ctx).store()
+    else:
         ctx.variables[target.name] = value
-        return
+
+
+class Slot(NamedTuple):
+    """Where a path assignment writes, found without changing anything: `container[key] = value`."""
+
+    container: dict[str, Any] | list[Any]
+    key: Any  # a str for a map, an int index for a list
+    value: Any
+
+    def store(self) -> None:
+        self.container[self.key] = self.value
+
+
+def locate(target: Target, value: Any, ctx: Context) -> Slot:
+    """Where `target: value` (a target with a path) writes; nothing changes until `store`.
+
+    A missing map key along the path becomes part of what is written, so `a.b.c: 1` on
+    `a: {}` writes `{c: 1}` at `a.b` (missing keys are created as maps); a list index must
+    exist ("Subscripts ... must evaluate to an integer", Lists). An error leaves the
+    variable as it was.
+    """
     container = _variable(target.name, ctx)
     *steps, last = [evaluate(part, ctx) for part in target.path]
-    for key in steps:
+    for depth, key in enumerate(steps):
         if isinstance(container, dict) and isinstance(key, str) and key not in container:
-            container[key] = {}
+            for missing in reversed([*steps[depth + 1 :], last]):
+                value = {_map_key(missing): value}
+            return Slot(container, key, value)
         container = _get(container, key)
     if isinstance(container, dict):
-        container[_map_key(last)] = value
-    elif isinstance(container, list):
-        container[_list_index(container, last)] = value
-    else:
-        raise WorkflowError.tagged(TYPE_ERROR, f"cannot assign into a {type_name(container)} value")
+        return Slot(container, _map_key(last), value)
+    if isinstance(container, list):
+        return Slot(container, _list_index(container, last), value)
+    raise WorkflowError.tagged(TYPE_ERROR, f"cannot assign into a {type_name(container)} value")
 
 
 # ---- lookups ----------------------------------------------------------------

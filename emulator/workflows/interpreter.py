@@ -16,7 +16,7 @@ a scope is entered, values are copied when assigned or passed as arguments.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator, Iterator, MutableMapping
+from collections.abc import Generator
 from typing import Any, NamedTuple
 
 from approvals.emulator.workflows import stdlib
@@ -49,14 +49,14 @@ from approvals.emulator.workflows.effects import (
 from approvals.emulator.workflows.errors import (
     PARALLEL_NESTING_ERROR,
     RECURSION_ERROR,
-    RESOURCE_LIMIT_ERROR,
     SYSTEM_ERROR,
     TYPE_ERROR,
     UNHANDLED_BRANCH_ERROR,
     VALUE_ERROR,
+    ResourceLimitError,
     WorkflowError,
 )
-from approvals.emulator.workflows.expressions import assign, evaluate_value
+from approvals.emulator.workflows.expressions import Slot, assign, evaluate_value, locate
 from approvals.emulator.workflows.parser import Target
 from approvals.emulator.workflows.values import FunctionRef, copy_value, is_number, json_size, type_name
 
@@ -111,15 +111,14 @@ class _Memory:
         """Count `delta` more bytes (fewer if negative); growing past the limit is refused."""
         used = self.used + delta
         if delta > 0 and used > MEMORY_LIMIT:
-            raise WorkflowError.tagged(
-                RESOURCE_LIMIT_ERROR,
+            raise ResourceLimitError(
                 f"memory limit exceeded: variables would hold {used} bytes, more than the "
-                f"{MEMORY_LIMIT} bytes (512 KB) an execution may hold",
+                f"{MEMORY_LIMIT} bytes (512 KB) an execution may hold"
             )
         self.used = used
 
 
-class _Scope(MutableMapping[str, Any]):
+class _Scope:
     """One level of variables; reads see every enclosing level.
 
     A write goes to the nearest level that has the variable, but never past a
@@ -128,7 +127,8 @@ class _Scope(MutableMapping[str, Any]):
     it creates the variable here, so loop and branch locals vanish with their
     scope ("any variable created in a loop does not exist outside of that
     loop", Iteration). Each level keeps its variables' sizes, so the execution's
-    memory changes by what one write changes, whatever else it holds.
+    memory changes by what one write changes, whatever else it holds; a write the limits
+    refuse changes nothing.
     """
 
     __slots__ = ("memory", "parent", "shared", "sizes", "vars")
@@ -173,50 +173,53 @@ class _Scope(MutableMapping[str, Any]):
 
     def bind(self, name: str, value: Any) -> None:
         """Set `name` at this level, within the memory and string limits."""
-        # Small numbers, the commonest writes, skip the JSON encoder.
-        size = len(repr(value)) if type(value) is int else json_size(value)
-        if size > MAX_STRING_BYTES:
-            _check_strings(value)
+        size = _measure(value)
         sizes = self.sizes
         self.memory.grow(size - sizes.get(name, 0))
         sizes[name] = size
         self.vars[name] = value
 
-    def remeasure(self, name: str) -> None:
-        """After `name` changed in place (`a.b: 1`), count its new size."""
+    def store(self, name: str, slot: Slot) -> None:
+        """Write into `name` in place (`a.b: 1`), counting only what the write changes.
+
+        A path assignment then costs what the value written and the one it replaces
+        cost, not what the whole variable holds; the limits are checked before the write.
+        """
         owner = self._owner(name)
-        if owner is not None:
-            owner.bind(name, owner.vars[name])
+        if owner is not None:  # else a library value, a fresh copy (stdlib.global_value)
+            growth = _growth(slot)
+            self.memory.grow(growth)
+            owner.sizes[name] += growth
+        slot.store()
 
     def release(self) -> None:
         """This level's variables are gone: their bytes no longer count."""
         self.memory.grow(-sum(self.sizes.values()))
         self.sizes.clear()
 
-    def __delitem__(self, name: str) -> None:
-        self.memory.grow(-self.sizes.pop(name, 0))
-        del self.vars[name]
 
-    def __iter__(self) -> Iterator[str]:
-        seen: set[str] = set()
-        scope: _Scope | None = self
-        while scope is not None:
-            for name in scope.vars:
-                if name not in seen:
-                    seen.add(name)
-                    yield name
-            scope = scope.parent
+def _growth(slot: Slot) -> int:
+    """How many bytes `slot`'s write adds to its variable's compact JSON (fewer if negative)."""
+    container, key, value = slot
+    size = _measure(value)
+    if isinstance(container, list) or key in container:
+        return size - json_size(container[key])
+    # A new map entry: `"key":value`, with a comma unless the map was empty.
+    return json_size(key) + 1 + size + (1 if container else 0)
 
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+
+def _measure(value: Any) -> int:
+    """`json_size(value)`, refusing a string past the string limit."""
+    size = json_size(value)
+    if size > MAX_STRING_BYTES:
+        _check_strings(value)
+    return size
 
 
 def _check_strings(value: Any) -> None:
     # Only a value whose JSON passes the string limit can hold a string that does.
     if isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES:
-        raise WorkflowError.tagged(
-            RESOURCE_LIMIT_ERROR, f"a string may hold at most {MAX_STRING_BYTES} bytes (256 KB)"
-        )
+        raise ResourceLimitError(f"a string may hold at most {MAX_STRING_BYTES} bytes (256 KB)")
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
     for item in items:
         _check_strings(item)
@@ -326,14 +329,18 @@ class Run:
         """End the execution as cancelled; pending effects are dropped."""
         if self.done:
             return
+        self._stop()
+        self.cancelled = True
+        self.done = True
+
+    def _stop(self) -> None:
+        """Close every branch still running; their pending effects are dropped."""
         for task in reversed(list(self._tasks.values())):
             task.gen.close()
         self._tasks.clear()
         self._ready.clear()
         self._waiting.clear()
         self.pending.clear()
-        self.cancelled = True
-        self.done = True
 
     # -- tasks
 
@@ -388,7 +395,9 @@ class Run:
     def _finish(self, task: _Task, value: Any, error: WorkflowError | None) -> None:
         del self._tasks[task.path]
         group = task.group
-        if group is None:
+        if group is None or isinstance(error, ResourceLimitError):
+            # A limit error in a branch ends the execution at once, whatever the others do.
+            self._stop()
             self.done = True
             self.result = value
             self.error = error
@@ -488,9 +497,7 @@ class Run:
     def _step_of(self, step: Step, frame: _Frame) -> _Gen:
         self.steps += 1
         if self.steps > MAX_STEPS:
-            raise WorkflowError.tagged(
-                RESOURCE_LIMIT_ERROR, f"step {step.name}: an execution runs at most {MAX_STEPS} steps"
-            )
+            raise ResourceLimitError(f"step {step.name}: an execution runs at most {MAX_STEPS} steps")
         outcome = yield from self._action(step.action, step, frame)
         if outcome is None and step.next is not None:
             return _Jump(step.next)
@@ -519,7 +526,9 @@ class Run:
         if isinstance(action, Raise):
             raise WorkflowError(evaluate_value(action.value, frame))
         if isinstance(action, Return):
-            return _Return(evaluate_value(action.value, frame))
+            value = evaluate_value(action.value, frame)
+            _measure(value)  # a result, like a variable, holds no string past the limit
+            return _Return(value)
         if isinstance(action, Steps):
             return (yield from self._block(action.body, frame))
         raise TypeError(f"unknown action {action!r}")
@@ -529,6 +538,8 @@ class Run:
         if action.kind == "subworkflow":
             result = yield from self._call_subworkflow(action.function, args, frame)
         else:
+            for value in args.values():  # as a subworkflow's, whose parameters are variables
+                _measure(value)
             function = stdlib.lookup(action.function)
             assert function is not None  # checked at definition time
             bound = stdlib.bind(function, named=args)
@@ -615,7 +626,7 @@ class Run:
 
     def _iteration(self, loop: Loop, frame: _Frame, index: int, value: Any) -> _Gen:
         try:
-            frame.variables.bind(loop.value, value)
+            frame.variables.bind(loop.value, copy_value(value))  # not the list's element itself
             if loop.index is not None:
                 frame.variables.bind(loop.index, index)
             return (yield from self._block(loop.body, frame))
@@ -661,6 +672,8 @@ class Run:
         while True:
             try:
                 return (yield from self._block(action.body, frame))
+            except ResourceLimitError:
+                raise  # not for `except` or `retry` (see ResourceLimitError)
             except WorkflowError as error:
                 caught = error
             if action.retry is not None:
@@ -674,7 +687,8 @@ class Run:
             if action.handler is None:
                 raise caught
             if action.handler.name is not None:
-                frame.variables[action.handler.name] = caught.value
+                # A copy: `raise: ${m}` raised the variable m itself.
+                frame.variables[action.handler.name] = copy_value(caught.value)
             return (yield from self._block(action.handler.body, frame))
 
     def _policy(self, retry: Retry, frame: _Frame) -> _Policy:
@@ -752,9 +766,11 @@ class _Policy(NamedTuple):
 
 
 def _assign(target: Target, value: Any, frame: _Frame) -> None:
-    assign(target, value, frame)
+    """`assign`, with a path assignment counted by what it changes (`_Scope.store`)."""
     if target.path:
-        frame.variables.remeasure(target.name)
+        frame.variables.store(target.name, locate(target, copy_value(value), frame))
+    else:
+        assign(target, value, frame)
 
 
 def _unhandled_branches(group: _Group) -> WorkflowError:

@@ -195,8 +195,12 @@ def json_size(v: Any) -> int:
         return 4
     if v is False:
         return 5
-    if isinstance(v, int | float):
+    # Numbers, the commonest values, skip the encoder; a double is written as the encoder
+    # writes it (NaN and Infinity included), so a number counts the same alone or in a list.
+    if isinstance(v, int):
         return len(repr(v))
+    if isinstance(v, float):
+        return len(format_double(v))
     return len(_SIZE_ENCODER.encode(v).encode("utf-8", "surrogatepass"))
 
 

@@ -147,6 +147,33 @@ def test_a_runtime_error_carries_its_tags(tmp_path: Path) -> None:
     assert "ZeroDivisionError" in json.loads(done.stderr.strip().splitlines()[-1])["tags"]
 
 
+# `python -m emulator ARGS` in a process where `import re2` fails, as without the extra.
+WITHOUT_RE2 = """
+import runpy, sys
+sys.modules["re2"] = None
+runpy.run_module("emulator", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_without_google_re2_only_regular_expressions_fail_and_say_how_to_fix_it(tmp_path: Path) -> None:
+    """google-re2 comes with the `emulator` extra: a bare install still runs text.split, and a
+    regular expression fails its execution with the install command, not a traceback."""
+    split = write(tmp_path, '- split:\n    return: ${text.split("a,b", ",")}\n', "split.yaml")
+    regex = write(tmp_path, '- match:\n    return: ${text.match_regex("a1", "[0-9]")}\n', "regex.yaml")
+
+    done = run_with("-c", WITHOUT_RE2, "run", str(split))
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["a", "b"]
+
+    done = run_with("-c", WITHOUT_RE2, "run", str(regex))
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    error = json.loads(done.stderr.strip().splitlines()[-1])
+    assert 'pip install "approvals[emulator]"' in error["message"]
+
+
 def test_a_definition_error_names_file_line_and_step(tmp_path: Path) -> None:
     workflow = write(tmp_path, "main:\n  steps:\n    - first:\n        next: nowhere\n")
 

@@ -5,6 +5,7 @@ Expected values come from Google's Workflows docs (pages named in each docstring
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -433,12 +434,19 @@ def test_assignment_copies_so_variables_never_alias() -> None:
         ("s.key", {"s": "text"}, "TypeError"),
         ("missing.key", {}, "KeyError"),
         ("m[1]", {"m": {}}, "TypeError"),
+        ("m.a[0]", {"m": {}}, "TypeError"),
+        ("m.a.b[0]", {"m": {}}, "TypeError"),
     ],
 )
-def test_assignment_errors(target: str, variables: dict[str, Any], tag: str) -> None:
+def test_assignment_errors_leave_the_variable_as_it_was(
+    target: str, variables: dict[str, Any], tag: str
+) -> None:
+    """A failed assignment changes nothing, not even the maps its path would have created."""
+    before = copy.deepcopy(variables)
     with pytest.raises(WorkflowError) as caught:
         do_assign(target, 1, LibraryContext(variables))
     assert caught.value.tags == [tag]
+    assert variables == before
 
 
 @pytest.mark.parametrize("text", ["", "1", "a.", "a[0", "a b", "f(x)", "a.b()"])

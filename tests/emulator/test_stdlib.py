@@ -267,6 +267,21 @@ def test_regex_matches_behave_as_re2s() -> None:
     ]
 
 
+def test_empty_regex_matches_follow_re2s_global_replace() -> None:
+    """RE2's GlobalReplace, which Go's regexp and the cloud share, skips an empty match right
+    where the previous match ended (https://github.com/google/re2/blob/main/re2/re2.cc);
+    Python's iteration keeps it, which made "-a--b-" of "axb" and listed an empty match at
+    index 3 of "axxb"."""
+    assert call("text.replace_all_regex", "axb", "x*", "-") == "-a-b-"
+    assert call("text.find_all_regex", "axxb", "x*") == [
+        {"index": 0, "match": ""},
+        {"index": 1, "match": "xx"},
+        {"index": 4, "match": ""},
+    ]
+    assert call("text.replace_all_regex", "", "x*", "-") == "-"
+    assert call("text.replace_all_regex", "abc", "x", "-") == "abc"
+
+
 def test_text_plain_functions() -> None:
     assert call("text.replace_all", "a-b-c", "-", "+") == "a+b+c"
     assert call("text.split", "a,b,,c", ",") == ["a", "b", "", "c"]
@@ -297,6 +312,11 @@ def test_text_encode_and_decode() -> None:
     assert call("text.encode", "é", "ISO-8859-1") == b"\xe9"
     # text.decode reference: an undecodable byte becomes U+FFFD.
     assert call("text.decode", b"a\xffb", "UTF-8") == "a\ufffdb"
+    # "Each byte that cannot be correctly decoded ... is represented in the output by the
+    # \uFFFD codepoint" (https://cloud.google.com/workflows/docs/reference/stdlib/text/decode):
+    # a truncated 3-byte sequence is two bytes, so two of them.
+    assert call("text.decode", b"a\xe2\x82b", "UTF-8") == "a\ufffd\ufffdb"
+    assert call("text.decode", b"a\x00b", "UTF-16-LE") == "a\ufffd"
     fails("ValueError", "text.encode", "x", "NO-SUCH-CHARSET")
     fails("TypeError", "text.decode", "not bytes")
 

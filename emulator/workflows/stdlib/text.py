@@ -2,22 +2,23 @@
 
 Regular expressions are RE2's ("Uses RE2 syntax", text.find_all_regex and
 text.replace_all_regex), through google-re2, so a pattern RE2 refuses (a
-backreference, a lookaround) is a ValueError here as in the cloud. Indexes count
-code points, as the docs say ("The string is indexed over code points using a
-zero-based index", text.find_all).
+backreference, a lookaround) is a ValueError here as in the cloud. google-re2 comes
+with the `emulator` extra and is imported by the first regular expression, so that
+the other functions work without it. Indexes count code points, as the docs say
+("The string is indexed over code points using a zero-based index", text.find_all).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from typing import Any
+from collections.abc import Iterator
+from functools import cache
+from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
-import re2
-
 from approvals.emulator.workflows.effects import Host
-from approvals.emulator.workflows.errors import VALUE_ERROR, WorkflowError
+from approvals.emulator.workflows.errors import SYSTEM_ERROR, VALUE_ERROR, WorkflowError
 from approvals.emulator.workflows.stdlib.base import Param, pure, want
 
 # "Letters, digits, and the characters .-_ are not escaped." -- text.url_encode.
@@ -28,20 +29,56 @@ def _str(function: str, arg: str, value: Any) -> str:
     return want(function, arg, value, str, "a string")
 
 
-# "If multiple matches start at the same index, then the longest one is replaced"
-# (text.replace_all_regex): leftmost-longest, not Perl's leftmost-first. RE2 would also log
-# every refused pattern to stderr; the ValueError says it instead. re2 caches what it compiles.
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.longest_match = True
-_RE2_OPTIONS.log_errors = False
+class _Pattern(Protocol):
+    """What the text functions use of a google-re2 pattern (its match objects are like re's)."""
+
+    def finditer(self, text: str) -> Iterator[Any]: ...
+
+    def search(self, text: str) -> Any: ...
 
 
-def _regex(function: str, pattern: Any) -> re2._Regexp:
+@cache
+def _re2() -> tuple[Any, Any]:
+    """google-re2, imported with the first regular expression, and the options of every pattern."""
+    import re2
+
+    # "If multiple matches start at the same index, then the longest one is replaced"
+    # (text.replace_all_regex): leftmost-longest, not Perl's leftmost-first. RE2 would also
+    # log every refused pattern to stderr; the ValueError says it instead.
+    options = re2.Options()
+    options.longest_match = True
+    options.log_errors = False
+    return re2, options
+
+
+def _regex(function: str, pattern: Any) -> _Pattern:
+    source = _str(function, "regexp", pattern)
     try:
-        return re2.compile(_str(function, "regexp", pattern), _RE2_OPTIONS)
+        re2, options = _re2()
+    except ImportError:
+        raise WorkflowError.tagged(
+            SYSTEM_ERROR,
+            f"{function}: regular expressions need google-re2, which is not installed; "
+            'install it with: pip install "approvals[emulator]"',
+        ) from None
+    try:
+        return re2.compile(source, options)  # re2 caches what it compiles
     except re2.error as e:
         reason = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else str(e)
         raise WorkflowError.tagged(VALUE_ERROR, f"{function}: invalid regular expression: {reason}") from None
+
+
+def _matches(pattern: _Pattern, text: str) -> Iterator[Any]:
+    """The matches RE2's GlobalReplace (and Go's FindAll) take: an empty match right where the
+    previous match ended is skipped, where Python's iteration keeps it ("axb", "x*": -a-b-,
+    not -a--b-). Leftmost-longest matching leaves no other difference: an empty match at an
+    index means no longer one starts there."""
+    end = -1
+    for match in pattern.finditer(text):
+        if match.start() == match.end() == end:
+            continue
+        end = match.end()
+        yield match
 
 
 def _find_all(host: Host, source: Any, substr: Any) -> list[int]:
@@ -60,7 +97,7 @@ def _find_all_regex(host: Host, source: Any, regexp: Any) -> list[dict[str, Any]
     # "A list of maps ... with the keys index and match" -- text.find_all_regex.
     pattern = _regex("text.find_all_regex", regexp)
     text = _str("text.find_all_regex", "source", source)
-    return [{"index": m.start(), "match": m.group(0)} for m in pattern.finditer(text)]
+    return [{"index": m.start(), "match": m.group(0)} for m in _matches(pattern, text)]
 
 
 def _match_regex(host: Host, source: Any, regexp: Any) -> bool:
@@ -78,8 +115,13 @@ def _replace_all_regex(host: Host, source: Any, regexp: Any, repl: Any) -> str:
     pattern = _regex(fn, regexp)
     # "Backreferences are not supported. For example, you can't use the expression \1 to refer
     # to text previously matched by a capturing group": `repl` goes in as it is written.
-    text = _str(fn, "repl", repl)
-    return pattern.sub(lambda _: text, _str(fn, "source", source))
+    text, source = _str(fn, "repl", repl), _str(fn, "source", source)
+    out, done = [], 0
+    for match in _matches(pattern, source):
+        out += (source[done : match.start()], text)
+        done = match.end()
+    out.append(source[done:])
+    return "".join(out)
 
 
 def _split(host: Host, source: Any, separator: Any) -> list[str]:
@@ -157,11 +199,22 @@ def _codec(function: str, charset: Any) -> str:
         raise WorkflowError.tagged(VALUE_ERROR, f"{function}: unsupported charset {name!r}") from None
 
 
+def _replace_each_byte(error: UnicodeError) -> tuple[str, int]:
+    # Python's "replace" writes one U+FFFD for a truncated sequence (b"a\xe2\x82b": 2 bytes).
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return "\ufffd" * (error.end - error.start), error.end
+
+
+_EACH_BYTE = "approvals.workflows.replace_each_byte"
+codecs.register_error(_EACH_BYTE, _replace_each_byte)
+
+
 def _decode(host: Host, data: Any, charset: Any) -> str:
     # Reference: "Each byte that cannot be correctly decoded using the specified charset is
     # represented in the output by the \uFFFD codepoint"; only an unknown charset is a ValueError.
     raw = want("text.decode", "data", data, bytes, "bytes")
-    return raw.decode(_codec("text.decode", charset), errors="replace")
+    return raw.decode(_codec("text.decode", charset), errors=_EACH_BYTE)
 
 
 def _encode(host: Host, text: Any, charset: Any) -> bytes:
