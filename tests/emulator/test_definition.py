@@ -377,3 +377,112 @@ def test_a_branch_may_create_its_own_variables_and_write_shared_ones() -> None:
     program = parse(source, "test.yaml")
 
     assert isinstance(program.main.body.steps[1].action, Parallel)
+
+
+_SIBLINGS_LOCAL = """
+          branches:
+            - left:
+                steps:
+                  - mine:
+                      assign:
+                        - note: left
+            - right:
+                steps:
+                  - borrow:
+                      assign:
+                        - totals.b: ${note}
+"""
+_ITERATION_READS_NOTHING_DEFINED = """
+          for:
+            value: n
+            in: [1, 2]
+            steps:
+              - add:
+                  assign:
+                    - totals[string(n)]: ${n + missing}
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "step", "name"),
+    [(_SIBLINGS_LOCAL, 20, "borrow", "note"), (_ITERATION_READS_NOTHING_DEFINED, 16, "add", "missing")],
+)
+def test_a_branch_reading_a_variable_it_does_not_have_cannot_deploy(
+    body: str, line: int, step: str, name: str
+) -> None:
+    """Google's shared-variables sample marks a branch's read of a variable that only another
+    branch assigns (`temp: ${temp2}`) as a "deployment error, temp2 is not defined in this
+    branch" (https://cloud.google.com/workflows/docs/samples/workflows-parallel-shared-variables,
+    workflows-samples src/parallel_shared_variables.workflows.yaml); the engine failed the
+    branch at run time with a KeyError instead."""
+    error = definition_error(_PARALLEL_WRITE.format(body=body.strip("\n")))
+
+    assert f"reads {name!r}" in error.message and "not defined in this branch" in error.message
+    assert (error.step, error.line) == (step, line)
+
+
+def test_a_branch_reads_parent_variables_its_own_and_library_values() -> None:
+    """What a branch may read: the parent's variables, parameters, its own (whatever their
+    order), loop variables, an except's error, subworkflow names as retry predicates, library
+    values such as `http.default_retry`, and a variable the parent assigns after the parallel
+    step (a `next` may jump back over it)."""
+    body = """
+          branches:
+            - left:
+                steps:
+                  - early:
+                      switch:
+                        - condition: ${late == null}
+                          next: set_late
+                  - set_late:
+                      assign:
+                        - late: ${label + string(order) + string(after_step)}
+                  - guarded:
+                      try:
+                        call: sys.now
+                        result: now
+                      retry: ${http.default_retry}
+                      except:
+                        as: e
+                        steps:
+                          - note:
+                              assign:
+                                - totals.e: ${e}
+                  - again:
+                      try:
+                        call: sys.now
+                      retry:
+                        predicate: ${always}
+                        max_retries: 1
+                        backoff:
+                          initial_delay: 1
+                          max_delay: 1
+                          multiplier: 1
+            - right:
+                steps:
+                  - loop:
+                      for:
+                        value: v
+                        index: i
+                        in: ${[1]}
+                        steps:
+                          - put:
+                              assign:
+                                - totals[string(i)]: ${v + len(totals)}
+"""
+    source = (
+        _PARALLEL_WRITE.format(body=body.strip("\n")).replace(
+            "    - done:\n", "    - after:\n        assign:\n          - after_step: 2\n    - done:\n"
+        )
+        + """
+always:
+  params: [e]
+  steps:
+    - answer:
+        return: true
+"""
+    )
+
+    program = parse(source, "test.yaml")
+
+    assert isinstance(program.main.body.steps[1].action, Parallel)
