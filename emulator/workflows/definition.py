@@ -842,8 +842,8 @@ class _ScopeWalk:
             for name in sorted(_read(step.action) - readable):
                 if not _library_name(name):
                     raise DefinitionError(
-                        f"reads {name!r}, which is not defined in this branch of the parallel step "
-                        "(a variable another branch assigns is that branch's own)",
+                        f"reads {name!r}, which is not defined in this branch of the parallel step: "
+                        "neither the scope around the step nor this branch assigns it",
                         line=step.line,
                         step=step.name,
                         source=self.filename,
