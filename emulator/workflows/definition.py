@@ -230,14 +230,26 @@ class _Parser:
         return self.loader.construct_object(node, deep=True)
 
     def root(self) -> yaml.Node:
-        try:
-            node = self.loader.get_single_node()
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            problem = error.problem or error.context or "syntax error"
-            raise self.error(f"invalid YAML: {problem}", None if mark is None else mark.line + 1) from error
-        except yaml.YAMLError as error:
-            raise self.error(f"invalid YAML: {error}", None) from error
+        source = self.source
+        first: yaml.MarkedYAMLError | None = None
+        while True:
+            try:
+                node = self.loader.get_single_node()
+                break
+            except yaml.MarkedYAMLError as error:
+                first = first or error
+                fixed = _quote_flow_expression(source, error.problem_mark)
+                if fixed is None:
+                    mark = first.problem_mark or first.context_mark
+                    problem = first.problem or first.context or "syntax error"
+                    line = None if mark is None else mark.line + 1
+                    raise self.error(f"invalid YAML: {problem}", line) from first
+                # Read again with that expression quoted: same lines, one `${` fewer unquoted.
+                source = fixed
+                self.loader.dispose()
+                self.loader = _Loader(source)
+            except yaml.YAMLError as error:
+                raise self.error(f"invalid YAML: {error}", None) from error
         if node is None:
             raise self.error("the workflow is empty", 1)
         return node
@@ -861,6 +873,50 @@ class _ScopeWalk:
                 source=self.filename,
             )
         declared.add(name)
+
+
+def _quote_flow_expression(source: str, mark: Any) -> str | None:
+    """`source` with the `${...}` whose `{` stopped a YAML reader quoted, else None.
+
+    Google's own definitions write expressions unquoted inside flow collections
+    (`fieldPaths: [${key}]`, in its callback-event tutorial and state-management demo), and
+    Workflows deploys them; a YAML 1.1 reader ends the plain scalar at `{` there and fails.
+    Only an expression that makes the reader fail is quoted, so no readable file changes.
+    """
+    if mark is None:
+        return None
+    start = mark.index - 1
+    if start < 0 or source[start : start + 2] != "${":
+        return None
+    end = _expression_end(source, start + 1)
+    if end is None:
+        return None
+    text = source[start:end].replace("\\", "\\\\").replace('"', '\\"')
+    return f'{source[:start]}"{text}"{source[end:]}'
+
+
+def _expression_end(source: str, index: int) -> int | None:
+    """The index just past the `}` closing the `{` at `index`, skipping string literals."""
+    depth = 0
+    quote = None
+    position = index
+    while position < len(source):
+        char = source[position]
+        if quote is not None:
+            if char == "\\":
+                position += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return position + 1
+        position += 1
+    return None
 
 
 def _read(node: Any) -> set[str]:

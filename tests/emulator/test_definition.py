@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from approvals.emulator.workflows.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
+from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.errors import DefinitionError
 from approvals.workflow_templates import available_templates, load_template, render
 from tests.templates.examples import PLATFORM_ENV, REQUIRED_PARAMS
@@ -486,3 +487,32 @@ always:
     program = parse(source, "test.yaml")
 
     assert isinstance(program.main.body.steps[1].action, Parallel)
+
+
+def test_an_unquoted_expression_inside_a_flow_list_or_map_deploys_and_evaluates(engine: Engine) -> None:
+    """Google deploys `fieldPaths: [${firestore_key}]`, an expression unquoted inside a YAML
+    flow list, in its callback-event tutorial
+    (https://cloud.google.com/workflows/docs/tutorials/create-wait-for-events-callbacks, sample
+    https://cloud.google.com/workflows/docs/samples/workflows-callback-event-sample) and in
+    workflows-demos state-management-firestore/workflow.yaml; the engine refused both as
+    "invalid YAML", since a YAML 1.1 reader stops a plain scalar at the `{`."""
+    source = """
+- build:
+    assign:
+      - key: k
+      - pair: [${key}, ${"a, b}" + key}]
+      - nested: {first: ${key + "]"}, more: [ ${len([1, 2])} ]}
+- done:
+    return: [${pair}, ${nested}]
+"""
+    engine.deploy("flows", source)
+    execution = engine.start("flows")
+    engine.wait_idle()
+
+    assert engine.get(execution.id).result == [["k", "a, b}k"], {"first": "k]", "more": [2]}]
+
+
+def test_a_flow_list_broken_otherwise_is_still_invalid_yaml() -> None:
+    error = definition_error("- build:\n    assign:\n      - pair: [${key}, 2\n")
+
+    assert "invalid YAML" in error.message and error.line == 3
