@@ -20,6 +20,7 @@ from approvals.emulator.workflows.errors import DefinitionError, WorkflowError
 from approvals.emulator.workflows.parser import (
     Const,
     Expression,
+    Name,
     compile_value,
     dotted_name,
     parse_target,
@@ -229,14 +230,26 @@ class _Parser:
         return self.loader.construct_object(node, deep=True)
 
     def root(self) -> yaml.Node:
-        try:
-            node = self.loader.get_single_node()
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            problem = error.problem or error.context or "syntax error"
-            raise self.error(f"invalid YAML: {problem}", None if mark is None else mark.line + 1) from error
-        except yaml.YAMLError as error:
-            raise self.error(f"invalid YAML: {error}", None) from error
+        source = self.source
+        first: yaml.MarkedYAMLError | None = None
+        while True:
+            try:
+                node = self.loader.get_single_node()
+                break
+            except yaml.MarkedYAMLError as error:
+                first = first or error
+                fixed = _quote_flow_expression(source, error.problem_mark)
+                if fixed is None:
+                    mark = first.problem_mark or first.context_mark
+                    problem = first.problem or first.context or "syntax error"
+                    line = None if mark is None else mark.line + 1
+                    raise self.error(f"invalid YAML: {problem}", line) from first
+                # Read again with that expression quoted: same lines, one `${` fewer unquoted.
+                source = fixed
+                self.loader.dispose()
+                self.loader = _Loader(source)
+            except yaml.YAMLError as error:
+                raise self.error(f"invalid YAML: {error}", None) from error
         if node is None:
             raise self.error("the workflow is empty", 1)
         return node
@@ -306,7 +319,8 @@ class _Parser:
                 self.seen_steps = {}
                 body = self.block(steps_node, None)
                 self.check_jumps(body, (), loop=None)
-                _ScopeWalk(self.filename).block(body, {p.name for p in self.params[name]}, frozenset())
+                params = {p.name for p in self.params[name]}
+                _ScopeWalk(self.filename, body, params | self.names).block(body, set(params), frozenset())
                 subworkflows[name] = Subworkflow(name, line_of(key), self.params[name], body)
         finally:
             self.loader.dispose()
@@ -773,10 +787,13 @@ def _children(action: Any) -> Iterator[tuple[Block, bool, str | None]]:
 
 
 class _ScopeWalk:
-    """Raises DefinitionError at the first branch step assigning an unshared parent variable."""
+    """Raises DefinitionError at the first branch step assigning an unshared parent variable, or
+    reading a variable that is not defined in it."""
 
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, body: Block, known: set[str]) -> None:
         self.filename = filename
+        self.body = body  # the subworkflow's steps
+        self.known = known  # its parameters and the subworkflows' names
 
     def block(self, block: Block, declared: set[str], forbidden: frozenset[str]) -> None:
         """Walk `block`, adding what it declares to `declared`; `forbidden` may not be written."""
@@ -818,10 +835,33 @@ class _ScopeWalk:
         for name in action.shared:
             self.write(name, step, line, declared, forbidden)
         inside = frozenset(declared - set(action.shared))
+        # A branch reads the parent's variables and its own; what only a sibling branch assigns
+        # is "not defined in this branch" (Google's sample marks reading it a deployment error).
+        # So that no valid workflow is refused, a name assigned anywhere outside this parallel
+        # step counts as defined too (a `next` may jump back over the step).
+        outside = _assigned(self.body, skip=action)
+        readable = declared | outside | self.known
         if action.loop is not None:
+            own = {action.loop.value} | ({action.loop.index} if action.loop.index else set())
+            self.check_reads(action.loop.body, readable | own | _assigned(action.loop.body))
             self.loop(action.loop, set(declared), inside)
         for branch in action.branches or ():
+            self.check_reads(branch.body, readable | _assigned(branch.body))
             self.block(branch.body, set(declared), inside)
+
+    def check_reads(self, block: Block, readable: set[str]) -> None:
+        for step in block.steps:
+            for name in sorted(_read(step.action) - readable):
+                if not _library_name(name):
+                    raise DefinitionError(
+                        f"reads {name!r}, which is not defined in this branch of the parallel step: "
+                        "neither the scope around the step nor this branch assigns it",
+                        line=step.line,
+                        step=step.name,
+                        source=self.filename,
+                    )
+            for child, _, _ in _children(step.action):
+                self.check_reads(child, readable)
 
     def write(self, name: str, step: str, line: int, declared: set[str], forbidden: frozenset[str]) -> None:
         if name in forbidden:
@@ -833,6 +873,105 @@ class _ScopeWalk:
                 source=self.filename,
             )
         declared.add(name)
+
+
+def _quote_flow_expression(source: str, mark: Any) -> str | None:
+    """`source` with the `${...}` whose `{` stopped a YAML reader quoted, else None.
+
+    Google's own definitions write expressions unquoted inside flow collections
+    (`fieldPaths: [${key}]`, in its callback-event tutorial and state-management demo), and
+    Workflows deploys them; a YAML 1.1 reader ends the plain scalar at `{` there and fails.
+    Only an expression that makes the reader fail is quoted, so no readable file changes.
+    """
+    if mark is None:
+        return None
+    start = mark.index - 1
+    if start < 0 or source[start : start + 2] != "${":
+        return None
+    end = _expression_end(source, start + 1)
+    if end is None:
+        return None
+    text = source[start:end].replace("\\", "\\\\").replace('"', '\\"')
+    return f'{source[:start]}"{text}"{source[end:]}'
+
+
+def _expression_end(source: str, index: int) -> int | None:
+    """The index just past the `}` closing the `{` at `index`, skipping string literals."""
+    depth = 0
+    quote = None
+    position = index
+    while position < len(source):
+        char = source[position]
+        if quote is not None:
+            if char == "\\":
+                position += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return position + 1
+        position += 1
+    return None
+
+
+def _read(node: Any) -> set[str]:
+    """The variables a step's own expressions read (not those of the blocks nested in it)."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Block):
+            continue
+        if isinstance(item, Name):
+            found.add(item.name)
+        elif isinstance(item, tuple):
+            pending.extend(item)
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+    return found
+
+
+def _assigned(block: Block, skip: Any = None) -> set[str]:
+    """Every variable a step in `block`, at any depth, assigns or declares; `skip`'s left out."""
+    found: set[str] = set()
+    pending: list[Any] = [block]
+    while pending:
+        item = pending.pop()
+        if item is skip:
+            continue
+        if isinstance(item, Assignment):
+            found.add(item.target.name)
+        elif isinstance(item, Call):
+            if item.result is not None:
+                found.add(item.result.name)
+        elif isinstance(item, Loop):
+            found.add(item.value)
+            if item.index:
+                found.add(item.index)
+            pending.append(item.body)
+        elif isinstance(item, Except):
+            if item.name is not None:
+                found.add(item.name)
+            pending.append(item.body)
+        elif isinstance(item, tuple):
+            pending.extend(item)
+    return found
+
+
+def _library_name(name: str) -> bool:
+    """`http` in `http.default_retry`, or a library name used as a value."""
+    if name in stdlib.NAMESPACES:
+        return True
+    try:
+        stdlib.global_value(name)
+    except LookupError:
+        return False
+    return True
 
 
 def _message(error: Exception) -> str:

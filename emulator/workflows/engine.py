@@ -395,7 +395,9 @@ class Engine:
         """sys.log output: kept in `logs` and sent to this module's logger."""
         with self._cond:
             self.logs.append(LogEntry(execution_id, severity, payload))
-        logger().info("[%s] %s: %s", execution_id, severity, payload)
+        # A map or list as the JSON Cloud Logging shows for a jsonPayload, not as Python writes it.
+        shown = payload if isinstance(payload, str) else values.json_text(payload)
+        logger().info("[%s] %s: %s", execution_id, severity, shown)
 
     def close(self) -> None:
         """Stop the loop and the I/O pool; ACTIVE executions stay ACTIVE in the store."""

@@ -352,6 +352,8 @@ def _read(sock: socket.socket, response: http.client.HTTPResponse, deadline: flo
     chunks: list[bytes] = []
     size = 0
     while True:
+        if response.isclosed():  # the whole body is in: a "Connection: close" socket is gone
+            return b"".join(chunks)
         _set_timeout(sock, deadline)
         chunk = response.read(_CHUNK)
         if not chunk:

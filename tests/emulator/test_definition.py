@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from approvals.emulator.workflows.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
+from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.errors import DefinitionError
 from approvals.workflow_templates import available_templates, load_template, render
 from tests.templates.examples import PLATFORM_ENV, REQUIRED_PARAMS
@@ -377,3 +378,141 @@ def test_a_branch_may_create_its_own_variables_and_write_shared_ones() -> None:
     program = parse(source, "test.yaml")
 
     assert isinstance(program.main.body.steps[1].action, Parallel)
+
+
+_SIBLINGS_LOCAL = """
+          branches:
+            - left:
+                steps:
+                  - mine:
+                      assign:
+                        - note: left
+            - right:
+                steps:
+                  - borrow:
+                      assign:
+                        - totals.b: ${note}
+"""
+_ITERATION_READS_NOTHING_DEFINED = """
+          for:
+            value: n
+            in: [1, 2]
+            steps:
+              - add:
+                  assign:
+                    - totals[string(n)]: ${n + missing}
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "step", "name"),
+    [(_SIBLINGS_LOCAL, 20, "borrow", "note"), (_ITERATION_READS_NOTHING_DEFINED, 16, "add", "missing")],
+)
+def test_a_branch_reading_a_variable_it_does_not_have_cannot_deploy(
+    body: str, line: int, step: str, name: str
+) -> None:
+    """Google's shared-variables sample marks a branch's read of a variable that only another
+    branch assigns (`temp: ${temp2}`) as a "deployment error, temp2 is not defined in this
+    branch" (https://cloud.google.com/workflows/docs/samples/workflows-parallel-shared-variables,
+    workflows-samples src/parallel_shared_variables.workflows.yaml); the engine failed the
+    branch at run time with a KeyError instead."""
+    error = definition_error(_PARALLEL_WRITE.format(body=body.strip("\n")))
+
+    assert f"reads {name!r}" in error.message and "not defined in this branch" in error.message
+    assert (error.step, error.line) == (step, line)
+
+
+def test_a_branch_reads_parent_variables_its_own_and_library_values() -> None:
+    """What a branch may read: the parent's variables, parameters, its own (whatever their
+    order), loop variables, an except's error, subworkflow names as retry predicates, library
+    values such as `http.default_retry`, and a variable the parent assigns after the parallel
+    step (a `next` may jump back over it)."""
+    body = """
+          branches:
+            - left:
+                steps:
+                  - early:
+                      switch:
+                        - condition: ${late == null}
+                          next: set_late
+                  - set_late:
+                      assign:
+                        - late: ${label + string(order) + string(after_step)}
+                  - guarded:
+                      try:
+                        call: sys.now
+                        result: now
+                      retry: ${http.default_retry}
+                      except:
+                        as: e
+                        steps:
+                          - note:
+                              assign:
+                                - totals.e: ${e}
+                  - again:
+                      try:
+                        call: sys.now
+                      retry:
+                        predicate: ${always}
+                        max_retries: 1
+                        backoff:
+                          initial_delay: 1
+                          max_delay: 1
+                          multiplier: 1
+            - right:
+                steps:
+                  - loop:
+                      for:
+                        value: v
+                        index: i
+                        in: ${[1]}
+                        steps:
+                          - put:
+                              assign:
+                                - totals[string(i)]: ${v + len(totals)}
+"""
+    source = (
+        _PARALLEL_WRITE.format(body=body.strip("\n")).replace(
+            "    - done:\n", "    - after:\n        assign:\n          - after_step: 2\n    - done:\n"
+        )
+        + """
+always:
+  params: [e]
+  steps:
+    - answer:
+        return: true
+"""
+    )
+
+    program = parse(source, "test.yaml")
+
+    assert isinstance(program.main.body.steps[1].action, Parallel)
+
+
+def test_an_unquoted_expression_inside_a_flow_list_or_map_deploys_and_evaluates(engine: Engine) -> None:
+    """Google deploys `fieldPaths: [${firestore_key}]`, an expression unquoted inside a YAML
+    flow list, in its callback-event tutorial
+    (https://cloud.google.com/workflows/docs/tutorials/create-wait-for-events-callbacks, sample
+    https://cloud.google.com/workflows/docs/samples/workflows-callback-event-sample) and in
+    workflows-demos state-management-firestore/workflow.yaml; the engine refused both as
+    "invalid YAML", since a YAML 1.1 reader stops a plain scalar at the `{`."""
+    source = """
+- build:
+    assign:
+      - key: k
+      - pair: [${key}, ${"a, b}" + key}]
+      - nested: {first: ${key + "]"}, more: [ ${len([1, 2])} ]}
+- done:
+    return: [${pair}, ${nested}]
+"""
+    engine.deploy("flows", source)
+    execution = engine.start("flows")
+    engine.wait_idle()
+
+    assert engine.get(execution.id).result == [["k", "a, b}k"], {"first": "k]", "more": [2]}]
+
+
+def test_a_flow_list_broken_otherwise_is_still_invalid_yaml() -> None:
+    error = definition_error("- build:\n    assign:\n      - pair: [${key}, 2\n")
+
+    assert "invalid YAML" in error.message and error.line == 3

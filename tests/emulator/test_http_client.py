@@ -47,6 +47,9 @@ class _RawHandler(QuietHandler):
             self.reply(200, b"\x00\xff", "application/octet-stream")
         elif self.path.startswith("/sized/"):
             self.reply(200, b"x" * int(self.path.rsplit("/", 1)[1]), "text/plain")
+        elif self.path == "/close":  # as HTTP/1.0 servers and many others answer
+            self.close_connection = True
+            self.reply(200, b'{"closed": true}', headers={"Connection": "close"})
         elif self.path == "/slow":
             self.server.owner.release.wait(5)  # type: ignore[attr-defined]
             self.reply(200, b"{}")
@@ -240,6 +243,16 @@ def test_response_body_is_decoded_by_content_type(raw: RawServer) -> None:
     assert http_call("http.get", {"url": f"{raw.url}/text"}, TOKENS)["body"] == "héllo"
     assert http_call("http.get", {"url": f"{raw.url}/bytes"}, TOKENS)["body"] == b"\x00\xff"
     assert http_call("http.get", {"url": f"{raw.url}/empty"}, TOKENS)["code"] == 204
+
+
+def test_a_server_that_closes_the_connection_after_answering_is_read(raw: RawServer) -> None:
+    """A response sent with "Connection: close" is a response like any other: http.get "returns
+    the response" (https://cloud.google.com/workflows/docs/reference/stdlib/http/get). Google's
+    error_catch sample (workflows-samples src/error_catch.workflows.yaml) reads it as
+    `API_response.body`; the engine failed such a call as a ConnectionError "Bad file
+    descriptor", because it set a timeout on the socket that reading the body had closed."""
+    response = http_call("http.get", {"url": f"{raw.url}/close"}, TOKENS)
+    assert (response["code"], response["body"]) == (200, {"closed": True})
 
 
 @pytest.mark.parametrize(

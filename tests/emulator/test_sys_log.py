@@ -47,3 +47,14 @@ def test_what_the_reference_calls_a_type_error(engine: Engine, args: str) -> Non
 
     assert logged == []
     assert error is not None and "TypeError" in error["tags"]
+
+
+def test_the_log_line_shows_a_data_payload_as_json(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """ "data: ... a map is logged as a JSON payload" (sys.log reference); Google's
+    parallel-error-handling sample (workflows-samples src/parallel_error_handling.workflows.yaml)
+    logs its error map so. The engine's log line, which `python -m emulator run` prints on
+    stderr, showed it as Python writes a dict (`{'truncated': False}`) instead of as JSON."""
+    with caplog.at_level("INFO", logger="approvals.emulator.workflows.engine"):
+        log(engine, 'data: {"ok": false, "none": null, "tags": ["x"]}')
+
+    assert caplog.records[-1].getMessage().endswith('DEFAULT: {"ok": false, "none": null, "tags": ["x"]}')
