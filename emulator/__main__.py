@@ -142,24 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def connector_settings(project: str) -> ConnectorSettings | None:
-    """Where connectors go, from the same variables Google's client libraries honour locally.
-
-    None when none is set: the engine then makes its defaults on a first connector call,
-    and a run that makes none never loads the connectors.
-    """
-    where = {
-        "firestore_host": os.environ.get("FIRESTORE_EMULATOR_HOST") or None,
-        "translate_url": os.environ.get("TRANSLATE_URL") or None,
-        "pubsub_host": os.environ.get("PUBSUB_EMULATOR_HOST") or None,
-    }
-    if not any(where.values()):
-        return None
-    from approvals.emulator.workflows.connectors import ConnectorSettings
-
-    return ConnectorSettings(**where, project=project)
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         source = args.workflow.read_text()
@@ -174,7 +156,6 @@ def run(args: argparse.Namespace) -> int:
         RealClock(),
         project=args.project,
         location=args.location,
-        connector_settings=connector_settings(args.project),
         tokens=StaticTokens(),
         on_callback=lambda url: print(f"callback: {url}", file=sys.stderr, flush=True),
     )
@@ -218,6 +199,23 @@ class _RunEngine(Engine):
             self.logging_to_stderr = True
             log_to_stderr()
         super().record_log(execution_id, severity, payload)
+
+    def settings_for_connectors(self) -> ConnectorSettings:
+        """Where connectors go, from the same variables Google's client libraries honour locally.
+
+        Read at the first connector call, so a run that makes none never loads the connectors,
+        whatever the shell exports.
+        """
+        from approvals.emulator.workflows.connectors import ConnectorSettings
+
+        where = {
+            "firestore_host": os.environ.get("FIRESTORE_EMULATOR_HOST") or None,
+            "translate_url": os.environ.get("TRANSLATE_URL") or None,
+            "pubsub_host": os.environ.get("PUBSUB_EMULATOR_HOST") or None,
+        }
+        if not any(where.values()):
+            return super().settings_for_connectors()
+        return ConnectorSettings(**where, project=self.project)
 
     def callback_url(self, workflow_id: str, execution_id: str, callback_id: str) -> str:
         with self._server_lock:

@@ -599,6 +599,12 @@ class Engine:
             )
             self._post(partial(self._resolve, execution_id, effect_id, result, error))
 
+    def settings_for_connectors(self) -> ConnectorSettings:
+        """Where a connector call goes: the settings given, else the connectors' defaults."""
+        from approvals.emulator.workflows.connectors import ConnectorSettings
+
+        return self.connector_settings or ConnectorSettings(project=self.project)
+
     def _perform_call(self, execution_id: str, effect_id: str, effect: CallEffect) -> None:
         result: Any = None
         error: WorkflowError | None = None
@@ -611,7 +617,7 @@ class Engine:
             elif effect.name.startswith("googleapis."):
                 from approvals.emulator.workflows import connectors
 
-                settings = self.connector_settings or connectors.ConnectorSettings(project=self.project)
+                settings = self.settings_for_connectors()
                 result = connectors.call_connector(effect.name, effect.args, settings, self.tokens)
             else:
                 raise WorkflowError.tagged(

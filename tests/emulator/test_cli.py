@@ -241,7 +241,19 @@ def test_a_result_that_is_not_json_fails_the_run_instead_of_hanging_it(tmp_path:
         assert "Traceback" not in done.stderr
 
 
-def test_a_one_step_run_imports_neither_clients_nor_servers_nor_pulumi(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "exported",
+    [{}, {"FIRESTORE_EMULATOR_HOST": "127.0.0.1:1", "PUBSUB_EMULATOR_HOST": "127.0.0.1:1"}],
+    ids=["plain shell", "emulator hosts exported"],
+)
+def test_a_one_step_run_imports_neither_clients_nor_servers_nor_pulumi(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exported: dict[str, str]
+) -> None:
+    """Whatever the shell exports: a team working with the emulators keeps their hosts set."""
+    for name in ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "TRANSLATE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in exported.items():
+        monkeypatch.setenv(name, value)
     done, modules = imported_by_run(write(tmp_path, ONE_STEP))
     # Site hooks of installed packages import some on any start (the `google` namespace).
     _, bare = imported_by_run(None)
