@@ -98,18 +98,20 @@ class FirestoreEmulator(GcloudEmulator):
         """Export ``database`` as the directory ``kept``, replacing what is there once the new one is whole.
 
         The export goes to a fresh directory beside ``kept``; then the old export is moved aside, the
-        new one moved in, and only then the old one deleted. An OSError (the emulator gone, a timeout,
-        a full disk) leaves ``kept`` as it was: a next run imports the last good export, not half of one.
+        new one moved in, and only then the old one deleted. Whatever interrupts it (the emulator gone,
+        a timeout, a full disk, a second Ctrl-C between the two moves) leaves ``kept`` as it was: a next
+        run imports the last good export, not half of one.
         """
         with tempfile.TemporaryDirectory(dir=kept.parent, prefix=f".{kept.name}-") as scratch:
             fresh = self.export(Path(scratch), kept.name, database).parent
             aside = Path(scratch) / "previous"
-            if kept.exists():
-                kept.rename(aside)
             try:
+                if kept.exists():
+                    kept.rename(aside)
                 fresh.rename(kept)
-            except OSError:
-                if aside.exists():
+            except BaseException:
+                # Put the old export back before the scratch directory, which holds it, goes.
+                if aside.exists() and not kept.exists():
                     aside.rename(kept)
                 raise
             # The scratch directory goes, and the previous export with it.

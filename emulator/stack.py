@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import errno
+import http.client
 import secrets
 import shutil
 import socket
@@ -503,7 +504,7 @@ class LocalStack(LocalService):
         kept = self._dir / FIRESTORE_EXPORT
         try:
             self.firestore.replace_export(kept, self.plan.database)
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:  # a broken answer is not an OSError
             previous = "the previous save is kept" if kept.exists() else "there is no previous save"
             self._progress(f"error: could not save Firestore's data to {kept}: {_why(error)}; {previous}")
 

@@ -44,3 +44,29 @@ def test_a_failed_export_keeps_the_previous_one(tmp_path: Path) -> None:
 
     assert (kept / "previous-run").read_text() == "the previous export"
     assert [path.name for path in tmp_path.iterdir()] == ["firestore"]
+
+
+def test_a_second_ctrl_c_while_the_new_export_moves_in_keeps_the_previous_one(
+    firestore_emulator: FirestoreEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopping `up` with Ctrl-C twice can interrupt the two moves: the last good save survives."""
+    kept = tmp_path / "firestore"
+    kept.mkdir()
+    (kept / "previous-run").write_text("the previous export")
+    moves = 0
+    real_rename = Path.rename
+
+    def rename_interrupted_at_the_second_move(self: Path, target: Path) -> Path:
+        nonlocal moves
+        moves += 1
+        if moves == 2:  # the first moved the previous export aside; the second brings the new one in
+            raise KeyboardInterrupt
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename_interrupted_at_the_second_move)
+    with pytest.raises(KeyboardInterrupt):
+        firestore_emulator.replace_export(kept, DATABASE)
+    monkeypatch.undo()
+
+    assert (kept / "previous-run").read_text() == "the previous export"
+    assert [path.name for path in tmp_path.iterdir()] == ["firestore"]
