@@ -396,7 +396,7 @@ class Engine:
         with self._cond:
             self.logs.append(LogEntry(execution_id, severity, payload))
         # A map or list as the JSON Cloud Logging shows for a jsonPayload, not as Python writes it.
-        shown = payload if isinstance(payload, str) else values.json_text(payload)
+        shown = payload if isinstance(payload, str) else values.json_text(payload, ensure_ascii=False)
         logger().info("[%s] %s: %s", execution_id, severity, shown)
 
     def close(self) -> None:

@@ -164,12 +164,15 @@ def to_json(v: Any) -> Any:
     raise WorkflowError.tagged(VALUE_ERROR, f"cannot JSON-encode a {type_name(v)} value")
 
 
-def json_text(value: Any) -> str:
-    """A Workflows value as the JSON text the API carries in argument/result/payload."""
+def json_text(value: Any, *, ensure_ascii: bool = True) -> str:
+    """A Workflows value as the JSON text the API carries in argument/result/payload.
+
+    ``ensure_ascii=False`` keeps non-ASCII text readable, for a person reading a log line.
+    """
     try:
-        return json.dumps(to_json(value))
+        return json.dumps(to_json(value), ensure_ascii=ensure_ascii)
     except WorkflowError:
-        return json.dumps(describe(value))
+        return json.dumps(describe(value), ensure_ascii=ensure_ascii)
 
 
 def from_json(obj: Any) -> Any:

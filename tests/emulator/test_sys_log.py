@@ -58,3 +58,11 @@ def test_the_log_line_shows_a_data_payload_as_json(engine: Engine, caplog: pytes
         log(engine, 'data: {"ok": false, "none": null, "tags": ["x"]}')
 
     assert caplog.records[-1].getMessage().endswith('DEFAULT: {"ok": false, "none": null, "tags": ["x"]}')
+
+
+def test_the_log_line_keeps_non_ascii_text_readable(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """Cloud Logging shows a jsonPayload's text as written; the log line should not read `J\\u00f6rg`."""
+    with caplog.at_level("INFO", logger="approvals.emulator.workflows.engine"):
+        log(engine, 'data: {"name": "Jörg ✓"}')
+
+    assert caplog.records[-1].getMessage().endswith('DEFAULT: {"name": "Jörg ✓"}')
