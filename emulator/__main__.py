@@ -203,8 +203,8 @@ class _RunEngine(Engine):
     def settings_for_connectors(self) -> ConnectorSettings:
         """Where connectors go, from the same variables Google's client libraries honour locally.
 
-        Read at the first connector call, so a run that makes none never loads the connectors,
-        whatever the shell exports.
+        Read at each connector call, not before the run, so a run that makes none never loads
+        the connectors, whatever the shell exports.
         """
         from approvals.emulator.workflows.connectors import ConnectorSettings
 

@@ -121,6 +121,9 @@ class ChildProcess(LocalService):
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # No preexec_fn: with one, CPython runs the at-fork hook in the child, which would
+            # swap the lifeline passed here for a pipe of its own, closed at exec: the tether
+            # would end the service at once.
             pass_fds=(_LIFELINE,),
         )
         try:
