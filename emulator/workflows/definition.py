@@ -910,8 +910,7 @@ def _quote_flow_expressions(source: str) -> str:
         skipped = index
         if char == "\n":
             index += 1
-            line_start = index
-            start = start or depth == 0
+            line_start = index  # a line goes on as the last one ended (a plain scalar may)
             continue
         if char in _BLANK:
             index += 1
@@ -925,8 +924,14 @@ def _quote_flow_expressions(source: str) -> str:
             while index < size and source[index] not in _BLANK + "\n,[]{}":
                 index += 1
         elif depth == 0:
-            if start and char in "-?" and after in _BREAK:
-                index += 1
+            if char in "-?" and after in _BREAK and (start or not source[line_start:index].strip()):
+                start, index = True, index + 1  # a `- ` entry or a `? ` key starts a node
+            elif (
+                index == line_start
+                and source.startswith("---", index)
+                and source[index + 3 : index + 4] in _BREAK
+            ):
+                start, index = True, index + 3  # a document
             elif start and char in "|>":
                 index, start = _block_scalar_end(source, index, line_start), False
             elif start and char in "[{":

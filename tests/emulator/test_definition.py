@@ -273,6 +273,16 @@ def test_every_rendered_template_parses(name: str) -> None:
     assert "main" in program.subworkflows and "request_approval" in program.subworkflows
 
 
+@pytest.mark.parametrize("name", available_templates())
+def test_quoting_flow_expressions_changes_no_readable_template(name: str) -> None:
+    """The quoting pass follows the strings, comments and block text of real definitions: a
+    file YAML reads has no unquoted `${` starting a flow node, so nothing in it is quoted."""
+    template = load_template(name)
+    source = render(template, {**PLATFORM_ENV, **template.env_for(REQUIRED_PARAMS.get(name, {}))})
+
+    assert definition._quote_flow_expressions(source) == source
+
+
 _PARALLEL_WRITE = """
 main:
   params: [order]
