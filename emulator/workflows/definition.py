@@ -901,6 +901,7 @@ def _quote_flow_expressions(source: str) -> str:
     depth = 0  # flow collections open here
     start = True  # a node may start here
     line_start = 0
+    fresh = True  # nothing but blanks yet on this line
     line_end = -1  # the end of the line of the last expression, found once a line
     index = 0
     size = len(source)
@@ -910,7 +911,7 @@ def _quote_flow_expressions(source: str) -> str:
         skipped = index
         if char == "\n":
             index += 1
-            line_start = index  # a line goes on as the last one ended (a plain scalar may)
+            line_start, fresh = index, True  # the line goes on as the last one ended
             continue
         if char in _BLANK:
             index += 1
@@ -918,13 +919,14 @@ def _quote_flow_expressions(source: str) -> str:
         if char == "#" and (index == 0 or source[index - 1] in _BLANK + "\n"):
             index = _line_end(source, index)
             continue
+        first, fresh = fresh, False
         if start and char in "\"'":
             index, start = _quoted_end(source, index), False
         elif start and char in "!&":  # a tag or an anchor: the node follows it
             while index < size and source[index] not in _BLANK + "\n,[]{}":
                 index += 1
         elif depth == 0:
-            if char in "-?" and after in _BREAK and (start or not source[line_start:index].strip()):
+            if char in "-?" and after in _BREAK and (start or first):
                 start, index = True, index + 1  # a `- ` entry or a `? ` key starts a node
             elif (
                 index == line_start
