@@ -230,29 +230,39 @@ class _Parser:
         return self.loader.construct_object(node, deep=True)
 
     def root(self) -> yaml.Node:
-        source = self.source
-        first: yaml.MarkedYAMLError | None = None
-        while True:
+        try:
+            node = self.read()
+        except yaml.MarkedYAMLError as error:
+            # Google deploys expressions left unquoted inside flow collections, which a YAML 1.1
+            # reader refuses (see `_quote_flow_expressions`): read once more with them quoted.
+            quoted = _quote_flow_expressions(self.source)
+            if quoted == self.source:
+                raise self.yaml_error(error) from error
             try:
-                node = self.loader.get_single_node()
-                break
-            except yaml.MarkedYAMLError as error:
-                first = first or error
-                fixed = _quote_flow_expression(source, error.problem_mark)
-                if fixed is None:
-                    mark = first.problem_mark or first.context_mark
-                    problem = first.problem or first.context or "syntax error"
-                    line = None if mark is None else mark.line + 1
-                    raise self.error(f"invalid YAML: {problem}", line) from first
-                # Read again with that expression quoted: same lines, one `${` fewer unquoted.
-                source = fixed
                 self.loader.dispose()
-                self.loader = _Loader(source)
-            except yaml.YAMLError as error:
-                raise self.error(f"invalid YAML: {error}", None) from error
+                self.loader = _Loader(quoted)
+                node = self.read()
+            except yaml.MarkedYAMLError as second:
+                # Quoting adds no line, so the second reader's lines are the file's.
+                raise self.yaml_error(second) from second
         if node is None:
             raise self.error("the workflow is empty", 1)
         return node
+
+    def read(self) -> yaml.Node | None:
+        """The loader's document; `root` turns a marked YAML error into a definition error."""
+        try:
+            return self.loader.get_single_node()
+        except yaml.MarkedYAMLError:
+            raise
+        except yaml.YAMLError as error:
+            raise self.error(f"invalid YAML: {error}", None) from error
+
+    def yaml_error(self, error: yaml.MarkedYAMLError) -> DefinitionError:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "syntax error"
+        line = None if mark is None else mark.line + 1
+        return self.error(f"invalid YAML: {problem}", line)
 
     def mapping(self, node: yaml.Node, what: str, step: str | None = None) -> dict[str, yaml.Node]:
         """The entries of a map node by key; duplicate keys are errors (PyYAML keeps the last)."""
@@ -875,32 +885,147 @@ class _ScopeWalk:
         declared.add(name)
 
 
-def _quote_flow_expression(source: str, mark: Any) -> str | None:
-    """`source` with the `${...}` whose `{` stopped a YAML reader quoted, else None.
+def _quote_flow_expressions(source: str) -> str:
+    """`source` with each `${...}` that begins a node of a flow collection in double quotes.
 
-    Google's own definitions write expressions unquoted inside flow collections
-    (`fieldPaths: [${key}]`, in its callback-event tutorial and state-management demo), and
-    Workflows deploys them; a YAML 1.1 reader ends the plain scalar at `{` there and fails.
-    Only an expression that makes the reader fail is quoted, so no readable file changes.
+    Google deploys expressions left unquoted inside flow collections (`fieldPaths: [${key}]`,
+    in its callback-event tutorial and state-management demo); a YAML 1.1 reader ends the
+    plain scalar `$` at the `{` there and refuses the file. One pass, for a file the reader
+    refused: it follows flow depth, quoted scalars, comments and block scalars, and quotes an
+    expression only where a node starts (after `[`, `{`, `,` or `:` in a flow collection),
+    when it closes on its line. Anything else, such as `{text: Hello ${name}}`, is left as it
+    was. No line is added, so the lines of a later error are the file's.
     """
-    if mark is None:
-        return None
-    start = mark.index - 1
-    if start < 0 or source[start : start + 2] != "${":
-        return None
-    end = _expression_end(source, start + 1)
-    if end is None:
-        return None
-    text = source[start:end].replace("\\", "\\\\").replace('"', '\\"')
-    return f'{source[:start]}"{text}"{source[end:]}'
+    out: list[str] = []
+    copied = 0  # source[:copied] is in `out`
+    depth = 0  # flow collections open here
+    start = True  # a node may start here
+    line_start = 0
+    fresh = True  # nothing but blanks yet on this line
+    line_end = -1  # the end of the line of the last expression, found once a line
+    index = 0
+    size = len(source)
+    while index < size:
+        char = source[index]
+        after = source[index + 1 : index + 2]
+        skipped = index
+        if char == "\n":
+            index += 1
+            line_start, fresh = index, True  # the line goes on as the last one ended
+            continue
+        if char in _BLANK:
+            index += 1
+            continue
+        if char == "#" and (index == 0 or source[index - 1] in _BLANK + "\n"):
+            index = _line_end(source, index)
+            continue
+        first, fresh = fresh, False
+        if start and char in "\"'":
+            index, start = _quoted_end(source, index), False
+        elif start and char in "!&":  # a tag or an anchor: the node follows it
+            while index < size and source[index] not in _BLANK + "\n,[]{}":
+                index += 1
+        elif depth == 0:
+            if char in "-?" and after in _BREAK and (start or first):
+                start, index = True, index + 1  # a `- ` entry or a `? ` key starts a node
+            elif (
+                index == line_start
+                and source.startswith("---", index)
+                and source[index + 3 : index + 4] in _BREAK
+            ):
+                start, index = True, index + 3  # a document
+            elif start and char in "|>":
+                index, start = _block_scalar_end(source, index, line_start), False
+            elif start and char in "[{":
+                depth, index = 1, index + 1
+            else:
+                # `key: value`: a node starts after the `:`; anything else is a plain scalar.
+                start, index = char == ":" and after in _BREAK, index + 1
+        elif char in "[{":
+            depth, start, index = depth + 1, True, index + 1
+        elif char in "]}":
+            depth, start, index = depth - 1, False, index + 1
+        elif char == "$" and start and after == "{":
+            if line_end < index:
+                line_end = _line_end(source, index)
+            end = _expression_end(source, index + 1, line_end)
+            if end is None:
+                # Left unquoted, it fails the reader again wherever the rest is quoted.
+                break
+            text = source[index:end].replace("\\", "\\\\").replace('"', '\\"')
+            out += [source[copied:index], '"', text, '"']
+            copied, index, start = end, end, False
+        else:
+            # `,` and a `:` that ends a key start a node; anything else is a plain scalar.
+            key_end = char == ":" and (
+                after in (*_BREAK, ",", "[", "]", "{", "}") or source[index - 1] in "\"'"
+            )
+            start, index = char == "," or key_end, index + 1
+        newline = source.rfind("\n", skipped, index)
+        if newline >= 0:
+            line_start = newline + 1
+    out.append(source[copied:])
+    return "".join(out)
 
 
-def _expression_end(source: str, index: int) -> int | None:
-    """The index just past the `}` closing the `{` at `index`, skipping string literals."""
+_BLANK = " \t\r"
+_BREAK = ("", " ", "\t", "\r", "\n")
+
+
+def _line_end(source: str, index: int) -> int:
+    end = source.find("\n", index)
+    return len(source) if end < 0 else end
+
+
+def _quoted_end(source: str, index: int) -> int:
+    """The index just past the quoted scalar opening at `index` ('' and backslash escapes)."""
+    quote = source[index]
+    position = index + 1
+    while position < len(source):
+        char = source[position]
+        if char == quote and quote == "'" and source[position + 1 : position + 2] == "'":
+            position += 2
+        elif char == quote:
+            return position + 1
+        else:
+            position += 2 if char == "\\" and quote == '"' else 1
+    return len(source)
+
+
+def _block_scalar_end(source: str, index: int, line_start: int) -> int:
+    """The end of the last line of the block scalar whose `|` or `>` is at `index`.
+
+    Its lines are the blank ones and those indented past the collection around it: past the
+    column of its key (`key: |`), of the `-` it follows (`- |`), or else left of the `|`.
+    """
+    line = source[line_start:index]
+    column = len(line) - len(line.lstrip(" "))
+    dash = -1
+    while line[column : column + 1] == "-" and line[column + 1 : column + 2] in (" ", "\t"):
+        dash = column
+        column = len(line) - len(line[column + 1 :].lstrip(" \t"))
+    if line[column:].strip():
+        indent = column  # `key: |`
+    elif dash >= 0:
+        indent = dash  # `- |`
+    else:
+        indent = len(line) - 1  # `|` alone on its line
+    end = _line_end(source, index)
+    while end < len(source):
+        following = _line_end(source, end + 1)
+        text = source[end + 1 : following]
+        if text.strip() and len(text) - len(text.lstrip(" ")) <= indent:
+            break
+        end = following
+    return end
+
+
+def _expression_end(source: str, index: int, stop: int) -> int | None:
+    """The index just past the `}` closing the `{` at `index` before `stop`, skipping strings."""
     depth = 0
     quote = None
     position = index
-    while position < len(source):
+    while position < stop:
         char = source[position]
         if quote is not None:
             if char == "\\":

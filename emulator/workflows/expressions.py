@@ -122,15 +122,14 @@ def evaluate(expr: Expr, ctx: Context) -> Any:
 
 
 def assign(target: Target, value: Any, ctx: Context) -> None:
-    """`target: value` in an assign step; the value is copied so variables never alias.
+    """`name: value` in an assign step; the value is copied so variables never alias.
 
-    `a.b[0]: v` updates `a` in place (see `locate`).
+    A path (`a.b[0]: v`) is refused here: it is written through `locate`, whose slot the
+    interpreter stores with the memory the write adds counted (`_Scope.store`).
     """
-    value = copy_value(value)
     if target.path:
-        locate(target, value, ctx).store()
-    else:
-        ctx.variables[target.name] = value
+        raise ValueError(f"assign writes a variable, not a path into {target.name!r}: use locate")
+    ctx.variables[target.name] = copy_value(value)
 
 
 class Slot(NamedTuple):

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
 
+from approvals.emulator.workflows import definition
 from approvals.emulator.workflows.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
 from approvals.emulator.workflows.engine import Engine
 from approvals.emulator.workflows.errors import DefinitionError
@@ -267,6 +273,16 @@ def test_every_rendered_template_parses(name: str) -> None:
     assert "main" in program.subworkflows and "request_approval" in program.subworkflows
 
 
+@pytest.mark.parametrize("name", available_templates())
+def test_quoting_flow_expressions_changes_no_readable_template(name: str) -> None:
+    """The quoting pass follows the strings, comments and block text of real definitions: a
+    file YAML reads has no unquoted `${` starting a flow node, so nothing in it is quoted."""
+    template = load_template(name)
+    source = render(template, {**PLATFORM_ENV, **template.env_for(REQUIRED_PARAMS.get(name, {}))})
+
+    assert definition._quote_flow_expressions(source) == source
+
+
 _PARALLEL_WRITE = """
 main:
   params: [order]
@@ -513,6 +529,112 @@ def test_an_unquoted_expression_inside_a_flow_list_or_map_deploys_and_evaluates(
 
 
 def test_a_flow_list_broken_otherwise_is_still_invalid_yaml() -> None:
+    """The error is the one of the same list with its expression quoted, where the reader
+    finds the list unclosed."""
     error = definition_error("- build:\n    assign:\n      - pair: [${key}, 2\n")
+    quoted = definition_error('- build:\n    assign:\n      - pair: ["${key}", 2\n')
 
-    assert "invalid YAML" in error.message and error.line == 3
+    assert "invalid YAML" in error.message
+    assert (error.message, error.line) == (quoted.message, quoted.line)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Fail, rather than hang the suite, when the block runs past `seconds`."""
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("main:\n  steps:\n    - a:\n        call: sys.log\n        args: {text: Hello ${name}}\n", 5),
+        ('x: [a ${b}, "c"]\n', 1),
+        ('x: [a ${b}]\ny: "z"\n', 1),
+        ('x: [$${a}, "c"]\n', 1),
+    ],
+)
+def test_an_expression_in_the_middle_of_a_flow_scalar_is_invalid_yaml(source: str, line: int) -> None:
+    """Only an expression that starts a node of a flow collection is read as one: `Hello ${name}`
+    there stays a YAML error (quoting its `${name}` used to loop for ever)."""
+    with deadline(5):
+        error = definition_error(source)
+
+    assert "invalid YAML" in error.message
+    assert (error.source, error.line) == ("test.yaml", line)
+
+
+def test_a_yaml_error_after_a_flow_expression_names_its_own_line() -> None:
+    source = """
+- build:
+    assign:
+      - key: k
+      - xs: [${1 + 1}]
+- more:
+    assign:
+      - y: 2
+      - z: [1, 2}
+- done:
+    return: ${xs}
+"""
+    error = definition_error(source)
+
+    assert "invalid YAML" in error.message and error.line == 9
+
+
+def test_thousands_of_flow_expressions_are_read_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused file is quoted in one pass and read once more, not once per expression."""
+    reads = []
+
+    class CountingLoader(definition._Loader):  # type: ignore[misc,name-defined]
+        def get_single_node(self) -> Any:
+            reads.append(1)
+            return super().get_single_node()
+
+    monkeypatch.setattr(definition, "_Loader", CountingLoader)
+    items = ", ".join(f"${{{i}}}" for i in range(1800))
+    source = "- build:\n    assign:\n" + "".join(f"      - l{n}: [{items}]\n" for n in range(4))
+    source += "- done:\n    return: ${l3[1799]}\n"
+
+    program = parse(source, "test.yaml")
+
+    assert len(reads) == 2
+    assert program.subworkflows["main"].body.steps[1].action.value.expr is not None
+
+
+def test_quoting_flow_expressions_leaves_strings_comments_and_block_text_alone(engine: Engine) -> None:
+    """The `[${...}` in a quoted scalar, a comment or a block scalar is text, not a flow list."""
+    source = """
+- build:
+    assign:
+      - key: k
+      - single: 'it''s [${key}, {${key}'
+      - double: "a \\" [${key}"
+      - block: |
+          it's [${key}, "${key}
+      - folded: >-
+          {a: ${key}}
+      - pair: [it's, ${key}]  # [${key}
+- done:
+    return: ${[single, double, block, folded, pair]}
+"""
+    engine.deploy("flows", source)
+    execution = engine.start("flows")
+    engine.wait_idle()
+
+    assert engine.get(execution.id).result == [
+        "it's [${key}, {${key}",
+        'a " [${key}',
+        "it's [${key}, \"${key}\n",
+        "{a: ${key}}",
+        ["it's", "k"],
+    ]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from approvals.emulator.workflows.errors import WorkflowError
-from approvals.emulator.workflows.expressions import assign, evaluate_value
+from approvals.emulator.workflows.expressions import assign, evaluate_value, locate
 from approvals.emulator.workflows.parser import (
     Const,
     Expression,
@@ -23,7 +23,7 @@ from approvals.emulator.workflows.parser import (
     references,
 )
 from approvals.emulator.workflows.scanner import ExpressionSyntaxError
-from approvals.emulator.workflows.values import INT64_MAX, INT64_MIN, FunctionRef
+from approvals.emulator.workflows.values import INT64_MAX, INT64_MIN, FunctionRef, copy_value
 from tests.emulator.expr_host import LibraryContext, run
 
 
@@ -396,8 +396,21 @@ def test_references_lists_called_functions() -> None:
 # ---- assignment ---------------------------------------------------------------
 
 
-def do_assign(target: str, value: Any, ctx: LibraryContext) -> None:
-    assign(parse_target(target), value, ctx)
+def do_assign(text: str, value: Any, ctx: LibraryContext) -> None:
+    """As the interpreter assigns: a path is located, then stored (copied, like a variable)."""
+    target = parse_target(text)
+    if target.path:
+        locate(target, copy_value(value), ctx).store()
+    else:
+        assign(target, value, ctx)
+
+
+def test_assign_refuses_a_path() -> None:
+    """A path goes through `locate` (the interpreter counts the memory it adds), never `assign`."""
+    ctx = LibraryContext({"m": {}})
+    with pytest.raises(ValueError, match="locate"):
+        assign(parse_target("m.a"), 1, ctx)
+    assert ctx.variables["m"] == {}
 
 
 def test_assignment_targets_update_in_place() -> None:
