@@ -35,6 +35,11 @@ class CreateCallbackEffect(NamedTuple):
     method: str
 
 
+# "timeout: The maximum request timeout in seconds (default: 43200.0)" (stdlib events.await_callback):
+# the one default the library's signature, the interpreter and so the engine use.
+AWAIT_CALLBACK_TIMEOUT = 43200.0
+
+
 class AwaitCallbackEffect(NamedTuple):
     """events.await_callback: the engine answers the callback request map, or a TimeoutError."""
 

@@ -79,8 +79,6 @@ def logger() -> logging.Logger:
 
 # Where callback URLs point when no local server announced itself: Google's shape.
 PRODUCTION_BASE_URL = "https://workflowexecutions.googleapis.com"
-# "timeout: The maximum request timeout in seconds (default: 43200.0)" (stdlib events.await_callback).
-DEFAULT_AWAIT_TIMEOUT = 43200.0
 # "one of GET, HEAD, POST, PUT, DELETE, OPTIONS, or PATCH. The default value is POST" (Wait using callbacks).
 CALLBACK_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 CANCELLED_ERROR = {"message": "The execution was cancelled."}
@@ -652,7 +650,7 @@ class Engine:
             self.on_callback(url)
 
     def _await_callback(self, execution_id: str, effect_id: str, effect: AwaitCallbackEffect) -> None:
-        timeout = DEFAULT_AWAIT_TIMEOUT if effect.timeout is None else float(effect.timeout)
+        timeout = float(effect.timeout)  # the interpreter filled in the default
         with self._cond, self.store.transaction():
             try:
                 callback = self._own_callback(execution_id, effect.callback)

@@ -39,6 +39,7 @@ from approvals.emulator.workflows.definition import (
     Try,
 )
 from approvals.emulator.workflows.effects import (
+    AWAIT_CALLBACK_TIMEOUT,
     AwaitCallbackEffect,
     CallEffect,
     CreateCallbackEffect,
@@ -72,8 +73,6 @@ MEMORY_LIMIT = 512 * 1024
 MAX_STEPS = 100_000
 MAX_STRING_BYTES = 256 * 1024
 
-# events.await_callback: "timeout ... default 43200" seconds (stdlib events).
-DEFAULT_CALLBACK_TIMEOUT = 43200.0
 
 # What a generator of this module yields, receives and returns.
 _Gen = Generator[Any, Any, Any]
@@ -575,7 +574,7 @@ class Run:
                     TYPE_ERROR, f"events.await_callback: callback must be a map, got {type_name(callback)}"
                 )
             timeout = args.get("timeout")
-            timeout = DEFAULT_CALLBACK_TIMEOUT if timeout is None else timeout
+            timeout = AWAIT_CALLBACK_TIMEOUT if timeout is None else timeout
             if not is_number(timeout):
                 raise WorkflowError.tagged(TYPE_ERROR, "events.await_callback: timeout must be a number")
             return AwaitCallbackEffect(callback, float(timeout))

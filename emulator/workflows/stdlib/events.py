@@ -5,9 +5,10 @@ events.await_callback's timeout defaults to 43200 seconds (12 hours).
 
 from __future__ import annotations
 
+from approvals.emulator.workflows.effects import AWAIT_CALLBACK_TIMEOUT
 from approvals.emulator.workflows.stdlib.base import Param, blocking
 
 FUNCTIONS = (
     blocking("events.create_callback_endpoint", Param("http_callback_method", "POST")),
-    blocking("events.await_callback", Param("callback"), Param("timeout", 43200)),
+    blocking("events.await_callback", Param("callback"), Param("timeout", AWAIT_CALLBACK_TIMEOUT)),
 )
