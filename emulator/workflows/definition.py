@@ -835,7 +835,7 @@ class _ScopeWalk:
             self.parallel(action, step, line, declared, forbidden)
 
     def loop(self, loop: Loop, declared: set[str], forbidden: frozenset[str]) -> None:
-        own = {loop.value} | ({loop.index} if loop.index else set())
+        own = _loop_variables(loop)
         self.block(loop.body, declared | own, forbidden - own)
 
     def parallel(
@@ -852,7 +852,7 @@ class _ScopeWalk:
         outside = _assigned(self.body, skip=action)
         readable = declared | outside | self.known
         if action.loop is not None:
-            own = {action.loop.value} | ({action.loop.index} if action.loop.index else set())
+            own = _loop_variables(action.loop)
             self.check_reads(action.loop.body, readable | own | _assigned(action.loop.body))
             self.loop(action.loop, set(declared), inside)
         for branch in action.branches or ():
@@ -1075,9 +1075,7 @@ def _assigned(block: Block, skip: Any = None) -> set[str]:
             if item.result is not None:
                 found.add(item.result.name)
         elif isinstance(item, Loop):
-            found.add(item.value)
-            if item.index:
-                found.add(item.index)
+            found |= _loop_variables(item)
             pending.append(item.body)
         elif isinstance(item, Except):
             if item.name is not None:
@@ -1086,6 +1084,11 @@ def _assigned(block: Block, skip: Any = None) -> set[str]:
         elif isinstance(item, tuple):
             pending.extend(item)
     return found
+
+
+def _loop_variables(loop: Loop) -> set[str]:
+    """The names a `for` binds in its body: its value, and its index if it has one."""
+    return {loop.value} | ({loop.index} if loop.index else set())
 
 
 def _library_name(name: str) -> bool:
