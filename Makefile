@@ -8,7 +8,8 @@ REQUIREMENTS := requirements.txt requirements-dev.txt pyproject.toml setup.py $(
 # The page (web/): npm ci when the lock file changes, a build when a source does.
 WEB_DEPS := web/node_modules/.package-lock.json
 WEB_DIST := web/dist/index.html
-WEB_SOURCES := web/build.mjs $(shell find web/src -type f)
+# Templates bring their page modules, and the page bundles the contract.
+WEB_SOURCES := web/build.mjs $(shell find web/src workflow_templates/page -type f) functions/common/contract.json
 
 .PHONY: up test lint bench policy web
 

@@ -11,6 +11,7 @@ from approvals import (
     ApprovalPlatformArgs,
     ApprovalWorkflow,
     ApprovalWorkflowArgs,
+    Collections,
     Escalation,
 )
 
@@ -67,6 +68,8 @@ platform = ApprovalPlatform(
         manage_sign_in_domains=config.get_bool("manageSignInDomains"),
         authorized_domains=config.get_object("authorizedDomains") or [],
         groups=config.get_object("groups") or {},
+        # To share a database: {requests: team_requests, ...}; the others keep their names.
+        collections=Collections.renamed(config.get_object("collections") or {}, "approvals:collections"),
     ),
 )
 

@@ -1,48 +1,55 @@
 """The Firestore database and the security rules that guard it."""
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
+from .errors import InvalidArgumentError
+from .functions.common.contract import COLLECTIONS
+
 DEFAULT_DATABASE = "(default)"
-# The seed sample's collection; the translation template writes to it by this name.
-TRANSLATIONS_COLLECTION = "translations"
 
 
 @dataclass(frozen=True)
 class Collections:
-    """Firestore collection names the platform uses. Override to share a database."""
+    """Firestore collection names the platform uses. Override to share a database.
 
-    requests: str = "approval_requests"
-    callbacks: str = "approval_callbacks"
-    audit: str = "approval_audit"
-    workflows: str = "approval_workflows"
-    delegations: str = "approval_delegations"
-    link_uses: str = "approval_link_uses"
-    memberships: str = "approval_memberships"
+    The defaults and the env vars that carry each name to the functions, the
+    workflows and the page come from the contract (functions/common/contract.json).
+    """
+
+    requests: str = COLLECTIONS["requests"].default
+    callbacks: str = COLLECTIONS["callbacks"].default
+    audit: str = COLLECTIONS["audit"].default
+    workflows: str = COLLECTIONS["workflows"].default
+    delegations: str = COLLECTIONS["delegations"].default
+    link_uses: str = COLLECTIONS["link_uses"].default
+    memberships: str = COLLECTIONS["memberships"].default
     """Approver groups: one document per member e-mail, `{groups: [...]}` (ApprovalPlatformArgs.groups)."""
-    requesters: str = "approval_requesters"
+    requesters: str = COLLECTIONS["requesters"].default
     """Each requester's recent starts per workflow (the start function's limit on waiting requests)."""
-    starts: str = "approval_starts"
+    starts: str = COLLECTIONS["starts"].default
     """Who asked for each request the start function started (the workflow checks its requester there)."""
+    extensions: str = COLLECTIONS["extensions"].default
+    """What each workflow's template adds: its page panel, and the collections its requester may read."""
+
+    @classmethod
+    def renamed(cls, names: Mapping[str, str], argument: str = "collections") -> "Collections":
+        """The defaults, with those `names` gives renamed by key (`{"requests": "team_requests"}`)."""
+        unknown = sorted(set(names) - set(COLLECTIONS))
+        if unknown:
+            raise InvalidArgumentError(argument, f"unknown collections {unknown}", ", ".join(COLLECTIONS))
+        return cls(**names)
 
     def names(self) -> dict[str, str]:
-        return {
-            "requests": self.requests,
-            "callbacks": self.callbacks,
-            "audit": self.audit,
-            "workflows": self.workflows,
-            "delegations": self.delegations,
-            "link_uses": self.link_uses,
-            "memberships": self.memberships,
-            "requesters": self.requesters,
-            "starts": self.starts,
-        }
+        """Each collection's name by its contract key."""
+        return {key: getattr(self, key) for key in COLLECTIONS}
 
-    def environment(self) -> dict[str, str]:
-        """The functions' settings for these names (`APPROVALS_REQUESTS_COLLECTION`, ...)."""
-        return {f"APPROVALS_{key.upper()}_COLLECTION": name for key, name in self.names().items()}
+    def environment(self, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """The env vars that carry these names (`APPROVALS_REQUESTS_COLLECTION`, ...): all, or `keys`'."""
+        return {COLLECTIONS[key].env: getattr(self, key) for key in (COLLECTIONS if keys is None else keys)}
 
 
 def firestore_rules(collections: Collections) -> str:
@@ -83,6 +90,9 @@ service cloud.firestore {{
     function requestNamed(requestId) {{
       return get(/databases/$(database)/documents/{collections.requests}/$(requestId)).data;
     }}
+    function extensionOf(workflow) {{
+      return get(/databases/$(database)/documents/{collections.extensions}/$(workflow)).data;
+    }}
 
     // Approval requests. Their votes subcollection matches no rule: clients see
     // the tally on the request, which names the voters unless the request's
@@ -113,10 +123,20 @@ service cloud.firestore {{
       allow write: if false;
     }}
 
-    // The seed's translation documents: visible to the person who asked.
-    match /{TRANSLATIONS_COLLECTION}/{{executionId}} {{
-      allow get: if signedIn() && resource.data.requester == caller();
+    // What each workflow's template adds to the page (its panel): the page of any
+    // signed-in person lists them. Written by `pulumi up`, one per workflow.
+    match /{collections.extensions}/{{workflow}} {{
+      allow get, list: if signedIn();
       allow write: if false;
+
+      // The template's own documents, under its workflow's extension (the catalog's
+      // requester_collections, such as translation_validation's translations): each
+      // readable by the person who asked for it.
+      match /{{collection}}/{{document}} {{
+        allow get: if signedIn() && resource.data.requester == caller()
+          && collection in extensionOf(workflow).requester_collections;
+        allow write: if false;
+      }}
     }}
   }}
 }}

@@ -14,9 +14,10 @@ from approvals.workflow_templates import platform_workflow_source
 
 from . import firebase, iam
 from .apis import IAM, GoogleApis
-from .database import DEFAULT_DATABASE, TRANSLATIONS_COLLECTION, ApprovalDatabase, Collections
+from .database import DEFAULT_DATABASE, ApprovalDatabase, Collections
 from .errors import InvalidArgumentError
 from .function import INGRESS_SETTINGS, PythonFunction, PythonFunctionArgs, SecretEnv
+from .functions.common.contract import PAGE_COLLECTIONS, WORKFLOW_COLLECTIONS
 from .groups import check_groups, membership_documents
 from .hosting import ApprovalHosting, Rewrite
 from .naming import custom_role_id, resource_id, service_account_id, workflow_path
@@ -168,7 +169,7 @@ class ApprovalPlatformArgs:
             )
         if not isinstance(self.collections, Collections):
             raise InvalidArgumentError(f"{arg}.collections", "must be a Collections instance")
-        names = [*self.collections.names().values(), TRANSLATIONS_COLLECTION]
+        names = list(self.collections.names().values())
         if len(set(names)) != len(names) or not all(n and "/" not in n for n in names):
             raise InvalidArgumentError(
                 f"{arg}.collections", f"{names} must be distinct, non-empty and contain no '/'"
@@ -515,9 +516,11 @@ class ApprovalPlatform(pulumi.ComponentResource):
         web = function(
             "web",
             {
+                # The page reads these collections by the names config.json gives it.
+                **args.collections.environment(PAGE_COLLECTIONS),
                 "FIREBASE_WEB_CONFIG": pulumi.Output.all(web_app.app_id, web_config).apply(
                     lambda values: firebase_web_config(firebase_project, *values)
-                )
+                ),
             },
         )
         # Hosting must reach these; each checks an ID token (or a signed link) on every call.
@@ -664,10 +667,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
         """User env vars every approval workflow of this platform reads."""
         return {
             "APPROVALS_DATABASE": self.database_name,
-            "APPROVALS_REQUESTS_COLLECTION": self.collections.requests,
-            "APPROVALS_CALLBACKS_COLLECTION": self.collections.callbacks,
-            "APPROVALS_AUDIT_COLLECTION": self.collections.audit,
-            "APPROVALS_STARTS_COLLECTION": self.collections.starts,
+            **self.collections.environment(WORKFLOW_COLLECTIONS),
             "APPROVALS_EVENTS_TOPIC": self.events_topic_name,
         }
 

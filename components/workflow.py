@@ -240,7 +240,14 @@ class ApprovalWorkflow(pulumi.ComponentResource):
     ) -> None:
         template = args.validate(name)
         platform = args.platform
-        env = self._environment(args, template)
+        # The rules let a requester read the template's collections: never one of the platform's.
+        taken = sorted(set(template.requester_collections) & set(platform.collections.names().values()))
+        if taken:
+            raise InvalidArgumentError(
+                "ApprovalWorkflowArgs.template",
+                f"template {template.name!r} keeps its documents in the platform's collections {taken}",
+            )
+        env = self._environment(args, template, key=args.workflow_key or name)
         try:
             # The renderer checks names and text; a value known only at deploy
             # time (the id of a database passed in) is checked as a stand-in.
@@ -329,6 +336,7 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.extension = self._extension(name, template)
         self.register_outputs(
             {
                 "workflow_id": self.workflow_id,
@@ -337,8 +345,33 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             }
         )
 
+    def _extension(self, name: str, template: Template) -> gcp.firestore.Document | None:
+        """What the template adds: the page's panel, and the collections its requester may read."""
+        if not (template.panel or template.requester_collections):
+            return None
+        platform = self._platform
+        collections = [{"stringValue": c} for c in template.requester_collections]
+        return gcp.firestore.Document(
+            f"{name}-extension",
+            project=platform.project,
+            database=platform.database_name,
+            collection=platform.collections.extensions,
+            document_id=self.workflow_key,
+            fields=json.dumps(
+                {
+                    "template": {"stringValue": template.name},
+                    "panel": {"booleanValue": template.panel},
+                    "requester_collections": {"arrayValue": {"values": collections}},
+                },
+                sort_keys=True,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     @staticmethod
-    def _environment(args: ApprovalWorkflowArgs, template: Template) -> dict[str, pulumi.Input[str]]:
+    def _environment(
+        args: ApprovalWorkflowArgs, template: Template, key: str
+    ) -> dict[str, pulumi.Input[str]]:
         try:
             params = template.env_for(args.params)
         except TemplateError as error:
@@ -349,6 +382,7 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             "APPROVAL_TIMEOUT_SECONDS": str(args.timeout_seconds),
             "APPROVAL_POLICY": args.approval_policy(),
             "APPROVAL_TEMPLATE": template.name,
+            "APPROVAL_WORKFLOW_KEY": key,
             **params,
         }
 

@@ -106,7 +106,9 @@ def readable_rules(resources: list[PolicyResource], unchecked: Unchecked) -> lis
 
 
 def covers(rule: Rule, collection: str) -> bool:
-    return rule.collection is not None and (rule.collection == collection or rule.collection.startswith("{"))
+    """Whether the rule reads in `collection`, a top-level one or a path under one (`a/doc/b`)."""
+    top = collection.strip("/").split("/")[0]
+    return rule.collection is not None and (rule.collection == top or rule.collection.startswith("{"))
 
 
 def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:

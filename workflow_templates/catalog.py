@@ -14,24 +14,15 @@ from typing import Any
 
 import yaml
 
+from approvals.functions.common.contract import WORKFLOW_ENV
+
 from .errors import TemplateError
 from .source import line_of, parse_yaml
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CATALOG_PATH = PACKAGE_DIR / "catalog.yaml"
 
-PLATFORM_ENV_VARS: frozenset[str] = frozenset(
-    {
-        "APPROVALS_DATABASE",
-        "APPROVALS_REQUESTS_COLLECTION",
-        "APPROVALS_CALLBACKS_COLLECTION",
-        "APPROVALS_AUDIT_COLLECTION",
-        "APPROVALS_STARTS_COLLECTION",
-        "APPROVERS",
-        "APPROVAL_TIMEOUT_SECONDS",
-        "APPROVAL_TEMPLATE",
-    }
-)
+PLATFORM_ENV_VARS: frozenset[str] = WORKFLOW_ENV
 """User env vars the platform sets on every approval workflow; no template param may use them."""
 
 # Workflows refuses user env vars with these prefixes (they are its own).
@@ -40,7 +31,11 @@ RESERVED_ENV_PREFIXES = ("GOOGLE_", "WORKFLOWS_")
 RESERVED_INPUT_FIELDS = frozenset({"request_id", "requester"})
 
 _PARAM_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-_ENTRY_KEYS = frozenset({"description", "params", "roles", "services", "input_schema"})
+_ENTRY_KEYS = frozenset(
+    {"description", "params", "roles", "services", "input_schema", "panel", "requester_collections"}
+)
+# A template's page module: its payload renderer and its panel (the page bundles them all).
+PAGE_MODULES_DIR = PACKAGE_DIR / "page"
 _SCHEMA_KEYS = frozenset({"type", "required", "properties", "additionalProperties", "description"})
 _PROPERTY_KEYS = frozenset(
     {"type", "description", "minLength", "maxLength", "minimum", "maximum", "enum", "format"}
@@ -71,6 +66,10 @@ class Template:
     roles: tuple[str, ...]
     services: tuple[str, ...]
     input_schema: Mapping[str, Any]
+    panel: bool = False
+    """Whether the page shows this template's panel (its page module's `panel`) for each workflow."""
+    requester_collections: tuple[str, ...] = ()
+    """Collections of the template's own documents, each readable by the person who asked."""
     # A team's own YAML declares no params: any well-formed name is accepted.
     in_catalog: bool = field(default=True)
 
@@ -231,7 +230,17 @@ def _template(name: str, entry: object, line: int) -> Template:
         roles=_strings(entry.get("roles"), fail, "roles"),
         services=_strings(entry.get("services"), fail, "services"),
         input_schema=MappingProxyType(_input_schema(entry.get("input_schema"), fail)),
+        panel=_panel(name, entry.get("panel", False), fail),
+        requester_collections=_strings(entry.get("requester_collections"), fail, "requester_collections"),
     )
+
+
+def _panel(name: str, panel: object, fail: _Fail) -> bool:
+    if not isinstance(panel, bool):
+        raise fail("panel must be true or false")
+    if panel and not (PAGE_MODULES_DIR / f"{name}.js").is_file():
+        raise fail(f"has a panel but no page module page/{name}.js")
+    return panel
 
 
 def _strings(value: object, fail: _Fail, what: str) -> tuple[str, ...]:

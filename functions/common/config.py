@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import os
 
+from common.contract import COLLECTIONS
+
 GOOGLE_CERTS_URL = "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
 
 
 def env(name: str, default: str = "") -> str:
     """The variable's value, or ``default`` when unset or empty."""
     return os.environ.get(name) or default
+
+
+def collection(key: str) -> str:
+    """The name of the platform's collection ``key`` (a contract key): its env var, else the default."""
+    entry = COLLECTIONS[key]
+    return env(entry.env, entry.default)
 
 
 def project_id() -> str:
@@ -34,42 +42,42 @@ def firebase_certs_url() -> str:
 
 def requests_collection() -> str:
     """Collection of approval requests."""
-    return env("APPROVALS_REQUESTS_COLLECTION", "approval_requests")
+    return collection("requests")
 
 
 def callbacks_collection() -> str:
     """Collection of callback URLs, readable only by the decide function."""
-    return env("APPROVALS_CALLBACKS_COLLECTION", "approval_callbacks")
+    return collection("callbacks")
 
 
 def audit_collection() -> str:
     """Append-only audit trail of every request."""
-    return env("APPROVALS_AUDIT_COLLECTION", "approval_audit")
+    return collection("audit")
 
 
 def delegations_collection() -> str:
     """Approvers' delegations, one document per delegator."""
-    return env("APPROVALS_DELEGATIONS_COLLECTION", "approval_delegations")
+    return collection("delegations")
 
 
 def link_uses_collection() -> str:
     """Signed decision links already used, one document per link nonce."""
-    return env("APPROVALS_LINK_USES_COLLECTION", "approval_link_uses")
+    return collection("link_uses")
 
 
 def memberships_collection() -> str:
     """Approver groups, one document per member e-mail: ``{groups: [...]}`` (written by ``pulumi up``)."""
-    return env("APPROVALS_MEMBERSHIPS_COLLECTION", "approval_memberships")
+    return collection("memberships")
 
 
 def requesters_collection() -> str:
     """Each requester's recent starts per workflow, for the limit on their waiting requests."""
-    return env("APPROVALS_REQUESTERS_COLLECTION", "approval_requesters")
+    return collection("requesters")
 
 
 def starts_collection() -> str:
     """One document per request the start function started: who asked, for the workflow to check."""
-    return env("APPROVALS_STARTS_COLLECTION", "approval_starts")
+    return collection("starts")
 
 
 def events_topic() -> str:
@@ -104,7 +112,7 @@ def mail_webhook_url() -> str:
 
 def workflows_collection() -> str:
     """Registry of workflows the start function may run."""
-    return env("APPROVALS_WORKFLOWS_COLLECTION", "approval_workflows")
+    return collection("workflows")
 
 
 def workflows_emulator_host() -> str:

@@ -15,6 +15,9 @@ from pathlib import Path
 import flask
 import functions_framework
 
+from common import config
+from common.contract import PAGE_COLLECTIONS
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONFIG_PATH = "/__/approvals/config.json"
 
@@ -66,19 +69,23 @@ def firebase_web_config() -> dict[str, str]:
 
 
 def page_config() -> tuple[int, dict[str, object]]:
-    """What the page needs to reach Firebase, as (HTTP status, JSON body)."""
-    database = os.environ.get("APPROVALS_DATABASE", "(default)")
+    """What the page needs to reach Firebase and which collections to read, as (HTTP status, JSON body)."""
+    shared = {
+        "database": config.database(),
+        # The platform may rename any collection (Collections): the page must not assume the defaults.
+        "collections": {key: config.collection(key) for key in PAGE_COLLECTIONS},
+    }
     if is_local():
         return 200, {
             "local": True,
-            "projectId": os.environ.get("GOOGLE_CLOUD_PROJECT", ""),
+            "projectId": config.project_id(),
             "firestoreHost": os.environ.get("FIRESTORE_EMULATOR_HOST", ""),
-            "database": database,
+            **shared,
         }
     firebase = firebase_web_config()
     if not firebase.get("apiKey"):
         return 503, {"error": "the page is not configured: FIREBASE_WEB_CONFIG has no apiKey"}
-    return 200, {"local": False, "firebase": firebase, "database": database}
+    return 200, {"local": False, "firebase": firebase, **shared}
 
 
 def content_security_policy() -> str:

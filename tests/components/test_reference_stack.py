@@ -105,7 +105,14 @@ def test_functions_get_the_settings_they_read(dev_graph: Graph) -> None:
     assert env("notify")["APPROVALS_SITE_URL"] == "https://approvals-dev-approvals.web.app"
     # No mail relay configured: notify logs the messages.
     assert "APPROVALS_MAIL_WEBHOOK_URL" not in env("notify")
-    assert not any(key.startswith("APPROVALS_") for key in env("web") if key != "APPROVALS_DATABASE")
+    # The page learns the collections it reads, and only those, from the web function.
+    web_names = {key for key in env("web") if key.startswith("APPROVALS_") and key != "APPROVALS_DATABASE"}
+    assert web_names == {
+        "APPROVALS_REQUESTS_COLLECTION",
+        "APPROVALS_AUDIT_COLLECTION",
+        "APPROVALS_MEMBERSHIPS_COLLECTION",
+        "APPROVALS_EXTENSIONS_COLLECTION",
+    }
 
 
 def test_the_link_key_reaches_link_and_notify_from_secret_manager(dev_graph: Graph) -> None:

@@ -22,8 +22,9 @@ PAGE = '<!doctype html><title>Approvals</title><script type="module" src="/app.j
 
 
 def archive(folder: Path) -> Path:
-    """The function laid out as the platform deploys it: main.py with the page under static/."""
+    """The function laid out as the platform deploys it: main.py and common/, with the page under static/."""
     shutil.copyfile(FUNCTIONS / "web" / "main.py", folder / "main.py")
+    shutil.copytree(FUNCTIONS / "common", folder / "common", ignore=shutil.ignore_patterns("__pycache__"))
     static = folder / "static"
     static.mkdir()
     (static / "index.html").write_text(PAGE)
@@ -33,9 +34,18 @@ def archive(folder: Path) -> Path:
     return folder
 
 
+# A platform that renamed its collections (Collections): the page must read these names.
+RENAMED = {
+    "APPROVALS_REQUESTS_COLLECTION": "team_requests",
+    "APPROVALS_AUDIT_COLLECTION": "team_audit",
+    "APPROVALS_MEMBERSHIPS_COLLECTION": "team_memberships",
+    "APPROVALS_EXTENSIONS_COLLECTION": "team_extensions",
+}
+
+
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FunctionServer]:
-    env = {"FIREBASE_WEB_CONFIG": json.dumps(WEB_CONFIG), "APPROVALS_DATABASE": "(default)"}
+    env = {"FIREBASE_WEB_CONFIG": json.dumps(WEB_CONFIG), "APPROVALS_DATABASE": "(default)", **RENAMED}
     with FunctionServer("web", env, source=archive(tmp_path_factory.mktemp("web"))) as fn:
         yield fn
 
@@ -92,7 +102,17 @@ def test_config_json_gives_the_firebase_web_config(web: FunctionServer) -> None:
     response = requests.get(f"{web.url}/__/approvals/config.json", timeout=30)
 
     assert response.status_code == 200
-    assert response.json() == {"local": False, "firebase": WEB_CONFIG, "database": "(default)"}
+    assert response.json() == {
+        "local": False,
+        "firebase": WEB_CONFIG,
+        "database": "(default)",
+        "collections": {
+            "requests": "team_requests",
+            "audit": "team_audit",
+            "memberships": "team_memberships",
+            "extensions": "team_extensions",
+        },
+    }
 
 
 def test_locally_config_json_points_at_the_emulator(local_web: FunctionServer) -> None:
@@ -104,6 +124,13 @@ def test_locally_config_json_points_at_the_emulator(local_web: FunctionServer) -
         "projectId": "approvals-dev",
         "firestoreHost": "127.0.0.1:8123",
         "database": "(default)",
+        # Nothing renamed: the contract's defaults.
+        "collections": {
+            "requests": "approval_requests",
+            "audit": "approval_audit",
+            "memberships": "approval_memberships",
+            "extensions": "approval_extensions",
+        },
     }
     assert "connect-src 'self' http://127.0.0.1:8123;" in page.headers["Content-Security-Policy"]
 

@@ -259,11 +259,12 @@ UNHANDLED_AWAIT = """\
 """
 
 # Collections the platform's rules let signed-in people read (approvers and requesters).
-PUBLISH_TO_TRANSLATIONS = """\
+# A template's own collection, which the rules let the requester read.
+PUBLISH_TO_TEMPLATE_COLLECTION = """\
     - publish_callback:
         call: firestore_create_document
         args:
-          collection: "translations"
+          collection: "approval_extensions/translation-validation/translations"
           document_id: ${input.request_id}
           values:
             url: ${callback.url}
@@ -506,8 +507,8 @@ BAD_PROGRAMS: tuple[BadProgram, ...] = (
     BadProgram(
         "callback-url-in-readable-literal-collection",
         "callback-url-not-client-readable",
-        own_template_workflow(publish=PUBLISH_TO_TRANSLATIONS),
-        ("translations",),
+        own_template_workflow(publish=PUBLISH_TO_TEMPLATE_COLLECTION),
+        ("approval_extensions/translation-validation/translations",),
     ),
     BadProgram(
         "callback-url-in-readable-collection-from-env",

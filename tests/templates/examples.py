@@ -15,9 +15,11 @@ PLATFORM_ENV = {
     "APPROVALS_CALLBACKS_COLLECTION": "approval_callbacks",
     "APPROVALS_AUDIT_COLLECTION": "approval_audit",
     "APPROVALS_STARTS_COLLECTION": "approval_starts",
+    "APPROVALS_EXTENSIONS_COLLECTION": "approval_extensions",
     "APPROVERS": json.dumps(["ada@example.com", "group:reviewers"]),
     "APPROVAL_TIMEOUT_SECONDS": "86400",
     "APPROVAL_TEMPLATE": "example",
+    "APPROVAL_WORKFLOW_KEY": "example",
 }
 
 # libyaml when present: the rendered workflows are parsed back in many tests.

@@ -287,9 +287,12 @@ def test_translation_stores_text_translation_and_outcome_like_the_seed() -> None
     stored = [
         set(site["args"]["values"])
         for _, _, site in calls(workflow, "firestore_update_document")
-        if site["args"].get("collection") == "translations"
+        if site["args"].get("collection") == "${translations}"
         and site["args"].get("document_id") == "${translation_id}"
     ]
+    # The translations are the template's own collection, under its workflow's extension.
+    [(_, _, located)] = calls(workflow, "template_collection")
+    assert located["args"] == {"name": "translations"}
 
     assert stored == [{"text", "requester", "request_id"}, {"translation"}, {"approved"}]
     [(_, _, translate)] = calls(workflow, "googleapis.translate.v2.translations.translate")

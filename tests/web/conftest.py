@@ -108,8 +108,14 @@ def page(
         page.screenshot(path=artifacts / f"{name}.png", full_page=True)
         if failed:
             (artifacts / f"{name}.console.txt").write_text("\n".join(console) + "\n")
+            # Also into the report: a CI log is all there is of a failure on another machine.
+            print("the page's console:", *console, sep="\n")
     finally:
         context.close()
+    # web/src/contract.js reports each read of a document field the contract does not declare.
+    undeclared = sorted({line for line in console if "contract: the page read" in line})
+    if undeclared:
+        pytest.fail("the page read undeclared fields:\n" + "\n".join(undeclared))
 
 
 def describe(message: ConsoleMessage) -> str:

@@ -14,7 +14,6 @@ looks only for those.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 from google.cloud import firestore
@@ -22,6 +21,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.stack_client import Client, Started
 from tests.support import seed
+from tests.web.pages import decided, fresh, pending, sign_in, sign_out
 
 ALICE = "alice@example.com"  # validates translations, approves expenses
 REQUESTER = "carol@example.com"  # asks, approves nothing
@@ -35,31 +35,10 @@ PHONE = {"width": 375, "height": 667}
 TAB_LIMIT = 100
 
 
-def fresh(label: str) -> str:
-    """A text no other test uses, so that locators find only this test's request."""
-    return f"{label} {uuid.uuid4().hex[:8]}"
-
-
 def start_expense(client: Client, reason: str) -> tuple[Started, str]:
     """Start a one-stage expense (alice approves it) as the requester; (what start answered, subject)."""
     given = {"amount": 250, "currency": "EUR", "reason": reason}
     return client.start(REQUESTER, "expense-approval", given), f"Expense of 250 EUR - {reason}"
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out", exact=True).click()
-    expect(page.get_by_label("Email", exact=True)).to_be_visible()
-
-
-def pending(page: Page) -> Locator:
-    return page.get_by_role("region", name="Pending approvals", exact=True)
 
 
 def mine(page: Page) -> Locator:
@@ -101,13 +80,6 @@ def open_history(article: Locator) -> Locator:
     toggle.click()
     expect(toggle).to_have_attribute("aria-expanded", "true")
     return article.get_by_role("list", name="Request history", exact=True)
-
-
-def decided(page: Page, subject: str, status: str) -> None:
-    """The request left the pending ones and shows its final status in the history."""
-    expect(pending(page).get_by_role("article", name=subject, exact=True)).to_have_count(0)
-    expect(page.get_by_role("heading", name="History", exact=True)).to_be_visible()
-    expect(page.get_by_role("article", name=subject, exact=True)).to_contain_text(f"Status: {status}")
 
 
 def has_focus(target: Locator) -> bool:

@@ -25,7 +25,7 @@ const IDENTITY_SOURCES = {
 };
 
 /** The toggle and its list; stop() ends the listener (call it when the card goes away). */
-export function auditToggle(db, requestId) {
+export function auditToggle(store, requestId) {
   const regionId = uid("audit");
   const button = h(
     "button",
@@ -48,7 +48,7 @@ export function auditToggle(db, requestId) {
     }
     region.replaceChildren(h("p", { class: "muted" }, "Loading the history…"));
     stopListening = watchAudit(
-      db,
+      store,
       requestId,
       (events) => region.replaceChildren(renderEvents(events)),
       (error) => region.replaceChildren(h("p", { class: "failure" }, `The history could not be read: ${error.message}`)),

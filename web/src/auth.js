@@ -10,7 +10,7 @@
 import { initializeApp } from "firebase/app";
 import { GoogleAuthProvider, getAuth, onAuthStateChanged, signInWithPopup, signOut } from "firebase/auth";
 import { connectFirestoreEmulator, getFirestore } from "firebase/firestore";
-import { watchMembership } from "./store.js";
+import { openStore, watchMembership } from "./store.js";
 
 const LOCAL_SESSION_KEY = "approvals.localSession";
 
@@ -34,7 +34,7 @@ function watchLocalSession(config, onSession, onSignedOut) {
     connectFirestoreEmulator(db, host, port, { mockUserToken: idToken });
     startSession(onSession, {
       email,
-      db,
+      store: openStore(db, config.collections),
       idToken: async () => idToken,
       signOut: async () => {
         sessionStorage.removeItem(LOCAL_SESSION_KEY);
@@ -75,7 +75,7 @@ function watchFirebaseSession(config, onSession, onSignedOut) {
     }
     startSession(onSession, {
       email: (user.email || "").toLowerCase(),
-      db,
+      store: openStore(db, config.collections),
       idToken: () => user.getIdToken(),
       signOut: async () => {
         await signOut(auth);
@@ -100,7 +100,7 @@ function startSession(onSession, fields) {
     },
   };
   // Lives as long as the page: signing out reloads it.
-  watchMembership(fields.db, fields.email, (groups) => {
+  watchMembership(fields.store, fields.email, (groups) => {
     session.groups = groups;
     if (!started) {
       started = true;

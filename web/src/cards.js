@@ -22,7 +22,7 @@ export function card(session, request, ...body) {
   const status = h("p", { class: "status" });
   // tabindex -1: the focus lands here when the control that was used disappears.
   const note = h("p", { class: "note", role: "status", tabindex: -1 });
-  const audit = auditToggle(session.db, requestId(request));
+  const audit = auditToggle(session.store, requestId(request));
   const element = h(
     "article",
     { class: "card", "aria-labelledby": titleId },

@@ -6,7 +6,7 @@ import { showDelegation } from "./delegation.js";
 import { clearError, h, showError } from "./dom.js";
 import { showMine } from "./mine.js";
 import { showApprovals } from "./requests.js";
-import { showTranslate } from "./translate.js";
+import { showExtensions } from "./extensions.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -33,7 +33,7 @@ async function start() {
       $("signed-in").hidden = false;
       showApprovals(session, $("pending"), $("history"));
       showMine(session, $("mine"));
-      showTranslate(session, $("translate"));
+      showExtensions(session, $("extensions"));
       showDelegation(session, $("delegation"));
       // The sign-in form just disappeared: give keyboard users a place to continue from.
       if (document.activeElement === document.body || !document.activeElement?.isConnected) {

@@ -10,7 +10,7 @@ export function showMine(session, container) {
   const { onDocs, onError } = keyedList(container, "You have not asked for any approval", (request) =>
     mineArticle(session, request),
   );
-  return watchMine(session.db, session.email, onDocs, onError);
+  return watchMine(session.store, session.email, onDocs, onError);
 }
 
 function mineArticle(session, request) {

@@ -1,29 +1,19 @@
-// How each template's payload reads to an approver; unknown templates get a plain field list.
+// How each template's payload reads to an approver: the template's own page module
+// (workflow_templates/page/) when it has one, then the renderers below; unknown
+// templates get a plain field list.
 
+import TEMPLATE_PAGES from "@templates/page";
 import { h } from "./dom.js";
 
 const RENDERERS = {
-  translation_validation: translation,
   expense_approval: expense,
   deploy_approval: deploy,
 };
 
 export function renderPayload(request) {
   const payload = request.payload || {};
-  const render = RENDERERS[request.template] || fields;
+  const render = TEMPLATE_PAGES[request.template]?.renderPayload || RENDERERS[request.template] || fields;
   return render(payload);
-}
-
-/** Source and target side by side (stacked on a narrow screen). */
-function translation(payload) {
-  const side = (label, text, lang) =>
-    h("figure", { class: "side" }, h("figcaption", {}, label), h("blockquote", { lang }, text ?? ""));
-  return h(
-    "div",
-    { class: "side-by-side" },
-    side(`Original (${payload.source_language ?? "?"})`, payload.text, payload.source_language),
-    side(`Translated (${payload.target_language ?? "?"})`, payload.translation, payload.target_language),
-  );
 }
 
 function expense(payload) {

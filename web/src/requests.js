@@ -17,7 +17,7 @@ export function showApprovals(session, inbox, history) {
   const open = keyedList(inbox, "Nothing to approve", (request) => pendingArticle(session, request));
   const closed = keyedList(history, "No decided requests yet", (request) => card(session, request));
   return watchApprovals(
-    session.db,
+    session.store,
     session,
     [...OPEN_STATUSES, ...CLOSED_STATUSES],
     (requests) => {

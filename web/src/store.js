@@ -3,16 +3,21 @@
 // asked for, and the audit events of those, so every query names the user, their groups
 // or one request; a user's groups are their own membership document. Nothing is written
 // from here.
+//
+// A store is the session's Firestore and the collections' names as the platform
+// deployed them (config.json's `collections`: a platform may rename any of them).
 
 import { collection, doc, onSnapshot, orderBy, query, where } from "firebase/firestore";
+import { checked } from "./contract.js";
 
-const REQUESTS = "approval_requests";
-const AUDIT = "approval_audit";
-const TRANSLATIONS = "translations";
-const MEMBERSHIPS = "approval_memberships";
+/** The store the functions below read from. */
+export const openStore = (db, names) => ({ db, names });
 
 export const OPEN_STATUSES = ["pending", "deciding"];
 export const CLOSED_STATUSES = ["approved", "rejected", "expired", "cancelled"];
+
+// How long a listen may go without a snapshot or an error before it is tried again.
+const UNANSWERED_MS = 3000;
 
 // Firestore's limit on the values of an array-contains-any filter.
 const MAX_ANY_VALUES = 30;
@@ -22,9 +27,9 @@ const MAX_ANY_VALUES = 30;
  * membership document: onGroups(names) now and on each change, [] without one (or when
  * it cannot be read). Returns the unsubscribe.
  */
-export function watchMembership(db, email, onGroups) {
+export function watchMembership(store, email, onGroups) {
   return onSnapshot(
-    doc(db, MEMBERSHIPS, email),
+    doc(store.db, store.names.memberships, email),
     (snapshot) => {
       const groups = snapshot.exists() ? snapshot.data().groups : [];
       onGroups(Array.isArray(groups) ? [...new Set(groups.filter((g) => typeof g === "string" && g))] : []);
@@ -40,7 +45,7 @@ export function watchMembership(db, email, onGroups) {
  * filter per query), merged by document id once every query has answered; the
  * groups' query follows session.onGroups, so a membership change shows at once.
  */
-export function watchApprovals(db, session, statuses, onDocs, onError) {
+export function watchApprovals(store, session, statuses, onDocs, onError) {
   const results = [null, null, []]; // per query: its documents, once it answered
   const emit = () => {
     if (results.some((docs) => docs === null)) return;
@@ -49,9 +54,9 @@ export function watchApprovals(db, session, statuses, onDocs, onError) {
   };
   const listen = (index, approverFilter) =>
     onSnapshot(
-      query(collection(db, REQUESTS), approverFilter, where("status", "in", statuses)),
+      query(collection(store.db, store.names.requests), approverFilter, where("status", "in", statuses)),
       (snapshot) => {
-        results[index] = snapshot.docs.map((d) => ({ id: d.id, ...d.data() }));
+        results[index] = snapshot.docs.map((d) => checked("request", { id: d.id, ...d.data() }));
         emit();
       },
       onError,
@@ -78,48 +83,74 @@ export function watchApprovals(db, session, statuses, onDocs, onError) {
 }
 
 /** The requests the user asked for, newest first, live; returns the unsubscribe. */
-export function watchMine(db, email, onDocs, onError) {
+export function watchMine(store, email, onDocs, onError) {
   return onSnapshot(
-    query(collection(db, REQUESTS), where("requester", "==", email), orderBy("created_at", "desc")),
-    (snapshot) => onDocs(snapshot.docs.map((d) => ({ id: d.id, ...d.data() }))),
+    query(collection(store.db, store.names.requests), where("requester", "==", email), orderBy("created_at", "desc")),
+    (snapshot) => onDocs(snapshot.docs.map((d) => checked("request", { id: d.id, ...d.data() }))),
     onError,
   );
 }
 
 /** One request's audit trail, oldest first, live; returns the unsubscribe. */
-export function watchAudit(db, requestId, onEvents, onError) {
+export function watchAudit(store, requestId, onEvents, onError) {
   return onSnapshot(
-    query(collection(db, AUDIT), where("request_id", "==", requestId), orderBy("at")),
-    (snapshot) => onEvents(snapshot.docs.map((d) => ({ id: d.id, ...d.data() }))),
+    query(collection(store.db, store.names.audit), where("request_id", "==", requestId), orderBy("at")),
+    (snapshot) => onEvents(snapshot.docs.map((d) => checked("audit", { id: d.id, ...d.data() }))),
     onError,
   );
 }
 
-export const watchRequest = (db, requestId, onData) => watchUntilReadable(doc(db, REQUESTS, requestId), onData);
+export const watchRequest = (store, requestId, onData) =>
+  watchUntilReadable(doc(store.db, store.names.requests, requestId), (request) => onData(checked("request", request)));
 
-export const watchTranslation = (db, executionId, onData) =>
-  watchUntilReadable(doc(db, TRANSLATIONS, executionId), onData);
+/** A document a workflow's template keeps for the person who asked, under its extension; live once it exists. */
+export const watchTemplateDocument = (store, workflowKey, collectionName, id, onData) =>
+  watchUntilReadable(doc(store.db, store.names.extensions, workflowKey, collectionName, id), onData);
+
+/**
+ * What the deployed workflows' templates add to the page (a panel each), live;
+ * onDocs([{id: workflow key, template, panel, requester_collections}]).
+ */
+export function watchExtensions(store, onDocs, onError) {
+  return onSnapshot(
+    collection(store.db, store.names.extensions),
+    (snapshot) => onDocs(snapshot.docs.map((d) => checked("extension", { id: d.id, ...d.data() }))),
+    onError,
+  );
+}
 
 /**
  * Listen to a document the workflow has not written yet. The rules read the
  * document's own fields, so until it exists the listener is refused: retry
- * with a growing delay rather than give up. Returns the unsubscribe.
+ * with a growing delay rather than give up. A listen that neither answers nor
+ * fails within UNANSWERED_MS is retried too, as a refusal can go unreported
+ * (firebase-js-sdk#5856). Returns the unsubscribe.
  */
 function watchUntilReadable(reference, onData) {
   let stop = () => {};
   let stopped = false;
   let delay = 250;
   const listen = () => {
+    let answered = false;
+    const retry = () => {
+      if (stopped) return;
+      stop();
+      setTimeout(() => !stopped && listen(), delay);
+      delay = Math.min(delay * 2, 4000);
+    };
+    const watchdog = setTimeout(() => !answered && retry(), UNANSWERED_MS);
     stop = onSnapshot(
       reference,
       (snapshot) => {
+        answered = true;
+        clearTimeout(watchdog);
         delay = 250;
         if (snapshot.exists()) onData({ id: snapshot.id, ...snapshot.data() });
       },
       () => {
-        if (stopped) return;
-        setTimeout(() => !stopped && listen(), delay);
-        delay = Math.min(delay * 2, 4000);
+        answered = true;
+        clearTimeout(watchdog);
+        retry();
       },
     );
   };

@@ -1,18 +1,35 @@
-// The seed's flow: translate a text, watch the translation arrive, then validate or reject it.
+// The translation_validation template's part of the page: its payload side by side,
+// and the seed's flow as a panel: translate a text, watch the translation arrive in
+// the template's own collection, then validate or reject it. The page bundles every
+// module of this folder and mounts a panel for each deployed workflow of its template.
 
-import { decide, startWorkflow } from "./api.js";
-import { clearError, h, showError } from "./dom.js";
-import { watchRequest, watchTranslation } from "./store.js";
+import { decide, startWorkflow } from "@page/api.js";
+import { clearError, h, showError } from "@page/dom.js";
+import { watchRequest, watchTemplateDocument } from "@page/store.js";
 
-const WORKFLOW = "translation-validation";
+/** Source and target side by side (stacked on a narrow screen). */
+export function renderPayload(payload) {
+  const side = (label, text, lang) =>
+    h("figure", { class: "side" }, h("figcaption", {}, label), h("blockquote", { lang }, text ?? ""));
+  return h(
+    "div",
+    { class: "side-by-side" },
+    side(`Original (${payload.source_language ?? "?"})`, payload.text, payload.source_language),
+    side(`Translated (${payload.target_language ?? "?"})`, payload.translation, payload.target_language),
+  );
+}
 
-export function showTranslate(session, container) {
-  const text = h("textarea", { id: "text-to-translate", rows: 3, maxlength: 5000, required: true });
+export const panel = { title: "Translate", mount };
+
+/** The flow for one deployed workflow (`extension.id`), whose translations are its requester collection. */
+function mount(container, session, extension) {
+  const [translations] = extension.requester_collections;
+  const text = h("textarea", { id: `text-to-translate-${extension.id}`, rows: 3, maxlength: 5000, required: true });
   const submit = h("button", { type: "submit" }, "Translate");
   const form = h(
     "form",
     { class: "translate" },
-    h("label", { for: "text-to-translate" }, "Text to translate"),
+    h("label", { for: `text-to-translate-${extension.id}` }, "Text to translate"),
     text,
     h("div", { class: "actions" }, submit),
   );
@@ -52,7 +69,7 @@ export function showTranslate(session, container) {
     syncActions();
     let started;
     try {
-      started = await startWorkflow(WORKFLOW, { text: input }, await session.idToken());
+      started = await startWorkflow(extension.id, { text: input }, await session.idToken());
     } catch (error) {
       progress.textContent = "The translation did not start.";
       showError(error.message);
@@ -62,12 +79,12 @@ export function showTranslate(session, container) {
     }
     progress.textContent = "Translating…";
     const stops = [
-      watchTranslation(session.db, started.execution_id, (doc) => {
+      watchTemplateDocument(session.store, extension.id, translations, started.execution_id, (doc) => {
         if (doc.translation === undefined) return;
         translated.textContent = doc.translation;
         if (!request) progress.textContent = "Translated; waiting for the validation request…";
       }),
-      watchRequest(session.db, started.request_id, (doc) => {
+      watchRequest(session.store, started.request_id, (doc) => {
         request = doc;
         const byOthers = doc.status === "pending" && doc.prevent_self_approval === true;
         progress.textContent = `Validation: ${doc.status}${byOthers ? " (another approver validates it)" : ""}`;
