@@ -34,8 +34,6 @@ _PARAM_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _ENTRY_KEYS = frozenset(
     {"description", "params", "roles", "services", "input_schema", "panel", "requester_collections"}
 )
-# A template's page module: its payload renderer and its panel (the page bundles them all).
-PAGE_MODULES_DIR = PACKAGE_DIR / "page"
 _SCHEMA_KEYS = frozenset({"type", "required", "properties", "additionalProperties", "description"})
 _PROPERTY_KEYS = frozenset(
     {"type", "description", "minLength", "maxLength", "minimum", "maximum", "enum", "format"}
@@ -230,16 +228,15 @@ def _template(name: str, entry: object, line: int) -> Template:
         roles=_strings(entry.get("roles"), fail, "roles"),
         services=_strings(entry.get("services"), fail, "services"),
         input_schema=MappingProxyType(_input_schema(entry.get("input_schema"), fail)),
-        panel=_panel(name, entry.get("panel", False), fail),
+        panel=_panel(entry.get("panel", False), fail),
         requester_collections=_strings(entry.get("requester_collections"), fail, "requester_collections"),
     )
 
 
-def _panel(name: str, panel: object, fail: _Fail) -> bool:
+def _panel(panel: object, fail: _Fail) -> bool:
+    # The page module itself is bundled into the built page, not shipped in the package.
     if not isinstance(panel, bool):
         raise fail("panel must be true or false")
-    if panel and not (PAGE_MODULES_DIR / f"{name}.js").is_file():
-        raise fail(f"has a panel but no page module page/{name}.js")
     return panel
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from common.contract import COLLECTIONS
+from .contract import COLLECTIONS
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
 
