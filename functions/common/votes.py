@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 BUSY = "the request is being decided right now; try again"
 # A vote's comment, whether sent from the page or a signed link's form.
 MAX_COMMENT_LENGTH = 2000
+# What the audit trail keeps of an unsealed vote, besides how long it took.
+_AUDITED = ("outcome", "principals", "on_behalf_of", "comment", "identity_source", "digest")
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,8 @@ def _vote(ballot: _Ballot, transaction: Transaction) -> tuple[dict[str, Any], di
     counts = tally.count(request, [*earlier, mine])
     decided = tally.outcome(request, counts)
     _record(transaction, ref, request, ballot, mine)
-    change: dict[str, Any] = {"tally": tally.shown(request, counts)}
+    shown = tally.shown(request, counts)
+    change: dict[str, Any] = {"tally": shown}
     decision = None
     if decided is not None:
         decision = _claim(transaction, request, ballot, decided, principals[0])
@@ -197,7 +200,7 @@ def _vote(ballot: _Ballot, transaction: Transaction) -> tuple[dict[str, Any], di
         if not tally.sealed(request):
             change |= {"decision": decision, "tally": counts}
     transaction.update(ref, change)
-    return tally.shown(request, counts), decision
+    return shown, decision
 
 
 def _refuse_abandoned(transaction: Transaction, request: Mapping[str, Any], ballot: _Ballot) -> None:
@@ -245,9 +248,7 @@ def _record(
         audit.record(ballot.request_id, "voted", "", {"sealed": True}, transaction=transaction, at=at)
         return
     created_at = request.get("created_at")
-    details = {
-        **{k: vote[k] for k in ("outcome", "principals", "on_behalf_of", "comment", "identity_source")},
-        "digest": vote["digest"],
+    details = {key: vote[key] for key in _AUDITED} | {
         "latency_seconds": (at - created_at).total_seconds() if isinstance(created_at, datetime) else None,
     }
     audit.record(ballot.request_id, "voted", voter, details, transaction=transaction, at=at)
