@@ -12,16 +12,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from common import config, firestore
+from common.tally import in_force, is_email
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, DocumentSnapshot, Transaction, WriteBatch
 
 T = TypeVar("T")
-
-
-def is_email(principal: Any) -> bool:
-    """A single person: groups have no delegations, nor one address to mail a personal link to."""
-    return isinstance(principal, str) and "@" in principal and not principal.lower().startswith("group:")
 
 
 def lookup(people: Iterable[str], transaction: Transaction | None = None) -> dict[str, dict[str, Any]]:
@@ -32,12 +28,6 @@ def lookup(people: Iterable[str], transaction: Transaction | None = None) -> dic
         return {}
     snapshots = transaction.get_all(refs) if transaction is not None else firestore.client().get_all(refs)
     return {s.id: s.to_dict() or {} for s in snapshots if s.exists}
-
-
-def in_force(delegation: Mapping[str, Any], now: datetime) -> bool:
-    """Whether ``delegation`` covers ``now`` (its start included, its end not)."""
-    starts_at, ends_at = delegation.get("starts_at"), delegation.get("ends_at")
-    return isinstance(starts_at, datetime) and isinstance(ends_at, datetime) and starts_at <= now < ends_at
 
 
 def _people(approvers: Iterable[Any]) -> list[str]:

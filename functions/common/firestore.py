@@ -9,8 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from common import config
-from common.responses import HttpError
+from common import config, errors
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, Transaction
@@ -36,7 +35,8 @@ def client() -> Client:
 
 
 def run_transaction(request_id: str, body: Callable[[Transaction], _T], *, busy: str) -> _T:
-    """Run ``body`` in a retried transaction; lasting contention on the request is a 503 saying ``busy``."""
+    """Run ``body`` in a retried transaction; lasting contention on the request is
+    ``errors.UnavailableError`` saying ``busy``."""
     from google.api_core.exceptions import Aborted
     from google.cloud.firestore import transactional
 
@@ -65,4 +65,4 @@ def run_transaction(request_id: str, body: Callable[[Transaction], _T], *, busy:
                 raise
             last = exc
     logger.warning("a change to %s kept conflicting: %s", request_id, last)
-    raise HttpError(503, busy) from last
+    raise errors.UnavailableError(busy) from last

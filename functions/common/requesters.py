@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from common import config, firestore, memberships
-from common.responses import HttpError
+from common import config, errors, firestore, memberships
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
@@ -37,10 +36,10 @@ def may_ask(email: str, requesters: Sequence[str], groups: frozenset[str] = froz
 
 
 def check_may_ask(email: str, requesters: Sequence[str]) -> None:
-    """403 unless ``email`` may ask; their groups are read only when a group may."""
+    """NotAllowedError unless ``email`` may ask; their groups are read only when a group may."""
     groups = memberships.groups_of(email) if memberships.group_names(requesters) else frozenset()
     if not may_ask(email, requesters, groups):
-        raise HttpError(403, "you may not ask this workflow for approval")
+        raise errors.NotAllowedError("you may not ask this workflow for approval")
 
 
 def _open_origins(email: str, workflow_id: str) -> set[str]:
@@ -97,7 +96,8 @@ def _recent(stored: dict[str, Any], workflow_id: str, now: datetime) -> dict[str
 
 
 def reserve(email: str, workflow_id: str, request_id: str, limit: int, now: datetime) -> None:
-    """Count ``request_id`` as ``email``'s next open request to ``workflow_id``, or 429 at ``limit``.
+    """Count ``request_id`` as ``email``'s next open request to ``workflow_id``;
+    LimitReachedError at ``limit``.
 
     The queries run before the transaction, which then only reads and writes the
     requester's document: concurrent starts of one requester serialise on it
@@ -115,8 +115,8 @@ def reserve(email: str, workflow_id: str, request_id: str, limit: int, now: date
         started = _recent(stored, workflow_id, now)
         in_flight = {rid for rid in started if rid not in asked}
         if len(waiting | in_flight) >= limit:
-            raise HttpError(
-                429, f"you have {limit} requests to this workflow waiting for a decision; wait for one to end"
+            raise errors.LimitReachedError(
+                f"you have {limit} requests to this workflow waiting for a decision; wait for one to end"
             )
         # The whole document is written: starts past the grace period leave it, where a merge
         # would keep every start ever made.

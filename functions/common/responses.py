@@ -1,4 +1,5 @@
-"""JSON responses, and the error type handlers raise to produce one."""
+"""JSON responses, the error type handlers raise to produce one, and the status of each refusal
+the data layer raises (common.errors): the one place that maps them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import flask
 
-from common import inputs
+from common import errors, inputs
 
 _SAFE_HEADERS = {
     "Cache-Control": "no-store",
@@ -46,6 +47,25 @@ def bad_gateway(what: str, detail: object) -> HttpError:
     incident = uuid.uuid4().hex[:12]
     logger.error("%s (incident %s): %s", what, incident, detail)
     return HttpError(502, f"{what} (incident {incident})")
+
+
+# The data layer's refusals, and the status each answers with.
+_STATUSES: dict[type[errors.DomainError], int] = {
+    errors.NotFoundError: 404,
+    errors.NotAllowedError: 403,
+    errors.ConflictError: 409,
+    errors.LimitReachedError: 429,
+    errors.UnavailableError: 503,
+}
+
+
+def http_error(error: HttpError | errors.DomainError) -> HttpError:
+    """The answer to ``error``: a handler's own HttpError as it is, a refusal by its kind."""
+    if isinstance(error, HttpError):
+        return error
+    if isinstance(error, errors.UpstreamError):
+        return bad_gateway(error.reason, error.detail)
+    return HttpError(_STATUSES[type(error)], error.reason, error.details)
 
 
 def json_response(status: int, body: dict[str, Any]) -> flask.Response:
@@ -115,8 +135,8 @@ def json_endpoint(
                 return response
             try:
                 return json_response(200, handler(request))
-            except HttpError as error:
-                return error_response(error)
+            except (HttpError, errors.DomainError) as error:
+                return error_response(http_error(error))
             except Exception:
                 logger.exception("unhandled error in %s", handler.__name__)
                 return error_response(HttpError(500, "internal error"))

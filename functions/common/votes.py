@@ -1,28 +1,40 @@
-"""Casting a vote: quorum rules, rejection veto, delegation, and the one callback per request.
+"""Casting a vote: reading and writing it, the audit trail, and the one callback per request.
 
-Every check and write of a vote happens in one Firestore transaction on the
-request document, so racing votes serialise on it: exactly one of them can be
-the vote that decides, and only that one calls the workflow back.
+The rules it follows (who may vote, quorums, the rejection veto, delegates) are
+common.tally's, over the documents read here. Every check and write of a vote
+happens in one Firestore transaction on the request document, so racing votes
+serialise on it: exactly one of them can be the vote that decides, and only that
+one calls the workflow back.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from common import audit, auth, callback, config, delegations, firestore, links, memberships, times
-from common.responses import HttpError, bad_gateway
+from common import (
+    audit,
+    auth,
+    callback,
+    config,
+    delegations,
+    errors,
+    firestore,
+    links,
+    memberships,
+    tally,
+    times,
+)
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
 
-OUTCOMES = ("approved", "rejected")
 IDENTITY_SOURCES = ("firebase", "signed-link")
 VOTES = "votes"
-# An escalation starts a new round of votes, by the escalation approvers.
-INITIAL_ROUND, ESCALATION_ROUND = "initial", "escalation"
 
 # Who votes: a signed-in caller, or a signed link's addressee (uid ""); either way their groups
 # are looked up (common.memberships), never taken from a token.
@@ -35,6 +47,22 @@ logger = logging.getLogger(__name__)
 BUSY = "the request is being decided right now; try again"
 # A vote's comment, whether sent from the page or a signed link's form.
 MAX_COMMENT_LENGTH = 2000
+# What the audit trail keeps of an unsealed vote, besides how long it took.
+_AUDITED = ("outcome", "principals", "on_behalf_of", "comment", "identity_source", "digest")
+
+
+@dataclass(frozen=True)
+class _Ballot:
+    """One vote being cast: who, how, when, and for a signed link where its use is recorded."""
+
+    request_id: str
+    voter: Voter
+    outcome: str
+    comment: str
+    identity_source: str
+    at: datetime
+    use: DocumentReference | None
+    expected_digest: str | None
 
 
 def _run(request_id: str, body: Callable[[Transaction], _T]) -> _T:
@@ -42,153 +70,37 @@ def _run(request_id: str, body: Callable[[Transaction], _T]) -> _T:
     return firestore.run_transaction(request_id, body, busy=BUSY)
 
 
+def _request_document(request_id: str) -> DocumentReference:
+    return firestore.client().collection(config.requests_collection()).document(request_id)
+
+
 def _standing(
-    transaction: Transaction, approvers: Sequence[str], voter: Voter, now: datetime
+    transaction: Transaction, request: Mapping[str, Any], voter: Voter, now: datetime
 ) -> tuple[list[str], list[str]]:
-    """The approvers entries the voter stands for, and the approvers whose delegation they hold.
-
-    A delegate standing in for two approvers holds both their seats, so one vote
-    of theirs counts for each (see ``_weight``).
-    """
+    """What common.tally.standing says of ``voter``, from their groups and the approvers'
+    delegations as read in ``transaction``."""
+    approvers = request.get("approvers") or []
     direct = memberships.matching(approvers, voter.email, transaction)
-    # Only the approvers' own delegations count: a delegate's delegate is not
-    # an approver (chains are not followed).
-    people = [a for a in approvers if delegations.is_email(a) and a.lower() != voter.email]
-    found = delegations.lookup(people, transaction)
-    delegated = [
-        approver
-        for approver in people
-        if str(found.get(approver.lower(), {}).get("delegate", "")).lower() == voter.email
-        and delegations.in_force(found[approver.lower()], now)
-    ]
-    return [*direct, *delegated], [a.lower() for a in delegated]
-
-
-def _rules(request: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The request's rules; requests from before rules had one rule over all approvers."""
-    rules = request.get("rules")
-    if isinstance(rules, list) and rules:
-        return [r for r in rules if isinstance(r, dict)]
-    return [{"name": "approvers", "approvers": list(request.get("approvers") or []), "quorum": 1}]
-
-
-def _round(request: Mapping[str, Any]) -> str:
-    return ESCALATION_ROUND if request.get("escalated") else INITIAL_ROUND
+    found = delegations.lookup(tally.possible_delegators(approvers, voter.email), transaction)
+    return tally.standing(approvers, voter.email, direct, found, now)
 
 
 def _vote_ref(ref: DocumentReference, request: Mapping[str, Any], email: str) -> DocumentReference:
     """The voter's document for the request's current round: one per (request, round, voter)."""
-    current = _round(request)
-    return ref.collection(VOTES).document(email if current == INITIAL_ROUND else f"{current}:{email}")
+    current = tally.current_round(request)
+    return ref.collection(VOTES).document(email if current == tally.INITIAL_ROUND else f"{current}:{email}")
 
 
-def _this_round(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The votes that count now: after an escalation, only the escalation approvers' new votes.
-
-    Earlier votes stay (the trail shows them) but decide nothing, so an
-    approver of both rounds votes again rather than having a vote carried over
-    that nobody would count until someone else voted.
-    """
-    current = _round(request)
-    return [v for v in votes if v.get("round", INITIAL_ROUND) == current]
-
-
-def _seats(vote: Mapping[str, Any]) -> set[str]:
-    """The e-mail approvers a vote was cast for: the voter's own, and those they stand in for."""
-    return {str(p).lower() for p in vote.get("principals") or () if delegations.is_email(p)}
-
-
-def _weight(vote: Mapping[str, Any], members: set[str] | None = None) -> int:
-    """How many votes ``vote`` is among ``members`` (all approvers when None): one per e-mail
-    seat it holds there, or one for a group member's own vote.
-    """
-    principals = {str(p).lower() for p in vote.get("principals") or ()}
-    if members is not None:
-        principals &= members
-    return max(1, len(principals & _seats(vote))) if principals else 0
-
-
-def tally(request: Mapping[str, Any], votes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Counts of this round's ``votes`` under the request's current rules."""
-    counted = _this_round(request, votes)
-    approvals = [v for v in counted if v.get("outcome") == "approved"]
-    rules: dict[str, int] = {}
-    for rule in _rules(request):
-        members = {str(a).lower() for a in rule.get("approvers") or []}
-        rules[str(rule.get("name"))] = sum(_weight(v, members) for v in approvals)
-    # Whose seat each vote took (approver e-mail -> voter): the page and the
-    # reminders then leave out an approver whose delegate voted, and vice versa.
-    seats = {seat: v.get("voter") for v in counted for seat in sorted(_seats(v))}
-    return {
-        "approvals": sum(_weight(v) for v in approvals),
-        "rejections": sum(_weight(v) for v in counted if v.get("outcome") != "approved"),
-        "rules": rules,
-        "voters": [v.get("voter") for v in counted],
-        "seats": seats,
-    }
-
-
-def sealed(request: Mapping[str, Any]) -> bool:
-    """Whether who voted how stays hidden from the approvers until the request is decided."""
-    return request.get("votes_visible") == "after_decision"
-
-
-def shown(request: Mapping[str, Any], counts: Mapping[str, Any]) -> dict[str, Any]:
-    """The tally as the request document shows it: without voters and seats while sealed.
-
-    Approvers read the request document, so what it holds is what they see.
-    """
-    if not sealed(request):
-        return dict(counts)
-    return {key: counts[key] for key in ("approvals", "rejections", "rules")}
+def _votes(transaction: Transaction | None, ref: DocumentReference) -> list[dict[str, Any]]:
+    """The request's votes, oldest first, read inside ``transaction`` when given."""
+    return [s.to_dict() or {} for s in ref.collection(VOTES).order_by("at").stream(transaction=transaction)]
 
 
 def taken(ref: DocumentReference, request: Mapping[str, Any]) -> set[str]:
     """Who has voted this round and whose seats their votes hold (lower-case e-mails), from the
     votes themselves: the tally on the request may be sealed.
     """
-    counted = _this_round(request, _votes(None, ref))
-    return {str(v.get("voter")).lower() for v in counted} | {seat for v in counted for seat in _seats(v)}
-
-
-def _outcome(request: Mapping[str, Any], counts: Mapping[str, Any]) -> str | None:
-    """The request's outcome once the votes settle it, else None."""
-    if counts["rejections"] >= int(request.get("rejection_quorum") or 1):
-        return "rejected"
-    if all(counts["rules"][str(r.get("name"))] >= int(r.get("quorum") or 1) for r in _rules(request)):
-        return "approved"
-    return None
-
-
-def _refuse_closed(request: Mapping[str, Any], now: datetime) -> None:
-    """409 unless the request still takes votes."""
-    status = request.get("status")
-    due_at = request.get("due_at")
-    if status == "cancelled":
-        raise HttpError(409, "the request was cancelled")
-    if status == "expired":
-        raise HttpError(409, "the request has expired")
-    if status != "pending":
-        raise HttpError(409, "the request was already decided")
-    if isinstance(due_at, datetime) and due_at <= now:
-        raise HttpError(409, "the request has expired")
-
-
-def _refuse_taken_seat(
-    principals: Sequence[str], votes: Iterable[Mapping[str, Any]], *, name_voter: bool = True
-) -> None:
-    """409 when a person this vote stands for has voted this round, themselves or through their delegate.
-
-    One approver is one seat: without this, an approver and their delegate
-    would count twice towards a quorum. A group is many people, each voting.
-    """
-    seats = {p.lower() for p in principals if delegations.is_email(p)}
-    for vote in votes:
-        taken = seats & _seats(vote)
-        if taken:
-            seat, by = min(taken), vote.get("voter")
-            through = "" if by == seat or not name_voter else f" (by {by})"
-            raise HttpError(409, f"{seat} has already voted on this request{through}")
+    return tally.taken(request, _votes(None, ref))
 
 
 def link_use(nonce: str) -> DocumentReference:
@@ -204,38 +116,23 @@ def refuse_unvotable(
     use: DocumentReference | None = None,
     transaction: Transaction | None = None,
 ) -> str:
-    """409 unless the request takes a vote now: still open and, for a link, unchanged since the
-    link was sent and the link not used yet. Returns the payload digest the vote is for.
+    """ConflictError unless the request takes a vote now: still open and, for a link, unchanged since
+    the link was sent and the link not used yet. Returns the payload digest the vote is for.
     """
-    _refuse_closed(request, now)
+    tally.refuse_closed(request, now)
     current = links.digest(request.get("subject"), request.get("payload"))
     if expected_digest is not None and expected_digest != current:
-        raise HttpError(409, "the request changed since this link was sent")
+        raise errors.ConflictError("the request changed since this link was sent")
     if use is not None and use.get(transaction=transaction).exists:
-        raise HttpError(409, "this link was already used")
+        raise errors.ConflictError("this link was already used")
     return current
 
 
-def _votes(transaction: Transaction | None, ref: DocumentReference) -> list[dict[str, Any]]:
-    """The request's votes, oldest first, read inside ``transaction`` when given."""
-    return [s.to_dict() or {} for s in ref.collection(VOTES).order_by("at").stream(transaction=transaction)]
-
-
-def _refuse_second_vote(
-    request: Mapping[str, Any], earlier: Iterable[Mapping[str, Any]], email: str, principals: Sequence[str]
-) -> None:
-    """409 when ``email`` or a seat of ``principals`` has voted among ``earlier`` (this round's votes)."""
-    earlier = list(earlier)
-    if any(v.get("voter") == email for v in earlier):
-        raise HttpError(409, "you have already voted on this request")
-    _refuse_taken_seat(principals, earlier, name_voter=not sealed(request))
-
-
 def refuse_voted(ref: DocumentReference, request: Mapping[str, Any], email: str) -> None:
-    """409 when ``email`` has voted this round, themselves or through their delegate: a link's form
-    is then not shown to someone who already voted on the page.
+    """ConflictError when ``email`` has voted this round, themselves or through their delegate: a
+    link's form is then not shown to someone who already voted on the page.
     """
-    _refuse_second_vote(request, _this_round(request, _votes(None, ref)), email, [email])
+    tally.refuse_second_vote(request, _votes(None, ref), email, [email])
 
 
 def cast(
@@ -250,100 +147,20 @@ def cast(
 ) -> dict[str, Any]:
     """Record ``voter``'s vote; the vote that decides the request also calls the workflow back.
 
-    Returns {request_id, outcome, status: "deciding"|"pending", tally}; HttpError otherwise.
+    Returns {request_id, outcome, status: "deciding"|"pending", tally}; a common.errors
+    refusal otherwise.
     """
-    if outcome not in OUTCOMES or identity_source not in IDENTITY_SOURCES:
+    if outcome not in tally.OUTCOMES or identity_source not in IDENTITY_SOURCES:
         raise ValueError(f"bad vote {outcome!r} from {identity_source!r}")
-    ref = firestore.client().collection(config.requests_collection()).document(request_id)
-    claim_ref = _callback_document(request_id)
-    use_ref = link_use(link_nonce) if link_nonce else None
-    at = times.now()
-
-    def vote(transaction: Transaction) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        snapshot = ref.get(transaction=transaction)
-        if not snapshot.exists:
-            raise HttpError(404, "no such request")
-        request = snapshot.to_dict() or {}
-        principals, delegators = _standing(transaction, request.get("approvers") or [], voter, at)
-        # Checked before the status so outsiders learn nothing about a request.
-        if not principals:
-            raise HttpError(403, "you are not an approver of this request")
-        requester = str(request.get("requester") or "").lower()
-        if request.get("prevent_self_approval") and requester in (voter.email, *delegators):
-            raise HttpError(403, "you may not vote on your own request")
-        on_behalf_of = ", ".join(delegators) or None
-        if request.get("status") == "deciding":
-            abandoned = _abandoned_claim(claim_ref.get(transaction=transaction).to_dict() or {}, at)
-            if abandoned is not None:
-                raise _Abandoned(abandoned)
-        current = refuse_unvotable(
-            request, at, expected_digest=expected_digest, use=use_ref, transaction=transaction
-        )
-        earlier = _this_round(request, _votes(transaction, ref))
-        _refuse_second_vote(request, earlier, voter.email, principals)
-        vote_ref = _vote_ref(ref, request, voter.email)
-        mine = {
-            "voter": voter.email,
-            "principals": principals,
-            "on_behalf_of": on_behalf_of,
-            "outcome": outcome,
-            "comment": comment,
-            "at": at,
-            "identity_source": identity_source,
-            "digest": current,
-            "round": _round(request),
-        }
-        votes = [*earlier, mine]
-        counts = tally(request, votes)
-        decided = _outcome(request, counts)
-        transaction.create(vote_ref, mine)
-        if use_ref is not None:
-            transaction.create(use_ref, {"request_id": request_id, "approver": voter.email, "used_at": at})
-        created_at = request.get("created_at")
-        details = {
-            "outcome": outcome,
-            "principals": principals,
-            "on_behalf_of": on_behalf_of,
-            "comment": comment,
-            "identity_source": identity_source,
-            "digest": current,
-            "latency_seconds": (at - created_at).total_seconds()
-            if isinstance(created_at, datetime)
-            else None,
-        }
-        # Sealed, the trail says a vote was cast; the vote document keeps who and how, and
-        # the decided event lists every vote.
-        if sealed(request):
-            audit.record(request_id, "voted", "", {"sealed": True}, transaction=transaction, at=at)
-        else:
-            audit.record(request_id, "voted", voter.email, details, transaction=transaction, at=at)
-        change: dict[str, Any] = {"tally": shown(request, counts)}
-        decision = None
-        if decided is not None:
-            decision = {
-                "outcome": decided,
-                "approver": voter.email,
-                "principal": principals[0],
-                "comment": comment,
-                "decided_at": at,
-                "round": _round(request),
-            }
-            # The claim the workflow reads lives where no client reads; the page sees
-            # it on the request too, unless votes are sealed until the decision.
-            transaction.set(claim_ref, {"decision": decision}, merge=True)
-            change["status"] = "deciding"
-            if not sealed(request):
-                change |= {"decision": decision, "tally": counts}
-        transaction.update(ref, change)
-        return shown(request, counts), decision
-
+    use = link_use(link_nonce) if link_nonce else None
+    ballot = _Ballot(request_id, voter, outcome, comment, identity_source, times.now(), use, expected_digest)
     try:
-        counts, decision = _run(request_id, vote)
+        counts, decision = _run(request_id, functools.partial(_vote, ballot))
     except _Abandoned as abandoned:
         _redeliver(request_id, abandoned.decision)
-        raise HttpError(409, "the request was already decided") from None
+        raise errors.ConflictError("the request was already decided") from None
     if decision is not None:
-        _call_back(request_id, decision, lambda reason: _withdraw(request_id, voter, at, use_ref, reason))
+        _call_back(request_id, decision, functools.partial(_withdraw, ballot))
     logger.info("%s voted %s on %s (%s)", voter.email, outcome, request_id, identity_source)
     return {
         "request_id": request_id,
@@ -351,6 +168,110 @@ def cast(
         "status": "pending" if decision is None else "deciding",
         "tally": counts,
     }
+
+
+def _vote(ballot: _Ballot, transaction: Transaction) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """In ``transaction``: check and write ``ballot``, and claim the decision if it decides.
+    Returns the tally as shown and the decision (None while the request stays pending).
+    """
+    ref = _request_document(ballot.request_id)
+    snapshot = ref.get(transaction=transaction)
+    if not snapshot.exists:
+        raise errors.NotFoundError("no such request")
+    request = snapshot.to_dict() or {}
+    principals, delegators = _standing(transaction, request, ballot.voter, ballot.at)
+    tally.refuse_ineligible(request, ballot.voter.email, principals, delegators)
+    _refuse_abandoned(transaction, request, ballot)
+    digest = refuse_unvotable(
+        request, ballot.at, expected_digest=ballot.expected_digest, use=ballot.use, transaction=transaction
+    )
+    earlier = _votes(transaction, ref)
+    tally.refuse_second_vote(request, earlier, ballot.voter.email, principals)
+    mine = _vote_document(ballot, request, principals, delegators, digest)
+    counts = tally.count(request, [*earlier, mine])
+    decided = tally.outcome(request, counts)
+    _record(transaction, ref, request, ballot, mine)
+    shown = tally.shown(request, counts)
+    change: dict[str, Any] = {"tally": shown}
+    decision = None
+    if decided is not None:
+        decision = _claim(transaction, request, ballot, decided, principals[0])
+        change["status"] = "deciding"
+        if not tally.sealed(request):
+            change |= {"decision": decision, "tally": counts}
+    transaction.update(ref, change)
+    return shown, decision
+
+
+def _refuse_abandoned(transaction: Transaction, request: Mapping[str, Any], ballot: _Ballot) -> None:
+    """_Abandoned when the request was left ``deciding`` by a decide that never finished."""
+    if request.get("status") != "deciding":
+        return
+    stored = _callback_document(ballot.request_id).get(transaction=transaction).to_dict() or {}
+    abandoned = _abandoned_claim(stored, ballot.at)
+    if abandoned is not None:
+        raise _Abandoned(abandoned)
+
+
+def _vote_document(
+    ballot: _Ballot, request: Mapping[str, Any], principals: list[str], delegators: list[str], digest: str
+) -> dict[str, Any]:
+    """The vote as stored: who cast it, for whom, how, and on which version of the request."""
+    return {
+        "voter": ballot.voter.email,
+        "principals": principals,
+        "on_behalf_of": ", ".join(delegators) or None,
+        "outcome": ballot.outcome,
+        "comment": ballot.comment,
+        "at": ballot.at,
+        "identity_source": ballot.identity_source,
+        "digest": digest,
+        "round": tally.current_round(request),
+    }
+
+
+def _record(
+    transaction: Transaction,
+    ref: DocumentReference,
+    request: Mapping[str, Any],
+    ballot: _Ballot,
+    vote: Mapping[str, Any],
+) -> None:
+    """Write ``vote``, the link's single use, and the audit entry, in ``transaction``."""
+    voter, at = ballot.voter.email, ballot.at
+    transaction.create(_vote_ref(ref, request, voter), vote)
+    if ballot.use is not None:
+        transaction.create(ballot.use, {"request_id": ballot.request_id, "approver": voter, "used_at": at})
+    # Sealed, the trail says a vote was cast; the vote document keeps who and how, and
+    # the decided event lists every vote.
+    if tally.sealed(request):
+        audit.record(ballot.request_id, "voted", "", {"sealed": True}, transaction=transaction, at=at)
+        return
+    created_at = request.get("created_at")
+    details = {key: vote[key] for key in _AUDITED} | {
+        "latency_seconds": (at - created_at).total_seconds() if isinstance(created_at, datetime) else None,
+    }
+    audit.record(ballot.request_id, "voted", voter, details, transaction=transaction, at=at)
+
+
+def _claim(
+    transaction: Transaction, request: Mapping[str, Any], ballot: _Ballot, decided: str, principal: str
+) -> dict[str, Any]:
+    """Record the decision ``ballot`` made, for the workflow to read; returns it.
+
+    The claim the workflow reads lives where no client reads; the page sees
+    it on the request too, unless votes are sealed until the decision.
+    """
+    decision = {
+        "outcome": decided,
+        "approver": ballot.voter.email,
+        "principal": principal,
+        "comment": ballot.comment,
+        "decided_at": ballot.at,
+        "round": tally.current_round(request),
+    }
+    transaction.set(_callback_document(ballot.request_id), {"decision": decision}, merge=True)
+    return decision
 
 
 class _Abandoned(Exception):  # noqa: N818 - a signal out of the transaction, not an error
@@ -388,7 +309,9 @@ def _redeliver(request_id: str, decision: Mapping[str, Any]) -> None:
     try:
         _deliver(request_id, decision)
     except callback.CallbackError as exc:
-        raise bad_gateway("could not deliver the decision", f"redelivery for {request_id}: {exc}") from exc
+        raise errors.UpstreamError(
+            "could not deliver the decision", f"redelivery for {request_id}: {exc}"
+        ) from exc
     audit.record(request_id, "decision_redelivered", "", {"outcome": decision.get("outcome")})
     logger.warning("redelivered the abandoned decision of %s", request_id)
 
@@ -415,7 +338,7 @@ def _callback_target(request_id: str) -> tuple[str, str]:
 
 
 def _call_back(request_id: str, decision: Mapping[str, Any], withdraw: Callable[[str], None]) -> None:
-    """Tell the workflow; on any failure withdraw the deciding vote (502 for a refused callback)."""
+    """Tell the workflow; on any failure withdraw the deciding vote (UpstreamError when refused)."""
     try:
         _deliver(request_id, decision)
     except BaseException as exc:
@@ -424,40 +347,37 @@ def _call_back(request_id: str, decision: Mapping[str, Any], withdraw: Callable[
         # The audit trail is readable by approvers: it gets no URL or upstream text.
         withdraw("the decision could not be delivered to the workflow")
         if isinstance(exc, callback.CallbackError):
-            raise bad_gateway("could not deliver the decision", f"callback for {request_id}: {exc}") from exc
+            raise errors.UpstreamError(
+                "could not deliver the decision", f"callback for {request_id}: {exc}"
+            ) from exc
         raise
 
 
-def _withdraw(
-    request_id: str, voter: Voter, at: datetime, use_ref: DocumentReference | None, reason: str
-) -> None:
-    """Undo exactly the vote cast at ``at`` (only while its decision stands); the trail keeps both."""
+def _withdraw(ballot: _Ballot, reason: str) -> None:
+    """Undo exactly ``ballot``'s vote (only while its decision stands); the trail keeps both."""
     from google.cloud.firestore import DELETE_FIELD
 
-    ref = firestore.client().collection(config.requests_collection()).document(request_id)
-
-    claim_ref = _callback_document(request_id)
+    ref = _request_document(ballot.request_id)
+    claim_ref = _callback_document(ballot.request_id)
+    voter = ballot.voter.email
 
     def withdraw(transaction: Transaction) -> None:
         request = ref.get(transaction=transaction).to_dict() or {}
-        vote_ref = _vote_ref(ref, request, voter.email)
         decision = (claim_ref.get(transaction=transaction).to_dict() or {}).get("decision") or {}
         if not (
             request.get("status") == "deciding"
-            and decision.get("approver") == voter.email
-            and decision.get("decided_at") == at
+            and decision.get("approver") == voter
+            and decision.get("decided_at") == ballot.at
         ):
             return
-        others = [v for v in _this_round(request, _votes(transaction, ref)) if v.get("voter") != voter.email]
-        transaction.delete(vote_ref)
-        if use_ref is not None:
-            transaction.delete(use_ref)
-        transaction.update(
-            ref,
-            {"status": "pending", "decision": DELETE_FIELD, "tally": shown(request, tally(request, others))},
-        )
+        others = [v for v in _votes(transaction, ref) if v.get("voter") != voter]
+        transaction.delete(_vote_ref(ref, request, voter))
+        if ballot.use is not None:
+            transaction.delete(ballot.use)
+        counts = tally.shown(request, tally.count(request, others))
+        transaction.update(ref, {"status": "pending", "decision": DELETE_FIELD, "tally": counts})
         transaction.update(claim_ref, {"decision": DELETE_FIELD})
-        actor = "" if sealed(request) else voter.email
-        audit.record(request_id, "vote_withdrawn", actor, {"reason": reason}, transaction=transaction)
+        actor = "" if tally.sealed(request) else voter
+        audit.record(ballot.request_id, "vote_withdrawn", actor, {"reason": reason}, transaction=transaction)
 
-    _run(request_id, withdraw)
+    _run(ballot.request_id, withdraw)

@@ -7,7 +7,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from common import auth, votes
+from common import auth, tally, votes
 from common.responses import HttpError, is_request_id, post_json_endpoint, request_json
 
 
@@ -18,8 +18,8 @@ def _parse(body: dict[str, Any]) -> tuple[str, str, str]:
     if not is_request_id(request_id):
         problems.append("request_id: must be a request id")
     outcome = body.get("outcome")
-    if outcome not in votes.OUTCOMES:
-        problems.append(f"outcome: must be one of {list(votes.OUTCOMES)}")
+    if outcome not in tally.OUTCOMES:
+        problems.append(f"outcome: must be one of {list(tally.OUTCOMES)}")
     comment = body.get("comment", "")
     if not isinstance(comment, str) or len(comment) > votes.MAX_COMMENT_LENGTH:
         problems.append(f"comment: must be a string of at most {votes.MAX_COMMENT_LENGTH} characters")

@@ -17,8 +17,8 @@ from typing import Any
 import flask
 import functions_framework
 
-from common import config, firestore, inputs, links, votes
-from common.responses import HttpError, request_body
+from common import config, errors, firestore, inputs, links, votes
+from common.responses import HttpError, http_error, request_body
 
 OUTCOMES = {"approved": "Approve", "rejected": "Reject"}
 # Where Hosting routes this function (functions-framework serves every path), fixed rather
@@ -183,8 +183,8 @@ def link(request: flask.Request) -> flask.Response:
         response = error_page(HttpError(405, "method not allowed"))
         response.headers["Allow"] = "GET, HEAD, POST"
         return response
-    except HttpError as error:
-        return error_page(error)
+    except (HttpError, errors.DomainError) as error:
+        return error_page(http_error(error))
     except Exception:
         logger.exception("unhandled error in link")
         return error_page(HttpError(500, "something went wrong on our side; try again later"))

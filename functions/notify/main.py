@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 import functions_framework
 
-from common import config, delegations, firestore, inputs, links, memberships, times, votes
+from common import config, delegations, firestore, inputs, links, memberships, tally, times, votes
 from common.responses import HttpError, is_request_id, post_json_endpoint, request_json
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def _event(event: dict[str, Any]) -> Event:
 def _restamp_delegator(event: dict[str, Any]) -> dict[str, Any]:
     """Restamp the pending requests of the delegator whose delegation starts or ends now."""
     delegator, moment = event.get("delegator"), times.parse(event.get("at"))
-    if not delegations.is_email(delegator) or moment is None:
+    if not tally.is_email(delegator) or moment is None:
         raise HttpError(400, "a delegation event needs a delegator and the time it is about")
     delegator, now = delegator.lower(), datetime.now(UTC)
     # The timer announces a moment once it has come on the workflow's clock, which may run
@@ -128,9 +128,7 @@ def _recipients(
     if approval.get("prevent_self_approval"):
         voted.add(str(approval.get("requester") or "").lower())
     approvers = [
-        a.lower()
-        for a in approval.get("approvers") or ()
-        if delegations.is_email(a) and a.lower() not in voted
+        a.lower() for a in approval.get("approvers") or () if tally.is_email(a) and a.lower() not in voted
     ]
     members = memberships.members_of(memberships.group_names(approval.get("approvers") or ()))
     recipients: dict[str, str | None] = dict.fromkeys([*approvers, *(m for m in members if m not in voted)])
@@ -195,7 +193,7 @@ def _asking_mails(
 def _settled_mail(event: Event, approval: dict[str, Any]) -> list[dict[str, str]]:
     """The requester's mail saying how the request ended."""
     requester = approval.get("requester")
-    if not delegations.is_email(requester):
+    if not tally.is_email(requester):
         return []
     if approval.get("status") not in _ENDED_AS[event.event]:
         logger.warning(
