@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import flask
 import functions_framework
 
-from common import audit, auth, config, events, executions, firestore, times
+from common import audit, auth, config, documents, events, executions, firestore, times
 from common.responses import HttpError, bad_gateway, is_request_id, post_json_endpoint, request_json
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def _transact(ref: DocumentReference, change: Callable[[Transaction, dict[str, A
         snapshot = ref.get(transaction=transaction)
         if not snapshot.exists:
             raise HttpError(404, "no such request")
-        return change(transaction, snapshot.to_dict() or {})
+        return change(transaction, documents.read("request", snapshot))
 
     return firestore.run_transaction(ref.id, run, busy="the request is being changed right now; try again")
 

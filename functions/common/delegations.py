@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from common import config, firestore
+from common import config, documents, firestore
 from common.tally import in_force, is_email
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def stamp(ref: DocumentReference, now: datetime) -> dict[str, dict[str, Any]] | 
 
     def restamp_one(transaction: Transaction) -> dict[str, dict[str, Any]] | None:
         snapshot = ref.get(transaction=transaction)
-        request = snapshot.to_dict() or {}
+        request = documents.read("request", snapshot)
         if not snapshot.exists or not _stampable(request):
             return None
         found = lookup(_people(request.get("approvers") or ()), transaction)
@@ -117,7 +117,7 @@ def restamp(
     change they follow from (a Transaction is a WriteBatch too).
     """
     for snapshot in snapshots:
-        request = snapshot.to_dict() or {}
+        request = documents.read("request", snapshot)
         if not snapshot.exists or not _stampable(request):
             continue
         fields = stamp_fields(request, now, found)
@@ -154,7 +154,7 @@ def restamp_delegators_requests(
 
     def in_transaction(transaction: Transaction) -> T:
         requests = list(transaction.get_all(candidates)) if candidates else []
-        approvers = [a for r in requests for a in (r.to_dict() or {}).get("approvers") or ()]
+        approvers = [a for r in requests for a in documents.read("request", r).get("approvers") or ()]
         # Their other approvers' delegations too: a request's stamps name everyone standing in.
         found = lookup(filter(is_email, approvers), transaction)
         outcome = change(transaction, found)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from common import config, errors, firestore, memberships
+from common import config, documents, errors, firestore, memberships
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
@@ -53,7 +53,7 @@ def _open_origins(email: str, workflow_id: str) -> set[str]:
         .where(filter=FieldFilter("workflow_id", "==", workflow_id))
         .where(filter=FieldFilter("status", "in", OPEN_STATUSES))
     )
-    return {str((s.to_dict() or {}).get("origin_request_id") or s.id) for s in query.stream()}
+    return {str(documents.read("request", s).get("origin_request_id") or s.id) for s in query.stream()}
 
 
 def _asked_yet(request_id: str) -> bool:

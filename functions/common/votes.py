@@ -22,6 +22,7 @@ from common import (
     callback,
     config,
     delegations,
+    documents,
     errors,
     firestore,
     links,
@@ -93,7 +94,10 @@ def _vote_ref(ref: DocumentReference, request: Mapping[str, Any], email: str) ->
 
 def _votes(transaction: Transaction | None, ref: DocumentReference) -> list[dict[str, Any]]:
     """The request's votes, oldest first, read inside ``transaction`` when given."""
-    return [s.to_dict() or {} for s in ref.collection(VOTES).order_by("at").stream(transaction=transaction)]
+    return [
+        documents.read("vote", s)
+        for s in ref.collection(VOTES).order_by("at").stream(transaction=transaction)
+    ]
 
 
 def taken(ref: DocumentReference, request: Mapping[str, Any]) -> set[str]:
@@ -178,7 +182,7 @@ def _vote(ballot: _Ballot, transaction: Transaction) -> tuple[dict[str, Any], di
     snapshot = ref.get(transaction=transaction)
     if not snapshot.exists:
         raise errors.NotFoundError("no such request")
-    request = snapshot.to_dict() or {}
+    request = documents.read("request", snapshot)
     principals, delegators = _standing(transaction, request, ballot.voter, ballot.at)
     tally.refuse_ineligible(request, ballot.voter.email, principals, delegators)
     _refuse_abandoned(transaction, request, ballot)
@@ -207,7 +211,7 @@ def _refuse_abandoned(transaction: Transaction, request: Mapping[str, Any], ball
     """_Abandoned when the request was left ``deciding`` by a decide that never finished."""
     if request.get("status") != "deciding":
         return
-    stored = _callback_document(ballot.request_id).get(transaction=transaction).to_dict() or {}
+    stored = documents.read("callback", _callback_document(ballot.request_id).get(transaction=transaction))
     abandoned = _abandoned_claim(stored, ballot.at)
     if abandoned is not None:
         raise _Abandoned(abandoned)
@@ -217,17 +221,20 @@ def _vote_document(
     ballot: _Ballot, request: Mapping[str, Any], principals: list[str], delegators: list[str], digest: str
 ) -> dict[str, Any]:
     """The vote as stored: who cast it, for whom, how, and on which version of the request."""
-    return {
-        "voter": ballot.voter.email,
-        "principals": principals,
-        "on_behalf_of": ", ".join(delegators) or None,
-        "outcome": ballot.outcome,
-        "comment": ballot.comment,
-        "at": ballot.at,
-        "identity_source": ballot.identity_source,
-        "digest": digest,
-        "round": tally.current_round(request),
-    }
+    return documents.check(
+        "vote",
+        {
+            "voter": ballot.voter.email,
+            "principals": principals,
+            "on_behalf_of": ", ".join(delegators) or None,
+            "outcome": ballot.outcome,
+            "comment": ballot.comment,
+            "at": ballot.at,
+            "identity_source": ballot.identity_source,
+            "digest": digest,
+            "round": tally.current_round(request),
+        },
+    )
 
 
 def _record(
@@ -330,7 +337,7 @@ def _deliver(request_id: str, decision: Mapping[str, Any]) -> None:
 
 def _callback_target(request_id: str) -> tuple[str, str]:
     """The callback URL and method the workflow stored, or CallbackError."""
-    entry = _callback_document(request_id).get().to_dict() or {}
+    entry = documents.read("callback", _callback_document(request_id).get())
     url = entry.get("url")
     if not isinstance(url, str) or not url:
         raise callback.CallbackError("the workflow has not stored a callback URL")
@@ -362,8 +369,8 @@ def _withdraw(ballot: _Ballot, reason: str) -> None:
     voter = ballot.voter.email
 
     def withdraw(transaction: Transaction) -> None:
-        request = ref.get(transaction=transaction).to_dict() or {}
-        decision = (claim_ref.get(transaction=transaction).to_dict() or {}).get("decision") or {}
+        request = documents.read("request", ref.get(transaction=transaction))
+        decision = documents.read("callback", claim_ref.get(transaction=transaction)).get("decision") or {}
         if not (
             request.get("status") == "deciding"
             and decision.get("approver") == voter

@@ -17,7 +17,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from common import config, errors, firestore, inputs, links, votes
+from common import config, documents, errors, firestore, inputs, links, votes
 from common.responses import HttpError, http_error, request_body
 
 OUTCOMES = {"approved": "Approve", "rejected": "Reject"}
@@ -99,7 +99,7 @@ def _confirmation(request: flask.Request) -> flask.Response:
     snapshot = firestore.client().collection(config.requests_collection()).document(link.request_id).get()
     if not snapshot.exists:
         raise HttpError(404, "no such request")
-    approval = snapshot.to_dict() or {}
+    approval = documents.read("request", snapshot)
     # Say now what the vote would say, rather than after the approver has typed a comment.
     votes.refuse_unvotable(
         approval, datetime.now(UTC), expected_digest=link.digest, use=votes.link_use(link.nonce)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 import functions_framework
 
-from common import config, delegations, firestore, inputs, links, memberships, tally, times, votes
+from common import config, delegations, documents, firestore, inputs, links, memberships, tally, times, votes
 from common.responses import HttpError, is_request_id, post_json_endpoint, request_json
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ def notify(request: flask.Request) -> dict[str, Any]:
     if not snapshot.exists:
         logger.warning("%s event for unknown request %s: no mail", event.event, event.request_id)
         return result
-    approval = snapshot.to_dict() or {}
+    approval = documents.read("request", snapshot)
     if event.event in ASKING:
         now = datetime.now(UTC)
         # Before the mails, so whoever a mail names as standing in finds the

@@ -12,7 +12,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from common import auth, config, executions, firestore, requesters, schema, times
+from common import auth, config, documents, executions, firestore, requesters, schema, times
 from common.responses import HttpError, bad_gateway, post_json_endpoint, request_json
 
 RESERVED_INPUT_FIELDS = ("request_id", "requester")
@@ -54,7 +54,7 @@ def _registry_entry(key: str) -> Registration:
     snapshot = firestore.client().collection(config.workflows_collection()).document(key).get()
     if not snapshot.exists:
         raise HttpError(404, f"unknown workflow {key}")
-    entry = snapshot.to_dict() or {}
+    entry = documents.read("workflow", snapshot)
     try:
         registration = Registration(
             workflow_name=entry["workflow_name"],
