@@ -27,10 +27,10 @@ from typing import Any
 
 import yaml
 
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import SUCCEEDED, Store
+from approvals.engine.api.server import WorkflowsServer
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import SUCCEEDED, Store
 
 REPO = Path(__file__).resolve().parent.parent
 BASELINE_DIR = REPO / ".bench" / "workflows-emulator"

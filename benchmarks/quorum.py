@@ -25,11 +25,11 @@ from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
-from approvals.emulator.workflows.clock import RealClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import ACTIVE, Store
+from approvals.engine.api.server import WorkflowsServer
+from approvals.engine.runtime.clock import RealClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import ACTIVE, Store
 from approvals.workflow_templates import load_template, render
 
 PROJECT = "demo-approvals-bench"

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from approvals.emulator.process import ChildProcess, free_port
-from approvals.emulator.service import Loopback
+from approvals.engine.api.service import Loopback
 
 FUNCTIONS = Path(str(resources.files("approvals.functions")))
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 from approvals.emulator.process import ChildProcess, ProcessError, free_port
-from approvals.emulator.service import Loopback
+from approvals.engine.api.service import Loopback
 
 
 class EmulatorError(RuntimeError):

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Self
 
-from approvals.emulator.service import LocalService
+from approvals.engine.api.service import LocalService
 
 # The lifeline of every child's tether (emulator.tether): only this process holds the write end, which
 # the kernel closes when it exits, however it exits. Both ends are close-on-exec (PEP 446): a child

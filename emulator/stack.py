@@ -47,17 +47,17 @@ from approvals.emulator.metadata import MetadataServer
 from approvals.emulator.process import free_port
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.pusher import Pusher, PushTarget
-from approvals.emulator.service import LocalService
 from approvals.emulator.stack_plan import StackError, StackPlan
 from approvals.emulator.translation import TranslationServer
-from approvals.emulator.workflows.access import Access
-from approvals.emulator.workflows.clock import Clock, RealClock, VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.errors import DefinitionError
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
-from approvals.emulator.workflows.tokens import StaticTokens
+from approvals.engine.api.access import Access
+from approvals.engine.api.server import WorkflowsServer
+from approvals.engine.api.service import LocalService
+from approvals.engine.runtime.clock import Clock, RealClock, VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.errors import DefinitionError
+from approvals.engine.runtime.store import Store
+from approvals.engine.runtime.tokens import StaticTokens
 from approvals.testing import Graph, capture_program
 
 with warnings.catch_warnings():
@@ -67,7 +67,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore", category=FutureWarning, module=r"google\.api_core\._python_version_support"
     )
-    from approvals.emulator.workflows.grpc_api import ExecutionsService
+    from approvals.engine.api.grpc_api import ExecutionsService
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ import re
 import urllib.parse
 from typing import Any
 
-from approvals.emulator.local_server import LocalServer, QuietHandler
+from approvals.engine.api.local_server import LocalServer, QuietHandler
 
 V2_PATH = "/language/translate/v2"
 LANGUAGES_PATH = V2_PATH + "/languages"

@@ -12,10 +12,10 @@ from google.cloud import firestore
 
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.translation import TranslationServer
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
+from approvals.engine.api.server import WorkflowsServer
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
 from tests.support import PROJECT
 from tests.support.servers import RecordingServer
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from approvals.emulator.workflows import stdlib
-from approvals.emulator.workflows.errors import TYPE_ERROR, WorkflowError
-from approvals.emulator.workflows.expressions import evaluate
-from approvals.emulator.workflows.parser import parse_expression
+from approvals.engine.language.parser import parse_expression
+from approvals.engine.runtime import stdlib
+from approvals.engine.runtime.errors import TYPE_ERROR, WorkflowError
+from approvals.engine.runtime.expressions import evaluate
 
 
 @dataclass

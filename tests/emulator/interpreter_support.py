@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from approvals.emulator.workflows.definition import parse
-from approvals.emulator.workflows.effects import (
+from approvals.engine.language.definition import parse
+from approvals.engine.runtime.effects import (
     AwaitCallbackEffect,
     CallEffect,
     CreateCallbackEffect,
     Effect,
     SleepEffect,
 )
-from approvals.emulator.workflows.errors import TIMEOUT_ERROR, WorkflowError
-from approvals.emulator.workflows.interpreter import Run
+from approvals.engine.runtime.errors import TIMEOUT_ERROR, WorkflowError
+from approvals.engine.runtime.interpreter import Run
 
 START = 1_700_000_000.0
 CALLBACK_URL = (

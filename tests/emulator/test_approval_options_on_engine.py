@@ -19,11 +19,11 @@ import pytest
 from google.cloud import firestore
 
 from approvals.emulator.firestore import FirestoreEmulator
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
+from approvals.engine.api.server import WorkflowsServer
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
 from approvals.workflow_templates import load_template, render
 from tests.emulator.conftest import CallBack
 from tests.support import PROJECT, seed

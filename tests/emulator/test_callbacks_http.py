@@ -16,11 +16,11 @@ from typing import Any
 
 import requests
 
-from approvals.emulator.workflows.access import Access
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
+from approvals.engine.api.access import Access
+from approvals.engine.api.server import WorkflowsServer
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
 
 CallBack = Callable[..., requests.Response]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from approvals.emulator.workflows import definition
-from approvals.emulator.workflows.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.errors import DefinitionError
+from approvals.engine.language import definition
+from approvals.engine.language.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.errors import DefinitionError
 from approvals.workflow_templates import available_templates, load_template, render
 from tests.templates.examples import PLATFORM_ENV, REQUIRED_PARAMS
 

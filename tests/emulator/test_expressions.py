@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-from approvals.emulator.workflows.errors import WorkflowError
-from approvals.emulator.workflows.expressions import assign, evaluate_value, locate
-from approvals.emulator.workflows.parser import (
+from approvals.engine.language.parser import (
     Const,
     Expression,
     ListValue,
@@ -22,8 +20,10 @@ from approvals.emulator.workflows.parser import (
     parse_target,
     references,
 )
-from approvals.emulator.workflows.scanner import ExpressionSyntaxError
-from approvals.emulator.workflows.values import INT64_MAX, INT64_MIN, FunctionRef, copy_value
+from approvals.engine.language.scanner import ExpressionSyntaxError
+from approvals.engine.runtime.errors import WorkflowError
+from approvals.engine.runtime.expressions import assign, evaluate_value, locate
+from approvals.engine.runtime.values import INT64_MAX, INT64_MIN, FunctionRef, copy_value
 from tests.emulator.expr_host import LibraryContext, run
 
 

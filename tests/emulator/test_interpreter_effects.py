@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from approvals.emulator.workflows.definition import parse
-from approvals.emulator.workflows.effects import (
+from approvals.engine.language.definition import parse
+from approvals.engine.runtime.effects import (
     AwaitCallbackEffect,
     CallEffect,
     CreateCallbackEffect,
     SleepEffect,
 )
-from approvals.emulator.workflows.errors import WorkflowError
-from approvals.emulator.workflows.interpreter import Run
+from approvals.engine.runtime.errors import WorkflowError
+from approvals.engine.runtime.interpreter import Run
 from approvals.workflow_templates import load_template, render
 from tests.emulator.interpreter_support import START, Driver, TestHost
 from tests.templates.examples import PLATFORM_ENV

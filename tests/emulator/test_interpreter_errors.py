@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from approvals.emulator.workflows.effects import CallEffect, SleepEffect
-from approvals.emulator.workflows.errors import HTTP_ERROR, WorkflowError
+from approvals.engine.runtime.effects import CallEffect, SleepEffect
+from approvals.engine.runtime.errors import HTTP_ERROR, WorkflowError
 from tests.emulator.interpreter_support import START, Driver, error_of, result_of
 
 

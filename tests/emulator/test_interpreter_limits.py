@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from approvals.emulator.workflows import interpreter
-from approvals.emulator.workflows.errors import ResourceLimitError
-from approvals.emulator.workflows.expressions import Slot
-from approvals.emulator.workflows.interpreter import MEMORY_LIMIT, _Scope
-from approvals.emulator.workflows.values import json_size
+from approvals.engine.runtime import interpreter
+from approvals.engine.runtime.errors import ResourceLimitError
+from approvals.engine.runtime.expressions import Slot
+from approvals.engine.runtime.interpreter import MEMORY_LIMIT, _Scope
+from approvals.engine.runtime.values import json_size
 from tests.emulator.interpreter_support import START, Driver, error_of, result_of, run_workflow
 
 # `rounds` times, a subworkflow collects `count` copies of the 1,000-character `chunk` in one

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from approvals.emulator.workflows.effects import SleepEffect
+from approvals.engine.runtime.effects import SleepEffect
 from tests.emulator.interpreter_support import START, Driver, error_of, result_of
 
 BRANCHES = """

@@ -5,7 +5,7 @@ Each expectation quotes the Workflows syntax reference page it comes from.
 
 from __future__ import annotations
 
-from approvals.emulator.workflows.effects import CallEffect
+from approvals.engine.runtime.effects import CallEffect
 from tests.emulator.interpreter_support import Driver, TestHost, error_of, result_of
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from approvals.emulator.workflows import stdlib
-from approvals.emulator.workflows.errors import WorkflowError
-from approvals.emulator.workflows.values import FunctionRef
+from approvals.engine.runtime import stdlib
+from approvals.engine.runtime.errors import WorkflowError
+from approvals.engine.runtime.values import FunctionRef
 from tests.emulator.expr_host import FixedHost, LibraryContext, run
 
 

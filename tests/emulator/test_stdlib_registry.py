@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from approvals.emulator.workflows import stdlib
+from approvals.engine.runtime import stdlib
 
 MODULES = sorted(
     p.stem for p in Path(stdlib.__file__).parent.glob("*.py") if p.stem not in ("__init__", "base")
