@@ -11,14 +11,16 @@ main workflow. They might contain subworkflows.").
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import yaml
 
 from approvals.engine.language.parser import (
+    Compiled,
     Const,
     Expression,
     Name,
+    Target,
     compile_value,
     dotted_name,
     parse_target,
@@ -53,15 +55,21 @@ _NO_NEXT = frozenset({"raise"})
 # ---------------------------------------------------------------- program model
 #
 # NamedTuples, for the CLI's start, as the expression nodes of `parser` (see there): nothing
-# compares these nodes with `==`, whose tuple equality ignores the class.
+# compares these nodes with `==`, whose tuple equality ignores the class. Every value a
+# workflow writes is `Compiled` (its `${...}` parsed once); code that tells the actions apart
+# matches on their class (`match action: case Assign(): ...`).
+
+# How a call step runs: a subworkflow of the program, a pure library function, a blocking
+# call (an effect), or, when parsed with `resolve=False`, a name nothing defines here.
+CallKind = Literal["subworkflow", "pure", "blocking", "unresolved"]
 
 
 class Assignment(NamedTuple):
     """One `- target: value` entry of an assign list."""
 
-    target: Any  # parser Target
+    target: Target
     text: str
-    value: Any  # compiled value
+    value: Compiled
     line: int
 
 
@@ -73,17 +81,18 @@ class Call(NamedTuple):
     """`call:` a subworkflow, a pure stdlib function or a blocking one (an effect)."""
 
     function: str
-    kind: str  # "subworkflow" | "pure" | "blocking"
-    args: Mapping[str, Any] | None  # compiled, by name
-    result: Any  # parser Target or None
+    kind: CallKind
+    args: Mapping[str, Compiled] | None  # by name
+    result: Target | None
+    line: int  # of the `call:` value
 
 
 class Condition(NamedTuple):
     """One switch entry: when `test` is true, run `action` (may be None) then follow `next`."""
 
     line: int
-    test: Any  # compiled
-    action: Any  # an action or None
+    test: Compiled
+    action: Action | None
     next: str | None
 
 
@@ -92,12 +101,12 @@ class Switch(NamedTuple):
 
 
 class Loop(NamedTuple):
-    """A `for` block: `items` (compiled list) or `range` (compiled [start, end])."""
+    """A `for` block: `items` (a list) or `range` ([start, end]), as `has_items` tells."""
 
     value: str
     index: str | None
-    items: Any
-    range: Any
+    items: Compiled | None
+    range: Compiled | None
     body: Block
     has_items: bool
 
@@ -110,29 +119,30 @@ class Branch(NamedTuple):
 
 class Parallel(NamedTuple):
     shared: tuple[str, ...]
-    concurrency_limit: Any  # compiled or None
+    concurrency_limit: Compiled | None
     branches: tuple[Branch, ...] | None
     loop: Loop | None
 
 
 class Backoff(NamedTuple):
-    initial_delay: Any
-    max_delay: Any
-    multiplier: Any
+    initial_delay: Compiled | None
+    max_delay: Compiled | None
+    multiplier: Compiled | None
 
 
 class Retry(NamedTuple):
     """Either a whole policy expression (`${http.default_retry}`) or its parts."""
 
-    policy: Any  # compiled expression giving a policy map, or None
-    predicate: Any  # compiled, evaluates to a FunctionRef (or names a subworkflow)
-    max_retries: Any
+    policy: Compiled | None  # gives a policy map
+    predicate: Compiled | None  # evaluates to a FunctionRef (or names a subworkflow)
+    max_retries: Compiled | None
     backoff: Backoff | None
 
 
 class Except(NamedTuple):
     name: str | None
     body: Block
+    line: int  # of the `except:` key
 
 
 class Try(NamedTuple):
@@ -142,15 +152,18 @@ class Try(NamedTuple):
 
 
 class Raise(NamedTuple):
-    value: Any
+    value: Compiled
 
 
 class Return(NamedTuple):
-    value: Any
+    value: Compiled
 
 
 class Steps(NamedTuple):
     body: Block
+
+
+Action = Assign | Call | Switch | Loop | Parallel | Try | Raise | Return | Steps
 
 
 class Step(NamedTuple):
@@ -158,7 +171,7 @@ class Step(NamedTuple):
 
     name: str
     line: int
-    action: Any
+    action: Action | None
     next: str | None
 
 
@@ -175,7 +188,7 @@ class Block(NamedTuple):
 class Param(NamedTuple):
     name: str
     required: bool
-    default: Any  # compiled
+    default: Compiled | None
 
 
 class Subworkflow(NamedTuple):
@@ -188,6 +201,7 @@ class Subworkflow(NamedTuple):
 class Program(NamedTuple):
     subworkflows: Mapping[str, Subworkflow]
     source: str  # left out of the repr
+    filename: str
 
     def __repr__(self) -> str:
         return f"Program(subworkflows={self.subworkflows!r})"
@@ -200,9 +214,15 @@ class Program(NamedTuple):
 # ---------------------------------------------------------------- parsing
 
 
-def parse(source: str, filename: str = "<workflow>") -> Program:
-    """Parse and validate a workflow source; raises DefinitionError."""
-    return _Parser(source, filename).program()
+def parse(source: str, filename: str = "<workflow>", *, strict: bool = True) -> Program:
+    """Parse and validate a workflow source; raises DefinitionError.
+
+    `strict=False` reads a source that is one part of a workflow (a template whose calls
+    reach library subworkflows defined elsewhere) or one this engine need not run (a policy
+    reads what Google will run): its structure and expressions are checked, but not the
+    functions and subworkflows it names, its jumps or its parallel scopes.
+    """
+    return _Parser(source, filename, strict).program()
 
 
 def line_of(node: yaml.Node) -> int:
@@ -210,9 +230,10 @@ def line_of(node: yaml.Node) -> int:
 
 
 class _Parser:
-    def __init__(self, source: str, filename: str) -> None:
+    def __init__(self, source: str, filename: str, strict: bool) -> None:
         self.source = source
         self.filename = filename
+        self.strict = strict
         self.loader = _Loader(source)
         self.names: set[str] = set()  # subworkflow names, known before steps are read
         self.params: dict[str, tuple[Param, ...]] = {}
@@ -288,15 +309,16 @@ class _Parser:
             raise self.error(f"{what} must be a name", node, step)
         return str(node.value)
 
-    def compile(self, node: yaml.Node, step: str | None) -> Any:
+    def compile(self, node: yaml.Node, step: str | None) -> Compiled:
         """A value with its `${...}` expressions compiled; checks the functions they call."""
         raw = self.value(node)
         try:
             compiled = compile_value(raw)
         except (WorkflowError, ValueError) as error:
             raise self.error(f"invalid expression: {_message(error)}", node, step) from error
-        for function in sorted(references(compiled)):
-            self.check_expression_call(function, node, step)
+        if self.strict:
+            for function in sorted(references(compiled)):
+                self.check_expression_call(function, node, step)
         return compiled
 
     def check_expression_call(self, function: str, node: yaml.Node, step: str | None) -> None:
@@ -328,13 +350,14 @@ class _Parser:
             for name, (key, _, steps_node) in definitions.items():
                 self.seen_steps = {}
                 body = self.block(steps_node, None)
-                self.check_jumps(body, (), loop=None)
-                params = {p.name for p in self.params[name]}
-                _ScopeWalk(self.filename, body, params | self.names).block(body, set(params), frozenset())
+                if self.strict:
+                    self.check_jumps(body, (), loop=None)
+                    params = {p.name for p in self.params[name]}
+                    _ScopeWalk(self.filename, body, params | self.names).block(body, set(params), frozenset())
                 subworkflows[name] = Subworkflow(name, line_of(key), self.params[name], body)
         finally:
             self.loader.dispose()
-        return Program(subworkflows, self.source)
+        return Program(subworkflows, self.source, self.filename)
 
     def subworkflow_nodes(self, root: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node | None, yaml.Node]]:
         if isinstance(root, yaml.SequenceNode):
@@ -421,7 +444,7 @@ class _Parser:
             return None
         return self.name(fields["next"], "next", step)
 
-    def action(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Any:
+    def action(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Action | None:
         kinds = [kind for kind in _ACTIONS if kind in fields]
         if len(kinds) > 1:
             raise self.error(
@@ -437,13 +460,31 @@ class _Parser:
                 raise self.error(f"{companion!r} needs {owner!r} in the same step", fields[companion], step)
         if kind in _NO_NEXT and "next" in fields:
             raise self.error(f"a {kind} step leaves the step; its next would never run", fields["next"], step)
-        if kind is None:
-            return None
-        return getattr(self, f"parse_{kind}")(fields, fields[kind], step)
+        match kind:
+            case None:
+                return None
+            case "assign":
+                return self.parse_assign(fields[kind], step)
+            case "call":
+                return self.parse_call(fields, fields[kind], step)
+            case "switch":
+                return self.parse_switch(fields[kind], step)
+            case "for":
+                return self.parse_for(fields[kind], step)
+            case "parallel":
+                return self.parse_parallel(fields[kind], step)
+            case "try":
+                return self.parse_try(fields, fields[kind], step)
+            case "raise":
+                return Raise(self.compile(fields[kind], step))
+            case "return":
+                return Return(self.compile(fields[kind], step))
+            case _:
+                return Steps(self.block(fields[kind], step))
 
     # -- actions
 
-    def parse_assign(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Assign:
+    def parse_assign(self, node: yaml.Node, step: str) -> Assign:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             raise self.error("assign must be a non-empty list of `- name: value` entries", node, step)
         if len(node.value) > MAX_ASSIGNMENTS:
@@ -458,7 +499,7 @@ class _Parser:
             assignments.append(Assignment(target, text, self.compile(value, step), line_of(key)))
         return Assign(tuple(assignments))
 
-    def target(self, text: str, node: yaml.Node, step: str) -> Any:
+    def target(self, text: str, node: yaml.Node, step: str) -> Target:
         try:
             return parse_target(text)
         except (WorkflowError, ValueError) as error:
@@ -476,7 +517,7 @@ class _Parser:
             result_text = self.name(fields["result"], "result", step)
             result = self.target(result_text, fields["result"], step)
         kind = self.call_kind(function, node, step, args_node, args)
-        return Call(function, kind, args, result)
+        return Call(function, kind, args, result, line_of(node))
 
     def call_kind(
         self,
@@ -484,11 +525,17 @@ class _Parser:
         node: yaml.Node,
         step: str,
         args_node: yaml.Node | None,
-        args: dict[str, Any] | None,
-    ) -> str:
+        args: dict[str, Compiled] | None,
+    ) -> CallKind:
         if function in self.names:
-            self.check_subworkflow_args(function, node, step, args_node, args or {})
+            if self.strict:
+                self.check_subworkflow_args(function, node, step, args_node, args or {})
             return "subworkflow"
+        if not self.strict:
+            found = stdlib.lookup(function)
+            if found is None:
+                return "unresolved"
+            return "blocking" if found.blocking else "pure"
         if function.startswith("googleapis."):
             # Imported for the first connector call only: most workflows make none.
             from approvals.engine.runtime import connectors
@@ -503,7 +550,12 @@ class _Parser:
         return "blocking" if found.blocking else "pure"
 
     def check_subworkflow_args(
-        self, function: str, node: yaml.Node, step: str, args_node: yaml.Node | None, args: dict[str, Any]
+        self,
+        function: str,
+        node: yaml.Node,
+        step: str,
+        args_node: yaml.Node | None,
+        args: dict[str, Compiled],
     ) -> None:
         params = self.params[function]
         names = {param.name for param in params}
@@ -524,7 +576,7 @@ class _Parser:
                 step,
             )
 
-    def parse_switch(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Switch:
+    def parse_switch(self, node: yaml.Node, step: str) -> Switch:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             raise self.error("switch must be a non-empty list of conditions", node, step)
         if len(node.value) > MAX_CONDITIONS:
@@ -548,7 +600,7 @@ class _Parser:
             conditions.append(Condition(line_of(item), test, action, target))
         return Switch(tuple(conditions))
 
-    def parse_for(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Loop:
+    def parse_for(self, node: yaml.Node, step: str) -> Loop:
         entries = self.mapping(node, "for", step)
         unknown = sorted(set(entries) - {"value", "index", "in", "range", "steps"})
         if unknown:
@@ -577,7 +629,7 @@ class _Parser:
         body = self.block(entries["steps"], step)
         return Loop(value, index, items, bounds, body, "in" in entries)
 
-    def parse_parallel(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Parallel:
+    def parse_parallel(self, node: yaml.Node, step: str) -> Parallel:
         entries = self.mapping(node, "parallel", step)
         allowed = {"exception_policy", "shared", "concurrency_limit", "branches", "for"}
         unknown = sorted(set(entries) - allowed)
@@ -605,12 +657,13 @@ class _Parser:
             if len(set(shared)) != len(shared):
                 raise self.error("shared lists a variable twice", shared_node, step)
         limit = self.compile(entries["concurrency_limit"], step) if "concurrency_limit" in entries else None
-        if isinstance(limit, bool) or (isinstance(limit, int | float) and (limit < 1 or limit != int(limit))):
+        fixed = limit.value if isinstance(limit, Const) else None
+        if isinstance(fixed, bool) or (isinstance(fixed, int | float) and (fixed < 1 or fixed != int(fixed))):
             raise self.error(
                 "concurrency_limit must be a positive integer", entries["concurrency_limit"], step
             )
         if "for" in entries:
-            loop = self.parse_for({}, entries["for"], step)
+            loop = self.parse_for(entries["for"], step)
             return Parallel(shared, limit, None, loop)
         return Parallel(shared, limit, self.branches(entries["branches"], step), None)
 
@@ -684,7 +737,7 @@ class _Parser:
             backoff,
         )
 
-    def predicate(self, node: yaml.Node, step: str) -> Any:
+    def predicate(self, node: yaml.Node, step: str) -> Compiled:
         """`${my_predicate}` names a subworkflow ("a custom predicate defined as a subworkflow",
         Retry steps); it is not a variable, so it compiles to the function itself.
         """
@@ -702,16 +755,7 @@ class _Parser:
         if "steps" not in entries:
             raise self.error("except needs steps", node, step)
         name = self.name(entries["as"], "except's as", step) if "as" in entries else None
-        return Except(name, self.block(entries["steps"], step))
-
-    def parse_raise(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Raise:
-        return Raise(self.compile(node, step))
-
-    def parse_return(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Return:
-        return Return(self.compile(node, step))
-
-    def parse_steps(self, fields: dict[str, yaml.Node], node: yaml.Node, step: str) -> Steps:
-        return Steps(self.block(node, step))
+        return Except(name, self.block(entries["steps"], step), line_of(self.keys.get(id(node), node)))
 
     # -- jumps
 
@@ -725,7 +769,7 @@ class _Parser:
             self.check_target(step.next, step, scopes, loop)
             for target in _jumps_of(step.action):
                 self.check_target(target, step, scopes, loop)
-            for child, boundary, child_loop in _children(step.action):
+            for child, boundary, child_loop in children(step.action):
                 if boundary:
                     self.check_jumps(child, (), child_loop)
                 else:
@@ -759,30 +803,32 @@ def _did_you_mean(word: str, candidates: list[str]) -> str:
     return f"; did you mean {guesses[0]!r}?" if guesses else ""
 
 
-def _jumps_of(action: Any) -> Iterator[str | None]:
-    if isinstance(action, Switch):
-        for condition in action.conditions:
-            yield condition.next
+def _jumps_of(action: Action | None) -> Iterator[str | None]:
+    match action:
+        case Switch(conditions=conditions):
+            for condition in conditions:
+                yield condition.next
 
 
-def _children(action: Any) -> Iterator[tuple[Block, bool, str | None]]:
+def children(action: Action | None) -> Iterator[tuple[Block, bool, str | None]]:
     """Nested blocks of an action: (block, is it a jump boundary, loop kind inside it)."""
-    if isinstance(action, Steps):
-        yield action.body, False, None
-    elif isinstance(action, Loop):
-        yield action.body, True, "for"
-    elif isinstance(action, Parallel):
-        if action.loop is not None:
-            yield action.loop.body, True, "parallel"
-        for branch in action.branches or ():
-            yield branch.body, True, None
-    elif isinstance(action, Try):
-        yield action.body, False, None
-        if action.handler is not None:
-            yield action.handler.body, False, None
-    elif isinstance(action, Switch):
-        for condition in action.conditions:
-            yield from _children(condition.action)
+    match action:
+        case Steps(body=body):
+            yield body, False, None
+        case Loop(body=body):
+            yield body, True, "for"
+        case Parallel(branches=branches, loop=loop):
+            if loop is not None:
+                yield loop.body, True, "parallel"
+            for branch in branches or ():
+                yield branch.body, True, None
+        case Try(body=body, handler=handler):
+            yield body, False, None
+            if handler is not None:
+                yield handler.body, False, None
+        case Switch(conditions=conditions):
+            for condition in conditions:
+                yield from children(condition.action)
 
 
 # -- parallel writes
@@ -811,28 +857,29 @@ class _ScopeWalk:
             self.action(step.action, step.name, step.line, declared, forbidden)
 
     def action(
-        self, action: Any, step: str, line: int, declared: set[str], forbidden: frozenset[str]
+        self, action: Action | None, step: str, line: int, declared: set[str], forbidden: frozenset[str]
     ) -> None:
-        if isinstance(action, Assign):
-            for assignment in action.assignments:
-                self.write(assignment.target.name, step, assignment.line, declared, forbidden)
-        elif isinstance(action, Call) and action.result is not None:
-            self.write(action.result.name, step, line, declared, forbidden)
-        elif isinstance(action, Switch):
-            for condition in action.conditions:
-                self.action(condition.action, step, condition.line, declared, forbidden)
-        elif isinstance(action, Steps):
-            self.block(action.body, declared, forbidden)
-        elif isinstance(action, Try):
-            self.block(action.body, declared, forbidden)
-            if action.handler is not None:
-                if action.handler.name is not None:
-                    declared.add(action.handler.name)
-                self.block(action.handler.body, declared, forbidden)
-        elif isinstance(action, Loop):
-            self.loop(action, set(declared), forbidden)
-        elif isinstance(action, Parallel):
-            self.parallel(action, step, line, declared, forbidden)
+        match action:
+            case Assign(assignments=assignments):
+                for assignment in assignments:
+                    self.write(assignment.target.name, step, assignment.line, declared, forbidden)
+            case Call(result=result) if result is not None:
+                self.write(result.name, step, line, declared, forbidden)
+            case Switch(conditions=conditions):
+                for condition in conditions:
+                    self.action(condition.action, step, condition.line, declared, forbidden)
+            case Steps(body=body):
+                self.block(body, declared, forbidden)
+            case Try(body=body, handler=handler):
+                self.block(body, declared, forbidden)
+                if handler is not None:
+                    if handler.name is not None:
+                        declared.add(handler.name)
+                    self.block(handler.body, declared, forbidden)
+            case Loop():
+                self.loop(action, set(declared), forbidden)
+            case Parallel():
+                self.parallel(action, step, line, declared, forbidden)
 
     def loop(self, loop: Loop, declared: set[str], forbidden: frozenset[str]) -> None:
         own = _loop_variables(loop)
@@ -870,7 +917,7 @@ class _ScopeWalk:
                         step=step.name,
                         source=self.filename,
                     )
-            for child, _, _ in _children(step.action):
+            for child, _, _ in children(step.action):
                 self.check_reads(child, readable)
 
     def write(self, name: str, step: str, line: int, declared: set[str], forbidden: frozenset[str]) -> None:
@@ -1044,45 +1091,46 @@ def _expression_end(source: str, index: int, stop: int) -> int | None:
     return None
 
 
-def _read(node: Any) -> set[str]:
+def _read(node: object) -> set[str]:
     """The variables a step's own expressions read (not those of the blocks nested in it)."""
     found: set[str] = set()
     pending = [node]
     while pending:
-        item = pending.pop()
-        if isinstance(item, Block):
-            continue
-        if isinstance(item, Name):
-            found.add(item.name)
-        elif isinstance(item, tuple):
-            pending.extend(item)
-        elif isinstance(item, Mapping):
-            pending.extend(item.values())
+        match pending.pop():
+            case Block():
+                continue
+            case Name(name=name):
+                found.add(name)
+            case tuple() as item:
+                pending.extend(item)
+            case Mapping() as entries:
+                pending.extend(entries.values())
     return found
 
 
-def _assigned(block: Block, skip: Any = None) -> set[str]:
+def _assigned(block: Block, skip: Action | None = None) -> set[str]:
     """Every variable a step in `block`, at any depth, assigns or declares; `skip`'s left out."""
     found: set[str] = set()
-    pending: list[Any] = [block]
+    pending: list[object] = [block]
     while pending:
         item = pending.pop()
         if item is skip:
             continue
-        if isinstance(item, Assignment):
-            found.add(item.target.name)
-        elif isinstance(item, Call):
-            if item.result is not None:
-                found.add(item.result.name)
-        elif isinstance(item, Loop):
-            found |= _loop_variables(item)
-            pending.append(item.body)
-        elif isinstance(item, Except):
-            if item.name is not None:
-                found.add(item.name)
-            pending.append(item.body)
-        elif isinstance(item, tuple):
-            pending.extend(item)
+        match item:
+            case Assignment(target=target):
+                found.add(target.name)
+            case Call(result=result):
+                if result is not None:
+                    found.add(result.name)
+            case Loop(body=body):
+                found |= _loop_variables(item)
+                pending.append(body)
+            case Except(name=name, body=body):
+                if name is not None:
+                    found.add(name)
+                pending.append(body)
+            case tuple():
+                pending.extend(item)
     return found
 
 

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from approvals.engine.language.definition import (
     BREAK,
     CONTINUE,
+    Action,
     Assign,
     Block,
     Call,
@@ -502,35 +503,35 @@ class Run:
             return _Jump(step.next)
         return outcome
 
-    def _action(self, action: Any, step: Step, frame: _Frame) -> _Gen:
+    def _action(self, action: Action | None, step: Step, frame: _Frame) -> _Gen:
         """Run one action; returns None to go on, or a _Jump / _Return."""
-        if action is None:
-            return None
-        if isinstance(action, Assign):
-            for assignment in action.assignments:
-                _assign(assignment.target, evaluate_value(assignment.value, frame), frame)
-            return None
-        if isinstance(action, Call):
-            yield from self._call(action, frame)
-            return None
-        if isinstance(action, Switch):
-            return (yield from self._switch(action, step, frame))
-        if isinstance(action, Loop):
-            return (yield from self._loop(action, frame))
-        if isinstance(action, Parallel):
-            yield from self._parallel(action, frame)
-            return None
-        if isinstance(action, Try):
-            return (yield from self._try(action, frame))
-        if isinstance(action, Raise):
-            raise WorkflowError(evaluate_value(action.value, frame))
-        if isinstance(action, Return):
-            value = evaluate_value(action.value, frame)
-            _measure(value)  # a result, like a variable, holds no string past the limit
-            return _Return(value)
-        if isinstance(action, Steps):
-            return (yield from self._block(action.body, frame))
-        raise TypeError(f"unknown action {action!r}")
+        match action:
+            case None:
+                return None
+            case Assign(assignments=assignments):
+                for assignment in assignments:
+                    _assign(assignment.target, evaluate_value(assignment.value, frame), frame)
+                return None
+            case Call():
+                yield from self._call(action, frame)
+                return None
+            case Switch():
+                return (yield from self._switch(action, step, frame))
+            case Loop():
+                return (yield from self._loop(action, frame))
+            case Parallel():
+                yield from self._parallel(action, frame)
+                return None
+            case Try():
+                return (yield from self._try(action, frame))
+            case Raise(value=value):
+                raise WorkflowError(evaluate_value(value, frame))
+            case Return(value=value):
+                result = evaluate_value(value, frame)
+                _measure(result)  # a result, like a variable, holds no string past the limit
+                return _Return(result)
+            case Steps(body=body):
+                return (yield from self._block(body, frame))
 
     def _call(self, action: Call, frame: _Frame) -> _Gen:
         args = {name: evaluate_value(value, frame) for name, value in (action.args or {}).items()}
