@@ -973,21 +973,7 @@ def _quote_flow_expressions(source: str) -> str:
             while index < size and source[index] not in _BLANK + "\n,[]{}":
                 index += 1
         elif depth == 0:
-            if char in "-?" and after in _BREAK and (start or first):
-                start, index = True, index + 1  # a `- ` entry or a `? ` key starts a node
-            elif (
-                index == line_start
-                and source.startswith("---", index)
-                and source[index + 3 : index + 4] in _BREAK
-            ):
-                start, index = True, index + 3  # a document
-            elif start and char in "|>":
-                index, start = _block_scalar_end(source, index, line_start), False
-            elif start and char in "[{":
-                depth, index = 1, index + 1
-            else:
-                # `key: value`: a node starts after the `:`; anything else is a plain scalar.
-                start, index = char == ":" and after in _BREAK, index + 1
+            index, start, depth = _block_context(source, index, start, first, line_start)
         elif char in "[{":
             depth, start, index = depth + 1, True, index + 1
         elif char in "]}":
@@ -1013,6 +999,23 @@ def _quote_flow_expressions(source: str) -> str:
             line_start = newline + 1
     out.append(source[copied:])
     return "".join(out)
+
+
+def _block_context(
+    source: str, index: int, start: bool, first: bool, line_start: int
+) -> tuple[int, bool, int]:
+    """Past the token at `index` outside flow collections: (index, may a node start, flow depth)."""
+    char, after = source[index], source[index + 1 : index + 2]
+    if char in "-?" and after in _BREAK and (start or first):
+        return index + 1, True, 0  # a `- ` entry or a `? ` key starts a node
+    if index == line_start and source.startswith("---", index) and source[index + 3 : index + 4] in _BREAK:
+        return index + 3, True, 0  # a document
+    if start and char in "|>":
+        return _block_scalar_end(source, index, line_start), False, 0
+    if start and char in "[{":
+        return index + 1, True, 1
+    # `key: value`: a node starts after the `:`; anything else is a plain scalar.
+    return index + 1, char == ":" and after in _BREAK, 0
 
 
 _BLANK = " \t\r"
