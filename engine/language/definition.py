@@ -85,6 +85,7 @@ class Call(NamedTuple):
     args: Mapping[str, Compiled] | None  # by name
     result: Target | None
     line: int  # of the `call:` value
+    arg_lines: Mapping[str, int]  # the line of each argument's value
 
 
 class Condition(NamedTuple):
@@ -153,10 +154,12 @@ class Try(NamedTuple):
 
 class Raise(NamedTuple):
     value: Compiled
+    line: int
 
 
 class Return(NamedTuple):
     value: Compiled
+    line: int
 
 
 class Steps(NamedTuple):
@@ -220,7 +223,7 @@ def parse(source: str, filename: str = "<workflow>", *, strict: bool = True) -> 
     `strict=False` reads a source that is one part of a workflow (a template whose calls
     reach library subworkflows defined elsewhere) or one this engine need not run (a policy
     reads what Google will run): its structure and expressions are checked, but not the
-    functions and subworkflows it names, its jumps or its parallel scopes.
+    functions and subworkflows it names, its jumps or its parallel scopes, nor that it has a main.
     """
     return _Parser(source, filename, strict).program()
 
@@ -376,7 +379,7 @@ class _Parser:
             if "steps" not in parts:
                 raise self.error(f"subworkflow {name!r} has no steps", key)
             result[name] = (key, parts.get("params"), parts["steps"])
-        if "main" not in result:
+        if "main" not in result and self.strict:
             raise self.error("the workflow has no main subworkflow", root)
         return result
 
@@ -388,7 +391,8 @@ class _Parser:
         # "main" receives the execution argument: "params: [ARG]" with one name at most.
         limit = 1 if name == "main" else MAX_SUBWORKFLOW_PARAMS
         if len(node.value) > limit:
-            raise self.error(f"{name} takes at most {limit} parameter{'s' if limit > 1 else ''}", node)
+            most = "one parameter" if limit == 1 else f"{limit} parameters"
+            raise self.error(f"{name} takes at most {most}", node)
         params: list[Param] = []
         for item in node.value:
             if isinstance(item, yaml.MappingNode):
@@ -476,9 +480,9 @@ class _Parser:
             case "try":
                 return self.parse_try(fields, fields[kind], step)
             case "raise":
-                return Raise(self.compile(fields[kind], step))
+                return Raise(self.compile(fields[kind], step), line_of(fields[kind]))
             case "return":
-                return Return(self.compile(fields[kind], step))
+                return Return(self.compile(fields[kind], step), line_of(fields[kind]))
             case _:
                 return Steps(self.block(fields[kind], step))
 
@@ -509,15 +513,17 @@ class _Parser:
         function = self.name(node, "call", step)
         args_node = fields.get("args")
         args = None
+        lines: dict[str, int] = {}
         if args_node is not None:
             entries = self.mapping(args_node, "args", step)
             args = {name: self.compile(value, step) for name, value in entries.items()}
+            lines = {name: line_of(value) for name, value in entries.items()}
         result = None
         if "result" in fields:
             result_text = self.name(fields["result"], "result", step)
             result = self.target(result_text, fields["result"], step)
         kind = self.call_kind(function, node, step, args_node, args)
-        return Call(function, kind, args, result, line_of(node))
+        return Call(function, kind, args, result, line_of(node), lines)
 
     def call_kind(
         self,

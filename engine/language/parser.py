@@ -12,6 +12,7 @@ in curly brackets", Expressions); any other string is literal text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -190,7 +191,40 @@ def dotted_name(expr: Expr) -> str | None:
     return None
 
 
-# ---- internals --------------------------------------------------------------
+def source_value(compiled: Compiled) -> Any:
+    """The YAML value `compiled` was made from, each expression as its `${...}` text."""
+    match compiled:
+        case Const(value=value):
+            return value
+        case Expression(text=text):
+            return text
+        case ListValue(items=items):
+            return [source_value(item) for item in items]
+        case MapValue(entries=entries):
+            return {source_value(key): source_value(value) for key, value in entries}
+
+
+def expressions_in(compiled: Compiled) -> Iterator[Expression]:
+    """Every `${...}` of a compiled value, keys included, in document order."""
+    match compiled:
+        case Expression():
+            yield compiled
+        case ListValue(items=items):
+            for item in items:
+                yield from expressions_in(item)
+        case MapValue(entries=entries):
+            for key, value in entries:
+                yield from expressions_in(key)
+                yield from expressions_in(value)
+
+
+def subexpressions(expr: Expr) -> Iterator[Expr]:
+    """`expr` and every expression inside it, outermost first."""
+    pending = [expr]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(reversed(operands(node)))
 
 
 def _key_text(key: Any) -> Any:
@@ -204,11 +238,12 @@ def _collect_calls(node: Any, found: set[str]) -> None:
     if isinstance(node, Expression):
         _collect_calls(node.expr, found)
         return
-    for child in _children(node):
+    for child in operands(node):
         _collect_calls(child, found)
 
 
-def _children(node: Any) -> tuple[Any, ...]:
+def operands(node: Any) -> tuple[Any, ...]:
+    """The nodes directly inside an expression node or a compiled value."""
     match node:
         case Attribute(target=t):
             return (t,)

@@ -124,7 +124,7 @@ def test_step_kinds_are_recognised() -> None:
         ('- a:\n    return: ${sys.log("x")}\n', 2, "a", "cannot be used inside an expression"),
         ("- a:\n    return: ${nope(1)}\n", 2, "a", "unknown function"),
         ("- a:\n    return: ${1 +}\n", 2, "a", "invalid expression"),
-        ("main:\n  params: [a, b]\n  steps:\n    - s:\n        return: 1\n", 2, None, "at most 1 parameter"),
+        ("main:\n  params: [a, b]\n  steps:\n    - s:\n        return: 1\n", 2, None, "most one parameter"),
         (
             "- a:\n    for:\n      value: v\n      steps:\n        - s:\n            return: 1\n",
             2,
