@@ -23,7 +23,7 @@ from approvals.engine.runtime.engine import Engine
 from approvals.engine.runtime.errors import WorkflowError
 from approvals.engine.runtime.store import Store
 from approvals.engine.runtime.tokens import StaticTokens
-from tests.emulator.expr_host import run
+from tests.engine.expr_host import run
 from tests.support import PROJECT
 
 REFERENCE = "https://cloud.google.com/workflows/docs/reference/stdlib/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.emulator.interpreter_support import error_of, result_of
+from tests.engine.interpreter_support import error_of, result_of
 
 
 def collecting(loop: str, item: str = "n", steps: str = "") -> str:

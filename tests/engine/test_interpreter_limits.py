@@ -20,7 +20,7 @@ from approvals.engine.runtime.errors import ResourceLimitError
 from approvals.engine.runtime.expressions import Slot
 from approvals.engine.runtime.interpreter import MEMORY_LIMIT, _Scope
 from approvals.engine.runtime.values import json_size
-from tests.emulator.interpreter_support import START, Driver, error_of, result_of, run_workflow
+from tests.engine.interpreter_support import START, Driver, error_of, result_of, run_workflow
 
 # `rounds` times, a subworkflow collects `count` copies of the 1,000-character `chunk` in one
 # list and returns its length; main adds the lengths up.

@@ -24,7 +24,7 @@ from approvals.engine.language.scanner import ExpressionSyntaxError
 from approvals.engine.runtime.errors import WorkflowError
 from approvals.engine.runtime.expressions import assign, evaluate_value, locate
 from approvals.engine.runtime.values import INT64_MAX, INT64_MIN, FunctionRef, copy_value
-from tests.emulator.expr_host import LibraryContext, run
+from tests.engine.expr_host import LibraryContext, run
 
 
 def raises_tag(tag: str, text: str, **variables: Any) -> WorkflowError:

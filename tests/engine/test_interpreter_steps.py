@@ -6,7 +6,7 @@ Each expectation quotes the Workflows syntax reference page it comes from.
 from __future__ import annotations
 
 from approvals.engine.runtime.effects import CallEffect
-from tests.emulator.interpreter_support import Driver, TestHost, error_of, result_of
+from tests.engine.interpreter_support import Driver, TestHost, error_of, result_of
 
 
 def test_assignments_run_in_order_and_reach_into_maps_and_lists() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from approvals.engine.runtime.effects import SleepEffect
-from tests.emulator.interpreter_support import START, Driver, error_of, result_of
+from tests.engine.interpreter_support import START, Driver, error_of, result_of
 
 BRANCHES = """
 - init:

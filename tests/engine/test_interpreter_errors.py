@@ -7,7 +7,7 @@ from typing import Any
 
 from approvals.engine.runtime.effects import CallEffect, SleepEffect
 from approvals.engine.runtime.errors import HTTP_ERROR, WorkflowError
-from tests.emulator.interpreter_support import START, Driver, error_of, result_of
+from tests.engine.interpreter_support import START, Driver, error_of, result_of
 
 
 def failing(codes: list[int]) -> Any:

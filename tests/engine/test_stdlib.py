@@ -12,7 +12,7 @@ import pytest
 from approvals.engine.runtime import stdlib
 from approvals.engine.runtime.errors import WorkflowError
 from approvals.engine.runtime.values import FunctionRef
-from tests.emulator.expr_host import FixedHost, LibraryContext, run
+from tests.engine.expr_host import FixedHost, LibraryContext, run
 
 
 def call(name: str, *args: Any, host: FixedHost | None = None, **named: Any) -> Any:

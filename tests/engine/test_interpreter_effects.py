@@ -14,7 +14,7 @@ from approvals.engine.runtime.effects import (
 from approvals.engine.runtime.errors import WorkflowError
 from approvals.engine.runtime.interpreter import Run
 from approvals.workflow_templates import load_template, render
-from tests.emulator.interpreter_support import START, Driver, TestHost
+from tests.engine.interpreter_support import START, Driver, TestHost
 from tests.templates.examples import PLATFORM_ENV
 
 SLEEPS = """
