@@ -217,12 +217,13 @@ class _RunEngine(Engine):
             return super().settings_for_connectors()
         return ConnectorSettings(**where, project=self.project)
 
-    def callback_url(self, workflow_id: str, execution_id: str, callback_id: str) -> str:
+    @property
+    def base_url(self) -> str:
+        """The callback server's URL: the server starts when the first callback URL is made."""
         with self._server_lock:
             if self.server is None:
-                # Its start() sets base_url, which the URL below is made of.
                 self.server = self._start_server()
-        return super().callback_url(workflow_id, execution_id, callback_id)
+            return self.server.url
 
     def _start_server(self) -> WorkflowsServer:
         """The callback server, started; a WorkflowError, which fails the execution, if it cannot be."""
@@ -231,7 +232,8 @@ class _RunEngine(Engine):
         from approvals.engine.api.server import WorkflowsServer
 
         try:
-            return WorkflowsServer(self).start()
+            # Any free port (0): this engine's base URL is the server's, once started.
+            return WorkflowsServer(self, 0).start()
         except OSError as error:
             raise WorkflowError.tagged(
                 SYSTEM_ERROR, f"the callback server could not start on 127.0.0.1: {error}"

@@ -75,9 +75,8 @@ class Access:
         """Let ``token`` stand for ``identity`` (a metadata server hands it to that identity)."""
         self.tokens[token] = identity.lower()
 
-    def check(self, authorization: str, permission: str) -> None:
-        """Raise AccessDenied unless the bearer token in ``authorization`` may use ``permission``."""
-        token = bearer_token(authorization)
+    def check(self, token: str, permission: str) -> None:
+        """Raise AccessDenied unless ``token`` may use ``permission``."""
         if token == OWNER_TOKEN:
             return
         identity = self.tokens.get(token)
@@ -85,6 +84,22 @@ class Access:
             raise AccessDenied(401, "the token is not valid")
         if permission not in self.permissions.get(identity, frozenset()):
             raise AccessDenied(403, f"{identity} does not have {permission}")
+
+
+def check_caller(
+    access: Access | None, headers: Mapping[str, str], permission: str, *, token_required: bool
+) -> None:
+    """AccessDenied unless the caller's `Authorization: Bearer` token may use ``permission``.
+
+    Without an access policy (a bare engine, `emulator run`) any caller may, with a token
+    when ``token_required``: calling a callback needs "an OAuth token with the
+    cloud-platform scope" (Wait using callbacks: "Invoke a callback endpoint") whoever holds it.
+    """
+    if access is None and not token_required:
+        return
+    token = bearer_token(authorization_of(headers))
+    if access is not None:
+        access.check(token, permission)
 
 
 def bearer_token(authorization: str) -> str:

@@ -23,7 +23,7 @@ from google.cloud.workflows.executions_v1 import (
     ListExecutionsResponse,
 )
 
-from approvals.engine.api.access import AccessDenied, authorization_of
+from approvals.engine.api.access import Access, AccessDenied, check_caller
 from approvals.engine.api.grpc_server import GrpcServer, unary
 from approvals.engine.api.server import BadRequestError, execution_json, parse_argument
 from approvals.engine.runtime.engine import Engine, FailedPreconditionError, NotFoundError
@@ -63,9 +63,10 @@ class ExecutionsService(GrpcServer):
 
     service = "google.cloud.workflows.executions.v1.Executions"
 
-    def __init__(self, engine: Engine, port: int | None = None) -> None:
+    def __init__(self, engine: Engine, port: int | None = None, *, access: Access | None = None) -> None:
         super().__init__(port=port)
         self.engine = engine
+        self.access = access  # who may use the API; None: anyone
 
     def methods(self) -> dict[str, grpc.RpcMethodHandler]:
         return {
@@ -93,7 +94,7 @@ class ExecutionsService(GrpcServer):
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             metadata = {key: value for key, value in context.invocation_metadata() if isinstance(value, str)}
             try:
-                self.engine.authorize(authorization_of(metadata), permission)
+                check_caller(self.access, metadata, permission, token_required=False)
             except AccessDenied as denied:
                 context.abort(grpc.StatusCode[denied.status_name], str(denied))
             try:

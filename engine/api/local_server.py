@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
 
 from approvals.engine.api.service import LocalService, Loopback
 
 # How often serve_forever() looks for a shutdown request. stop() waits up to this
 # long, and the default 0.5 s adds up over the many servers a test run stops.
 POLL_INTERVAL = 0.05
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def error_body(code: int, status: str, message: str) -> dict[str, Any]:
+    """Google's JSON error body: {"error": {"code", "message", "status"}}."""
+    return {"error": {"code": code, "message": message, "status": status}}
 
 
 class LocalServer(LocalService, Loopback):
@@ -93,3 +107,7 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def reply_error(self, code: int, status: str, message: str) -> None:
+        """Answer with Google's JSON error body."""
+        self.reply(code, json.dumps(error_body(code, status, message)).encode())

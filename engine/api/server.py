@@ -4,7 +4,7 @@ Paths and JSON follow Google's `workflowexecutions.googleapis.com/v1`
 ("REST Resource: projects.locations.workflows.executions"): an Execution has
 name, startTime, endTime, duration, state, argument and result (JSON text),
 error {payload, context}, workflowRevisionId. Callback URLs created by the
-engine point here once the server has started.
+engine point here: the server listens on the port of the engine's base URL.
 """
 
 from __future__ import annotations
@@ -14,16 +14,18 @@ import re
 import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
-from approvals.engine.api.access import AccessDenied, authorization_of
-from approvals.engine.api.local_server import LocalServer, QuietHandler
+from approvals.engine.api.access import Access, AccessDenied, check_caller
+from approvals.engine.api.local_server import LocalServer, QuietHandler, free_port
 from approvals.engine.runtime import values
 from approvals.engine.runtime.engine import (
+    CallbackFullError,
     CallbackRequest,
     Engine,
     EngineError,
     FailedPreconditionError,
+    MethodNotAllowedError,
     NotFoundError,
 )
 from approvals.engine.runtime.errors import WorkflowError, describe
@@ -46,6 +48,17 @@ BASIC_FIELDS = ("name", "startTime", "endTime", "duration", "state", "workflowRe
 
 class BadRequestError(EngineError):
     """The request itself is malformed (INVALID_ARGUMENT)."""
+
+
+# The HTTP status and Google's status name each refusal answers with.
+REFUSALS: dict[type[Exception], tuple[int, str]] = {
+    NotFoundError: (404, "NOT_FOUND"),
+    FailedPreconditionError: (400, "FAILED_PRECONDITION"),
+    BadRequestError: (400, "INVALID_ARGUMENT"),
+    # The docs do not say; 405 is what HTTP means by "wrong method for this resource".
+    MethodNotAllowedError: (405, "METHOD_NOT_ALLOWED"),
+    CallbackFullError: (429, "RESOURCE_EXHAUSTED"),
+}
 
 
 def timestamp(seconds: float) -> str:
@@ -169,20 +182,27 @@ PERMISSIONS = {
 }
 
 
-def _error(code: int, status: str, message: str) -> tuple[int, Any]:
-    return code, {"error": {"code": code, "message": message, "status": status}}
-
-
 class _Handler(QuietHandler):
     def _handle(self) -> None:
-        engine: Engine = self.server.owner.engine  # type: ignore[attr-defined]
+        owner: WorkflowsServer = self.server.owner  # type: ignore[attr-defined]
         parts = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
         body = self.read_body()
-        status, answer = self._route(engine, parts.path, query, body)
-        self.reply(status, json.dumps(answer).encode())
+        try:
+            status, answer = self._route(owner, parts.path, query, body)
+        except AccessDenied as denied:
+            self.reply_error(denied.status, denied.status_name, str(denied))
+        except tuple(REFUSALS) as refused:
+            code, status_name = REFUSALS[type(refused)]
+            self.reply_error(code, status_name, str(refused))
+        else:
+            self.reply(status, json.dumps(answer).encode())
 
-    def _route(self, engine: Engine, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, Any]:
+    def _route(
+        self, owner: WorkflowsServer, path: str, query: dict[str, list[str]], body: bytes
+    ) -> tuple[int, Any]:
+        """(status, JSON body) of a request the engine accepts; its refusals are exceptions."""
+        engine, headers = owner.engine, dict(self.headers.items())
         known_path = False
         for method, pattern, name in ROUTES:
             match = pattern.match(path)
@@ -190,40 +210,44 @@ class _Handler(QuietHandler):
                 continue
             known_path = True
             if name == "callback":
-                request = CallbackRequest(self.command, path, query, dict(self.headers.items()), body)
-                return engine.receive_callback(match["execution"], match["callback"], request)
+                check_caller(owner.access, headers, "workflows.callbacks.send", token_required=True)
+                request = CallbackRequest(self.command, path, query, headers, body)
+                engine.receive_callback(match["execution"], match["callback"], request)
+                return 200, {}
             if method != self.command:
                 continue
+            check_caller(owner.access, headers, PERMISSIONS[name], token_required=False)
             action: Callable[[bytes], tuple[int, Any]] = getattr(_Api(engine, match.groupdict(), query), name)
-            try:
-                engine.authorize(authorization_of(dict(self.headers.items())), PERMISSIONS[name])
-                return action(body)
-            except AccessDenied as denied:
-                return _error(denied.status, denied.status_name, str(denied))
-            except NotFoundError as error:
-                return _error(404, "NOT_FOUND", str(error))
-            except FailedPreconditionError as error:
-                return _error(400, "FAILED_PRECONDITION", str(error))
-            except BadRequestError as error:
-                return _error(400, "INVALID_ARGUMENT", str(error))
+            return action(body)
         if known_path:
-            return _error(405, "METHOD_NOT_ALLOWED", f"{self.command} is not allowed here")
-        return _error(404, "NOT_FOUND", f"no such resource: {path}")
+            raise MethodNotAllowedError(f"{self.command} is not allowed here")
+        raise NotFoundError(f"no such resource: {path}")
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
 
 
 class WorkflowsServer(LocalServer):
-    """Serves `engine` on a free (or the given) 127.0.0.1 port; the engine's callback URLs point here."""
+    """Serves `engine` on 127.0.0.1: on `port`, else on the port of the engine's base URL, where
+    its callback URLs point, else on a free one.
+
+    `access` says who may call back and use the Executions API; None: any bearer token may
+    call back, and anyone may use the API.
+    """
 
     handler_class = _Handler
 
-    def __init__(self, engine: Engine, port: int | None = None) -> None:
-        super().__init__(port)
+    def __init__(self, engine: Engine, port: int | None = None, *, access: Access | None = None) -> None:
+        super().__init__(port if port is not None else loopback_port(engine.base_url))
         self.engine = engine
+        self.access = access
 
-    def start(self) -> Self:
-        super().start()
-        if self.engine.base_url is None:
-            self.engine.base_url = self.url
-        return self
+
+def loopback_url(port: int | None = None) -> str:
+    """A base URL on 127.0.0.1 for an engine whose server is not started yet (a free port by default)."""
+    return f"http://127.0.0.1:{free_port() if port is None else port}"
+
+
+def loopback_port(base_url: str | None) -> int | None:
+    """The port of a 127.0.0.1 base URL, None for any other."""
+    parts = urllib.parse.urlsplit(base_url or "")
+    return parts.port if parts.hostname == "127.0.0.1" else None

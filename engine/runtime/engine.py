@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from approvals.engine.api.access import Access, AccessDenied, authorization_of, bearer_token
 from approvals.engine.language.definition import Program, parse
 from approvals.engine.runtime import values
 from approvals.engine.runtime.clock import Clock, VirtualClock
@@ -94,6 +93,14 @@ class NotFoundError(EngineError):
 
 class FailedPreconditionError(EngineError):
     """The resource is not in a state that allows the request (e.g. cancelling an ended execution)."""
+
+
+class MethodNotAllowedError(EngineError):
+    """A callback called with another HTTP method than the one it was created for."""
+
+
+class CallbackFullError(EngineError):
+    """A callback that already holds a pending request ("Wait using callbacks": 429)."""
 
 
 class CallbackRequest(NamedTuple):
@@ -187,7 +194,6 @@ class Engine:
         base_url: str | None = None,
         connector_settings: ConnectorSettings | None = None,
         tokens: TokenSource | None = None,
-        access: Access | None = None,
         on_callback: Callable[[str], None] | None = None,
         io_workers: int = 8,
     ) -> None:
@@ -196,14 +202,11 @@ class Engine:
         self.project = project
         self.project_number = project_number
         self.location = location
-        # None until a server announces itself (see server.WorkflowsServer.start).
-        self.base_url = base_url
+        # Where callback URLs point; given here only, and read by the server, which listens there.
+        self._base_url = base_url
         # None: the connectors' defaults for `project`, made on the first connector call.
         self.connector_settings = connector_settings
         self.tokens = tokens or StaticTokens()
-        # Who may call back and use the Executions API; None: any bearer token may call
-        # back, and anyone may use the API.
-        self.access = access
         self.on_callback = on_callback
         self.default_service_account = f"{project_number}-compute@developer.gserviceaccount.com"
         self.logs: list[LogEntry] = []
@@ -311,6 +314,11 @@ class Engine:
         self.get(execution_id)
         return self.store.callbacks(execution_id)
 
+    @property
+    def base_url(self) -> str | None:
+        """The base of the callback URLs this engine hands out (None: Google's, as no server serves it)."""
+        return self._base_url
+
     def callback_url(self, workflow_id: str, execution_id: str, callback_id: str) -> str:
         # The URL shape of "events.create_callback_endpoint" (Wait using callbacks).
         base = (self.base_url or PRODUCTION_BASE_URL).rstrip("/")
@@ -319,42 +327,31 @@ class Engine:
             f"/executions/{execution_id}/callbacks/{callback_id}"
         )
 
-    def receive_callback(
-        self, execution_id: str, callback_id: str, request: CallbackRequest
-    ) -> tuple[int, Any]:
-        """Deliver an HTTP request to a callback endpoint; returns (status, JSON body).
+    def receive_callback(self, execution_id: str, callback_id: str, request: CallbackRequest) -> None:
+        """Deliver an HTTP request to a callback endpoint; returns once it is committed to the store.
 
-        "Wait using callbacks": an endpoint holds one pending request, so a call
-        while one is pending gets 429; a call nobody awaits yet is kept for the
-        next await (200); after the execution ended the endpoint is gone (404).
-        The 200 is answered only once the request is committed to the store.
+        "Wait using callbacks": an endpoint holds one pending request, so a call while one is
+        pending is refused (CallbackFullError, 429); a call nobody awaits yet is kept for the
+        next await; after the execution ended the endpoint is gone (NotFoundError). Who may
+        call is the API's business (`api.access`), as for every other engine request.
         """
-        status = self._authorize(request.headers)
-        if status is not None:
-            return status
         with self._cond, self.store.transaction():
             execution = self.store.execution(execution_id)
             callback = self.store.callback(callback_id)
             if execution is None or callback is None or callback.execution != execution_id:
-                return 404, _status_body(404, "NOT_FOUND", "callback not found")
+                raise NotFoundError("callback not found")
             if execution.state != ACTIVE:
-                return 404, _status_body(404, "NOT_FOUND", f"execution {execution_id} is {execution.state}")
+                raise NotFoundError(f"execution {execution_id} is {execution.state}")
             if request.method.upper() != callback.method:
-                # The docs do not say; 405 is what HTTP means by "wrong method for this resource".
-                return 405, _status_body(
-                    405, "METHOD_NOT_ALLOWED", f"this callback accepts {callback.method}"
-                )
+                raise MethodNotAllowedError(f"this callback accepts {callback.method}")
             if callback.request is not None:
-                return 429, _status_body(
-                    429, "RESOURCE_EXHAUSTED", "the callback already holds a pending request"
-                )
+                raise CallbackFullError("the callback already holds a pending request")
             value = self._request_value(request)
             if callback.waiting is not None:
                 self.store.set_waiting(callback_id, None)
                 self._commit(execution_id, callback.waiting, result=value)
             else:
                 self.store.set_slot(callback_id, value)
-        return 200, {}
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Return once no run is runnable, no timer is due and no I/O is in flight."""
@@ -693,27 +690,6 @@ class Engine:
 
     # Callback requests
 
-    def _authorize(self, headers: Mapping[str, str]) -> tuple[int, Any] | None:
-        """401 without a bearer token, 403 for one whose identity may not send callbacks.
-
-        Calling a callback needs "an OAuth token with the cloud-platform scope"
-        (Wait using callbacks: "Invoke a callback endpoint") of an identity with
-        `workflows.callbacks.send`.
-        """
-        try:
-            authorization = authorization_of(headers)
-            bearer_token(authorization)
-            self.authorize(authorization, "workflows.callbacks.send")
-        except AccessDenied as denied:
-            return denied.status, _status_body(denied.status, denied.status_name, str(denied))
-        return None
-
-    def authorize(self, authorization: str, permission: str) -> None:
-        """AccessDenied unless ``authorization`` carries a token that may use ``permission``;
-        without an access policy (a bare engine, `emulator run`), anyone may."""
-        if self.access is not None:
-            self.access.check(authorization, permission)
-
     def _request_value(self, request: CallbackRequest) -> dict[str, Any]:
         """What await_callback returns, shaped like "callback_request" in Wait using callbacks.
 
@@ -752,8 +728,3 @@ def _decode_body(body: bytes, headers: Mapping[str, str]) -> Any:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         return body
-
-
-def _status_body(code: int, status: str, message: str) -> dict[str, Any]:
-    """Google's error body shape: {error: {code, message, status}}."""
-    return {"error": {"code": code, "message": message, "status": status}}

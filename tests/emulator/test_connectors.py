@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from approvals.emulator.firestore import FirestoreEmulator
-from approvals.emulator.process import free_port
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.translation import TranslationServer
+from approvals.engine.api.local_server import free_port
 from approvals.engine.runtime.connectors import (
     CONNECTORS,
     SUPPORTED,

@@ -21,7 +21,7 @@ from google.cloud import firestore
 
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.translation import TranslationServer
-from approvals.engine.api.server import WorkflowsServer
+from approvals.engine.api.server import WorkflowsServer, loopback_url
 from approvals.engine.runtime.clock import VirtualClock
 from approvals.engine.runtime.connectors import ConnectorSettings
 from approvals.engine.runtime.engine import Engine
@@ -307,7 +307,12 @@ def approvals(
         firestore_host=firestore_emulator.host, translate_url=translation.url, project=PROJECT
     )
     engine = Engine(
-        store, clock, project=PROJECT, connector_settings=settings, tokens=StaticTokens(identity=OIDC_TOKEN)
+        store,
+        clock,
+        project=PROJECT,
+        connector_settings=settings,
+        tokens=StaticTokens(identity=OIDC_TOKEN),
+        base_url=loopback_url(),
     )
     params: dict[str, dict[str, object]] = {
         "translation_validation": {},

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from approvals.emulator.metadata import MetadataServer
-from approvals.emulator.process import free_port
-from approvals.engine.api.local_server import LocalServer, QuietHandler
+from approvals.engine.api.local_server import LocalServer, QuietHandler, free_port
 from approvals.engine.runtime.errors import WorkflowError
 from approvals.engine.runtime.http_client import http_call
 from approvals.engine.runtime.tokens import MetadataTokens, StaticTokens

@@ -19,7 +19,7 @@ from google.cloud import firestore
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.translation import TranslationServer
-from approvals.engine.api.server import WorkflowsServer
+from approvals.engine.api.server import WorkflowsServer, loopback_url
 from approvals.engine.runtime.clock import VirtualClock
 from approvals.engine.runtime.connectors import ConnectorSettings
 from approvals.engine.runtime.engine import Engine
@@ -53,7 +53,14 @@ def engine(
             pubsub_host=pubsub_emulator.host,
             project=PROJECT,
         )
-        engine = Engine(store, clock, project=PROJECT, connector_settings=settings, tokens=StaticTokens())
+        engine = Engine(
+            store,
+            clock,
+            project=PROJECT,
+            connector_settings=settings,
+            tokens=StaticTokens(),
+            base_url=loopback_url(),
+        )
         deploy(engine)
         with WorkflowsServer(engine):
             yield engine
