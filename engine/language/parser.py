@@ -233,11 +233,12 @@ def _key_text(key: Any) -> Any:
 
 
 def _collect_calls(node: Any, found: set[str]) -> None:
-    if isinstance(node, Call):
-        found.add(node.name)
-    if isinstance(node, Expression):
-        _collect_calls(node.expr, found)
-        return
+    match node:
+        case Expression(expr=expr):
+            _collect_calls(expr, found)
+            return
+        case Call(name=name):
+            found.add(name)
     for child in operands(node):
         _collect_calls(child, found)
 
