@@ -27,10 +27,10 @@ from typing import Any
 
 import yaml
 
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import SUCCEEDED, Store
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import SUCCEEDED, Store
 
 REPO = Path(__file__).resolve().parent.parent
 BASELINE_DIR = REPO / ".bench" / "workflows-emulator"
@@ -181,7 +181,7 @@ def waiting_executions(count: int = 10_000) -> list[str]:
     """`count` executions waiting on callbacks in one engine: memory, time to wait, time to resume."""
     with tempfile.TemporaryDirectory() as folder:
         before = _rss_mib()
-        engine = Engine(Store(Path(folder) / "bench.sqlite"), VirtualClock())
+        engine = Engine(Store(Path(folder) / "bench.sqlite"), VirtualClock(), base_url=loopback_url())
         with WorkflowsServer(engine):
             engine.deploy("waiter", WAITER)
             start = time.perf_counter()
@@ -212,7 +212,7 @@ def waiting_executions(count: int = 10_000) -> list[str]:
 def callback_round_trip(samples: int = 200) -> list[str]:
     """From the HTTP POST to a callback until the execution has finished."""
     with tempfile.TemporaryDirectory() as folder:
-        engine = Engine(Store(Path(folder) / "bench.sqlite"), VirtualClock())
+        engine = Engine(Store(Path(folder) / "bench.sqlite"), VirtualClock(), base_url=loopback_url())
         with WorkflowsServer(engine) as server:
             engine.deploy("waiter", WAITER)
             round_trips, plain_posts = [], []

@@ -25,11 +25,11 @@ from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
-from approvals.emulator.workflows.clock import RealClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import ACTIVE, Store
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime.clock import RealClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import ACTIVE, Store
 from approvals.workflow_templates import load_template, render
 
 PROJECT = "demo-approvals-bench"
@@ -63,7 +63,11 @@ class QuorumBench:
         metadata = stack.enter_context(MetadataServer())
         settings = ConnectorSettings(firestore_host=firestore.host, project=PROJECT)
         self.engine = Engine(
-            Store(folder / "engine.db"), RealClock(), project=PROJECT, connector_settings=settings
+            Store(folder / "engine.db"),
+            RealClock(),
+            project=PROJECT,
+            connector_settings=settings,
+            base_url=loopback_url(),
         )
         stack.callback(self.engine.close)
         server = stack.enter_context(WorkflowsServer(self.engine))

@@ -29,18 +29,18 @@ from typing import TYPE_CHECKING, Any
 # Only what `run` needs, at the top: teams run it in loops, so `up` and `health` import
 # their own (Pulumi, the services, the HTTP client) and a run imports its callback
 # server and connectors only when the workflow uses them.
-from approvals.emulator.workflows import values
-from approvals.emulator.workflows.clock import RealClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.engine import logger as engine_logger
-from approvals.emulator.workflows.errors import SYSTEM_ERROR, DefinitionError, WorkflowError
-from approvals.emulator.workflows.store import SUCCEEDED, ExecutionRecord, Store
-from approvals.emulator.workflows.tokens import StaticTokens
+from approvals.engine.runtime import values
+from approvals.engine.runtime.clock import RealClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.engine import logger as engine_logger
+from approvals.engine.runtime.errors import SYSTEM_ERROR, DefinitionError, WorkflowError
+from approvals.engine.runtime.store import SUCCEEDED, ExecutionRecord, Store
+from approvals.engine.runtime.tokens import StaticTokens
 
 if TYPE_CHECKING:
     from approvals.emulator.stack import LocalStack
-    from approvals.emulator.workflows.connectors import ConnectorSettings
-    from approvals.emulator.workflows.server import WorkflowsServer
+    from approvals.engine.api.server import WorkflowsServer
+    from approvals.engine.runtime.connectors import ConnectorSettings
 
 DEFAULT_PROJECT = "local-project"
 # Firebase's hosting emulator serves on 5000 too.
@@ -206,7 +206,7 @@ class _RunEngine(Engine):
         Read at each connector call, not before the run, so a run that makes none never loads
         the connectors, whatever the shell exports.
         """
-        from approvals.emulator.workflows.connectors import ConnectorSettings
+        from approvals.engine.runtime.connectors import ConnectorSettings
 
         where = {
             "firestore_host": os.environ.get("FIRESTORE_EMULATOR_HOST") or None,
@@ -217,21 +217,23 @@ class _RunEngine(Engine):
             return super().settings_for_connectors()
         return ConnectorSettings(**where, project=self.project)
 
-    def callback_url(self, workflow_id: str, execution_id: str, callback_id: str) -> str:
+    @property
+    def base_url(self) -> str:
+        """The callback server's URL: the server starts when the first callback URL is made."""
         with self._server_lock:
             if self.server is None:
-                # Its start() sets base_url, which the URL below is made of.
                 self.server = self._start_server()
-        return super().callback_url(workflow_id, execution_id, callback_id)
+            return self.server.url
 
     def _start_server(self) -> WorkflowsServer:
         """The callback server, started; a WorkflowError, which fails the execution, if it cannot be."""
         if self._server_closed:
             raise WorkflowError.tagged(SYSTEM_ERROR, "the run is stopping: its callback server is closed")
-        from approvals.emulator.workflows.server import WorkflowsServer
+        from approvals.engine.api.server import WorkflowsServer
 
         try:
-            return WorkflowsServer(self).start()
+            # Any free port (0): this engine's base URL is the server's, once started.
+            return WorkflowsServer(self, 0).start()
         except OSError as error:
             raise WorkflowError.tagged(
                 SYSTEM_ERROR, f"the callback server could not start on 127.0.0.1: {error}"

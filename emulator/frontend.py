@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from approvals.emulator.google_tokens import IdTokenVerifier, InvalidTokenError
-from approvals.emulator.local_server import LocalServer, QuietHandler
 from approvals.emulator.proxy import UpstreamError, forward
+from approvals.engine.api.local_server import LocalServer, QuietHandler
 
 NOT_AUTHENTICATED = (
     "The request was not authenticated. Either allow public access or set the proper Authorization header"

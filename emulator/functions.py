@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from approvals.emulator.process import ChildProcess, free_port
-from approvals.emulator.service import Loopback
+from approvals.emulator.process import ChildProcess
+from approvals.engine.api.local_server import free_port
+from approvals.engine.api.service import Loopback
 
 FUNCTIONS = Path(str(resources.files("approvals.functions")))
 

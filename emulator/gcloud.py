@@ -8,8 +8,9 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
-from approvals.emulator.process import ChildProcess, ProcessError, free_port
-from approvals.emulator.service import Loopback
+from approvals.emulator.process import ChildProcess, ProcessError
+from approvals.engine.api.local_server import free_port
+from approvals.engine.api.service import Loopback
 
 
 class EmulatorError(RuntimeError):

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from approvals.emulator.local_server import LocalServer, QuietHandler
 from approvals.emulator.proxy import UpstreamError, forward
-from approvals.emulator.workflows.clock import Clock
+from approvals.engine.api.local_server import LocalServer, QuietHandler
+from approvals.engine.runtime.clock import Clock
 
 LOCAL_PREFIX = "/local/"
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from approvals.emulator.jwt import sign_rs256
-from approvals.emulator.local_server import LocalServer, QuietHandler
+from approvals.engine.api.local_server import LocalServer, QuietHandler
 
 # Enough to refuse what cannot be an address; deliverability is not the point locally.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

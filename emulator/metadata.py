@@ -7,9 +7,9 @@ import threading
 import urllib.parse
 
 from approvals.emulator.google_tokens import GoogleTokenSigner
-from approvals.emulator.local_server import LocalServer, QuietHandler
+from approvals.engine.api.local_server import LocalServer, QuietHandler
+from approvals.engine.runtime.tokens import METADATA_ACCOUNT_PATH as ACCOUNT_PATH
 
-ACCOUNT_PATH = "/computeMetadata/v1/instance/service-accounts/default"
 TOKEN_PATH = f"{ACCOUNT_PATH}/token"
 IDENTITY_PATH = f"{ACCOUNT_PATH}/identity"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Self
 
-from approvals.emulator.service import LocalService
+from approvals.engine.api.service import LocalService
 
 # The lifeline of every child's tether (emulator.tether): only this process holds the write end, which
 # the kernel closes when it exits, however it exits. Both ends are close-on-exec (PEP 446): a child
@@ -36,13 +35,6 @@ def _own_lifeline() -> None:
 
 
 os.register_at_fork(after_in_child=_own_lifeline)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _group_alive(pgid: int) -> bool:

@@ -6,7 +6,7 @@ import http.client
 import urllib.parse
 from collections.abc import Mapping
 
-from approvals.emulator.local_server import QuietHandler
+from approvals.engine.api.local_server import QuietHandler
 
 # RFC 9110 7.6.1: connection-specific headers a proxy must not forward.
 HOP_BY_HOP = frozenset(

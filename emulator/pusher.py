@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from approvals.emulator.google_tokens import GoogleTokenSigner
-from approvals.emulator.service import LocalService
 from approvals.emulator.stack_plan import Subscription
+from approvals.engine.api.service import LocalService
 
 logger = logging.getLogger(__name__)
 

@@ -44,20 +44,20 @@ from approvals.emulator.google_tokens import GoogleTokenSigner
 from approvals.emulator.hosting import HostingServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
-from approvals.emulator.process import free_port
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.pusher import Pusher, PushTarget
-from approvals.emulator.service import LocalService
 from approvals.emulator.stack_plan import StackError, StackPlan
 from approvals.emulator.translation import TranslationServer
-from approvals.emulator.workflows.access import Access
-from approvals.emulator.workflows.clock import Clock, RealClock, VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.errors import DefinitionError
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
-from approvals.emulator.workflows.tokens import StaticTokens
+from approvals.engine.api.access import Access
+from approvals.engine.api.local_server import free_port
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.api.service import LocalService
+from approvals.engine.runtime.clock import Clock, RealClock, VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.errors import DefinitionError
+from approvals.engine.runtime.store import Store
+from approvals.engine.runtime.tokens import StaticTokens
 from approvals.testing import Graph, capture_program
 
 with warnings.catch_warnings():
@@ -67,7 +67,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore", category=FutureWarning, module=r"google\.api_core\._python_version_support"
     )
-    from approvals.emulator.workflows.grpc_api import ExecutionsService
+    from approvals.engine.api.grpc_api import ExecutionsService
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -541,7 +541,7 @@ class LocalStack(LocalService):
             project=self.plan.project,
             location=self.plan.location,
             # Known before the server starts, so executions resumed from the store create usable callbacks.
-            base_url=f"http://127.0.0.1:{self._engine_port}",
+            base_url=loopback_url(self._engine_port),
             connector_settings=ConnectorSettings(
                 firestore_host=self.firestore.host,
                 translate_url=self.translation.url,
@@ -549,12 +549,13 @@ class LocalStack(LocalService):
                 project=self.plan.project,
             ),
             tokens=StaticTokens(),
-            # Callbacks and the Executions API take only identities the program's IAM lets in.
-            access=self.access,
         )
         cleanup.callback(self.engine.close)
-        self.workflows_server = cleanup.enter_context(WorkflowsServer(self.engine, port=self._engine_port))
-        self.executions = cleanup.enter_context(ExecutionsService(self.engine, port=self._grpc_port))
+        # Callbacks and the Executions API take only identities the program's IAM lets in.
+        self.workflows_server = cleanup.enter_context(WorkflowsServer(self.engine, access=self.access))
+        self.executions = cleanup.enter_context(
+            ExecutionsService(self.engine, port=self._grpc_port, access=self.access)
+        )
 
     def _close_engine(self) -> None:
         """Servers first, then the engine, then its store (an ExitStack undoes in reverse)."""

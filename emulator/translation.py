@@ -16,7 +16,7 @@ import re
 import urllib.parse
 from typing import Any
 
-from approvals.emulator.local_server import LocalServer, QuietHandler
+from approvals.engine.api.local_server import LocalServer, QuietHandler, error_body
 
 V2_PATH = "/language/translate/v2"
 LANGUAGES_PATH = V2_PATH + "/languages"
@@ -114,8 +114,7 @@ class _Handler(QuietHandler):
         self._json(200, {"translations": translations})
 
     def _error(self, code: int, status: str, message: str) -> None:
-        # Google's JSON error shape: {"error": {"code", "message", "status"}}.
-        self._json(code, {"error": {"code": code, "message": message, "status": status}})
+        self._json(code, error_body(code, status, message))
 
     def _json(self, code: int, body: Any) -> None:
         self.reply(code, json.dumps(body).encode(), headers={NOTICE_HEADER: NOTICE})

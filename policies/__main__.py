@@ -39,7 +39,12 @@ def main() -> None:
         sys.exit(check.main(sys.argv[2:]))
     from pulumi_policy import PolicyPack
 
-    pack = pack_module("pack")
+    try:
+        pack = pack_module("pack")
+    except ModuleNotFoundError as error:
+        if error.name != "approvals":
+            raise
+        sys.exit("error: the pack reads workflows with approvals.engine: install approvals into its venv")
     PolicyPack(name=pack.PACK_NAME, policies=pack.POLICIES, description=pack.DESCRIPTION)
 
 

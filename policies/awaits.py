@@ -2,12 +2,13 @@
 
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
+from approvals.engine.language.definition import parse
+from approvals.engine.language.parser import source_value
+from approvals.engine.language.queries import AWAIT_CALLBACK, awaits
+
 from .resource_types import WORKFLOW
 from .settings import schema, settings
 from .values import number, read
-from .workflow_source import steps
-
-AWAIT_CALLBACK = "events.await_callback"
 
 SCHEMA = schema(
     max_timeout_seconds={
@@ -40,14 +41,15 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
         return
     limit = float(settings(args, SCHEMA)["max_timeout_seconds"])
     try:
-        awaits = [step for step in steps(source) if step.body.get("call") == AWAIT_CALLBACK]
+        # Names are left unresolved: a connector this engine does not run is no violation.
+        waits = list(awaits(parse(source, "sourceContents", strict=False)))
     except ValueError as error:
         report_violation(f"Workflow {args.name}: {error}. Fix: deploy a valid workflow definition.", None)
         return
-    for step in awaits:
-        where = f"Workflow {args.name}: step '{step.name}' (subworkflow {step.subworkflow})"
-        call_args = step.body.get("args")
-        timeout = call_args.get("timeout") if isinstance(call_args, dict) else None
+    for site in waits:
+        where = f"Workflow {args.name}: step '{site.step}' (subworkflow {site.subworkflow})"
+        written = (site.call.args or {}).get("timeout")
+        timeout = None if written is None else source_value(written)
         seconds = literal_seconds(timeout)
         if timeout is None:
             report_violation(
@@ -61,7 +63,7 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
                 f"Fix: set args.timeout to at most {number(limit)} seconds.",
                 None,
             )
-        if not step.timeout_handled:
+        if not any("TimeoutError" in handler.tags for handler in site.handlers):
             report_violation(
                 f"{where} is not inside a try whose except handles TimeoutError, so an expiry fails the "
                 'execution. Fix: wrap it in try/except and treat `"TimeoutError" in e.tags` as an outcome '

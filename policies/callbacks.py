@@ -1,6 +1,5 @@
 """A callback URL lets whoever holds it decide: it must never land where clients can read."""
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,27 +12,29 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from approvals.engine.language.definition import Assign, parse
+from approvals.engine.language.parser import Call, Compiled, Const, Expression, Literal, Name
+from approvals.engine.language.queries import GET_ENV, CallSite, calls, reads, sites
+
 from .firestore_rules import Rule, rules, ruleset_sources
 from .pulumi_internals import UnknownValueError
 from .resource_types import RULESET, WORKFLOW
 from .values import UNKNOWN, Unchecked, read_known
-from .workflow_source import Step, expressions, steps
 
 CREATE_CALLBACK = "events.create_callback_endpoint"
-_GET_ENV = re.compile(r"""^\$\{\s*sys\.get_env\(\s*["']([^"']+)["']\s*\)\s*\}\Z""")
-_VARIABLE = re.compile(r"^\$\{\s*([A-Za-z_]\w*)\s*\}\Z")
 
 
 @dataclass(frozen=True)
 class CallbackWrite:
-    """A step that stores a callback URL in a collection (None: one the policy cannot work out)."""
+    """A call step that stores a callback URL in a collection (None: one the policy cannot work out)."""
 
-    step: Step
+    site: CallSite
     collection: str | None
 
 
-def mentions(expression: str, names: set[str]) -> bool:
-    return any(re.search(rf"(?<![\w.]){re.escape(name)}\b", expression) for name in names)
+def mentions(value: Compiled, names: set[str]) -> bool:
+    """Whether the value's expressions read one of `names` (`cb.url`, or what a `.url` is kept in)."""
+    return any(read == name or read.startswith(f"{name}.") for read in reads(value) for name in names)
 
 
 def callback_writes(source: str, env: Mapping[str, Any]) -> list[CallbackWrite]:
@@ -41,52 +42,49 @@ def callback_writes(source: str, env: Mapping[str, Any]) -> list[CallbackWrite]:
 
     Variables are per subworkflow, as in Workflows. A collection is a literal, a
     `sys.get_env("NAME")` (resolved through the workflow's user env vars), or a
-    variable assigned from one of those.
+    variable assigned from one of those. A ValueError (DefinitionError) for an invalid source.
     """
-    by_subworkflow: dict[str, list[Step]] = {}
-    for step in steps(source):
-        by_subworkflow.setdefault(step.subworkflow, []).append(step)
+    program = parse(source, "sourceContents", strict=False)
     writes = []
-    for step_list in by_subworkflow.values():
-        assigned: dict[str, Any] = {}
-        for step in step_list:
-            for assignment in step.body.get("assign") or []:
-                if isinstance(assignment, dict):
-                    assigned.update({str(k): v for k, v in assignment.items()})
+    for subworkflow in program.subworkflows.values():
+        assigned = {
+            assignment.text: assignment.value
+            for site in sites(subworkflow)
+            if isinstance(site.action, Assign)
+            for assignment in site.action.assignments
+        }
+        steps = list(calls(subworkflow))
         urls = {
-            f"{s.body['result']}.url"
-            for s in step_list
-            if s.body.get("call") == CREATE_CALLBACK and "result" in s.body
+            f"{site.call.result.name}.url"
+            for site in steps
+            if site.call.function == CREATE_CALLBACK and site.call.result is not None
         }
         # A variable holding the URL carries it too (`- url: ${callback.url}`).
-        urls |= {name for name, value in assigned.items() if isinstance(value, str) and mentions(value, urls)}
-        for step in step_list:
-            call_args = step.body.get("args")
-            if (
-                not step.body.get("call")
-                or step.body.get("call") == CREATE_CALLBACK
-                or not isinstance(call_args, dict)
-            ):
+        urls |= {name for name, value in assigned.items() if mentions(value, urls)}
+        for site in steps:
+            args = site.call.args
+            if site.call.function == CREATE_CALLBACK or not args:
                 continue
-            if any(mentions(expression, urls) for expression in expressions(call_args)):
-                named = call_args.get("collection", call_args.get("collectionId"))
-                writes.append(CallbackWrite(step, resolve(named, assigned, env)))
+            if any(mentions(value, urls) for value in args.values()):
+                named = args.get("collection", args.get("collectionId"))
+                writes.append(CallbackWrite(site, resolve(named, assigned, env)))
     return writes
 
 
 def resolve(
-    expression: Any, assigned: Mapping[str, Any], env: Mapping[str, Any], depth: int = 5
+    value: Compiled | None, assigned: Mapping[str, Compiled], env: Mapping[str, Any], depth: int = 5
 ) -> str | None:
-    """A collection expression's value, when a literal, an env var or a variable says it."""
-    if not isinstance(expression, str) or depth == 0:
+    """A collection's value, when a literal, an env var or a variable says it."""
+    if depth == 0:
         return None
-    if "${" not in expression:
-        return expression
-    if match := _GET_ENV.match(expression):
-        value = env.get(match[1])
-        return value if isinstance(value, str) else None
-    if (match := _VARIABLE.match(expression)) and match[1] in assigned:
-        return resolve(assigned[match[1]], assigned, env, depth - 1)
+    match value:
+        case Const(value=str() as literal):
+            return literal
+        case Expression(expr=Call(name=name, args=(Literal(value=str() as variable),))) if name == GET_ENV:
+            found = env.get(variable)
+            return found if isinstance(found, str) else None
+        case Expression(expr=Name(name=name)) if name in assigned:
+            return resolve(assigned[name], assigned, env, depth - 1)
     return None
 
 
@@ -138,8 +136,8 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
             for rule in readable:
                 if covers(rule, write.collection):
                     report_violation(
-                        f"Workflow {workflow.name}: step '{write.step.name}' (subworkflow "
-                        f"{write.step.subworkflow}) stores a callback URL in Firestore collection "
+                        f"Workflow {workflow.name}: step '{write.site.step}' (subworkflow "
+                        f"{write.site.subworkflow}) stores a callback URL in Firestore collection "
                         f"'{write.collection}', which the Firestore rules let clients read ('{rule.text}' at "
                         f"{rule.path}); whoever reads the URL can decide the request. Fix: keep callback "
                         "URLs in a collection no rule matches (only the decide function reads it), or "

@@ -8,11 +8,14 @@ is made.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
+from approvals.engine.language.parser import source_value
+from approvals.engine.language.queries import CallSite
+
 from .errors import TemplateError
-from .workflow import Subworkflow
 
 ARGUMENTS = frozenset(
     {
@@ -45,16 +48,15 @@ RULE_KEYS = frozenset({"name", "approvers", "quorum"})
 ESCALATION_KEYS = frozenset({"approvers", "quorum", "timeout_seconds"})
 
 
-def check_request_approval_calls(subworkflow: Subworkflow) -> None:
+def check_request_approval_calls(path: Path, calls: Iterable[CallSite]) -> None:
     """Raise a TemplateError naming the file, line and step of a bad request_approval call."""
-    for call in subworkflow.calls:
-        if call.text != "request_approval":
+    for site in calls:
+        if site.call.function != "request_approval":
             continue
-        problem = _arguments_problem(call.args)
+        args = site.call.args
+        problem = _arguments_problem(None if args is None else {k: source_value(v) for k, v in args.items()})
         if problem:
-            raise TemplateError(
-                subworkflow.path, f"request_approval {problem}", line=call.line, step=call.step
-            )
+            raise TemplateError(path, f"request_approval {problem}", line=site.line, step=site.step)
 
 
 def _is_expression(value: Any) -> bool:

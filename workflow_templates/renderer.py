@@ -5,15 +5,19 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+from approvals.engine.language import definition, queries
+from approvals.engine.runtime.errors import DefinitionError
 
 from .catalog import PACKAGE_DIR, RESERVED_ENV_PREFIXES, Template
 from .errors import TemplateError
 from .options import check_request_approval_calls
-from .source import parse_yaml
-from .workflow import Subworkflow, subworkflows
+from .source import YamlDocument, parse_yaml
 
 LIBRARY_DIR = PACKAGE_DIR / "lib"
 
@@ -33,6 +37,33 @@ BUILTIN_ENV_VARS = frozenset(
         "GOOGLE_CLOUD_WORKFLOW_REVISION_ID",
     }
 )
+
+
+@dataclass(frozen=True)
+class Subworkflow:
+    """One subworkflow of a template or library file: its YAML data, which the rendered source
+    is made of, and its step AST, which the checks ask."""
+
+    name: str
+    path: Path
+    data: dict[str, Any]
+    ast: definition.Subworkflow
+
+    @property
+    def line(self) -> int:
+        return self.ast.line
+
+
+def subworkflows(document: YamlDocument) -> dict[str, Subworkflow]:
+    """A file's subworkflows (a plain list of steps is `main`), read by the engine's parser."""
+    try:
+        program = definition.parse(document.text, str(document.path), strict=False)
+    except DefinitionError as error:
+        raise TemplateError(document.path, error.message, line=error.line, step=error.step) from error
+    data = document.data if isinstance(document.data, dict) else {"main": {"steps": document.data}}
+    return {
+        name: Subworkflow(name, document.path, data[name], ast) for name, ast in program.subworkflows.items()
+    }
 
 
 def render(template: Template, env: Mapping[str, str]) -> str:
@@ -71,7 +102,7 @@ def _merge(path: Path, _mtime_ns: int) -> tuple[dict[str, Subworkflow], str]:
     for subworkflow in merged.values():
         _check_calls(subworkflow, {**own, **library})
     for subworkflow in own.values():
-        check_request_approval_calls(subworkflow)
+        check_request_approval_calls(subworkflow.path, queries.calls(subworkflow.ast))
     source = _source(path, merged)
     size = len(source.encode("utf-8"))
     if size > MAX_SOURCE_BYTES:
@@ -103,7 +134,7 @@ def reachable(roots: Mapping[str, Subworkflow], library: Mapping[str, Subworkflo
     found: set[str] = set()
     pending = list(roots.values())
     while pending:
-        for name in pending.pop().referenced_names():
+        for name in queries.referenced_names(pending.pop().ast):
             if name in library and name not in found:
                 found.add(name)
                 pending.append(library[name])
@@ -126,15 +157,16 @@ def _check_env(path: Path, env: Mapping[str, str]) -> None:
 
 
 def _check_calls(subworkflow: Subworkflow, known: Mapping[str, Subworkflow]) -> None:
-    for call in subworkflow.calls:
+    for call in queries.calls(subworkflow.ast):
+        target = call.call.function
         # Dotted targets are the standard library and connectors.
-        if "." in call.text or call.text.startswith("${") or call.text in known:
+        if "." in target or target in known:
             continue
-        guesses = difflib.get_close_matches(call.text, known, n=1)
+        guesses = difflib.get_close_matches(target, known, n=1)
         hint = f"did you mean {guesses[0]!r}? " if guesses else ""
         raise TemplateError(
             subworkflow.path,
-            f"calls unknown subworkflow {call.text!r}; {hint}"
+            f"calls unknown subworkflow {target!r}; {hint}"
             f"defined here or in the step library: {', '.join(known)}",
             line=call.line,
             step=call.step,
@@ -142,8 +174,9 @@ def _check_calls(subworkflow: Subworkflow, known: Mapping[str, Subworkflow]) -> 
 
 
 def _check_env_reads(subworkflow: Subworkflow, env: Mapping[str, str]) -> None:
-    for read in subworkflow.env_reads():
-        if read.has_default or read.name in env or read.name in BUILTIN_ENV_VARS:
+    for read in queries.env_reads(subworkflow.ast):
+        # A name that is not a constant string cannot be checked before the run.
+        if read.name is None or read.has_default or read.name in env or read.name in BUILTIN_ENV_VARS:
             continue
         raise TemplateError(
             subworkflow.path,

@@ -16,9 +16,10 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 @dataclass(frozen=True)
 class YamlDocument:
-    """A parsed YAML file: its composed node tree (lines) and its Python value."""
+    """A parsed YAML file: its text, its composed node tree (lines) and its Python value."""
 
     path: Path
+    text: str
     node: yaml.Node | None
     data: Any
 
@@ -52,7 +53,7 @@ def parse_yaml(path: Path) -> YamlDocument:
         raise TemplateError(path, f"invalid YAML: {error}") from error
     finally:
         loader.dispose()
-    return YamlDocument(path, node, data)
+    return YamlDocument(path, text, node, data)
 
 
 def _reject_duplicate_keys(path: Path, node: yaml.Node) -> None:

@@ -3,8 +3,7 @@
 import json
 from pathlib import Path
 
-import yaml
-
+from approvals.engine.language.definition import parse
 from approvals.testing import CapturedResource, Graph, capture_program
 
 REPO = Path(__file__).resolve().parents[2]
@@ -198,8 +197,8 @@ def test_the_translation_workflow_matches_its_template(dev_graph: Graph) -> None
     component = dev_graph.named("translation-validation", "approvals:index:ApprovalWorkflow")
     (workflow,) = [r for r in dev_graph.children(component) if r.type == "gcp:workflows/workflow:Workflow"]
     (account,) = [r for r in dev_graph.children(component) if r.type.endswith("account:Account")]
-    source = yaml.safe_load(workflow.inputs["sourceContents"])
-    assert {"main", "request_approval"} <= set(source)
+    source = parse(workflow.inputs["sourceContents"])
+    assert {"main", "request_approval"} <= set(source.subworkflows)
     env = workflow.inputs["userEnvVars"]
     assert json.loads(env["APPROVERS"]) == ["alice@example.com", "bob@example.com", "group:reviewers"]
     assert env["APPROVAL_TIMEOUT_SECONDS"] == "3600"

@@ -24,10 +24,10 @@ import requests
 
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.gcloud import EmulatorError
-from approvals.emulator.process import free_port
 from approvals.emulator.stack import REPO, LocalStack, StackError
 from approvals.emulator.stack_plan import SUBSCRIPTION, StackPlan
-from approvals.emulator.workflows.clock import VirtualClock
+from approvals.engine.api.local_server import free_port
+from approvals.engine.runtime.clock import VirtualClock
 from approvals.testing import Graph
 from tests.support.lines import Lines
 from tests.support.processes import Process, descendants, still_running, wait_gone

@@ -12,7 +12,7 @@ import pytest
 
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.stack import LocalStack, StackError
-from approvals.emulator.workflows.clock import VirtualClock
+from approvals.engine.runtime.clock import VirtualClock
 from tests.e2e.stack_client import Client
 
 APPROVER = "alice@example.com"  # Pulumi.dev.yaml's translation approvers

@@ -12,10 +12,10 @@ from google.cloud import firestore
 
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.translation import TranslationServer
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
 from tests.support import PROJECT
 from tests.support.servers import RecordingServer
 
@@ -41,7 +41,10 @@ def store(db_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def engine(store: Store, clock: VirtualClock) -> Iterator[Engine]:
-    engine = Engine(store, clock, project="demo-approvals", project_number="123456789012")
+    # Where its callback URLs point, and so where the `server` fixture listens.
+    engine = Engine(
+        store, clock, project="demo-approvals", project_number="123456789012", base_url=loopback_url()
+    )
     yield engine
     engine.close()
 

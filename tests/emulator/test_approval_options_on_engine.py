@@ -19,11 +19,11 @@ import pytest
 from google.cloud import firestore
 
 from approvals.emulator.firestore import FirestoreEmulator
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
 from approvals.workflow_templates import load_template, render
 from tests.emulator.conftest import CallBack
 from tests.support import PROJECT, seed
@@ -132,7 +132,7 @@ def approvals(
     path.write_text(TEAM_WORKFLOW, encoding="utf-8")
     source = render(load_template(path), {**PLATFORM_ENV, "APPROVAL_POLICY": "{}"})
     settings = ConnectorSettings(firestore_host=firestore_emulator.host, project=PROJECT)
-    engine = Engine(store, clock, project=PROJECT, connector_settings=settings)
+    engine = Engine(store, clock, project=PROJECT, connector_settings=settings, base_url=loopback_url())
     with WorkflowsServer(engine):
         yield Approvals(engine, db, call_back, source)
     engine.close()

@@ -27,11 +27,11 @@ from google.cloud import firestore
 
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.translation import TranslationServer, mark
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
 from tests.emulator.conftest import CallBack
 from tests.support import PROJECT
 
@@ -154,7 +154,7 @@ def engine(
     settings = ConnectorSettings(
         firestore_host=firestore_emulator.host, translate_url=translator.url, project=PROJECT
     )
-    engine = Engine(store, clock, project=PROJECT, connector_settings=settings)
+    engine = Engine(store, clock, project=PROJECT, connector_settings=settings, base_url=loopback_url())
     yield engine
     engine.close()
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import requests
 
-from approvals.emulator.workflows.access import Access
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
+from approvals.engine.api.access import Access
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
 
 CallBack = Callable[..., requests.Response]
 
@@ -181,9 +181,9 @@ def test_only_identities_that_may_send_callbacks_call_back(
     )
     access.issue("decide-token", "decide@p.iam.gserviceaccount.com")
     access.issue("ann-token", "ann@example.com")
-    engine = Engine(store, clock, access=access)
+    engine = Engine(store, clock, base_url=loopback_url())
     try:
-        with WorkflowsServer(engine):
+        with WorkflowsServer(engine, access=access):
             _, url = start(engine, TWO_AWAITS)
             assert call_back(url, "x", token="someone-else").status_code == 401
             denied = call_back(url, "x", token="ann-token")

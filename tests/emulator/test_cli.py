@@ -31,11 +31,11 @@ NOT_FOR_ONE_STEP = (
     "pulumi_gcp",
     "approvals.platform",
     "approvals.emulator.stack",
-    "approvals.emulator.workflows.server",
-    "approvals.emulator.workflows.http_client",
-    "approvals.emulator.workflows.connectors",
-    "approvals.emulator.workflows.stdlib.core",
-    "approvals.emulator.workflows.stdlib.text",
+    "approvals.engine.api.server",
+    "approvals.engine.runtime.http_client",
+    "approvals.engine.runtime.connectors",
+    "approvals.engine.runtime.stdlib.core",
+    "approvals.engine.runtime.stdlib.text",
     # The engine's records are NamedTuples; difflib only words definition errors, and
     # logging starts with the first message. Each was milliseconds of a run's start.
     "dataclasses",
@@ -259,7 +259,7 @@ def test_a_one_step_run_imports_neither_clients_nor_servers_nor_pulumi(
     _, bare = imported_by_run(None)
 
     assert (done.returncode, done.stdout) == (0, "1\n"), done.stderr
-    assert "approvals.emulator.workflows.engine" in modules  # the listing is real
+    assert "approvals.engine.runtime.engine" in modules  # the listing is real
     assert heavy(modules - bare) == []
 
 
@@ -269,8 +269,8 @@ def test_a_library_namespace_loads_when_the_workflow_names_it(tmp_path: Path) ->
     done, modules = imported_by_run(workflow)
 
     assert json.loads(done.stdout) == ["a", "b"], done.stderr
-    assert "approvals.emulator.workflows.stdlib.text" in modules
-    assert "approvals.emulator.workflows.stdlib.hash" not in modules
+    assert "approvals.engine.runtime.stdlib.text" in modules
+    assert "approvals.engine.runtime.stdlib.hash" not in modules
 
 
 @pytest.mark.parametrize(
@@ -325,7 +325,7 @@ def test_a_callback_url_printed_by_a_run_answers_and_resumes_it(tmp_path: Path) 
 # `python -m emulator ARGS` whose callback server is given the port argv[1] names, which the test holds.
 ON_A_HELD_PORT = """
 import runpy, sys
-from approvals.emulator.workflows import server
+from approvals.engine.api import server
 port = int(sys.argv.pop(1))
 start = server.WorkflowsServer.__init__
 server.WorkflowsServer.__init__ = lambda self, engine, _=None: start(self, engine, port)

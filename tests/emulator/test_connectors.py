@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 
 from approvals.emulator.firestore import FirestoreEmulator
-from approvals.emulator.process import free_port
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.translation import TranslationServer
-from approvals.emulator.workflows.connectors import (
+from approvals.engine.api.local_server import free_port
+from approvals.engine.runtime.connectors import (
     CONNECTORS,
     SUPPORTED,
     ConnectorSettings,
     call_connector,
     check_supported,
 )
-from approvals.emulator.workflows.errors import WorkflowError
-from approvals.emulator.workflows.tokens import StaticTokens
+from approvals.engine.runtime.errors import WorkflowError
+from approvals.engine.runtime.tokens import StaticTokens
 from tests.support import PROJECT
 from tests.support.servers import RecordingServer, Reply
 

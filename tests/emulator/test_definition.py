@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from approvals.emulator.workflows import definition
-from approvals.emulator.workflows.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.errors import DefinitionError
+from approvals.engine.language import definition
+from approvals.engine.language.definition import Assign, Call, Loop, Parallel, Switch, Try, parse
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.errors import DefinitionError
 from approvals.workflow_templates import available_templates, load_template, render
 from tests.templates.examples import PLATFORM_ENV, REQUIRED_PARAMS
 
@@ -124,7 +124,7 @@ def test_step_kinds_are_recognised() -> None:
         ('- a:\n    return: ${sys.log("x")}\n', 2, "a", "cannot be used inside an expression"),
         ("- a:\n    return: ${nope(1)}\n", 2, "a", "unknown function"),
         ("- a:\n    return: ${1 +}\n", 2, "a", "invalid expression"),
-        ("main:\n  params: [a, b]\n  steps:\n    - s:\n        return: 1\n", 2, None, "at most 1 parameter"),
+        ("main:\n  params: [a, b]\n  steps:\n    - s:\n        return: 1\n", 2, None, "most one parameter"),
         (
             "- a:\n    for:\n      value: v\n      steps:\n        - s:\n            return: 1\n",
             2,

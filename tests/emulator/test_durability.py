@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
+from approvals.engine.api.local_server import free_port
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
 from tests.support.servers import RecordingServer
 
 CallBack = Callable[..., requests.Response]
@@ -84,9 +85,9 @@ class Restartable:
 
     def start(self) -> Engine:
         self.store = Store(self.path)
-        self.engine = Engine(self.store, self.clock)
-        self.server = WorkflowsServer(self.engine, self.port).start()
-        self.port = self.server.port
+        self.port = self.port or free_port()
+        self.engine = Engine(self.store, self.clock, base_url=loopback_url(self.port))
+        self.server = WorkflowsServer(self.engine).start()
         return self.engine
 
     def stop(self) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from approvals.emulator.workflows.clock import DEFAULT_EPOCH, VirtualClock
-from approvals.emulator.workflows.engine import Engine, FailedPreconditionError, NotFoundError
-from approvals.emulator.workflows.errors import DefinitionError
+from approvals.engine.runtime.clock import DEFAULT_EPOCH, VirtualClock
+from approvals.engine.runtime.engine import Engine, FailedPreconditionError, NotFoundError
+from approvals.engine.runtime.errors import DefinitionError
 from tests.support.servers import RecordingServer, Reply
 
 ADD_ONE = """

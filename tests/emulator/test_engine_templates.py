@@ -21,12 +21,12 @@ from google.cloud import firestore
 
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.translation import TranslationServer
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
-from approvals.emulator.workflows.tokens import StaticTokens
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
+from approvals.engine.runtime.tokens import StaticTokens
 from approvals.workflow_templates import load_template, render
 from tests.support import PROJECT, seed
 from tests.support.servers import RecordingServer
@@ -307,7 +307,12 @@ def approvals(
         firestore_host=firestore_emulator.host, translate_url=translation.url, project=PROJECT
     )
     engine = Engine(
-        store, clock, project=PROJECT, connector_settings=settings, tokens=StaticTokens(identity=OIDC_TOKEN)
+        store,
+        clock,
+        project=PROJECT,
+        connector_settings=settings,
+        tokens=StaticTokens(identity=OIDC_TOKEN),
+        base_url=loopback_url(),
     )
     params: dict[str, dict[str, object]] = {
         "translation_validation": {},

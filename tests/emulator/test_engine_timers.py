@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from approvals.emulator.workflows.clock import DEFAULT_EPOCH, VirtualClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.store import ExecutionRecord
+from approvals.engine.runtime.clock import DEFAULT_EPOCH, VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import ExecutionRecord
 
 SLEEP_THEN_NOW = """
 main:

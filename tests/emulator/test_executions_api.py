@@ -17,9 +17,9 @@ from google.api_core import exceptions
 from google.cloud.workflows.executions_v1 import Execution, ExecutionsClient
 from google.cloud.workflows.executions_v1.services.executions.transports import ExecutionsGrpcTransport
 
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.grpc_api import ExecutionsService
-from approvals.emulator.workflows.server import WorkflowsServer
+from approvals.engine.api.grpc_api import ExecutionsService
+from approvals.engine.api.server import WorkflowsServer
+from approvals.engine.runtime.engine import Engine
 
 PARENT = "projects/demo-approvals/locations/us-central1/workflows/greeter"
 GREETER = """

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from approvals.emulator.firestore import FirestoreEmulator, exported
-from approvals.emulator.process import free_port
+from approvals.engine.api.local_server import free_port
 from tests.support import PROJECT
 
 DATABASE = "export-test"

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.store import ExecutionRecord, Store
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import ExecutionRecord, Store
 from approvals.workflow_templates import load_template, render
 from tests.support import PROJECT
 from tests.support.servers import RecordingServer, Reply

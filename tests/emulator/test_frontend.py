@@ -17,7 +17,7 @@ import requests
 from approvals.emulator.frontend import NOT_AUTHENTICATED, NOT_AUTHORIZED, FrontEnd
 from approvals.emulator.google_tokens import GoogleTokenSigner
 from approvals.emulator.jwt import signing_input
-from approvals.emulator.process import free_port
+from approvals.engine.api.local_server import free_port
 from tests.support.servers import RecordingServer, Reply
 
 PUSHER = "approvals-pusher@approvals-dev.iam.gserviceaccount.com"

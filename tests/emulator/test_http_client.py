@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from approvals.emulator.local_server import LocalServer, QuietHandler
 from approvals.emulator.metadata import MetadataServer
-from approvals.emulator.process import free_port
-from approvals.emulator.workflows.errors import WorkflowError
-from approvals.emulator.workflows.http_client import http_call
-from approvals.emulator.workflows.tokens import MetadataTokens, StaticTokens
+from approvals.engine.api.local_server import LocalServer, QuietHandler, free_port
+from approvals.engine.runtime.errors import WorkflowError
+from approvals.engine.runtime.http_client import http_call
+from approvals.engine.runtime.tokens import MetadataTokens, StaticTokens
 from tests.support.servers import RecordingServer, Reply
 
 TOKENS = StaticTokens(access="access-1", identity="identity-1")

@@ -19,12 +19,12 @@ from google.cloud import firestore
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.translation import TranslationServer
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.server import WorkflowsServer
-from approvals.emulator.workflows.store import Store
-from approvals.emulator.workflows.tokens import StaticTokens
+from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
+from approvals.engine.runtime.tokens import StaticTokens
 from approvals.workflow_templates import load_template, render
 from tests.emulator.conftest import CallBack
 from tests.emulator.test_engine_templates import APPROVE, APPROVERS, DAY, HOUR, REQUEST_ID, REQUESTER
@@ -53,7 +53,14 @@ def engine(
             pubsub_host=pubsub_emulator.host,
             project=PROJECT,
         )
-        engine = Engine(store, clock, project=PROJECT, connector_settings=settings, tokens=StaticTokens())
+        engine = Engine(
+            store,
+            clock,
+            project=PROJECT,
+            connector_settings=settings,
+            tokens=StaticTokens(),
+            base_url=loopback_url(),
+        )
         deploy(engine)
         with WorkflowsServer(engine):
             yield engine

@@ -16,9 +16,9 @@ from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.grpc_api import ExecutionsService
-from approvals.emulator.workflows.store import SUCCEEDED
+from approvals.engine.api.grpc_api import ExecutionsService
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import SUCCEEDED
 from tests.support import PROJECT, seed
 
 DATABASE = "start-on-engine"

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from approvals.emulator.pubsub import PubSubEmulator
-from approvals.emulator.workflows import stdlib
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings, call_connector
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.errors import WorkflowError
-from approvals.emulator.workflows.store import Store
-from approvals.emulator.workflows.tokens import StaticTokens
-from tests.emulator.expr_host import run
+from approvals.engine.runtime import stdlib
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings, call_connector
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.errors import WorkflowError
+from approvals.engine.runtime.store import Store
+from approvals.engine.runtime.tokens import StaticTokens
+from tests.engine.expr_host import run
 from tests.support import PROJECT
 
 REFERENCE = "https://cloud.google.com/workflows/docs/reference/stdlib/"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from approvals.emulator.workflows.engine import Engine
+from approvals.engine.runtime.engine import Engine
 
 
 def log(engine: Engine, args: str) -> tuple[Any, Any]:
@@ -54,7 +54,7 @@ def test_the_log_line_shows_a_data_payload_as_json(engine: Engine, caplog: pytes
     parallel-error-handling sample (workflows-samples src/parallel_error_handling.workflows.yaml)
     logs its error map so. The engine's log line, which `python -m emulator run` prints on
     stderr, showed it as Python writes a dict (`{'truncated': False}`) instead of as JSON."""
-    with caplog.at_level("INFO", logger="approvals.emulator.workflows.engine"):
+    with caplog.at_level("INFO", logger="approvals.engine.runtime.engine"):
         log(engine, 'data: {"ok": false, "none": null, "tags": ["x"]}')
 
     assert caplog.records[-1].getMessage().endswith('DEFAULT: {"ok": false, "none": null, "tags": ["x"]}')
@@ -62,7 +62,7 @@ def test_the_log_line_shows_a_data_payload_as_json(engine: Engine, caplog: pytes
 
 def test_the_log_line_keeps_non_ascii_text_readable(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
     """Cloud Logging shows a jsonPayload's text as written; the log line should not read `J\\u00f6rg`."""
-    with caplog.at_level("INFO", logger="approvals.emulator.workflows.engine"):
+    with caplog.at_level("INFO", logger="approvals.engine.runtime.engine"):
         log(engine, 'data: {"name": "Jörg ✓"}')
 
     assert caplog.records[-1].getMessage().endswith('DEFAULT: {"name": "Jörg ✓"}')

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from approvals.emulator.process import free_port
+from approvals.engine.api.local_server import free_port
 from tests.support.lines import Lines
 from tests.support.processes import Process, descendants, still_running, wait_gone
 

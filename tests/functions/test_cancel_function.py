@@ -20,10 +20,10 @@ from google.cloud import firestore
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.pubsub import PubSubEmulator
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.grpc_api import ExecutionsService
-from approvals.emulator.workflows.store import ACTIVE, CANCELLED, Store
+from approvals.engine.api.grpc_api import ExecutionsService
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import ACTIVE, CANCELLED, Store
 from tests.functions.function_support import post
 from tests.support import PROJECT, seed
 from tests.support.pubsub import TOPIC, Subscription

@@ -20,11 +20,11 @@ from google.cloud import firestore
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.pubsub import PubSubEmulator
-from approvals.emulator.workflows.clock import VirtualClock
-from approvals.emulator.workflows.connectors import ConnectorSettings
-from approvals.emulator.workflows.engine import Engine
-from approvals.emulator.workflows.grpc_api import ExecutionsService
-from approvals.emulator.workflows.store import ACTIVE, CANCELLED, SUCCEEDED, ExecutionRecord, Store
+from approvals.engine.api.grpc_api import ExecutionsService
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.connectors import ConnectorSettings
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import ACTIVE, CANCELLED, SUCCEEDED, ExecutionRecord, Store
 from approvals.workflow_templates import platform_workflow_source
 from tests.functions.function_support import call
 from tests.support import PROJECT, seed

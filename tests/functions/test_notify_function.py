@@ -13,7 +13,7 @@ import requests
 from google.cloud import firestore
 
 from approvals.emulator.functions import FunctionServer
-from approvals.emulator.process import free_port
+from approvals.engine.api.local_server import free_port
 from functions.common import links
 from tests.e2e.stack_client import link_token
 from tests.functions.link_support import LINK_KEY, submit

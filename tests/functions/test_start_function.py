@@ -16,7 +16,7 @@ from google.cloud import firestore
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
-from approvals.emulator.process import free_port
+from approvals.engine.api.local_server import free_port
 from tests.functions.function_support import post
 from tests.support import PROJECT, seed
 from tests.support.servers import ExecutionsServer, Failure

@@ -12,8 +12,8 @@ from typing import Any
 import grpc
 from google.cloud.workflows.executions_v1 import CreateExecutionRequest, Execution
 
-from approvals.emulator.grpc_server import GrpcServer, unary
-from approvals.emulator.local_server import LocalServer, QuietHandler
+from approvals.engine.api.grpc_server import GrpcServer, unary
+from approvals.engine.api.local_server import LocalServer, QuietHandler
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.stack import LocalStack
-from approvals.emulator.workflows.clock import VirtualClock
+from approvals.engine.runtime.clock import VirtualClock
 from tests.e2e.stack_client import Client
 
 

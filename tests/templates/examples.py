@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
 
-import yaml
-
+from approvals.engine.language.definition import Program, parse
 from approvals.workflow_templates import Template, load_template, render
 
 PLATFORM_ENV = {
@@ -22,9 +21,6 @@ PLATFORM_ENV = {
     "APPROVAL_WORKFLOW_KEY": "example",
 }
 
-# libyaml when present: the rendered workflows are parsed back in many tests.
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 # Values for the parameters that have no default.
 REQUIRED_PARAMS: dict[str, dict[str, object]] = {
     "expense_approval": {"FINANCE_APPROVERS": ["cfo@example.com"]},
@@ -39,6 +35,7 @@ def render_with_defaults(template: Template) -> str:
     return render(template, {**PLATFORM_ENV, **template.env_for(params)})
 
 
-def rendered_workflow(name: str) -> dict[str, Any]:
-    """A catalog template rendered with defaults, parsed back."""
-    return yaml.load(render_with_defaults(load_template(name)), Loader=LOADER)
+@functools.cache  # the AST is immutable, and each read of a template takes a while
+def rendered_workflow(name: str) -> Program:
+    """A catalog template rendered with defaults, read back by the engine as it would deploy it."""
+    return parse(render_with_defaults(load_template(name)), f"{name}.yaml")

@@ -1,13 +1,32 @@
-"""Rendering the catalog templates: the library steps they get, and what those steps do."""
+"""Rendering the catalog templates: the library steps they get, and what those steps do.
+
+The rendered sources are read back by the engine's parser and asked through its queries
+(`approvals.engine.language.queries`), as the engine would run them.
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
+from approvals.engine.language import queries
+from approvals.engine.language.definition import (
+    Action,
+    Assign,
+    Call,
+    Program,
+    Raise,
+    Return,
+    Steps,
+    Subworkflow,
+    Switch,
+    Try,
+    parse,
+)
+from approvals.engine.language.parser import Expression, Name, source_value
+from approvals.engine.language.queries import CallSite, Site
 from approvals.workflow_templates import available_templates, load_template, render
 from tests.templates.examples import (
     PLATFORM_ENV,
@@ -15,26 +34,41 @@ from tests.templates.examples import (
     render_with_defaults,
     rendered_workflow,
 )
-from tests.templates.workflow_walk import all_steps, call_sites, mentions, steps_in, strings_in
 
 TEMPLATES = available_templates()
-# Reads without a default: a read with one (APPROVALS_EVENTS_TOPIC) may find nothing.
-GET_ENV = re.compile(r'sys\.get_env\("([A-Z0-9_]+)"\)')
-OPTIONAL_GET_ENV = re.compile(r'sys\.get_env\("([A-Z0-9_]+)",')
 
 
-def calls(workflow: dict[str, Any], target: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """(subworkflow, step, call site) of every call to target."""
-    return [
-        (subworkflow, name, site)
-        for subworkflow, name, body in all_steps(workflow)
-        for site in call_sites(body)
-        if site["call"] == target
-    ]
+def calls(of: Program | Subworkflow, target: str) -> list[CallSite]:
+    """Every call step to target."""
+    return [site for site in queries.calls(of) if site.call.function == target]
 
 
-def defined_or_stdlib(workflow: dict[str, Any], target: str) -> bool:
-    return "." in target or target in workflow
+def args_of(site: CallSite) -> dict[str, Any]:
+    """A call's arguments as written in the YAML (expressions as their `${...}` text)."""
+    return {name: source_value(value) for name, value in (site.call.args or {}).items()}
+
+
+def steps(of: Subworkflow) -> list[Site]:
+    """The named steps of a subworkflow, nested ones included, in source order."""
+    return [site for site in queries.sites(of) if site.node is not None]
+
+
+def mentions(action: Action | None, variable: str) -> bool:
+    """Whether an action's own expressions read the variable."""
+    return any(n == variable or n.startswith(f"{variable}.") for n in queries.action_reads(action))
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string inside a YAML value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from strings_in(item)
 
 
 def test_the_catalog_lists_the_four_templates() -> None:
@@ -45,23 +79,25 @@ def test_the_catalog_lists_the_four_templates() -> None:
 def test_every_template_renders_with_its_defaults_and_calls_request_approval(name: str) -> None:
     workflow = rendered_workflow(name)
 
-    assert next(iter(workflow)) == "main"
+    assert next(iter(workflow.subworkflows)) == "main"
     assert calls(workflow, "request_approval")
-    assert "request_approval" in workflow
-    for _, _, body in all_steps(workflow):
-        for site in call_sites(body):
-            assert defined_or_stdlib(workflow, site["call"]), site["call"]
+    assert "request_approval" in workflow.subworkflows
+    for site in queries.calls(workflow):
+        target = site.call.function
+        assert "." in target or target in workflow.subworkflows, target
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_every_env_var_a_rendered_template_reads_is_set(name: str) -> None:
     template = load_template(name)
     env = {**PLATFORM_ENV, **template.env_for(REQUIRED_PARAMS.get(name, {}))}
-    source = render(template, env)
+    reads = list(queries.env_reads(parse(render(template, env))))
 
-    read = set(GET_ENV.findall(source))
-    assert {name for name in read if not name.startswith("GOOGLE_CLOUD_")} <= set(env)
-    assert set(OPTIONAL_GET_ENV.findall(source)) == {"APPROVALS_EVENTS_TOPIC", "APPROVAL_POLICY"}
+    assert all(read.name is not None for read in reads)
+    required = {read.name for read in reads if not read.has_default}
+    assert {name for name in required if name and not name.startswith("GOOGLE_CLOUD_")} <= set(env)
+    # Reads with a default (APPROVALS_EVENTS_TOPIC) may find nothing.
+    assert {read.name for read in reads if read.has_default} == {"APPROVALS_EVENTS_TOPIC", "APPROVAL_POLICY"}
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -87,9 +123,9 @@ main:
           values: {note: hello}
 """
     )
-    workflow = yaml.safe_load(render(load_template(path), PLATFORM_ENV))
+    workflow = parse(render(load_template(path), PLATFORM_ENV))
 
-    assert set(workflow) == {
+    assert set(workflow.subworkflows) == {
         "main",
         "firestore_update_document",
         "firestore_fields",
@@ -102,7 +138,7 @@ main:
 def test_a_template_without_library_calls_renders_alone(write_template: Any) -> None:
     path = write_template("main:\n  steps:\n    - done:\n        return: 42\n")
 
-    assert set(yaml.safe_load(render(load_template(path), {}))) == {"main"}
+    assert set(parse(render(load_template(path), {})).subworkflows) == {"main"}
 
 
 def test_a_plain_list_of_steps_is_the_main_workflow(write_template: Any) -> None:
@@ -119,98 +155,111 @@ def test_a_plain_list_of_steps_is_the_main_workflow(write_template: Any) -> None
     return: ${decision.approved}
 """
     )
-    workflow = yaml.safe_load(render(load_template(path), PLATFORM_ENV))
+    workflow = parse(render(load_template(path), PLATFORM_ENV))
 
-    assert [name for name, _ in steps_in(workflow["main"]["steps"])] == ["ask", "answer"]
-    assert "request_approval" in workflow
+    assert [site.step for site in steps(workflow.main)] == ["ask", "answer"]
+    assert "request_approval" in workflow.subworkflows
 
 
 def test_the_callback_is_awaited_with_a_timeout_and_a_timeout_expires_the_request() -> None:
     workflow = rendered_workflow("translation_validation")
-    [(_, _, create)] = calls(workflow, "events.create_callback_endpoint")
-    assert create["args"]["http_callback_method"] == "POST"
+    [create] = calls(workflow, "events.create_callback_endpoint")
+    assert args_of(create)["http_callback_method"] == "POST"
 
-    [(subworkflow, step, _)] = calls(workflow, "events.await_callback")
-    body = dict(steps_in(workflow[subworkflow]["steps"]))[step]
-    assert "timeout" in body["try"]["args"]
-    handler = body["except"]
-    error = handler["as"]
+    [wait] = list(queries.awaits(workflow))
+    assert "timeout" in args_of(wait)
+    [handler] = wait.handlers
+    assert handler.tags == {"TimeoutError"}
+    error = handler.handler.name
     # A timeout is an outcome (the loop checks the deadline again), not a crash;
     # any other error propagates.
     [rethrow] = [
         condition
-        for _, except_body in steps_in(handler["steps"])
-        for condition in except_body.get("switch", ())
-        if condition["condition"] == f'${{not ("TimeoutError" in {error}.tags)}}'
+        for site in queries.sites_in(handler.handler.body)
+        if isinstance(site.action, Switch)
+        for condition in site.action.conditions
+        if source_value(condition.test) == f'${{not ("TimeoutError" in {error}.tags)}}'
     ]
-    assert rethrow["raise"] == f"${{{error}}}"
+    assert isinstance(rethrow.action, Raise)
+    assert source_value(rethrow.action.value) == f"${{{error}}}"
 
 
 def test_an_expired_request_is_marked_expired_and_audited() -> None:
-    workflow = rendered_workflow("translation_validation")
-    expire = workflow["expire_request"]
-    written = [site["args"] for _, _, body in all_steps({"x": expire}) for site in call_sites(body)]
+    expire = rendered_workflow("translation_validation").subworkflows["expire_request"]
+    written = [args_of(site) for site in queries.calls(expire)]
 
     # An expired request keeps no delegates' stamps: whoever stood in reads it no longer.
     assert {"status": "expired", "delegates": [], "stand_in_for": {}} in [
         args.get("values") for args in written
     ]
     assert "expired" in [args.get("event") for args in written]
-    [returned] = [body["return"] for _, body in steps_in(expire["steps"]) if "return" in body]
+    [returned] = [source_value(s.action.value) for s in steps(expire) if isinstance(s.action, Return)]
     assert returned["status"] == "expired"
     assert returned["approved"] is False
 
 
 def test_invalid_callbacks_are_audited_and_awaited_again() -> None:
     workflow = rendered_workflow("translation_validation")
-    [(subworkflow, _, _)] = calls(workflow, "events.await_callback")
-    steps = list(steps_in(workflow[subworkflow]["steps"]))
-    names = [name for name, _ in steps]
+    [wait] = list(queries.awaits(workflow))
+    named = steps(workflow.subworkflows[wait.subworkflow])
+    names = [site.step for site in named]
 
-    audit = [body for _, body in steps if body.get("args", {}).get("event") == "invalid_callback"]
+    audit = [
+        site
+        for site in named
+        if isinstance(site.action, Call)
+        and source_value((site.action.args or {}).get("event")) == "invalid_callback"
+    ]
     assert len(audit) == 1
-    loop_target = steps[-1][1].get("next")
-    assert loop_target in names
-    assert names.index(loop_target) < names.index(next(name for name, body in steps if "try" in body))
+    last = named[-1].node
+    assert last is not None
+    assert last.next in names
+    assert names.index(last.next) < names.index(next(s.step for s in named if isinstance(s.action, Try)))
 
 
 def test_the_callback_url_is_written_only_to_the_callbacks_collection() -> None:
     workflow = rendered_workflow("translation_validation")
-    [(subworkflow, _, create)] = calls(workflow, "events.create_callback_endpoint")
-    callback = create["result"]
-    steps = list(steps_in(workflow[subworkflow]["steps"]))
+    [create] = calls(workflow, "events.create_callback_endpoint")
+    assert create.call.result is not None
+    callback = create.call.result.name
+    subworkflow = workflow.subworkflows[create.subworkflow]
     assigned = {
-        variable: value
-        for _, body in steps
-        for assignment in body.get("assign", ())
-        for variable, value in assignment.items()
+        assignment.text: assignment.value
+        for site in queries.sites(subworkflow)
+        if isinstance(site.action, Assign)
+        for assignment in site.action.assignments
     }
 
-    users = [body for _, body in steps if "call" in body and mentions(body.get("args"), callback)]
-    writes = [body for body in users if body["call"].startswith(("firestore_", "googleapis."))]
+    users = [site for site in queries.calls(subworkflow) if mentions(site.call, callback)]
+    writes = [site for site in users if site.call.function.startswith(("firestore_", "googleapis."))]
     assert len(writes) == 1
     [write] = writes
-    collection = write["args"]["collection"]
-    collection = assigned.get(collection.removeprefix("${").removesuffix("}"), collection)
-    assert collection == '${sys.get_env("APPROVALS_CALLBACKS_COLLECTION")}'
-    assert write["args"]["values"]["url"] == f"${{{callback}.url}}"
+    collection = (write.call.args or {})["collection"]
+    if isinstance(collection, Expression) and isinstance(collection.expr, Name):
+        collection = assigned.get(collection.expr.name, collection)
+    assert source_value(collection) == '${sys.get_env("APPROVALS_CALLBACKS_COLLECTION")}'
+    assert args_of(write)["values"]["url"] == f"${{{callback}.url}}"
     # Everything else only hands the endpoint on, to be awaited and nothing else.
-    for body in users:
-        if body is write:
+    for site in users:
+        if site is write:
             continue
-        assert body["args"]["callback"] == f"${{{callback}}}"
-        assert not any(mentions(value, callback) for key, value in body["args"].items() if key != "callback")
-        receiver = workflow[body["call"]]
-        used_by = [b for _, b in steps_in(receiver["steps"]) if mentions(b, "callback")]
-        assert [site["call"] for b in used_by for site in call_sites(b)] == ["events.await_callback"]
+        args = site.call.args or {}
+        assert source_value(args["callback"]) == f"${{{callback}}}"
+        others = [value for key, value in args.items() if key != "callback"]
+        assert not any(name.split(".")[0] == callback for value in others for name in queries.reads(value))
+        receiver = workflow.subworkflows[site.call.function]
+        used_by = [s.action for s in queries.sites(receiver) if mentions(s.action, "callback")]
+        assert [action.function for action in used_by if isinstance(action, Call)] == [
+            "events.await_callback"
+        ]
 
 
 def test_the_request_document_holds_what_the_approval_page_shows() -> None:
     workflow = rendered_workflow("translation_validation")
     writes = [
-        site["args"]
-        for _, _, site in calls(workflow, "firestore_create_document")
-        if "status" in site["args"].get("values", {})
+        args
+        for site in calls(workflow, "firestore_create_document")
+        if "status" in (args := args_of(site)).get("values", {})
     ]
 
     [request] = writes
@@ -231,8 +280,13 @@ def test_the_request_document_holds_what_the_approval_page_shows() -> None:
 
 
 def test_values_become_typed_firestore_fields() -> None:
-    converter = rendered_workflow("translation_validation")["firestore_value"]
-    returned = " ".join(strings_in([body for _, body in steps_in(converter["steps"])]))
+    converter = rendered_workflow("translation_validation").subworkflows["firestore_value"]
+    returned = " ".join(
+        text
+        for site in steps(converter)
+        for value in queries.values_of(site.action)
+        for text in strings_in(source_value(value))
+    )
 
     for kind in (
         "nullValue",
@@ -245,57 +299,65 @@ def test_values_become_typed_firestore_fields() -> None:
     ):
         assert kind in returned
     # Lists and maps convert their items with the same subworkflows, recursively.
-    called = {site["call"] for _, body in steps_in(converter["steps"]) for site in call_sites(body)}
-    assert called == {"firestore_value", "firestore_fields"}
+    assert {site.call.function for site in queries.calls(converter)} == {
+        "firestore_value",
+        "firestore_fields",
+    }
 
 
 def test_expense_asks_finance_only_above_the_threshold_and_after_an_approval() -> None:
     workflow = rendered_workflow("expense_approval")
     stages = calls(workflow, "request_approval")
 
-    assert [site["args"].get("stage") for _, _, site in stages] == ["manager", "finance"]
-    finance = stages[1][2]["args"]
+    assert [args_of(site).get("stage") for site in stages] == ["manager", "finance"]
+    finance = args_of(stages[1])
     assert finance["request_id"] == '${request_id + "-finance"}'
     assert finance["approvers"] == '${json.decode(sys.get_env("FINANCE_APPROVERS"))}'
     # Before the finance stage, a switch returns early on rejection or a small amount.
-    main_steps = [body for _, body in steps_in(workflow["main"]["steps"])]
-    gate = next(body for body in main_steps if "switch" in body)
-    conditions = [condition["condition"] for condition in gate["switch"]]
+    main_steps = [site.action for site in steps(workflow.main)]
+    gate = next(action for action in main_steps if isinstance(action, Switch))
+    conditions = [str(source_value(condition.test)) for condition in gate.conditions]
     assert any("not manager_decision.approved" in c for c in conditions)
     assert any("second_stage_threshold" in c for c in conditions)
-    assert main_steps.index(gate) < main_steps.index(stages[1][2])
+    assert main_steps.index(gate) < main_steps.index(stages[1].call)
 
 
 def test_deploy_calls_the_webhook_with_oidc_only_after_an_approval() -> None:
     workflow = rendered_workflow("deploy_approval")
-    [(_, _, webhook)] = calls(workflow, "http.post")
-    assert webhook["args"]["auth"] == {"type": "OIDC"}
-    assert webhook["args"]["url"] == "${webhook_url}"
+    [webhook] = calls(workflow, "http.post")
+    assert args_of(webhook)["auth"] == {"type": "OIDC"}
+    assert args_of(webhook)["url"] == "${webhook_url}"
 
-    main_steps = [body for _, body in steps_in(workflow["main"]["steps"])]
-    gate = next(body for body in main_steps if "switch" in body)
-    [refusal] = gate["switch"]
-    assert refusal["condition"] == "${not decision.approved}"
-    [(_, returned)] = steps_in(refusal["steps"])
-    assert returned["return"]["deployed"] is False
-    webhook_step = next(body for body in main_steps if body.get("try") is webhook)
+    main_steps = [site.action for site in steps(workflow.main)]
+    gate = next(action for action in main_steps if isinstance(action, Switch))
+    [refusal] = gate.conditions
+    assert source_value(refusal.test) == "${not decision.approved}"
+    assert isinstance(refusal.action, Steps)
+    [returned] = [step.action for step in refusal.action.body.steps]
+    assert isinstance(returned, Return)
+    assert source_value(returned.value)["deployed"] is False
+    webhook_step = next(
+        action
+        for action in main_steps
+        if isinstance(action, Try) and any(step.action is webhook.call for step in action.body.steps)
+    )
     assert main_steps.index(gate) < main_steps.index(webhook_step)
 
 
 def test_translation_stores_text_translation_and_outcome_like_the_seed() -> None:
     workflow = rendered_workflow("translation_validation")
     stored = [
-        set(site["args"]["values"])
-        for _, _, site in calls(workflow, "firestore_update_document")
-        if site["args"].get("collection") == "${translations}"
-        and site["args"].get("document_id") == "${translation_id}"
+        set(args["values"])
+        for site in calls(workflow, "firestore_update_document")
+        if (args := args_of(site)).get("collection") == "${translations}"
+        and args.get("document_id") == "${translation_id}"
     ]
     # The translations are the template's own collection, under its workflow's extension.
-    [(_, _, located)] = calls(workflow, "template_collection")
-    assert located["args"] == {"name": "translations"}
+    [located] = calls(workflow, "template_collection")
+    assert args_of(located) == {"name": "translations"}
 
     assert stored == [{"text", "requester", "request_id"}, {"translation"}, {"approved"}]
-    [(_, _, translate)] = calls(workflow, "googleapis.translate.v2.translations.translate")
-    assert translate["args"]["query"]["source"] == "${source_language}"
-    [returned] = [b["return"] for _, b in steps_in(workflow["main"]["steps"]) if "return" in b]
+    [translate] = calls(workflow, "googleapis.translate.v2.translations.translate")
+    assert args_of(translate)["query"]["source"] == "${source_language}"
+    [returned] = [source_value(s.action.value) for s in steps(workflow.main) if isinstance(s.action, Return)]
     assert set(returned) == {"text", "translation", "approved"}

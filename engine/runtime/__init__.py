@@ -1,0 +1,1 @@
+"""Running a parsed workflow: interpreter, engine loop, store, clock, standard library, connectors."""

@@ -1,0 +1,66 @@
+"""time: seconds since the epoch <-> RFC 3339 text.
+
+time.format returns "A timestamp string in ISO 8601 format, up to a microsecond
+precision. For example: "2024-01-10T16:15:54.615087Z""; its `timezone` is "A
+timezone name from the tz database ... If not specified or if an empty string,
+the default is UTC."
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from approvals.engine.runtime.effects import Host
+from approvals.engine.runtime.errors import VALUE_ERROR, WorkflowError
+from approvals.engine.runtime.stdlib.base import Param, pure, want, want_number
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _zone(timezone: Any) -> Any:
+    name = want("time.format", "timezone", timezone, str, "a string") if timezone is not None else ""
+    if name in ("", "UTC", "Etc/UTC"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise WorkflowError.tagged(VALUE_ERROR, f"time.format: unknown timezone {name!r}") from None
+
+
+def format_seconds(seconds: float, timezone: Any = None) -> str:
+    """RFC 3339 text for `seconds`: always six fractional digits, "Z" for UTC, else the zone's
+    offset, as the reference's examples show ("2024-07-12T12:50:33.000000Z", ".000000+02:00")."""
+    moment = (_EPOCH + timedelta(seconds=seconds)).astimezone(_zone(timezone))
+    text = moment.isoformat(timespec="microseconds")
+    return text[:-6] + "Z" if moment.tzinfo is UTC else text
+
+
+def _format(host: Host, seconds: Any, timezone: Any) -> str:
+    return format_seconds(want_number("time.format", "seconds", seconds), timezone)
+
+
+def parse_timestamp(function: str, arg: str, value: Any) -> float:
+    """Seconds since the epoch for RFC 3339 text `value`, argument `arg` of `function` (time.parse,
+    sys.sleep_until); an offset (or "Z") is required, as without one the moment is unknown."""
+    text = want(function, arg, value, str, "a string")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise WorkflowError.tagged(
+            VALUE_ERROR, f"{function}: {text!r} is not an RFC 3339 timestamp"
+        ) from None
+    if moment.tzinfo is None:
+        raise WorkflowError.tagged(VALUE_ERROR, f"{function}: {text!r} has no timezone offset")
+    return (moment - _EPOCH).total_seconds()
+
+
+def _parse(host: Host, value: Any) -> float:
+    return parse_timestamp("time.parse", "value", value)
+
+
+FUNCTIONS = (
+    pure("time.format", _format, Param("seconds"), Param("timezone", None)),
+    pure("time.parse", _parse, Param("value")),
+)

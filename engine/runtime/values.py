@@ -1,0 +1,216 @@
+"""Workflows runtime values as Python objects, and the rules every module shares.
+
+A Workflows value is None (null), bool, int, float (double), str, bytes, list
+or dict (map with string keys), plus `FunctionRef` for a function used as a
+value (a retry predicate). Python's own rules differ in ways a workflow would
+notice (True == 1, unbounded ints, "a" + 1 errors differently), so equality,
+ordering, integer bounds and string conversion live here, once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+from approvals.engine.runtime.errors import TYPE_ERROR, VALUE_ERROR, WorkflowError, describe
+
+# "Integer (64 bit, signed)" -- Workflows data types (reference/syntax/datatypes).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+class FunctionRef:
+    """A standard library function or a subworkflow named as a value.
+
+    `predicate: ${http.default_retry_predicate}` evaluates to one of these; the
+    interpreter calls it through `Context.call(name, [error])`.
+
+    Written out rather than a frozen dataclass, whose creation the CLI's start would pay
+    for (see `parser`), and not a NamedTuple: a Workflows value must not be a tuple, which
+    the JSON encoders would take for a list.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"FunctionRef is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"FunctionRef is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return other.name == self.name if type(other) is FunctionRef else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.name,))
+
+    def __repr__(self) -> str:
+        return f"FunctionRef(name={self.name!r})"
+
+
+def check_int(n: int) -> int:
+    """`n` if it fits in a signed 64-bit integer, else a ValueError-tagged error."""
+    if INT64_MIN <= n <= INT64_MAX:
+        return n
+    raise WorkflowError.tagged(VALUE_ERROR, f"integer overflow: {n} is outside the 64-bit signed range")
+
+
+def is_number(v: Any) -> bool:
+    """int or float, but not bool (a Python bool is an int; a Workflows boolean is not a number)."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def type_name(v: Any) -> str:
+    """The name get_type() returns for `v`."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "double"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, bytes):
+        return "bytes"
+    if isinstance(v, list):
+        return "list"
+    if isinstance(v, dict):
+        return "map"
+    if isinstance(v, FunctionRef):
+        return "function"
+    raise TypeError(f"not a Workflows value: {v!r}")
+
+
+def format_double(x: float) -> str:
+    """Shortest text that reads back as `x` (the docs show sys.now() as "1635892223.4459958")."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return repr(x)
+
+
+def stringify(v: Any) -> str:
+    """What string() returns: it accepts "integer, double, or boolean" (expression helpers).
+
+    Strings pass through unchanged; anything else is a TypeError.
+    """
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return format_double(v)
+    raise WorkflowError.tagged(TYPE_ERROR, f"cannot convert {type_name(v)} to string")
+
+
+def equals(a: Any, b: Any) -> bool:
+    """`==`: numbers compare by value across int and double; other types never equal each other."""
+    if is_number(a) and is_number(b):
+        return a == b
+    if type_name(a) != type_name(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(equals(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(equals(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def compare(a: Any, b: Any) -> int:
+    """-1, 0 or 1 for `<`-style operators: numbers with numbers, strings with strings.
+
+    Any other pairing is a TypeError, as comparing incompatible types is in Workflows.
+    """
+    if (is_number(a) and is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
+        return (a > b) - (a < b)
+    raise WorkflowError.tagged(TYPE_ERROR, f"cannot compare {type_name(a)} with {type_name(b)}")
+
+
+def copy_value(v: Any) -> Any:
+    """A deep copy of lists and maps, so that assigning a value never aliases it."""
+    if isinstance(v, list):
+        return [copy_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: copy_value(x) for k, x in v.items()}
+    return v
+
+
+def to_json(v: Any) -> Any:
+    """A JSON-serialisable copy of `v`.
+
+    json.encode raises "ValueError If the input contains types that cannot be
+    JSON-encoded. Examples of such types include callable and bytes."
+    """
+    if v is None or isinstance(v, bool | int | str):
+        return v
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            raise WorkflowError.tagged(VALUE_ERROR, f"cannot JSON-encode {format_double(v)}")
+        return v
+    if isinstance(v, list):
+        return [to_json(x) for x in v]
+    if isinstance(v, dict):
+        return {k: to_json(x) for k, x in v.items()}
+    raise WorkflowError.tagged(VALUE_ERROR, f"cannot JSON-encode a {type_name(v)} value")
+
+
+def json_text(value: Any, *, ensure_ascii: bool = True) -> str:
+    """A Workflows value as the JSON text the API carries in argument/result/payload.
+
+    ``ensure_ascii=False`` keeps non-ASCII text readable, for a person reading a log line.
+    """
+    try:
+        return json.dumps(to_json(value), ensure_ascii=ensure_ascii)
+    except WorkflowError:
+        return json.dumps(describe(value), ensure_ascii=ensure_ascii)
+
+
+def from_json(obj: Any) -> Any:
+    """A Workflows value from decoded JSON: integers stay integers, within 64 bits."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | float):
+        return obj
+    if isinstance(obj, int):
+        return check_int(obj)
+    if isinstance(obj, list):
+        return [from_json(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): from_json(x) for k, x in obj.items()}
+    raise TypeError(f"not a JSON value: {obj!r}")
+
+
+def json_size(v: Any) -> int:
+    """The bytes of `v` as compact JSON in UTF-8, the measure of the engine's memory limit.
+
+    Bytes count as their base64 text and a function value as its name: neither is JSON,
+    but both take room.
+    """
+    if v is None or v is True:
+        return 4
+    if v is False:
+        return 5
+    # Numbers, the commonest values, skip the encoder; a double is written as the encoder
+    # writes it (NaN and Infinity included), so a number counts the same alone or in a list.
+    if isinstance(v, int):
+        return len(repr(v))
+    if isinstance(v, float):
+        return len(format_double(v))
+    return len(_SIZE_ENCODER.encode(v).encode("utf-8", "surrogatepass"))
+
+
+def _size_stand_in(v: Any) -> str:
+    if isinstance(v, bytes):
+        return base64.b64encode(v).decode()
+    return v.name if isinstance(v, FunctionRef) else repr(v)
+
+
+_SIZE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_size_stand_in)
