@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
+from typing import Any
 
 from approvals.engine.language.definition import Program, parse
+from approvals.engine.language.parser import source_value
+from approvals.engine.language.queries import CallSite
 from approvals.workflow_templates import Template, load_template, render
 
 PLATFORM_ENV = {
@@ -39,3 +42,8 @@ def render_with_defaults(template: Template) -> str:
 def rendered_workflow(name: str) -> Program:
     """A catalog template rendered with defaults, read back by the engine as it would deploy it."""
     return parse(render_with_defaults(load_template(name)), f"{name}.yaml")
+
+
+def args_of(site: CallSite) -> dict[str, Any]:
+    """A call's arguments as written in the YAML (expressions as their `${...}` text)."""
+    return {name: source_value(value) for name, value in (site.call.args or {}).items()}

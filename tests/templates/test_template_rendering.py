@@ -31,6 +31,7 @@ from approvals.workflow_templates import available_templates, load_template, ren
 from tests.templates.examples import (
     PLATFORM_ENV,
     REQUIRED_PARAMS,
+    args_of,
     render_with_defaults,
     rendered_workflow,
 )
@@ -41,11 +42,6 @@ TEMPLATES = available_templates()
 def calls(of: Program | Subworkflow, target: str) -> list[CallSite]:
     """Every call step to target."""
     return [site for site in queries.calls(of) if site.call.function == target]
-
-
-def args_of(site: CallSite) -> dict[str, Any]:
-    """A call's arguments as written in the YAML (expressions as their `${...}` text)."""
-    return {name: source_value(value) for name, value in (site.call.args or {}).items()}
 
 
 def steps(of: Subworkflow) -> list[Site]:
