@@ -13,7 +13,7 @@ from pulumi_policy import (
 )
 
 from approvals.engine.language.definition import Assign, parse
-from approvals.engine.language.parser import Call, Compiled, Const, Expression, Literal, Name
+from approvals.engine.language.parser import Binary, Call, Compiled, Const, Expression, Literal, Name
 from approvals.engine.language.queries import GET_ENV, CallSite, calls, reads, sites
 
 from .firestore_rules import Rule, rules, ruleset_sources
@@ -22,6 +22,12 @@ from .resource_types import RULESET, WORKFLOW
 from .values import UNKNOWN, Unchecked, read_known
 
 CREATE_CALLBACK = "events.create_callback_endpoint"
+# The step library's path to a template's own collection: under the extensions collection.
+TEMPLATE_COLLECTION = "template_collection"
+EXTENSIONS_PATH = Expression(
+    Call(GET_ENV, (Literal("APPROVALS_EXTENSIONS_COLLECTION"),)),
+    '${sys.get_env("APPROVALS_EXTENSIONS_COLLECTION")}',
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,8 @@ def callback_writes(source: str, env: Mapping[str, Any]) -> list[CallbackWrite]:
 
     Variables are per subworkflow, as in Workflows. A collection is a literal, a
     `sys.get_env("NAME")` (resolved through the workflow's user env vars), or a
-    variable assigned from one of those. A ValueError (DefinitionError) for an invalid source.
+    variable assigned from one of those or from the library's template_collection; of `a + b`,
+    `a` names it. A ValueError (DefinitionError) for an invalid source.
     """
     program = parse(source, "sourceContents", strict=False)
     writes = []
@@ -54,6 +61,11 @@ def callback_writes(source: str, env: Mapping[str, Any]) -> list[CallbackWrite]:
             for assignment in site.action.assignments
         }
         steps = list(calls(subworkflow))
+        assigned |= {
+            site.call.result.name: EXTENSIONS_PATH
+            for site in steps
+            if site.call.function == TEMPLATE_COLLECTION and site.call.result is not None
+        }
         urls = {
             f"{site.call.result.name}.url"
             for site in steps
@@ -85,6 +97,11 @@ def resolve(
             return found if isinstance(found, str) else None
         case Expression(expr=Name(name=name)) if name in assigned:
             return resolve(assigned[name], assigned, env, depth - 1)
+        case Expression(expr=Literal(value=str() as literal)):
+            return literal
+        case Expression(expr=Binary(op="+", left=left), text=text):
+            # The rules care for the top collection only, which the leftmost part names.
+            return resolve(Expression(left, text), assigned, env, depth - 1)
     return None
 
 

@@ -270,6 +270,22 @@ PUBLISH_TO_TEMPLATE_COLLECTION = """\
             url: ${callback.url}
 """
 
+# The same, through the step library's path to a template's own collection.
+PUBLISH_TO_OWN_TEMPLATE_COLLECTION = """\
+    - locate_mine:
+        call: template_collection
+        args:
+          name: "notes"
+        result: notes
+    - publish_callback:
+        call: firestore_create_document
+        args:
+          collection: ${notes}
+          document_id: ${input.request_id}
+          values:
+            url: ${callback.url}
+"""
+
 PUBLISH_TO_REQUESTS_VIA_ENV = """\
     - read_target:
         assign:
@@ -509,6 +525,12 @@ BAD_PROGRAMS: tuple[BadProgram, ...] = (
         "callback-url-not-client-readable",
         own_template_workflow(publish=PUBLISH_TO_TEMPLATE_COLLECTION),
         ("approval_extensions/translation-validation/translations",),
+    ),
+    BadProgram(
+        "callback-url-in-readable-template-collection",
+        "callback-url-not-client-readable",
+        own_template_workflow(publish=PUBLISH_TO_OWN_TEMPLATE_COLLECTION),
+        ("approval_extensions",),
     ),
     BadProgram(
         "callback-url-in-readable-collection-from-env",
