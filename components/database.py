@@ -63,7 +63,15 @@ def firestore_rules(collections: Collections) -> str:
     return f"""rules_version = '2';
 service cloud.firestore {{
   match /databases/{{database}}/documents {{
-    function signedIn() {{
+{_rule_functions(collections)}
+{_collection_rules(collections)}  }}
+}}
+"""
+
+
+def _rule_functions(collections: Collections) -> str:
+    """Who the caller is, and what they may read of a request."""
+    return f"""    function signedIn() {{
       return request.auth != null && request.auth.token.email_verified == true;
     }}
     function caller() {{
@@ -93,8 +101,12 @@ service cloud.firestore {{
     function extensionOf(workflow) {{
       return get(/databases/$(database)/documents/{collections.extensions}/$(workflow)).data;
     }}
+"""
 
-    // Approval requests. Their votes subcollection matches no rule: clients see
+
+def _collection_rules(collections: Collections) -> str:
+    """One match per collection clients may read; every other collection matches none."""
+    return f"""    // Approval requests. Their votes subcollection matches no rule: clients see
     // the tally on the request, which names the voters unless the request's
     // votes_visible is after_decision (then counts only, until it is decided).
     match /{collections.requests}/{{requestId}} {{
@@ -138,8 +150,6 @@ service cloud.firestore {{
         allow write: if false;
       }}
     }}
-  }}
-}}
 """
 
 
