@@ -34,20 +34,12 @@ from approvals.functions.common.contract import (
 from approvals.policies.firestore_rules import rules
 from approvals.testing import Graph, capture_program
 from approvals.workflow_templates import available_templates, load_template, render
+from approvals.workflow_templates.renderer import BUILTIN_ENV_VARS
 from tests.templates.examples import PLATFORM_ENV, args_of, rendered_workflow
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTIONS = REPO / "functions"
 WEB = REPO / "web"
-# What Workflows itself sets on every execution.
-BUILT_IN_ENV = {
-    "GOOGLE_CLOUD_PROJECT_ID",
-    "GOOGLE_CLOUD_PROJECT_NUMBER",
-    "GOOGLE_CLOUD_LOCATION",
-    "GOOGLE_CLOUD_WORKFLOW_ID",
-    "GOOGLE_CLOUD_WORKFLOW_REVISION_ID",
-    "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID",
-}
 APPROVAL_TEMPLATE_TYPE = "approvals:index:ApprovalWorkflow"
 
 
@@ -90,7 +82,7 @@ def test_the_template_examples_set_what_the_platform_sets() -> None:
 @pytest.mark.parametrize("name", available_templates())
 def test_templates_read_only_declared_env_vars(name: str) -> None:
     template = load_template(name)
-    allowed = WORKFLOW_ENV | set(template.params) | BUILT_IN_ENV
+    allowed = WORKFLOW_ENV | set(template.params) | BUILTIN_ENV_VARS
     program = rendered_workflow(name)
     read = {r.name for r in queries.env_reads(program)}
     assert None not in read, "an env var name must be a constant"

@@ -7,29 +7,15 @@ prod); it runs on its own, so this module has a stack of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from approvals.emulator.firestore import FirestoreEmulator
-from approvals.emulator.pubsub import PubSubEmulator
-from approvals.emulator.stack import LocalStack
 from tests.e2e.stack_client import Client, poll
-from tests.support.stacks import dev_stack
+from tests.support.stacks import stack_configured
 
 REQUESTER = "rita@example.com"
 ALICE = "alice@example.com"
 
 
-@pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory,
-    firestore_emulator: FirestoreEmulator,
-    pubsub_emulator: PubSubEmulator,
-) -> Iterator[LocalStack]:
-    auto = {"approvals:mode": "auto"}
-    with dev_stack(tmp_path_factory.mktemp("auto"), firestore_emulator, pubsub_emulator, auto) as running:
-        yield running
+# Every workflow approved at once by the bot: allowed in dev, never in prod.
+stack = stack_configured({"approvals:mode": "auto"})
 
 
 def test_a_request_is_approved_by_the_bot_at_once_and_audited(client: Client) -> None:

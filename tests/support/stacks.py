@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -54,6 +54,23 @@ def running_dev_stack(
 
 # Started once per module and stopped at its end (tests/security shares one per package).
 stack = pytest.fixture(scope="module", name="stack")(running_dev_stack)
+
+
+def stack_configured(config: Mapping[str, str]) -> Callable[..., Iterator[LocalStack]]:
+    """A module's `stack` fixture: the dev stack with `config` over Pulumi.dev.yaml's."""
+
+    @pytest.fixture(scope="module", name="stack")
+    def configured(
+        tmp_path_factory: pytest.TempPathFactory,
+        firestore_emulator: FirestoreEmulator,
+        pubsub_emulator: PubSubEmulator,
+    ) -> Iterator[LocalStack]:
+        with dev_stack(
+            tmp_path_factory.mktemp("stack"), firestore_emulator, pubsub_emulator, config
+        ) as running:
+            yield running
+
+    return configured
 
 
 @pytest.fixture

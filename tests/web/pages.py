@@ -33,3 +33,14 @@ def decided(page: Page, subject: str, status: str) -> None:
     expect(pending(page).get_by_role("article", name=subject, exact=True)).to_have_count(0)
     expect(page.get_by_role("heading", name="History", exact=True)).to_be_visible()
     expect(page.get_by_role("article", name=subject, exact=True)).to_contain_text(f"Status: {status}")
+
+
+def translate(page: Page, text: str) -> tuple[str, Locator]:
+    """Ask for `text`'s translation in the Translate panel and see it arrive: (request id, the result)."""
+    page.get_by_label("Text to translate", exact=True).fill(text)
+    with page.expect_response("**/api/start") as started:
+        page.get_by_role("button", name="Translate", exact=True).click()
+    translation = page.get_by_role("region", name="Translation", exact=True)
+    # The local translator marks the text instead of translating it.
+    expect(translation).to_contain_text(f"[local translation en→fr] {text}")
+    return started.value.json()["request_id"], translation

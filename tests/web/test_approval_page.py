@@ -21,7 +21,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.stack_client import Client, Started
 from tests.support import seed
-from tests.web.pages import decided, fresh, pending, sign_in, sign_out
+from tests.web.pages import decided, fresh, pending, sign_in, sign_out, translate
 
 ALICE = "alice@example.com"  # validates translations, approves expenses
 REQUESTER = "carol@example.com"  # asks, approves nothing
@@ -191,14 +191,7 @@ def test_translate_then_another_approver_validates(page: Page, client: Client) -
     one's own request, bob validates it and the page shows the outcome."""
     text = fresh("Good morning")
     sign_in(page, ALICE)
-    page.get_by_label("Text to translate", exact=True).fill(text)
-    with page.expect_response("**/api/start") as started:
-        page.get_by_role("button", name="Translate", exact=True).click()
-    request_id = started.value.json()["request_id"]
-
-    translation = page.get_by_role("region", name="Translation", exact=True)
-    # The local translator marks the text instead of translating it.
-    expect(translation).to_contain_text(f"[local translation en→fr] {text}")
+    request_id, translation = translate(page, text)
     expect(translation).to_contain_text("Validation: pending (another approver validates it)")
     expect(page.get_by_role("button", name="Validate", exact=True)).to_have_count(0)
 

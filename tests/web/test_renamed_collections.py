@@ -5,19 +5,13 @@ the page's config.json, and nothing lands in a collection of the default names."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from google.cloud import firestore
 from playwright.sync_api import Page, expect
 
-from approvals.emulator.firestore import FirestoreEmulator
-from approvals.emulator.pubsub import PubSubEmulator
-from approvals.emulator.stack import LocalStack
 from approvals.functions.common.contract import COLLECTIONS
-from tests.support.stacks import dev_stack
-from tests.web.pages import decided, fresh, pending, sign_in, sign_out
+from tests.support.stacks import stack_configured
+from tests.web.pages import decided, fresh, pending, sign_in, sign_out, translate
 
 RENAMED = {key: f"team_{key}" for key in COLLECTIONS}
 ALICE, BOB = "alice@example.com", "bob@example.com"  # both validate translations in the dev stack
@@ -25,27 +19,13 @@ SUBJECT = "Validate the en to fr translation"
 WORKFLOW = "translation-validation"
 
 
-@pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory,
-    firestore_emulator: FirestoreEmulator,
-    pubsub_emulator: PubSubEmulator,
-) -> Iterator[LocalStack]:
-    config = {"approvals:collections": json.dumps(RENAMED)}
-    state = Path(tmp_path_factory.mktemp("renamed-stack"))
-    with dev_stack(state, firestore_emulator, pubsub_emulator, config=config) as running:
-        yield running
+stack = stack_configured({"approvals:collections": json.dumps(RENAMED)})
 
 
 def test_a_translation_runs_through_the_page_in_renamed_collections(page: Page, db: firestore.Client) -> None:
     text = fresh("Good evening")
     sign_in(page, ALICE)
-    page.get_by_label("Text to translate", exact=True).fill(text)
-    with page.expect_response("**/api/start") as started:
-        page.get_by_role("button", name="Translate", exact=True).click()
-    request_id = started.value.json()["request_id"]
-    translation = page.get_by_role("region", name="Translation", exact=True)
-    expect(translation).to_contain_text(f"[local translation en→fr] {text}")
+    request_id, translation = translate(page, text)
     expect(translation).to_contain_text("Validation: pending")
 
     sign_out(page)
