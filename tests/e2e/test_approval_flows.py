@@ -251,20 +251,21 @@ def test_an_approver_decides(client: Client, flow: Flow, outcome: str) -> None:
 
 
 def test_the_requester_sees_the_validated_translation(client: Client) -> None:
-    """The seed's translations/{execution} document, readable by whoever asked."""
+    """The seed's translation document, kept under the workflow's extension: readable by whoever asked."""
     started, _ = start(client, TRANSLATION)
 
     decide(client, ALICE, started.request_id, "approved")
 
     assert client.result(started.execution)["approved"] is True
-    assert client.document(REQUESTER, f"translations/{started.execution_id}") == {
+    translation = f"approval_extensions/translation-validation/translations/{started.execution_id}"
+    assert client.document(REQUESTER, translation) == {
         "text": "Hello",
         "translation": TRANSLATED,
         "approved": True,
         "requester": REQUESTER,
         "request_id": started.request_id,
     }
-    assert client.read_document(STRANGER, f"translations/{started.execution_id}").status_code == 403
+    assert client.read_document(STRANGER, translation).status_code == 403
 
 
 @FLOWS

@@ -38,6 +38,10 @@ HOUR = 3600  # how long an approver takes to decide, so that every event has its
 REQUEST_ID = "r1"
 REQUESTER = "bob@example.com"
 APPROVERS = json.loads(PLATFORM_ENV["APPROVERS"])
+# translation_validation's own collection, under the workflow's extension document.
+TRANSLATIONS = "/".join(
+    (PLATFORM_ENV["APPROVALS_EXTENSIONS_COLLECTION"], PLATFORM_ENV["APPROVAL_WORKFLOW_KEY"], "translations")
+)
 APPROVER_GROUPS = ["reviewers"]  # the NAMEs of APPROVERS' group:NAME entries
 FINANCE_APPROVERS = ["cfo@example.com"]
 OIDC_TOKEN = "workflow-oidc-token"
@@ -259,7 +263,7 @@ class Approvals:
 
     def assert_callback_url_private(self, url: str) -> None:
         """Whoever holds the URL can decide: only approval_callbacks may hold it."""
-        for collection in ("approval_requests", "approval_audit", "translations"):
+        for collection in ("approval_requests", "approval_audit", TRANSLATIONS):
             for snapshot in self.db.collection(collection).stream():
                 assert url not in repr(snapshot.to_dict()), (
                     f"{collection}/{snapshot.id} leaks the callback URL"
@@ -330,7 +334,7 @@ def approvals(
 
 @PATHS
 def test_translation_validation(approvals: Approvals, decision: Decision | None) -> None:
-    """The translation waits for validation; translations/{execution} records whether it was approved."""
+    """The translation waits for validation; its translations document records whether it was approved."""
     translated = "[local translation en→fr] Hello"
     execution_id = approvals.start("translation_validation", {"text": "Hello"})
     pending = approvals.pending(
@@ -354,7 +358,7 @@ def test_translation_validation(approvals: Approvals, decision: Decision | None)
         "translation": translated,
         "approved": approved,
     }
-    assert approvals.document("translations", execution_id) == {
+    assert approvals.document(TRANSLATIONS, execution_id) == {
         "text": "Hello",
         "translation": translated,
         "approved": approved,
