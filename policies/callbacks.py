@@ -78,31 +78,53 @@ def callback_writes(source: str, env: Mapping[str, Any]) -> list[CallbackWrite]:
             if site.call.function == CREATE_CALLBACK or not args:
                 continue
             if any(mentions(value, urls) for value in args.values()):
-                named = args.get("collection", args.get("collectionId"))
-                writes.append(CallbackWrite(site, resolve(named, assigned, env)))
+                writes.append(CallbackWrite(site, written_collection(args, assigned, env)))
     return writes
 
 
-def resolve(
-    value: Compiled | None, assigned: Mapping[str, Compiled], env: Mapping[str, Any], depth: int = 5
+def written_collection(
+    args: Mapping[str, Compiled], assigned: Mapping[str, Compiled], env: Mapping[str, Any]
 ) -> str | None:
-    """A collection's value, when a literal, an env var or a variable says it."""
+    """The top-level collection a write lands in, when the policy can tell.
+
+    The library's writes name a `collection` (a path: `a/doc/b` lands under `a`); the
+    Firestore connector's a `parent` (`.../documents` or `.../documents/a/doc`) and a
+    `collectionId`.
+    """
+    if "parent" in args:
+        _, root, below = resolve(args["parent"], assigned, env).partition("/documents/")
+        if root and below.strip("/"):
+            return _top(below)
+    named = args.get("collection", args.get("collectionId"))
+    return None if named is None else _top(resolve(named, assigned, env))
+
+
+def _top(path: str) -> str | None:
+    top = path.strip("/").split("/")[0]
+    return None if not top or UNKNOWN_PART in top else top
+
+
+# Stands for a part of a string the policy cannot work out.
+UNKNOWN_PART = "\0"
+
+
+def resolve(value: Compiled, assigned: Mapping[str, Compiled], env: Mapping[str, Any], depth: int = 5) -> str:
+    """A string's value as far as literals, env vars, variables (`depth` deep) and `+` say it; UNKNOWN_PART
+    for the rest."""
     if depth == 0:
-        return None
+        return UNKNOWN_PART
     match value:
-        case Const(value=str() as literal):
+        case Const(value=str() as literal) | Expression(expr=Literal(value=str() as literal)):
             return literal
         case Expression(expr=Call(name=name, args=(Literal(value=str() as variable),))) if name == GET_ENV:
             found = env.get(variable)
-            return found if isinstance(found, str) else None
+            return found if isinstance(found, str) else UNKNOWN_PART
         case Expression(expr=Name(name=name)) if name in assigned:
             return resolve(assigned[name], assigned, env, depth - 1)
-        case Expression(expr=Literal(value=str() as literal)):
-            return literal
-        case Expression(expr=Binary(op="+", left=left), text=text):
-            # The rules care for the top collection only, which the leftmost part names.
-            return resolve(Expression(left, text), assigned, env, depth - 1)
-    return None
+        case Expression(expr=Binary(op="+", left=left, right=right), text=text):
+            parts = (Expression(left, text), Expression(right, text))
+            return "".join(resolve(part, assigned, env, depth) for part in parts)
+    return UNKNOWN_PART
 
 
 def readable_rules(resources: list[PolicyResource], unchecked: Unchecked) -> list[Rule]:
@@ -121,9 +143,8 @@ def readable_rules(resources: list[PolicyResource], unchecked: Unchecked) -> lis
 
 
 def covers(rule: Rule, collection: str) -> bool:
-    """Whether the rule reads in `collection`, a top-level one or a path under one (`a/doc/b`)."""
-    top = collection.strip("/").split("/")[0]
-    return rule.collection is not None and (rule.collection == top or rule.collection.startswith("{"))
+    """Whether the rule reads in the top-level `collection` (or in any, for a wildcard)."""
+    return rule.collection is not None and (rule.collection == collection or rule.collection.startswith("{"))
 
 
 def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:

@@ -286,6 +286,25 @@ PUBLISH_TO_OWN_TEMPLATE_COLLECTION = """\
             url: ${callback.url}
 """
 
+# The same, through the Firestore connector: the collection is under its parent.
+PUBLISH_UNDER_AN_EXTENSION_VIA_CONNECTOR = """\
+    - locate_parent:
+        assign:
+          - project: ${"projects/" + sys.get_env("GOOGLE_CLOUD_PROJECT_ID")}
+          - documents: ${project + "/databases/(default)/documents/"}
+          - parent: ${documents + sys.get_env("APPROVALS_EXTENSIONS_COLLECTION") + "/own-callback"}
+    - publish_callback:
+        call: googleapis.firestore.v1.projects.databases.documents.createDocument
+        args:
+          parent: ${parent}
+          collectionId: "notes"
+          documentId: ${input.request_id}
+          body:
+            fields:
+              url:
+                stringValue: ${callback.url}
+"""
+
 PUBLISH_TO_REQUESTS_VIA_ENV = """\
     - read_target:
         assign:
@@ -524,12 +543,18 @@ BAD_PROGRAMS: tuple[BadProgram, ...] = (
         "callback-url-in-readable-literal-collection",
         "callback-url-not-client-readable",
         own_template_workflow(publish=PUBLISH_TO_TEMPLATE_COLLECTION),
-        ("approval_extensions/translation-validation/translations",),
+        ("approval_extensions",),
     ),
     BadProgram(
         "callback-url-in-readable-template-collection",
         "callback-url-not-client-readable",
         own_template_workflow(publish=PUBLISH_TO_OWN_TEMPLATE_COLLECTION),
+        ("approval_extensions",),
+    ),
+    BadProgram(
+        "callback-url-under-a-readable-parent",
+        "callback-url-not-client-readable",
+        own_template_workflow(publish=PUBLISH_UNDER_AN_EXTENSION_VIA_CONNECTOR),
         ("approval_extensions",),
     ),
     BadProgram(
