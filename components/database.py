@@ -7,7 +7,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from .errors import InvalidArgumentError
-from .functions.common.contract import COLLECTIONS
+from .functions.common.contract import COLLECTIONS, PLAIN_COLLECTION_NAME
 
 DEFAULT_DATABASE = "(default)"
 
@@ -41,7 +41,30 @@ class Collections:
         unknown = sorted(set(names) - set(COLLECTIONS))
         if unknown:
             raise InvalidArgumentError(argument, f"unknown collections {unknown}", ", ".join(COLLECTIONS))
-        return cls(**names)
+        collections = cls(**names)
+        collections.check(argument)
+        return collections
+
+    @classmethod
+    def prefixed(cls, prefix: str) -> "Collections":
+        """Every collection renamed `<prefix><key>`: what two platforms sharing one database need,
+        as the membership and extension documents of one would otherwise grant access to the other's."""
+        collections = cls(**{key: f"{prefix}{key}" for key in COLLECTIONS})
+        collections.check("prefix")
+        return collections
+
+    def check(self, argument: str) -> None:
+        """Raise unless the names are distinct and plain: they are pasted into the security rules,
+        where `{x}` would be a wildcard over every collection."""
+        names = list(self.names().values())
+        odd = [n for n in names if not (isinstance(n, str) and PLAIN_COLLECTION_NAME.fullmatch(n))]
+        if odd:
+            raise InvalidArgumentError(
+                argument, f"{odd} cannot name collections", "letters, digits, _ and -, up to 100, not __..."
+            )
+        shared = sorted({n for n in names if names.count(n) > 1})
+        if shared:
+            raise InvalidArgumentError(argument, f"{shared} would hold two of the platform's collections")
 
     def names(self) -> dict[str, str]:
         """Each collection's name by its contract key."""

@@ -169,11 +169,7 @@ class ApprovalPlatformArgs:
             )
         if not isinstance(self.collections, Collections):
             raise InvalidArgumentError(f"{arg}.collections", "must be a Collections instance")
-        names = list(self.collections.names().values())
-        if len(set(names)) != len(names) or not all(n and "/" not in n for n in names):
-            raise InvalidArgumentError(
-                f"{arg}.collections", f"{names} must be distinct, non-empty and contain no '/'"
-            )
+        self.collections.check(f"{arg}.collections")
         check_bool(f"{arg}.deletion_protection", self.deletion_protection)
         check_bool(f"{arg}.point_in_time_recovery", self.point_in_time_recovery)
         check_bool(f"{arg}.enable_apis", self.enable_apis)

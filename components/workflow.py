@@ -240,13 +240,6 @@ class ApprovalWorkflow(pulumi.ComponentResource):
     ) -> None:
         template = args.validate(name)
         platform = args.platform
-        # The rules let a requester read the template's collections: never one of the platform's.
-        taken = sorted(set(template.requester_collections) & set(platform.collections.names().values()))
-        if taken:
-            raise InvalidArgumentError(
-                "ApprovalWorkflowArgs.template",
-                f"template {template.name!r} keeps its documents in the platform's collections {taken}",
-            )
         env = self._environment(args, template, key=args.workflow_key or name)
         try:
             # The renderer checks names and text; a value known only at deploy

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from approvals.functions.common.contract import WORKFLOW_ENV
+from approvals.functions.common.contract import PLAIN_COLLECTION_NAME, WORKFLOW_ENV
 
 from .errors import TemplateError
 from .source import line_of, parse_yaml
@@ -229,8 +229,15 @@ def _template(name: str, entry: object, line: int) -> Template:
         services=_strings(entry.get("services"), fail, "services"),
         input_schema=MappingProxyType(_input_schema(entry.get("input_schema"), fail)),
         panel=_panel(entry.get("panel", False), fail),
-        requester_collections=_strings(entry.get("requester_collections"), fail, "requester_collections"),
+        requester_collections=_requester_collections(entry.get("requester_collections"), fail),
     )
+
+
+def _requester_collections(value: object, fail: _Fail) -> tuple[str, ...]:
+    names = _strings(value, fail, "requester_collections")
+    if len(set(names)) != len(names) or not all(PLAIN_COLLECTION_NAME.fullmatch(n) for n in names):
+        raise fail("requester_collections must be distinct names of letters, digits, _ and -")
+    return names
 
 
 def _panel(panel: object, fail: _Fail) -> bool:

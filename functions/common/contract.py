@@ -8,6 +8,7 @@ library only, so that both can.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -39,6 +40,9 @@ FUNCTION_ENV: frozenset[str] = frozenset(_CONTRACT["function_env"]) | {c.env for
 DOCUMENT_FIELDS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {kind: frozenset(fields) for kind, fields in _CONTRACT["documents"].items()}
 )
+PLAIN_COLLECTION_NAME = re.compile(r"(?!__)[A-Za-z0-9_-]{1,100}")
+"""A collection name the security rules can hold as written: `{x}` there would be a wildcard,
+and Firestore reserves names starting with __."""
 PAGE_CONFIG: frozenset[str] = frozenset(_CONTRACT["page_config"])
 PAGE_COLLECTIONS: tuple[str, ...] = tuple(_CONTRACT["page_collections"])
 """The collections the page reads, which its config names."""

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from google.cloud.firestore import DocumentSnapshot
 
 
-class UndeclaredFieldError(KeyError):
-    """Code read or wrote a field that the contract does not declare for that document."""
+class UndeclaredFieldError(RuntimeError):
+    """Code read or wrote a field that the contract does not declare for that document.
+
+    Not a KeyError: a caller that handles a missing field must not mistake a bug for one."""
 
 
 def check(kind: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:

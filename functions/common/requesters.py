@@ -125,7 +125,7 @@ def reserve(email: str, workflow_id: str, request_id: str, limit: int, now: date
         # directly (grant_invoke) finds none, and marks its request unverified.
         transaction.create(
             start_record(request_id),
-            {"requester": email, "workflow_id": workflow_id, "started_at": now},
+            documents.check("start", {"requester": email, "workflow_id": workflow_id, "started_at": now}),
         )
 
     firestore.run_transaction(

@@ -56,6 +56,34 @@ def test_collections_are_the_contracts_with_its_defaults_and_env_vars() -> None:
     assert renamed.requests == "team_requests" and renamed.audit == COLLECTIONS["audit"].default
 
 
+@pytest.mark.parametrize(
+    ("names", "problem"),
+    [
+        ({"requests": "{x}"}, r"\['\{x\}'\] cannot name collections"),
+        ({"requests": "__secret__"}, r"\['__secret__'\] cannot name collections"),
+        ({"requests": "approval_audit"}, r"\['approval_audit'\] would hold two of the platform's"),
+    ],
+)
+def test_a_collection_name_the_rules_cannot_hold_is_refused(names: dict[str, str], problem: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=rf"approvals:collections: {problem}"):
+        Collections.renamed(names, "approvals:collections")
+
+
+def test_prefixed_collections_rename_every_one() -> None:
+    names = Collections.prefixed("team_").names()
+    assert names == {key: f"team_{key}" for key in COLLECTIONS}
+
+
+def test_a_template_keeps_its_documents_only_in_its_requester_collections() -> None:
+    for name in available_templates():
+        located = {
+            args_of(site)["name"]
+            for site in queries.calls(rendered_workflow(name))
+            if site.call.function == "template_collection"
+        }
+        assert located <= set(load_template(name).requester_collections), name
+
+
 def test_renaming_an_unknown_collection_names_the_setting_and_the_known_ones() -> None:
     with pytest.raises(
         InvalidArgumentError, match=r"approvals:collections: unknown collections \['request'\]"
@@ -139,7 +167,8 @@ def test_the_rules_read_only_declared_request_and_audit_fields() -> None:
     }
     for rule in rules(text):
         kind = by_collection.get(rule.collection or "")
-        if kind and rule.path.count("/") <= 4:  # not the template documents under an extension
+        # /databases/{database}/documents/<collection>/{id}: not the template documents below.
+        if kind and len(rule.path.strip("/").split("/")) == 5:
             read = set(re.findall(r"resource\.data\.(\w+)", rule.condition or ""))
             assert read <= DOCUMENT_FIELDS[kind], (rule.path, sorted(read - DOCUMENT_FIELDS[kind]))
     request_reads = set(re.findall(r"approvalRequest\.(?:get\(')?(\w+)", text))
