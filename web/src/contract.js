@@ -3,14 +3,15 @@
 // write. A read of an undeclared field is reported on the console, where the browser
 // tests fail on it, instead of silently reading `undefined` forever.
 
-import contract from "../../functions/common/contract.json";
+// Only the documents: esbuild leaves the rest of the file (the functions' settings) out of the page.
+import { documents } from "../../functions/common/contract.json";
 
 // Not fields: the document id the store adds, and what the language itself looks up.
 const NOT_FIELDS = new Set(["id", "toJSON", "then"]);
 
 /** `document` as it is, watched for reads of fields the contract's `kind` does not declare. */
 export function checked(kind, document) {
-  const declared = new Set(contract.documents[kind]);
+  const declared = new Set(documents[kind]);
   return new Proxy(document, {
     get(target, property, receiver) {
       if (typeof property === "string" && !declared.has(property) && !NOT_FIELDS.has(property) && !(property in Object.prototype)) {

@@ -16,7 +16,7 @@ export const openStore = (db, names) => ({ db, names });
 export const OPEN_STATUSES = ["pending", "deciding"];
 export const CLOSED_STATUSES = ["approved", "rejected", "expired", "cancelled"];
 
-// How long a listen may go without a snapshot or an error before it is tried again.
+// How long a first listen may go without a snapshot or an error before it is tried again.
 const UNANSWERED_MS = 3000;
 
 // Firestore's limit on the values of an array-contains-any filter.
@@ -130,6 +130,7 @@ function watchUntilReadable(reference, onData) {
   let stop = () => {};
   let stopped = false;
   let delay = 250;
+  let patience = UNANSWERED_MS;
   const listen = () => {
     let answered = false;
     const retry = () => {
@@ -138,7 +139,12 @@ function watchUntilReadable(reference, onData) {
       setTimeout(() => !stopped && listen(), delay);
       delay = Math.min(delay * 2, 4000);
     };
-    const watchdog = setTimeout(() => !answered && retry(), UNANSWERED_MS);
+    // A slow connection gets longer each time, so that its answer can arrive at all.
+    const watchdog = setTimeout(() => {
+      if (answered) return;
+      patience = Math.min(patience * 2, 30000);
+      retry();
+    }, patience);
     stop = onSnapshot(
       reference,
       (snapshot) => {
