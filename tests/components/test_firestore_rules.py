@@ -122,6 +122,16 @@ def as_user(firestore_emulator: FirestoreEmulator, identity: IdentityProvider) -
         # What `pulumi up` stores from ApprovalPlatformArgs.groups: gina is in reviewers.
         f"approval_memberships/{GROUP_MEMBER}": {"groups": texts("reviewers")},
         f"approval_memberships/{APPROVER}": {"groups": texts("legal")},
+        # A translation workflow's extension, and the documents its template keeps for whoever asked.
+        "approval_extensions/translate": {
+            "template": text("translation_validation"),
+            "panel": {"booleanValue": True},
+            "requester_collections": texts("translations"),
+        },
+        "approval_extensions/translate/translations/x1": {"requester": text(REQUESTER), "text": text("Hi")},
+        "approval_extensions/translate/drafts/x1": {"requester": text(REQUESTER), "text": text("Hi")},
+        "approval_extensions/gone/translations/x1": {"requester": text(REQUESTER), "text": text("Hi")},
+        "approval_workflows/translate": {"requesters": text("[]")},
     }
     for path, fields in seed.items():
         firestore_emulator.write_document(path, fields, project=PROJECT)
@@ -224,8 +234,37 @@ def test_votes_used_links_and_callbacks_are_never_readable(as_user: dict[str, Cl
         assert as_user[email].get(path) == 403
 
 
+def test_a_template_document_is_read_by_whoever_asked_for_it_only(as_user: dict[str, Client]) -> None:
+    assert as_user[REQUESTER].get("approval_extensions/translate/translations/x1") == 200
+    for email in (APPROVER, STRANGER):
+        assert as_user[email].get("approval_extensions/translate/translations/x1") == 403
+    # Not one of the template's requester collections, or no extension (its workflow is gone).
+    assert as_user[REQUESTER].get("approval_extensions/translate/drafts/x1") == 403
+    assert as_user[REQUESTER].get("approval_extensions/gone/translations/x1") == 403
+
+
+def test_template_documents_are_never_listed(as_user: dict[str, Client]) -> None:
+    assert as_user[REQUESTER].query("translations") == 403
+
+
+def test_a_signed_in_user_lists_the_extensions_but_not_the_workflow_registry(
+    as_user: dict[str, Client],
+) -> None:
+    assert as_user[STRANGER].query("approval_extensions") == 200
+    assert as_user[STRANGER].get("approval_extensions/translate") == 200
+    assert as_user[APPROVER].get("approval_workflows/translate") == 403
+
+
 @pytest.mark.parametrize(
-    "collection", ["approval_audit", "approval_delegations", "approval_requests", "approval_memberships"]
+    "collection",
+    [
+        "approval_audit",
+        "approval_delegations",
+        "approval_requests",
+        "approval_memberships",
+        "approval_extensions",
+        "approval_extensions/translate/translations",
+    ],
 )
 def test_clients_write_nothing(as_user: dict[str, Client], collection: str) -> None:
     assert as_user[APPROVER].create(collection) == 403
