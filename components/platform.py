@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -20,6 +21,8 @@ from .function import INGRESS_SETTINGS, PythonFunction, PythonFunctionArgs, Secr
 from .groups import check_groups, membership_documents
 from .hosting import ApprovalHosting, Rewrite
 from .naming import custom_role_id, resource_id, service_account_id, workflow_path
+from .outputs import register_declared
+from .reference import PLATFORM_OUTPUT, PlatformReference, database_condition
 from .validation import (
     DOMAIN,
     FIRESTORE_LOCATION,
@@ -226,7 +229,105 @@ def firebase_web_config(project: str, app_id: str | None, config: gcp.firebase.G
     return json.dumps({key: value for key, value in fields.items() if value}, sort_keys=True)
 
 
-class ApprovalPlatform(pulumi.ComponentResource):
+# Each function's identity, and what the account is for (its description in IAM).
+IDENTITIES = {
+    "start": "Starts approval workflow executions.",
+    "decide": "Records approvers' votes and sends workflow callbacks.",
+    "cancel": "Cancels approval requests and their executions.",
+    "delegate": "Records approvers' delegations.",
+    "link": "Records votes cast through signed links and sends workflow callbacks.",
+    "notify": "Mails approvers and requesters about requests.",
+    "pusher": "Pushes approval events to the notify function.",
+    "timer": "Announces when approvers' delegations start and end.",
+    "web": "Serves the approval page; holds no roles.",
+    "build": "Builds the approval functions' containers.",
+}
+
+
+class PlatformOutputs:
+    """What an ApprovalPlatform hands out, declared once: its typed attributes and registered outputs."""
+
+    start_url: pulumi.Output[str]
+    decide_url: pulumi.Output[str]
+    cancel_url: pulumi.Output[str]
+    delegate_url: pulumi.Output[str]
+    link_url: pulumi.Output[str]
+    notify_url: pulumi.Output[str]
+    web_url: pulumi.Output[str]
+    site_url: pulumi.Output[str]
+    database_name: pulumi.Output[str]
+    events_topic_name: pulumi.Output[str]
+    """The full topic name, `projects/P/topics/T`: every request state change is published there."""
+    notify_subscription_name: pulumi.Output[str]
+    link_key_secret_id: pulumi.Output[str]
+    start_service_account_email: pulumi.Output[str]
+    decide_service_account_email: pulumi.Output[str]
+    cancel_service_account_email: pulumi.Output[str]
+    delegate_service_account_email: pulumi.Output[str]
+    link_service_account_email: pulumi.Output[str]
+    notify_service_account_email: pulumi.Output[str]
+    pusher_service_account_email: pulumi.Output[str]
+    timer_service_account_email: pulumi.Output[str]
+    delegation_timer_name: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class _LinkKey:
+    """The key that signs decision links, as the functions that read it take it."""
+
+    env: dict[str, SecretEnv]
+    access: dict[str, gcp.secretmanager.SecretIamMember]
+    """Each reader's access: Cloud Run checks it as it creates a revision, so the reader waits for it."""
+
+
+@dataclass(frozen=True)
+class _Functions:
+    """Builds the platform's functions, each from its folder, with what they all share."""
+
+    platform: "ApprovalPlatform"
+    args: ApprovalPlatformArgs
+    bucket: gcp.storage.Bucket
+    accounts: dict[str, gcp.serviceaccount.Account]
+    common_env: dict[str, pulumi.Input[str]]
+    depends_on: list[pulumi.Resource]
+
+    def build(
+        self,
+        role: str,
+        env: Mapping[str, pulumi.Input[str]],
+        secrets: Mapping[str, SecretEnv] | None = None,
+        after: Sequence[pulumi.Resource] = (),
+    ) -> PythonFunction:
+        args = self.args
+        return PythonFunction(
+            # Its Cloud Run service takes the same name, and Cloud Run takes 49 characters.
+            resource_id(self.platform.pulumi_resource_name, role, max_length=49),
+            PythonFunctionArgs(
+                source_dir=FUNCTIONS_DIR / role,
+                entry_point=role,
+                shared_dirs={
+                    "common": FUNCTIONS_DIR / "common",
+                    **({"static": WEB_DIST} if role == "web" else {}),
+                },
+                bucket=self.bucket,
+                service_account_email=self.accounts[role].email,
+                build_service_account=self.accounts["build"].id,
+                project=self.platform.project,
+                region=args.region,
+                environment={**self.common_env, **env},
+                secrets=secrets or {},
+                memory=args.function_memory,
+                min_instances=args.min_instances,
+                max_instances=args.max_instances,
+                ingress_settings=args.ingress_settings,
+                labels=self.platform.labels,
+                depends_on=[*self.depends_on, *after],
+            ),
+            opts=pulumi.ResourceOptions(parent=self.platform),
+        )
+
+
+class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
     """Firestore, the functions, hosting, notifications and their identities, once per environment."""
 
     project: str
@@ -237,31 +338,11 @@ class ApprovalPlatform(pulumi.ComponentResource):
     deletion_protection: bool
     labels: dict[str, str]
     apis: GoogleApis
-    database_name: pulumi.Output[str]
-    start_url: pulumi.Output[str]
-    decide_url: pulumi.Output[str]
-    cancel_url: pulumi.Output[str]
-    delegate_url: pulumi.Output[str]
-    link_url: pulumi.Output[str]
-    notify_url: pulumi.Output[str]
-    web_url: pulumi.Output[str]
-    site_url: pulumi.Output[str]
     sign_in_config: gcp.identityplatform.Config | None
     """Firebase Auth's settings, with the domains it accepts sign-ins from; None when not managed."""
-    start_service_account_email: pulumi.Output[str]
-    decide_service_account_email: pulumi.Output[str]
-    cancel_service_account_email: pulumi.Output[str]
-    delegate_service_account_email: pulumi.Output[str]
-    link_service_account_email: pulumi.Output[str]
-    notify_service_account_email: pulumi.Output[str]
-    pusher_service_account_email: pulumi.Output[str]
-    timer_service_account_email: pulumi.Output[str]
     delegation_timer: gcp.workflows.Workflow
     """Started by the delegate function for each delegation; notify restamps requests when it fires."""
-    delegation_timer_name: pulumi.Output[str]
     events_topic: gcp.pubsub.Topic
-    events_topic_name: pulumi.Output[str]
-    """The full topic name, `projects/P/topics/T`: every request state change is published there."""
     notify_subscription: gcp.pubsub.Subscription
     link_key_secret: gcp.secretmanager.Secret
     """Holds the key that signs decision links; only the link and notify functions may read it."""
@@ -289,31 +370,11 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self.labels = {"app": "approvals", "managed-by": "pulumi", **args.labels}
         self.apis = GoogleApis(project, self, args.enable_apis)
         self._custom_roles: dict[str, gcp.projects.IAMCustomRole] = {}
+        self._reference: PlatformReference | None = None
+        self._database_condition: pulumi.Output[str] | None = None
         platform_apis = self.apis.require(*PLATFORM_APIS)
 
-        self._db = ApprovalDatabase(
-            f"{name}-firestore",
-            project=project,
-            location=args.firestore_location or args.region,
-            database_id=args.database_id,
-            existing=args.database,
-            collections=args.collections,
-            point_in_time_recovery=args.point_in_time_recovery,
-            deletion_protection=args.deletion_protection,
-            depends_on=platform_apis,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.database_name = self._db.database_name
-        # ID tokens carry no groups: the functions and the rules look members up in these documents.
-        membership_documents(
-            name,
-            project=project,
-            database=self.database_name,
-            collection=args.collections.memberships,
-            groups=groups,
-            parent=self,
-        )
-
+        self._db = self._database(name, args, platform_apis)
         self.events_topic = gcp.pubsub.Topic(
             f"{name}-approval-events",
             name=resource_id(name, "approval-events", max_length=255),
@@ -321,49 +382,138 @@ class ApprovalPlatform(pulumi.ComponentResource):
             labels=self.labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
         )
-        self.events_topic_name = pulumi.Output.concat(
-            "projects/", project, "/topics/", self.events_topic.name
+        events_topic_name = pulumi.Output.concat("projects/", project, "/topics/", self.events_topic.name)
+        accounts = self._identities(name, args)
+        build_grants = self._grant_function_roles(name, accounts)
+        link_key = self._link_key(name, accounts, platform_apis)
+        bucket = args.source_bucket or self._source_bucket(name, args, platform_apis)
+        firebase_project = args.firebase_project_id or project
+        in_firebase = [*platform_apis, firebase.add_firebase(name, project, platform_apis, self)]
+        web_config = self._web_config(name, args, firebase_project, in_firebase)
+        functions = _Functions(
+            self,
+            args,
+            bucket,
+            accounts,
+            common_env={
+                "GOOGLE_CLOUD_PROJECT": project,
+                "APPROVALS_DATABASE": self._db.database_name,
+                "FIREBASE_PROJECT_ID": firebase_project,
+            },
+            depends_on=[
+                *platform_apis,
+                iam.propagated(f"{name}-build-grants-propagation", build_grants, self),
+            ],
+        )
+        self.delegation_timer = self._delegation_timer(
+            name, accounts["timer"], args.region, events_topic_name, platform_apis
+        )
+        delegation_timer_name = workflow_path(project, args.region, self.delegation_timer.name)
+        hosted = self._hosted_functions(functions, link_key, events_topic_name, delegation_timer_name)
+        web = functions.build("web", {"FIREBASE_WEB_CONFIG": web_config})
+        # Hosting must reach these; each checks an ID token (or a signed link) on every call.
+        for hosted_function in (*hosted.values(), web):
+            hosted_function.grant_invoker("allUsers", "public")
+        site_url = self._hosting(name, args, hosted, web, firebase_project, in_firebase)
+        notify = self._notifications(name, args, functions, link_key, site_url, events_topic_name)
+        register_declared(
+            self,
+            PlatformOutputs,
+            **{f"{role}_url": function.url for role, function in hosted.items()},
+            notify_url=notify.url,
+            web_url=web.url,
+            site_url=site_url,
+            database_name=self._db.database_name,
+            events_topic_name=events_topic_name,
+            notify_subscription_name=self.notify_subscription.name,
+            link_key_secret_id=self.link_key_secret.secret_id,
+            **{
+                f"{role}_service_account_email": accounts[role].email
+                for role in ("start", "decide", "cancel", "delegate", "link", "notify", "pusher", "timer")
+            },
+            delegation_timer_name=delegation_timer_name,
         )
 
-        accounts = {
-            role: given
+    @classmethod
+    def from_outputs(
+        cls, outputs: pulumi.Input[Mapping[str, Any]], *, enable_apis: bool = True
+    ) -> PlatformReference:
+        """A platform deployed elsewhere, by its `reference().outputs()`: an ApprovalWorkflowArgs.platform."""
+        return PlatformReference.from_outputs(outputs, enable_apis=enable_apis)
+
+    @classmethod
+    def from_stack_reference(
+        cls, stack: pulumi.StackReference | str, *, output: str = PLATFORM_OUTPUT, enable_apis: bool = True
+    ) -> PlatformReference:
+        """The platform another stack (`org/project/stack`, or its reference) exported as `output`."""
+        reference = stack if isinstance(stack, pulumi.StackReference) else pulumi.StackReference(stack)
+        return PlatformReference.from_outputs(reference.require_output(output), enable_apis=enable_apis)
+
+    def reference(self) -> PlatformReference:
+        """This platform by its outputs: export `reference().outputs()` for workflows in other stacks."""
+        if self._reference is None:
+            self._reference = PlatformReference.of_platform(
+                project=self.project,
+                region=self.region,
+                database_name=self.database_name,
+                events_topic_name=self.events_topic_name,
+                execution_starter_role=self._execution_starter_role(),
+                collections=self.collections.names(),
+                groups=self.groups,
+                labels=self.labels,
+                deletion_protection=self.deletion_protection,
+                enable_apis=self.apis.enabled,
+            )
+        return self._reference
+
+    def _database(
+        self, name: str, args: ApprovalPlatformArgs, apis: list[pulumi.Resource]
+    ) -> ApprovalDatabase:
+        """Firestore with the platform's rules, and a document per member of each approver group."""
+        database = ApprovalDatabase(
+            f"{name}-firestore",
+            project=self.project,
+            location=args.firestore_location or args.region,
+            database_id=args.database_id,
+            existing=args.database,
+            collections=args.collections,
+            point_in_time_recovery=args.point_in_time_recovery,
+            deletion_protection=args.deletion_protection,
+            depends_on=apis,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # ID tokens carry no groups: the functions and the rules look members up in these documents.
+        membership_documents(
+            name,
+            project=self.project,
+            database=database.database_name,
+            collection=args.collections.memberships,
+            groups=self.groups,
+            parent=self,
+        )
+        return database
+
+    def _identities(self, name: str, args: ApprovalPlatformArgs) -> dict[str, gcp.serviceaccount.Account]:
+        """One service account per function (and for Pub/Sub, the timer and builds): yours, or a new one."""
+        return {
+            role: getattr(args, f"{role}_service_account")
             or iam.service_account(
                 f"{name}-{role}-sa",
                 account_id=service_account_id(name, role),
                 display_name=f"approvals {role} ({name})",
                 description=description,
-                project=project,
+                project=self.project,
                 parent=self,
                 apis=self.apis,
             )
-            for role, given, description in (
-                ("start", args.start_service_account, "Starts approval workflow executions."),
-                (
-                    "decide",
-                    args.decide_service_account,
-                    "Records approvers' votes and sends workflow callbacks.",
-                ),
-                ("cancel", args.cancel_service_account, "Cancels approval requests and their executions."),
-                ("delegate", args.delegate_service_account, "Records approvers' delegations."),
-                (
-                    "link",
-                    args.link_service_account,
-                    "Records votes cast through signed links and sends workflow callbacks.",
-                ),
-                ("notify", args.notify_service_account, "Mails approvers and requesters about requests."),
-                ("pusher", args.pusher_service_account, "Pushes approval events to the notify function."),
-                (
-                    "timer",
-                    args.timer_service_account,
-                    "Announces when approvers' delegations start and end.",
-                ),
-                ("web", args.web_service_account, "Serves the approval page; holds no roles."),
-                ("build", args.build_service_account, "Builds the approval functions' containers."),
-            )
+            for role, description in IDENTITIES.items()
         }
-        emails = {role: account.email for role, account in accounts.items()}
-        members = {role: iam.member_of(account) for role, account in accounts.items()}
 
+    def _grant_function_roles(
+        self, name: str, accounts: dict[str, gcp.serviceaccount.Account]
+    ) -> list[gcp.projects.IAMMember]:
+        """Each function's roles, and the build account's; returns the build's, which builds wait for."""
+        members = {role: iam.member_of(account) for role, account in accounts.items()}
         self.grant_execution_starter("start", members["start"])
         # start records who asked (the workflow checks it) and counts each requester's waiting requests.
         self.grant_database_user("start", members["start"])
@@ -381,66 +531,75 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self.grant_execution_canceller("delegate", members["delegate"])
         # notify stamps each request it mails about with the delegates in force, so it writes.
         self.grant_database_user("notify", members["notify"])
-        build_grants = iam.grant_project_roles(
+        return iam.grant_project_roles(
             f"{name}-build",
-            project=project,
+            project=self.project,
             member=members["build"],
             grants=[iam.Grant(role) for role in BUILD_ROLES],
             parent=self,
             apis=self.apis,
         )
 
+    def _link_key(
+        self, name: str, accounts: dict[str, gcp.serviceaccount.Account], apis: list[pulumi.Resource]
+    ) -> _LinkKey:
+        """A random key in Secret Manager that signs decision links; only link and notify read it."""
         self.link_key_secret = gcp.secretmanager.Secret(
             f"{name}-link-key",
             secret_id=resource_id(name, "link-key", max_length=255),
-            project=project,
+            project=self.project,
             replication=gcp.secretmanager.SecretReplicationArgs(
                 auto=gcp.secretmanager.SecretReplicationAutoArgs()
             ),
             labels=self.labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=apis),
         )
-        link_key = random.RandomPassword(
+        key = random.RandomPassword(
             f"{name}-link-key",
             length=LINK_KEY_LENGTH,
             special=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        link_key_version = gcp.secretmanager.SecretVersion(
+        version = gcp.secretmanager.SecretVersion(
             f"{name}-link-key",
             secret=self.link_key_secret.id,
-            secret_data=link_key.result,
+            secret_data=key.result,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Cloud Run checks a revision's secret access as it creates it: the readers wait for these.
-        secret_access = {
+        access = {
             reader: gcp.secretmanager.SecretIamMember(
                 f"{name}-{reader}-link-key-accessor",
-                project=project,
+                project=self.project,
                 secret_id=self.link_key_secret.secret_id,
                 role="roles/secretmanager.secretAccessor",
-                member=members[reader],
+                member=iam.member_of(accounts[reader]),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for reader in ("link", "notify")
         }
+        return _LinkKey({"APPROVALS_LINK_KEY": SecretEnv(self.link_key_secret, version)}, access)
 
-        bucket = args.source_bucket or gcp.storage.Bucket(
+    def _source_bucket(
+        self, name: str, args: ApprovalPlatformArgs, apis: list[pulumi.Resource]
+    ) -> gcp.storage.Bucket:
+        """Where the functions' source archives go: private, versioned when protected."""
+        return gcp.storage.Bucket(
             f"{name}-sources",
-            name=resource_id(project, name, "sources", max_length=63),
-            project=project,
+            name=resource_id(self.project, name, "sources", max_length=63),
+            project=self.project,
             location=args.region,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             force_destroy=not args.deletion_protection,
             versioning=gcp.storage.BucketVersioningArgs(enabled=args.deletion_protection),
             labels=self.labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=apis),
         )
 
-        firebase_project = args.firebase_project_id or project
-        in_firebase = [*platform_apis, firebase.add_firebase(name, project, platform_apis, self)]
-        # The page signs approvers in with this web app's config (served as config.json).
+    def _web_config(
+        self, name: str, args: ApprovalPlatformArgs, firebase_project: str, in_firebase: list[pulumi.Resource]
+    ) -> pulumi.Output[str]:
+        """The Firebase web app the page signs approvers in with, as its config.json."""
         web_app = gcp.firebase.WebApp(
             f"{name}-web-app",
             project=firebase_project,
@@ -448,86 +607,47 @@ class ApprovalPlatform(pulumi.ComponentResource):
             deletion_policy="ABANDON" if args.deletion_protection else "DELETE",
             opts=pulumi.ResourceOptions(parent=self, depends_on=in_firebase),
         )
-        web_config = gcp.firebase.get_web_app_config_output(
-            project=firebase_project, web_app_id=web_app.app_id
+        config = gcp.firebase.get_web_app_config_output(project=firebase_project, web_app_id=web_app.app_id)
+        return pulumi.Output.all(web_app.app_id, config).apply(
+            lambda values: firebase_web_config(firebase_project, *values)
         )
 
-        common_env: dict[str, pulumi.Input[str]] = {
-            "GOOGLE_CLOUD_PROJECT": project,
-            "APPROVALS_DATABASE": self.database_name,
-            "FIREBASE_PROJECT_ID": firebase_project,
-        }
-        collections_env = args.collections.environment()
-        builds_may_start = iam.propagated(f"{name}-build-grants-propagation", build_grants, self)
-
-        def function(
-            role: str,
-            env: Mapping[str, pulumi.Input[str]],
-            secrets: Mapping[str, SecretEnv] | None = None,
-            after: Sequence[pulumi.Resource] = (),
-        ) -> PythonFunction:
-            return PythonFunction(
-                # Its Cloud Run service takes the same name, and Cloud Run takes 49 characters.
-                resource_id(name, role, max_length=49),
-                PythonFunctionArgs(
-                    source_dir=FUNCTIONS_DIR / role,
-                    entry_point=role,
-                    shared_dirs={
-                        "common": FUNCTIONS_DIR / "common",
-                        **({"static": WEB_DIST} if role == "web" else {}),
-                    },
-                    bucket=bucket,
-                    service_account_email=emails[role],
-                    build_service_account=accounts["build"].id,
-                    project=project,
-                    region=args.region,
-                    environment={**common_env, **env},
-                    secrets=secrets or {},
-                    memory=args.function_memory,
-                    min_instances=args.min_instances,
-                    max_instances=args.max_instances,
-                    ingress_settings=args.ingress_settings,
-                    labels=self.labels,
-                    depends_on=[
-                        *platform_apis,
-                        builds_may_start,
-                        *after,
-                    ],
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-
-        self.delegation_timer = self._delegation_timer(name, accounts["timer"], args.region, platform_apis)
-        self.delegation_timer_name = workflow_path(project, args.region, self.delegation_timer.name)
-        link_key_env = {"APPROVALS_LINK_KEY": SecretEnv(self.link_key_secret, link_key_version)}
-        hosted = {
-            "start": function("start", collections_env),
-            "decide": function("decide", collections_env),
-            "cancel": function(
-                "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": self.events_topic_name}
+    @staticmethod
+    def _hosted_functions(
+        functions: _Functions,
+        link_key: _LinkKey,
+        events_topic_name: pulumi.Output[str],
+        delegation_timer_name: pulumi.Output[str],
+    ) -> dict[str, PythonFunction]:
+        """The functions Hosting routes to (HOSTED_FUNCTIONS), by role."""
+        collections_env = functions.args.collections.environment()
+        return {
+            "start": functions.build("start", collections_env),
+            "decide": functions.build("decide", collections_env),
+            "cancel": functions.build(
+                "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": events_topic_name}
             ),
-            "delegate": function(
+            "delegate": functions.build(
                 "delegate",
-                {**collections_env, "APPROVALS_DELEGATION_TIMER_WORKFLOW": self.delegation_timer_name},
+                {**collections_env, "APPROVALS_DELEGATION_TIMER_WORKFLOW": delegation_timer_name},
             ),
-            "link": function("link", collections_env, link_key_env, after=[secret_access["link"]]),
+            "link": functions.build("link", collections_env, link_key.env, after=[link_key.access["link"]]),
         }
-        web = function(
-            "web",
-            {
-                "FIREBASE_WEB_CONFIG": pulumi.Output.all(web_app.app_id, web_config).apply(
-                    lambda values: firebase_web_config(firebase_project, *values)
-                )
-            },
-        )
-        # Hosting must reach these; each checks an ID token (or a signed link) on every call.
-        for hosted_function in (*hosted.values(), web):
-            hosted_function.grant_invoker("allUsers", "public")
 
-        site_id = args.hosting_site_id or resource_id(project, name, max_length=30, min_length=6)
+    def _hosting(
+        self,
+        name: str,
+        args: ApprovalPlatformArgs,
+        hosted: dict[str, PythonFunction],
+        web: PythonFunction,
+        firebase_project: str,
+        in_firebase: list[pulumi.Resource],
+    ) -> pulumi.Output[str]:
+        """Firebase Hosting in front of the functions, and the domains Auth accepts sign-ins from."""
+        site_id = args.hosting_site_id or resource_id(self.project, name, max_length=30, min_length=6)
         hosting = ApprovalHosting(
             f"{name}-hosting",
-            project=project,
+            project=self.project,
             region=args.region,
             site_id=site_id,
             rewrites=[
@@ -537,7 +657,6 @@ class ApprovalPlatform(pulumi.ComponentResource):
             depends_on=in_firebase,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.site_url = hosting.site_url
         self.sign_in_config = None
         if args.manages_sign_in_domains():
             self.sign_in_config = firebase.sign_in_domains(
@@ -547,24 +666,35 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 depends_on=in_firebase,
                 parent=self,
             )
+        return hosting.site_url
 
-        # notify is private: only Pub/Sub, pushing as the pusher account, may call it.
-        notify = function(
+    def _notifications(
+        self,
+        name: str,
+        args: ApprovalPlatformArgs,
+        functions: _Functions,
+        link_key: _LinkKey,
+        site_url: pulumi.Output[str],
+        events_topic_name: pulumi.Output[str],
+    ) -> PythonFunction:
+        """The notify function, which only Pub/Sub may call, pushing it every event on the topic."""
+        notify = functions.build(
             "notify",
             {
-                **collections_env,
-                "APPROVALS_SITE_URL": self.site_url,
+                **functions.args.collections.environment(),
+                "APPROVALS_SITE_URL": site_url,
                 **({"APPROVALS_MAIL_WEBHOOK_URL": args.mail_webhook_url} if args.mail_webhook_url else {}),
             },
-            link_key_env,
-            after=[secret_access["notify"]],
+            link_key.env,
+            after=[link_key.access["notify"]],
         )
-        notify_invoker = notify.grant_invoker(members["pusher"], "pusher")
+        pusher = functions.accounts["pusher"]
+        notify_invoker = notify.grant_invoker(iam.member_of(pusher), "pusher")
         self.notify_subscription = gcp.pubsub.Subscription(
             f"{name}-notify",
             name=resource_id(name, "notify", max_length=255),
-            project=project,
-            topic=self.events_topic_name,
+            project=self.project,
+            topic=events_topic_name,
             labels=self.labels,
             # notify answers 500 when the mail relay fails: Pub/Sub retries with a backoff.
             ack_deadline_seconds=60,
@@ -575,59 +705,18 @@ class ApprovalPlatform(pulumi.ComponentResource):
             expiration_policy=gcp.pubsub.SubscriptionExpirationPolicyArgs(ttl=""),
             push_config=gcp.pubsub.SubscriptionPushConfigArgs(
                 push_endpoint=notify.url,
-                oidc_token=gcp.pubsub.SubscriptionPushConfigOidcTokenArgs(
-                    service_account_email=emails["pusher"]
-                ),
+                oidc_token=gcp.pubsub.SubscriptionPushConfigOidcTokenArgs(service_account_email=pusher.email),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[notify_invoker]),
         )
-
-        self.start_url = hosted["start"].url
-        self.decide_url = hosted["decide"].url
-        self.cancel_url = hosted["cancel"].url
-        self.delegate_url = hosted["delegate"].url
-        self.link_url = hosted["link"].url
-        self.notify_url = notify.url
-        self.web_url = web.url
-        self.start_service_account_email = emails["start"]
-        self.decide_service_account_email = emails["decide"]
-        self.cancel_service_account_email = emails["cancel"]
-        self.delegate_service_account_email = emails["delegate"]
-        self.link_service_account_email = emails["link"]
-        self.notify_service_account_email = emails["notify"]
-        self.pusher_service_account_email = emails["pusher"]
-        self.timer_service_account_email = emails["timer"]
-        self.register_outputs(
-            {
-                "start_url": self.start_url,
-                "decide_url": self.decide_url,
-                "cancel_url": self.cancel_url,
-                "delegate_url": self.delegate_url,
-                "link_url": self.link_url,
-                "notify_url": self.notify_url,
-                "web_url": self.web_url,
-                "site_url": self.site_url,
-                "database_name": self.database_name,
-                "events_topic_name": self.events_topic_name,
-                "notify_subscription_name": self.notify_subscription.name,
-                "link_key_secret_id": self.link_key_secret.secret_id,
-                "start_service_account_email": self.start_service_account_email,
-                "decide_service_account_email": self.decide_service_account_email,
-                "cancel_service_account_email": self.cancel_service_account_email,
-                "delegate_service_account_email": self.delegate_service_account_email,
-                "link_service_account_email": self.link_service_account_email,
-                "notify_service_account_email": self.notify_service_account_email,
-                "pusher_service_account_email": self.pusher_service_account_email,
-                "timer_service_account_email": self.timer_service_account_email,
-                "delegation_timer_name": self.delegation_timer_name,
-            }
-        )
+        return notify
 
     def _delegation_timer(
         self,
         name: str,
         account: gcp.serviceaccount.Account,
         region: str,
+        events_topic_name: pulumi.Output[str],
         apis: Sequence[pulumi.Resource],
     ) -> gcp.workflows.Workflow:
         """The workflow that announces each delegation's start and end on the events topic.
@@ -651,7 +740,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
             region=region,
             description="Announces when approvers' delegations start and end (started by delegate).",
             source_contents=platform_workflow_source("delegation_timer"),
-            user_env_vars={"APPROVALS_EVENTS_TOPIC": self.events_topic_name},
+            user_env_vars={"APPROVALS_EVENTS_TOPIC": events_topic_name},
             service_account=account.id,
             call_log_level="LOG_ERRORS_ONLY",
             deletion_protection=self.deletion_protection,
@@ -662,14 +751,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
 
     def workflow_env(self) -> dict[str, pulumi.Input[str]]:
         """User env vars every approval workflow of this platform reads."""
-        return {
-            "APPROVALS_DATABASE": self.database_name,
-            "APPROVALS_REQUESTS_COLLECTION": self.collections.requests,
-            "APPROVALS_CALLBACKS_COLLECTION": self.collections.callbacks,
-            "APPROVALS_AUDIT_COLLECTION": self.collections.audit,
-            "APPROVALS_STARTS_COLLECTION": self.collections.starts,
-            "APPROVALS_EVENTS_TOPIC": self.events_topic_name,
-        }
+        return self.reference().workflow_env()
 
     def grant_event_publisher(self, key: str, member: pulumi.Input[str]) -> gcp.pubsub.TopicIAMMember:
         """Publish to this platform's events topic, and to no other topic of the project."""
@@ -684,9 +766,9 @@ class ApprovalPlatform(pulumi.ComponentResource):
 
     def database_condition(self) -> pulumi.Output[str]:
         """An IAM condition that narrows a Firestore role to this platform's database."""
-        return self.database_name.apply(
-            lambda db: f'resource.name == "projects/{self.project}/databases/{db}"'
-        )
+        if self._database_condition is None:
+            self._database_condition = database_condition(self.project, self._db.database_name)
+        return self._database_condition
 
     def grant_database_user(self, key: str, member: pulumi.Input[str]) -> list[gcp.projects.IAMMember]:
         """Read and write documents in this platform's database only."""
@@ -710,10 +792,12 @@ class ApprovalPlatform(pulumi.ComponentResource):
 
     def grant_execution_starter(self, key: str, member: pulumi.Input[str]) -> list[gcp.projects.IAMMember]:
         """Start workflow executions (`workflows.executions.create`) and nothing else."""
-        role = self._custom_role(
+        return self._grant(key, member, self._execution_starter_role(), key_suffix="executionStarter")
+
+    def _execution_starter_role(self) -> pulumi.Output[str]:
+        return self._custom_role(
             "executionStarter", "Start workflow executions", ["workflows.executions.create"]
         )
-        return self._grant(key, member, role, key_suffix="executionStarter")
 
     def _grant(
         self,
