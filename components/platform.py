@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
@@ -28,11 +28,13 @@ from .validation import (
     FIRESTORE_LOCATION,
     HTTPS_URL,
     PROJECT_ID,
-    REGION,
     check_bool,
+    check_database_id,
+    check_input,
     check_int_range,
     check_labels,
     check_pattern,
+    check_region,
 )
 
 FUNCTIONS_DIR = Path(str(resources.files("approvals.functions")))
@@ -87,8 +89,8 @@ class ApprovalPlatformArgs:
 
     project: str | None = None
     """Google Cloud project id; defaults to the `gcp:project` config."""
-    region: str = "europe-west1"
-    firestore_location: str | None = None
+    region: pulumi.Input[str] = "europe-west1"
+    firestore_location: pulumi.Input[str] | None = None
     """Firestore location (a region, or a multi-region such as eur3); defaults to `region`."""
     database_id: str = DEFAULT_DATABASE
     database: gcp.firestore.Database | None = None
@@ -126,7 +128,7 @@ class ApprovalPlatformArgs:
     """Runs the delegation timer workflow, which announces when each delegation starts and ends."""
     build_service_account: gcp.serviceaccount.Account | None = None
     source_bucket: gcp.storage.Bucket | None = None
-    mail_webhook_url: str | None = None
+    mail_webhook_url: pulumi.Input[str] | None = None
     """The mail relay notify POSTs each message to ({to, subject, text, link}); unset: mails are logged."""
     groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Approver groups: name -> member e-mails. `group:NAME` approvers match these members (stored in
@@ -150,25 +152,20 @@ class ApprovalPlatformArgs:
             return self.manage_sign_in_domains
         return self.firebase_project_id in (None, self.resolved_project())
 
-    def validate(self) -> None:
+    def validate(self) -> "CheckedInputs":
+        """Raises InvalidArgumentError for a bad plain value; Outputs come back checked as they resolve."""
         arg = "ApprovalPlatformArgs"
-        check_pattern(f"{arg}.region", self.region, REGION, "a Google Cloud region such as europe-west1")
-        if self.firestore_location is not None:
-            check_pattern(
-                f"{arg}.firestore_location",
-                self.firestore_location,
-                FIRESTORE_LOCATION,
-                "a region such as europe-west1 or a multi-region such as eur3",
-            )
-        if self.database is None and not (
-            self.database_id == DEFAULT_DATABASE
-            or resource_id(self.database_id, max_length=63) == self.database_id
-        ):
-            raise InvalidArgumentError(
-                f"{arg}.database_id",
-                f"{self.database_id!r} is not valid",
-                '"(default)" or lower-case letters, digits and -',
-            )
+        checked = CheckedInputs(
+            region=check_input(f"{arg}.region", self.region, check_region),
+            firestore_location=check_input(
+                f"{arg}.firestore_location", self.firestore_location or self.region, check_firestore_location
+            ),
+            mail_webhook_url=None
+            if self.mail_webhook_url is None
+            else check_input(f"{arg}.mail_webhook_url", self.mail_webhook_url, check_mail_webhook_url),
+        )
+        if self.database is None:
+            check_database_id(f"{arg}.database_id", self.database_id)
         if not isinstance(self.collections, Collections):
             raise InvalidArgumentError(f"{arg}.collections", "must be a Collections instance")
         names = [*self.collections.names().values(), TRANSLATIONS_COLLECTION]
@@ -207,13 +204,34 @@ class ApprovalPlatformArgs:
                 f"{arg}.authorized_domains", domain, DOMAIN, "a domain name such as approvals.example.com"
             )
         check_labels(f"{arg}.labels", self.labels)
-        if self.mail_webhook_url is not None:
-            check_pattern(
-                f"{arg}.mail_webhook_url",
-                self.mail_webhook_url,
-                HTTPS_URL,
-                "an https:// URL (the messages carry decision links)",
-            )
+        return checked
+
+
+class CheckedInputs(NamedTuple):
+    """ApprovalPlatformArgs' values that may be Outputs, checked now or as they resolve."""
+
+    region: pulumi.Input[str]
+    firestore_location: pulumi.Input[str]
+    mail_webhook_url: pulumi.Input[str] | None
+
+
+def check_firestore_location(argument: str, value: object) -> str:
+    allowed = "a region such as europe-west1 or a multi-region such as eur3"
+    return check_pattern(argument, value, FIRESTORE_LOCATION, allowed)
+
+
+def check_mail_webhook_url(argument: str, value: object) -> str:
+    return check_pattern(argument, value, HTTPS_URL, "an https:// URL (the messages carry decision links)")
+
+
+def check_web_dist() -> None:
+    """The page must be built before a platform can serve it."""
+    if not (WEB_DIST / "index.html").is_file():
+        raise FileNotFoundError(
+            f"the approval page is missing ({WEB_DIST} has no index.html). Installed packages carry "
+            "it: reinstall approvals from a wheel, or from source with Node.js 20+ on PATH, which "
+            "builds it. In a clone of the repository, `make web` builds it."
+        )
 
 
 def firebase_web_config(project: str, app_id: str | None, config: gcp.firebase.GetWebAppConfigResult) -> str:
@@ -313,7 +331,7 @@ class _Functions:
                 service_account_email=self.accounts[role].email,
                 build_service_account=self.accounts["build"].id,
                 project=self.platform.project,
-                region=args.region,
+                region=self.platform.region,
                 environment={**self.common_env, **env},
                 secrets=secrets or {},
                 memory=args.function_memory,
@@ -331,7 +349,7 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
     """Firestore, the functions, hosting, notifications and their identities, once per environment."""
 
     project: str
-    region: str
+    region: pulumi.Input[str]
     collections: Collections
     groups: dict[str, tuple[str, ...]]
     """Approver groups as declared (name -> lower-cased member e-mails): workflows may name only these."""
@@ -351,19 +369,14 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         self, name: str, args: ApprovalPlatformArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = args or ApprovalPlatformArgs()
-        args.validate()
+        checked = args.validate()
         project = args.resolved_project()
         groups = check_groups("ApprovalPlatformArgs.groups", args.groups)
-        if not (WEB_DIST / "index.html").is_file():
-            raise FileNotFoundError(
-                f"the approval page is missing ({WEB_DIST} has no index.html). Installed packages carry "
-                "it: reinstall approvals from a wheel, or from source with Node.js 20+ on PATH, which "
-                "builds it. In a clone of the repository, `make web` builds it."
-            )
+        check_web_dist()
         super().__init__("approvals:index:ApprovalPlatform", name, None, opts)
 
         self.project = project
-        self.region = args.region
+        self.region = checked.region
         self.collections = args.collections
         self.groups = groups
         self.deletion_protection = args.deletion_protection
@@ -374,7 +387,7 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         self._database_condition: pulumi.Output[str] | None = None
         platform_apis = self.apis.require(*PLATFORM_APIS)
 
-        self._db = self._database(name, args, platform_apis)
+        self._db = self._database(name, args, checked.firestore_location, platform_apis)
         self.events_topic = gcp.pubsub.Topic(
             f"{name}-approval-events",
             name=resource_id(name, "approval-events", max_length=255),
@@ -382,40 +395,27 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
             labels=self.labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
         )
-        events_topic_name = pulumi.Output.concat("projects/", project, "/topics/", self.events_topic.name)
+        events_topic_name = self.events_topic.name.apply(lambda topic: f"projects/{project}/topics/{topic}")
         accounts = self._identities(name, args)
         build_grants = self._grant_function_roles(name, accounts)
         link_key = self._link_key(name, accounts, platform_apis)
-        bucket = args.source_bucket or self._source_bucket(name, args, platform_apis)
         firebase_project = args.firebase_project_id or project
+        functions = self._functions(name, args, accounts, build_grants, firebase_project, platform_apis)
         in_firebase = [*platform_apis, firebase.add_firebase(name, project, platform_apis, self)]
         web_config = self._web_config(name, args, firebase_project, in_firebase)
-        functions = _Functions(
-            self,
-            args,
-            bucket,
-            accounts,
-            common_env={
-                "GOOGLE_CLOUD_PROJECT": project,
-                "APPROVALS_DATABASE": self._db.database_name,
-                "FIREBASE_PROJECT_ID": firebase_project,
-            },
-            depends_on=[
-                *platform_apis,
-                iam.propagated(f"{name}-build-grants-propagation", build_grants, self),
-            ],
-        )
         self.delegation_timer = self._delegation_timer(
-            name, accounts["timer"], args.region, events_topic_name, platform_apis
+            name, accounts["timer"], events_topic_name, platform_apis
         )
-        delegation_timer_name = workflow_path(project, args.region, self.delegation_timer.name)
+        delegation_timer_name = workflow_path(project, self.region, self.delegation_timer.name)
         hosted = self._hosted_functions(functions, link_key, events_topic_name, delegation_timer_name)
         web = functions.build("web", {"FIREBASE_WEB_CONFIG": web_config})
         # Hosting must reach these; each checks an ID token (or a signed link) on every call.
         for hosted_function in (*hosted.values(), web):
             hosted_function.grant_invoker("allUsers", "public")
         site_url = self._hosting(name, args, hosted, web, firebase_project, in_firebase)
-        notify = self._notifications(name, args, functions, link_key, site_url, events_topic_name)
+        notify = self._notifications(
+            name, functions, link_key, site_url, events_topic_name, checked.mail_webhook_url
+        )
         register_declared(
             self,
             PlatformOutputs,
@@ -467,13 +467,17 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         return self._reference
 
     def _database(
-        self, name: str, args: ApprovalPlatformArgs, apis: list[pulumi.Resource]
+        self,
+        name: str,
+        args: ApprovalPlatformArgs,
+        location: pulumi.Input[str],
+        apis: list[pulumi.Resource],
     ) -> ApprovalDatabase:
         """Firestore with the platform's rules, and a document per member of each approver group."""
         database = ApprovalDatabase(
             f"{name}-firestore",
             project=self.project,
-            location=args.firestore_location or args.region,
+            location=location,
             database_id=args.database_id,
             existing=args.database,
             collections=args.collections,
@@ -579,6 +583,29 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         }
         return _LinkKey({"APPROVALS_LINK_KEY": SecretEnv(self.link_key_secret, version)}, access)
 
+    def _functions(
+        self,
+        name: str,
+        args: ApprovalPlatformArgs,
+        accounts: dict[str, gcp.serviceaccount.Account],
+        build_grants: list[gcp.projects.IAMMember],
+        firebase_project: str,
+        apis: list[pulumi.Resource],
+    ) -> _Functions:
+        """What the functions share: their sources' bucket, settings, and builds that wait for IAM."""
+        return _Functions(
+            self,
+            args,
+            args.source_bucket or self._source_bucket(name, args, apis),
+            accounts,
+            common_env={
+                "GOOGLE_CLOUD_PROJECT": self.project,
+                "APPROVALS_DATABASE": self._db.database_name,
+                "FIREBASE_PROJECT_ID": firebase_project,
+            },
+            depends_on=[*apis, iam.propagated(f"{name}-build-grants-propagation", build_grants, self)],
+        )
+
     def _source_bucket(
         self, name: str, args: ApprovalPlatformArgs, apis: list[pulumi.Resource]
     ) -> gcp.storage.Bucket:
@@ -587,7 +614,7 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
             f"{name}-sources",
             name=resource_id(self.project, name, "sources", max_length=63),
             project=self.project,
-            location=args.region,
+            location=self.region,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             force_destroy=not args.deletion_protection,
@@ -648,7 +675,7 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         hosting = ApprovalHosting(
             f"{name}-hosting",
             project=self.project,
-            region=args.region,
+            region=self.region,
             site_id=site_id,
             rewrites=[
                 *(Rewrite(path, hosted[role].service_name) for role, path in HOSTED_FUNCTIONS.items()),
@@ -671,11 +698,11 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
     def _notifications(
         self,
         name: str,
-        args: ApprovalPlatformArgs,
         functions: _Functions,
         link_key: _LinkKey,
         site_url: pulumi.Output[str],
         events_topic_name: pulumi.Output[str],
+        mail_webhook_url: pulumi.Input[str] | None,
     ) -> PythonFunction:
         """The notify function, which only Pub/Sub may call, pushing it every event on the topic."""
         notify = functions.build(
@@ -683,7 +710,7 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
             {
                 **functions.args.collections.environment(),
                 "APPROVALS_SITE_URL": site_url,
-                **({"APPROVALS_MAIL_WEBHOOK_URL": args.mail_webhook_url} if args.mail_webhook_url else {}),
+                **({"APPROVALS_MAIL_WEBHOOK_URL": mail_webhook_url} if mail_webhook_url else {}),
             },
             link_key.env,
             after=[link_key.access["notify"]],
@@ -715,7 +742,6 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         self,
         name: str,
         account: gcp.serviceaccount.Account,
-        region: str,
         events_topic_name: pulumi.Output[str],
         apis: Sequence[pulumi.Resource],
     ) -> gcp.workflows.Workflow:
@@ -737,7 +763,7 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
             f"{name}-delegation-timer",
             name=resource_id(name, "delegation-timer", max_length=64),
             project=self.project,
-            region=region,
+            region=self.region,
             description="Announces when approvers' delegations start and end (started by delegate).",
             source_contents=platform_workflow_source("delegation_timer"),
             user_env_vars={"APPROVALS_EVENTS_TOPIC": events_topic_name},
