@@ -273,6 +273,11 @@ class RecordingMonitor(RegistrationRecorder):
         )
 
 
+def _load_yaml(path: Path) -> dict[str, Any]:
+    """A project or stack file, with libyaml's parser when PyYAML has it (as it does from its wheels)."""
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+
+
 def config_value(value: Any) -> str:
     """Stack config as the engine hands it to a program: strings, JSON for the rest."""
     if isinstance(value, str):
@@ -285,7 +290,7 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise FileNotFoundError(f"no stack config {path}")
-    document = yaml.safe_load(path.read_text()) or {}
+    document = _load_yaml(path)
     return {key: config_value(value) for key, value in (document.get("config") or {}).items()}
 
 
@@ -326,7 +331,7 @@ def find_program(path: Path) -> tuple[Path, Path]:
     """
     path = path.resolve()
     if path.is_dir() and (path / "Pulumi.yaml").is_file():
-        main = (yaml.safe_load((path / "Pulumi.yaml").read_text()) or {}).get("main") or "."
+        main = _load_yaml(path / "Pulumi.yaml").get("main") or "."
         program = (path / main).resolve()
         return (program / "__main__.py" if program.is_dir() else program), path
     program = path / "__main__.py" if path.is_dir() else path
@@ -381,11 +386,7 @@ def capture_program(
     across modules imports them as under the CLI.
     """
     program_path, project_dir = find_program(program_path)
-    settings = (
-        yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-        if (project_dir / "Pulumi.yaml").is_file()
-        else {}
-    )
+    settings = _load_yaml(project_dir / "Pulumi.yaml") if (project_dir / "Pulumi.yaml").is_file() else {}
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     merged = {**(stack_config(project_dir, stack) if stack_file.is_file() else {}), **(config or {})}
     with _program_imports(program_path.parent):
