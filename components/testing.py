@@ -73,15 +73,25 @@ class Graph:
         return [r for r in self.of_type(type_token) if r.parent in parents]
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class GoogleCloudMocks(pulumi.runtime.Mocks):
     """Answers like the Google and random providers for the outputs the components depend on."""
 
-    def __init__(self, project_id: str) -> None:
+    def __init__(self, project_id: str, stacks: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.project_id = project_id
+        self.stacks = dict(stacks or {})
+        """Other stacks' outputs, by fully qualified name: what a `StackReference` to each reads."""
         self.autonamed: dict[tuple[str, str], dict[str, str]] = {}
         """(type, logical name) -> the properties the provider named, as the engine's check would."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            stack = args.inputs["name"]
+            if stack not in self.stacks:
+                raise ValueError(f"unknown stack {stack!r}: pass its outputs as capture(stacks={{...}})")
+            return stack, {"name": stack, "outputs": dict(self.stacks[stack]), "secretOutputNames": []}
         named = autoname(args.typ, args.name, args.inputs)
         self.autonamed[(args.typ, args.name)] = named
         inputs = {**args.inputs, **named}
@@ -301,14 +311,16 @@ def capture(
     stack: str = "dev",
     config: Mapping[str, str] | None = None,
     preview: bool = False,
+    stacks: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Graph:
     """Run `program` under mocks and return everything it registered.
 
     `preview`: as `pulumi preview` runs it, outputs the mocks do not know are unknown, and
-    an apply over one does not run (instead of running on None).
+    an apply over one does not run (instead of running on None). `stacks`: the outputs of
+    the stacks the program references (`org/project/stack` -> outputs).
     """
     config = dict(config or {})
-    mocks = GoogleCloudMocks(config.get("gcp:project", DEFAULT_PROJECT_ID))
+    mocks = GoogleCloudMocks(config.get("gcp:project", DEFAULT_PROJECT_ID), stacks)
     monitor = RecordingMonitor(mocks)
     exported = run_under_mocks(
         program,
