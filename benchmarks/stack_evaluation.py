@@ -105,6 +105,17 @@ def flat_program(graph: Graph) -> Callable[[], None]:
     return program
 
 
+def timed(run: Callable[[], T], repeat: int) -> tuple[float, T]:
+    """The median seconds `run` takes over `repeat` runs, and what its last run returned."""
+    samples, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = run()
+        samples.append(time.perf_counter() - start)
+    assert result is not None
+    return statistics.median(samples), result
+
+
 def side_by_side(
     components: Callable[[], Graph], flat: Callable[[], Graph], repeat: int
 ) -> tuple[float, float]:

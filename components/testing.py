@@ -82,15 +82,14 @@ class GoogleCloudMocks(pulumi.runtime.Mocks):
     def __init__(self, project_id: str, stacks: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.project_id = project_id
         self.stacks = dict(stacks or {})
-        """Other stacks' outputs, by fully qualified name: what a `StackReference` to each reads."""
+        """Other stacks' outputs, by fully qualified name: what a `StackReference` to each reads
+        (to another, as to any resource, the mocks answer with its inputs)."""
         self.autonamed: dict[tuple[str, str], dict[str, str]] = {}
         """(type, logical name) -> the properties the provider named, as the engine's check would."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        if args.typ == STACK_REFERENCE:
+        if args.typ == STACK_REFERENCE and args.inputs.get("name") in self.stacks:
             stack = args.inputs["name"]
-            if stack not in self.stacks:
-                raise ValueError(f"unknown stack {stack!r}: pass its outputs as capture(stacks={{...}})")
             return stack, {"name": stack, "outputs": dict(self.stacks[stack]), "secretOutputNames": []}
         named = autoname(args.typ, args.name, args.inputs)
         self.autonamed[(args.typ, args.name)] = named
