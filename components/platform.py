@@ -155,11 +155,12 @@ class ApprovalPlatformArgs:
     def validate(self) -> "CheckedInputs":
         """Raises InvalidArgumentError for a bad plain value; Outputs come back checked as they resolve."""
         arg = "ApprovalPlatformArgs"
+        region = check_input(f"{arg}.region", self.region, check_region)
         checked = CheckedInputs(
-            region=check_input(f"{arg}.region", self.region, check_region),
-            firestore_location=check_input(
-                f"{arg}.firestore_location", self.firestore_location or self.region, check_firestore_location
-            ),
+            region=region,
+            firestore_location=region
+            if self.firestore_location is None
+            else check_input(f"{arg}.firestore_location", self.firestore_location, check_firestore_location),
             mail_webhook_url=None
             if self.mail_webhook_url is None
             else check_input(f"{arg}.mail_webhook_url", self.mail_webhook_url, check_mail_webhook_url),

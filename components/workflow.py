@@ -164,7 +164,6 @@ class ApprovalWorkflowArgs:
             )
         if self.deletion_protection is not None:
             check_bool(f"{arg}.deletion_protection", self.deletion_protection)
-
         for role in self.extra_roles:
             if not isinstance(role, str) or not role.startswith(("roles/", "projects/", "organizations/")):
                 raise InvalidArgumentError(f"{arg}.extra_roles", f"{role!r} is not a role name", "roles/...")
