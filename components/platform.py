@@ -210,6 +210,14 @@ class ApprovalPlatformArgs:
             )
 
 
+def start_audiences(site_id: str, authorized_domains: Sequence[str]) -> str:
+    """The audiences a service account's ID token for start may name, as JSON: start's URL on every
+    domain the page is served from. From the site id, not the site's URL, which is known only
+    after start exists (the hosting version names its service)."""
+    domains = [*firebase.hosting_domains(site_id), *(domain.lower() for domain in authorized_domains)]
+    return json.dumps([f"https://{domain}{HOSTED_FUNCTIONS['start']}" for domain in dict.fromkeys(domains)])
+
+
 def firebase_web_config(project: str, app_id: str | None, config: gcp.firebase.GetWebAppConfigResult) -> str:
     """The JSON `initializeApp` takes; fields Firebase left unset are left out."""
     fields = {
@@ -497,8 +505,13 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self.delegation_timer = self._delegation_timer(name, accounts["timer"], args.region, platform_apis)
         self.delegation_timer_name = workflow_path(project, args.region, self.delegation_timer.name)
         link_key_env = {"APPROVALS_LINK_KEY": SecretEnv(self.link_key_secret, link_key_version)}
+        site_id = args.hosting_site_id or resource_id(project, name, max_length=30, min_length=6)
+        start_env = {
+            **collections_env,
+            "APPROVALS_START_AUDIENCES": start_audiences(site_id, args.authorized_domains),
+        }
         hosted = {
-            "start": function("start", collections_env),
+            "start": function("start", start_env),
             "decide": function("decide", collections_env),
             "cancel": function(
                 "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": self.events_topic_name}
@@ -523,7 +536,6 @@ class ApprovalPlatform(pulumi.ComponentResource):
         for hosted_function in (*hosted.values(), web):
             hosted_function.grant_invoker("allUsers", "public")
 
-        site_id = args.hosting_site_id or resource_id(project, name, max_length=30, min_length=6)
         hosting = ApprovalHosting(
             f"{name}-hosting",
             project=project,

@@ -1,4 +1,9 @@
-"""A local stand-in for the GCE metadata server's service-account token endpoints."""
+"""A local stand-in for the GCE metadata server's service-account token endpoints.
+
+It answers google-auth's ping too, so that Application Default Credentials use it: point
+``GCE_METADATA_HOST`` and ``GCE_METADATA_IP`` at :attr:`MetadataServer.host` before google-auth
+is imported (it reads them then).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,11 @@ class _Handler(QuietHandler):
             self.reply(403, b"Missing Metadata-Flavor:Google header.", "text/plain")
             return
         path, _, query = self.path.partition("?")
-        if path == TOKEN_PATH:
+        if path == "/":
+            # google-auth's ping: ADC (fetch_id_token, say) uses the server only once its root
+            # answers 200 with this header.
+            self.reply(200, b"", "text/plain", headers={"Metadata-Flavor": "Google"})
+        elif path == TOKEN_PATH:
             self._access_token(owner)
         elif path == IDENTITY_PATH:
             self._identity_token(owner, urllib.parse.parse_qs(query).get("audience", [""])[0])
