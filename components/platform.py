@@ -232,6 +232,14 @@ def check_web_dist() -> None:
         )
 
 
+def start_audiences(site_id: str, authorized_domains: Sequence[str]) -> str:
+    """The audiences a service account's ID token for start may name, as JSON: start's URL on every
+    domain the page is served from. From the site id, not the site's URL, which is known only
+    after start exists (the hosting version names its service)."""
+    domains = [*firebase.hosting_domains(site_id), *(domain.lower() for domain in authorized_domains)]
+    return json.dumps([f"https://{domain}{HOSTED_FUNCTIONS['start']}" for domain in dict.fromkeys(domains)])
+
+
 def firebase_web_config(project: str, app_id: str | None, config: gcp.firebase.GetWebAppConfigResult) -> str:
     """The JSON `initializeApp` takes; fields Firebase left unset are left out."""
     fields = {
@@ -405,7 +413,11 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
             name, accounts["timer"], events_topic_name, platform_apis
         )
         delegation_timer_name = workflow_path(project, self.region, self.delegation_timer.name)
-        hosted = self._hosted_functions(functions, link_key, events_topic_name, delegation_timer_name)
+        site_id = args.hosting_site_id or resource_id(project, name, max_length=30, min_length=6)
+        audiences = start_audiences(site_id, args.authorized_domains)
+        hosted = self._hosted_functions(
+            functions, link_key, events_topic_name, delegation_timer_name, audiences
+        )
         web = functions.build(
             "web",
             # The page reads these collections by the names config.json gives it.
@@ -414,7 +426,7 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         # Hosting must reach these; each checks an ID token (or a signed link) on every call.
         for hosted_function in (*hosted.values(), web):
             hosted_function.grant_invoker("allUsers", "public")
-        site_url = self._hosting(name, args, hosted, web, firebase_project, in_firebase)
+        site_url = self._hosting(name, site_id, args, hosted, web, firebase_project, in_firebase)
         notify = self._notifications(
             name, functions, link_key, site_url, events_topic_name, checked.mail_webhook_url
         )
@@ -647,11 +659,15 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         link_key: _LinkKey,
         events_topic_name: pulumi.Output[str],
         delegation_timer_name: pulumi.Output[str],
+        start_audiences: str,
     ) -> dict[str, PythonFunction]:
         """The functions Hosting routes to (HOSTED_FUNCTIONS), by role."""
         collections_env = functions.args.collections.environment()
         return {
-            "start": functions.build("start", collections_env),
+            # Service accounts' ID tokens must name start's URL on one of the site's domains.
+            "start": functions.build(
+                "start", {**collections_env, "APPROVALS_START_AUDIENCES": start_audiences}
+            ),
             "decide": functions.build("decide", collections_env),
             "cancel": functions.build(
                 "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": events_topic_name}
@@ -666,6 +682,7 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
     def _hosting(
         self,
         name: str,
+        site_id: str,
         args: ApprovalPlatformArgs,
         hosted: dict[str, PythonFunction],
         web: PythonFunction,
@@ -673,7 +690,6 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         in_firebase: list[pulumi.Resource],
     ) -> pulumi.Output[str]:
         """Firebase Hosting in front of the functions, and the domains Auth accepts sign-ins from."""
-        site_id = args.hosting_site_id or resource_id(self.project, name, max_length=30, min_length=6)
         hosting = ApprovalHosting(
             f"{name}-hosting",
             project=self.project,

@@ -35,6 +35,9 @@ PUBLIC_MAIL_DOMAINS = frozenset(
         "zoho.com",
     }
 )
+# Service accounts' domains: every project's default compute account is at
+# developer.gserviceaccount.com, so a domain there lets strangers' accounts ask. Name the account.
+SERVICE_ACCOUNT_DOMAIN = "gserviceaccount.com"
 DEFAULT_MAX_PENDING = 10
 MAX_PENDING_LIMIT = 1000
 ALLOWED = "an e-mail, group:NAME (a declared group) or domain:example.com"
@@ -42,6 +45,10 @@ ALLOWED = "an e-mail, group:NAME (a declared group) or domain:example.com"
 
 def _domain_of(email: str) -> str:
     return email.rsplit("@", 1)[1].lower()
+
+
+def _is_service_account_domain(domain: str) -> bool:
+    return domain == SERVICE_ACCOUNT_DOMAIN or domain.endswith("." + SERVICE_ACCOUNT_DOMAIN)
 
 
 def check_requesters(argument: str, requesters: object, declared: Mapping[str, object]) -> list[str]:
@@ -58,6 +65,12 @@ def check_requesters(argument: str, requesters: object, declared: Mapping[str, o
         )
         if not valid:
             raise InvalidArgumentError(argument, f"{entry!r} is not valid", ALLOWED)
+        if text.startswith(DOMAIN_PREFIX) and _is_service_account_domain(text[len(DOMAIN_PREFIX) :]):
+            raise InvalidArgumentError(
+                argument,
+                f"{entry!r} would match service accounts by domain, which start never does",
+                "each service account's e-mail, or a group:NAME it is a member of",
+            )
         checked.append(text)
     check_declared(argument, checked, declared)
     return list(dict.fromkeys(checked))

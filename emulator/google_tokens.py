@@ -6,7 +6,9 @@ JWTs signed with Google's keys, and Cloud Run's front end verifies them before
 a private service sees the request. Locally the stack holds one RSA key that
 plays Google's: the metadata servers and the pusher sign with it, the local
 front ends verify with it, and no other key, no ``alg: none``, no expired token
-and no token for another audience gets through.
+and no token for another audience gets through. A :class:`GoogleCertsServer`
+publishes its certificate as Google publishes its own, for the start function,
+which verifies service accounts' tokens itself.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from approvals.emulator.jwt import b64url_decode, sign_rs256
+from approvals.emulator.jwt import b64url_decode, self_signed_certificate, sign_rs256
+from approvals.engine.api.local_server import LocalServer, QuietHandler
 
 # "The value of iss in the ID token is equal to https://accounts.google.com or
 # accounts.google.com" (OpenID Connect, Validating an ID token:
@@ -59,6 +62,7 @@ class GoogleTokenSigner:
     def __init__(self, kid: str | None = None) -> None:
         self.kid = kid or secrets.token_hex(20)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.certificate_pem = self_signed_certificate(self._key, "local-google-token-signer")
 
     @property
     def public_key(self) -> rsa.RSAPublicKey:
@@ -91,6 +95,29 @@ class GoogleTokenSigner:
     def verifier(self) -> IdTokenVerifier:
         """A verifier that trusts this signer's key and nothing else."""
         return IdTokenVerifier({self.kid: self.public_key})
+
+
+class _CertsHandler(QuietHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        signer: GoogleTokenSigner = self.server.owner.signer  # type: ignore[attr-defined]
+        body = json.dumps({signer.kid: signer.certificate_pem}).encode()
+        self.reply(200, body, headers={"Cache-Control": "public, max-age=3600"})
+
+
+class GoogleCertsServer(LocalServer):
+    """Serves ``signer``'s certificate as https://www.googleapis.com/oauth2/v1/certs serves Google's:
+    a kid -> x509 PEM map. Point ``GOOGLE_OIDC_CERTS_URL`` at :attr:`certs_url`."""
+
+    handler_class = _CertsHandler
+
+    def __init__(self, signer: GoogleTokenSigner) -> None:
+        super().__init__()
+        self.signer = signer
+
+    @property
+    def certs_url(self) -> str:
+        """Where the kid -> PEM map is served."""
+        return f"{self.url}/oauth2/v1/certs"
 
 
 def _segment(part: str) -> Any:

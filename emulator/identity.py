@@ -7,7 +7,6 @@ tokens with exactly the code they use in production.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import secrets
@@ -15,12 +14,9 @@ import time
 from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
-from approvals.emulator.jwt import sign_rs256
+from approvals.emulator.jwt import self_signed_certificate, sign_rs256
 from approvals.engine.api.local_server import LocalServer, QuietHandler
 
 # Enough to refuse what cannot be an address; deliverability is not the point locally.
@@ -57,22 +53,7 @@ class IdentityProvider(LocalServer):
         self.project_id = project_id
         self.kid = kid or secrets.token_hex(20)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.certificate_pem = self._self_signed_certificate()
-
-    def _self_signed_certificate(self) -> str:
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "local-identity-provider")])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=7))
-            .sign(self._key, hashes.SHA256())
-        )
-        return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        self.certificate_pem = self_signed_certificate(self._key, "local-identity-provider")
 
     @property
     def certs_url(self) -> str:

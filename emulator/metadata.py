@@ -1,4 +1,9 @@
-"""A local stand-in for the GCE metadata server's service-account token endpoints."""
+"""A local stand-in for the GCE metadata server's service-account token endpoints.
+
+It answers google-auth's ping too, so that Application Default Credentials use it: point
+``GCE_METADATA_HOST`` and ``GCE_METADATA_IP`` at :attr:`MetadataServer.host` before google-auth
+is imported (it reads them then).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from approvals.engine.runtime.tokens import METADATA_ACCOUNT_PATH as ACCOUNT_PAT
 
 TOKEN_PATH = f"{ACCOUNT_PATH}/token"
 IDENTITY_PATH = f"{ACCOUNT_PATH}/identity"
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
 class _Handler(QuietHandler):
@@ -23,12 +29,23 @@ class _Handler(QuietHandler):
             self.reply(403, b"Missing Metadata-Flavor:Google header.", "text/plain")
             return
         path, _, query = self.path.partition("?")
-        if path == TOKEN_PATH:
+        if path == "/":
+            # google-auth's ping: ADC (fetch_id_token, say) uses the server only once its root
+            # answers 200 with this header.
+            self.reply(200, b"", "text/plain", headers={"Metadata-Flavor": "Google"})
+        elif path == f"{ACCOUNT_PATH}/":
+            # The account's description, which google-auth's compute_engine credentials read first.
+            self._account(owner)
+        elif path == TOKEN_PATH:
             self._access_token(owner)
         elif path == IDENTITY_PATH:
             self._identity_token(owner, urllib.parse.parse_qs(query).get("audience", [""])[0])
         else:
             self.reply(404, b"Not Found", "text/plain")
+
+    def _account(self, owner: MetadataServer) -> None:
+        body = {"aliases": ["default"], "email": owner.service_account, "scopes": [CLOUD_PLATFORM_SCOPE]}
+        self.reply(200, json.dumps(body).encode(), headers={"Metadata-Flavor": "Google"})
 
     def _access_token(self, owner: MetadataServer) -> None:
         owner._count()

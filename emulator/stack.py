@@ -22,6 +22,7 @@ import concurrent.futures
 import contextlib
 import errno
 import http.client
+import json
 import secrets
 import shutil
 import socket
@@ -29,6 +30,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -40,7 +42,7 @@ import grpc
 from approvals.emulator.firestore import FirestoreEmulator, exported
 from approvals.emulator.frontend import FrontEnd
 from approvals.emulator.functions import FunctionServer
-from approvals.emulator.google_tokens import GoogleTokenSigner
+from approvals.emulator.google_tokens import GoogleCertsServer, GoogleTokenSigner
 from approvals.emulator.hosting import HostingServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
@@ -157,6 +159,8 @@ class LocalStack(LocalService):
     identity: IdentityProvider
     google_tokens: GoogleTokenSigner
     """Signs the service accounts' ID tokens, as Google's key does; the front ends trust only it."""
+    google_certs: GoogleCertsServer
+    """Publishes google_tokens' certificate, where start looks for Google's (GOOGLE_OIDC_CERTS_URL)."""
     metadata_servers: dict[str, MetadataServer]
     """One per function: each hands out its own service account's tokens."""
     access: Access
@@ -363,6 +367,7 @@ class LocalStack(LocalService):
         """
         plan = self.plan
         self.google_tokens = GoogleTokenSigner()
+        self.google_certs = on_stop.enter_context(GoogleCertsServer(self.google_tokens))
         self.access = Access.from_grants(plan.grants, plan.custom_roles)
         self.metadata_servers = {}
         for function in plan.functions:
@@ -375,7 +380,9 @@ class LocalStack(LocalService):
             self.metadata_servers[function.name] = on_stop.enter_context(server)
             self.access.issue(server.access_token, account)
         self._say(
-            "metadata servers", f"one per function ({len(self.metadata_servers)}), each its own identity"
+            "metadata servers",
+            f"one per function ({len(self.metadata_servers)}), each its own identity; "
+            f"their signing certificate at {self.google_certs.certs_url}",
         )
 
     def _start_functions(self, on_stop: contextlib.ExitStack, secret_values: Mapping[str, str]) -> None:
@@ -387,6 +394,7 @@ class LocalStack(LocalService):
                     **function.env,
                     **{key: secret_values[secret] for key, secret in function.secret_env.items()},
                     **self._function_env(),
+                    **self._start_audiences(function.env),
                     "GCE_METADATA_HOST": self.metadata_servers[function.name].host,
                 },
                 source=function.unpack(self._dir / "functions" / function.name),
@@ -517,12 +525,22 @@ class LocalStack(LocalService):
             "WORKFLOWS_EMULATOR_GRPC_HOST": self.executions.host,
             "WORKFLOWS_EMULATOR_HOST": self.workflows_server.host,
             "FIREBASE_AUTH_CERTS_URL": self.identity.certs_url,
+            "GOOGLE_OIDC_CERTS_URL": self.google_certs.certs_url,
             # web: config.json points the page at the emulator and the local sign-in.
             "APPROVALS_LOCAL": "1",
             # notify: decision links lead to the local origin, and mails land in its outbox.
             "APPROVALS_SITE_URL": self.origin_url,
             "APPROVALS_MAIL_WEBHOOK_URL": self.outbox_url,
         }
+
+    def _start_audiences(self, env: Mapping[str, str]) -> dict[str, str]:
+        """The audiences the program gives start (its URLs on the site's domains), on the local origin."""
+        if "APPROVALS_START_AUDIENCES" not in env:
+            return {}
+        paths = dict.fromkeys(
+            urllib.parse.urlsplit(a).path for a in json.loads(env["APPROVALS_START_AUDIENCES"])
+        )
+        return {"APPROVALS_START_AUDIENCES": json.dumps([f"{self.origin_url}{path}" for path in paths])}
 
     @property
     def outbox_url(self) -> str:
@@ -596,6 +614,7 @@ class LocalStack(LocalService):
             "firestore": probe(f"{self.firestore.url}/"),
             **({"pubsub": probe(f"{self.pubsub.url}/")} if self.pubsub is not None else {}),
             "identity": probe(self.identity.certs_url),
+            "google certs": probe(self.google_certs.certs_url),
             **{f"metadata ({name})": probe(f"{m.url}/") for name, m in self.metadata_servers.items()},
             "translation": probe(f"{self.translation.url}/"),
             "engine": probe(f"{self.workflows_server.url}/"),
@@ -623,6 +642,7 @@ class LocalStack(LocalService):
             "engine": self.workflows_server.url,
             "executions": self.executions.host,
             "identityCerts": self.identity.certs_url,
+            "googleCerts": self.google_certs.certs_url,
             "metadata": {name: m.url for name, m in self.metadata_servers.items()},
             "translation": self.translation.url,
             "functions": dict(self.function_urls),

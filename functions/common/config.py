@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from .contract import COLLECTIONS
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+# Google's OAuth 2.0 signing certificates (kid -> x509 PEM), which sign service accounts' ID tokens.
+GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 
 
 def env(name: str, default: str = "") -> str:
@@ -38,6 +41,25 @@ def firebase_project_id() -> str:
 def firebase_certs_url() -> str:
     """Where the ID-token signing certificates are published."""
     return env("FIREBASE_AUTH_CERTS_URL", GOOGLE_CERTS_URL)
+
+
+def google_oidc_certs_url() -> str:
+    """Where the certificates that sign Google's OIDC ID tokens (service accounts') are published."""
+    return env("GOOGLE_OIDC_CERTS_URL", GOOGLE_OIDC_CERTS_URL)
+
+
+def start_audiences() -> frozenset[str]:
+    """The audiences a service account's ID token for start may name: start's URLs, a JSON list.
+
+    Empty (unset or malformed) accepts no Google token, so a misconfiguration fails closed.
+    """
+    try:
+        audiences = json.loads(env("APPROVALS_START_AUDIENCES", "[]"))
+    except ValueError:
+        return frozenset()
+    if not isinstance(audiences, list):
+        return frozenset()
+    return frozenset(a for a in audiences if isinstance(a, str) and a)
 
 
 def requests_collection() -> str:

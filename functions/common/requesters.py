@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from common import config, documents, errors, firestore, memberships
+from common import auth, config, documents, errors, firestore, memberships
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
@@ -26,11 +26,15 @@ START_GRACE = timedelta(minutes=10)
 
 
 def may_ask(email: str, requesters: Sequence[str], groups: frozenset[str] = frozenset()) -> bool:
-    """Whether ``email`` (lower-case) is among ``requesters``, by address, domain or one of ``groups``."""
+    """Whether ``email`` (lower-case) is among ``requesters``, by address, domain or one of ``groups``.
+
+    Never a service account by domain: ``domain:developer.gserviceaccount.com`` would let every
+    project's default compute account ask. A service account is named, or in a group.
+    """
     domain = email.rsplit("@", 1)[-1]
     return (
         email in requesters
-        or DOMAIN_PREFIX + domain in requesters
+        or (DOMAIN_PREFIX + domain in requesters and not auth.is_service_account(email))
         or any(memberships.GROUP_PREFIX + group in requesters for group in groups)
     )
 

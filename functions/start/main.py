@@ -96,7 +96,8 @@ def _check_input(key: str, given: dict[str, Any], input_schema: dict[str, Any]) 
 @post_json_endpoint
 def start(request: flask.Request) -> dict[str, Any]:
     """POST {workflow, input} -> {workflow, execution, execution_id, request_id}."""
-    caller = auth.authenticate(request)
+    # People send Firebase ID tokens; pipelines a service account's Google ID token for start's URL.
+    caller = auth.authenticate(request, service_accounts=True)
     key, given = _parse(request_json(request))
     registration = _registry_entry(key)
     requesters.check_may_ask(caller.email, registration.requesters)
@@ -110,7 +111,7 @@ def start(request: flask.Request) -> dict[str, Any]:
     except executions.ExecutionsError as exc:
         requesters.release(caller.email, workflow_id, request_id)
         raise bad_gateway("could not start the workflow", f"{registration.workflow_name}: {exc}") from exc
-    logger.info("%s started %s for %s", caller.email, execution, request_id)
+    logger.info("%s (%s token) started %s for %s", caller.email, caller.source, execution, request_id)
     return {
         "workflow": key,
         "execution": execution,

@@ -152,6 +152,16 @@ def test_a_missing_project_says_how_to_set_it() -> None:
         ({"requesters": ["example.com"]}, "ApprovalWorkflowArgs.requesters", "domain:example.com"),
         ({"requesters": ["domain:not a domain"]}, "ApprovalWorkflowArgs.requesters", "domain:example.com"),
         ({"requesters": ["group:legal"]}, "ApprovalWorkflowArgs.requesters", UNDECLARED),
+        (
+            {"requesters": ["domain:developer.gserviceaccount.com"]},
+            "ApprovalWorkflowArgs.requesters",
+            "would match service accounts by domain",
+        ),
+        (
+            {"requesters": ["a@example.com", "domain:Gserviceaccount.com"]},
+            "ApprovalWorkflowArgs.requesters",
+            "each service account's e-mail",
+        ),
         ({"approvers": ["ann@gmail.com"]}, "ApprovalWorkflowArgs.requesters", "no safe default"),
         ({"max_pending_per_requester": 0}, "ApprovalWorkflowArgs.max_pending_per_requester", "1 to 1000"),
         ({"approvers": ["a@example.com", "group:Legal"]}, "ApprovalWorkflowArgs.approvers", UNDECLARED),
@@ -454,7 +464,13 @@ def test_requesters_default_to_the_approvers_domains() -> None:
                 platform=shared,
                 template="translation_validation",
                 approvers=["ann@gmail.com"],
-                requesters=["Bob@Example.com", "group:legal", "domain:Example.org"],
+                # A service account is named by its e-mail.
+                requesters=[
+                    "Bob@Example.com",
+                    "group:legal",
+                    "domain:Example.org",
+                    "ci@p.iam.gserviceaccount.com",
+                ],
                 max_pending_per_requester=3,
             ),
         )
@@ -469,5 +485,10 @@ def test_requesters_default_to_the_approvers_domains() -> None:
     ]
     assert translate["max_pending_per_requester"] == "10"
     expenses = registration(graph, "expenses")
-    assert json.loads(expenses["requesters"]) == ["bob@example.com", "group:legal", "domain:example.org"]
+    assert json.loads(expenses["requesters"]) == [
+        "bob@example.com",
+        "group:legal",
+        "domain:example.org",
+        "ci@p.iam.gserviceaccount.com",
+    ]
     assert expenses["max_pending_per_requester"] == "3"

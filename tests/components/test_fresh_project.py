@@ -7,6 +7,7 @@ is something Google would refuse, or a later deploy would trip on.
 
 import functools
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from approvals.policies.check import stack_resources
 from approvals.policies.deployability import rehearse
 from approvals.policies.fresh_project import upstream
 from approvals.testing import Graph, capture
+from tests.components.test_reference_stack import function_of
 from tests.policies.bad_deployments import DEPLOYABILITY_PROGRAMS, deploys_on_a_fresh_project
 from tests.policies.bad_programs import BadProgram, service_account
 
@@ -116,6 +118,13 @@ def test_a_custom_domain_and_site_are_authorized_too() -> None:
         "team-approvals.web.app",
         "team-approvals.firebaseapp.com",
         "approvals.example.com",
+    ]
+    # A service account's ID token for start may name start's URL on each of those domains.
+    start = function_of(graph, "start")
+    assert json.loads(start.inputs["serviceConfig"]["environmentVariables"]["APPROVALS_START_AUDIENCES"]) == [
+        "https://team-approvals.web.app/api/start",
+        "https://team-approvals.firebaseapp.com/api/start",
+        "https://approvals.example.com/api/start",
     ]
 
 

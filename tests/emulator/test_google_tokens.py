@@ -8,11 +8,22 @@ another service or from another issuer) is refused here first.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
+import google.auth.transport.requests
 import pytest
+import requests
+from google.oauth2 import id_token
 
-from approvals.emulator.google_tokens import GoogleTokenSigner, IdTokenVerifier, InvalidTokenError
+from approvals.emulator.google_tokens import (
+    GoogleCertsServer,
+    GoogleTokenSigner,
+    IdTokenVerifier,
+    InvalidTokenError,
+)
 from approvals.emulator.jwt import b64url, b64url_decode, signing_input
 from approvals.emulator.metadata import MetadataServer
 from tests.support.metadata import identity_token
@@ -148,3 +159,52 @@ def test_a_metadata_server_without_the_stack_s_key_signs_with_its_own() -> None:
     assert json.loads(b64url_decode(token.split(".")[0]))["alg"] == "RS256"
     assert metadata.signer.verifier().verify(token, {AUDIENCE})["email"] == ACCOUNT
     assert refusal(GoogleTokenSigner().verifier(), token) == "the token is signed with an unknown key"
+
+
+def test_the_metadata_server_answers_google_auths_ping_only_with_the_header() -> None:
+    with MetadataServer() as metadata:
+        pinged = requests.get(f"{metadata.url}/", headers={"Metadata-Flavor": "Google"}, timeout=10)
+        bare = requests.get(f"{metadata.url}/", timeout=10)
+
+    assert pinged.status_code == 200 and pinged.headers["Metadata-Flavor"] == "Google"
+    assert bare.status_code == 403
+
+
+# What a pipeline on Google Cloud runs: ADC finds the metadata server (ping, then the identity endpoint).
+FETCH_ID_TOKEN = """
+import sys
+import google.auth.transport.requests
+from google.oauth2 import id_token
+print(id_token.fetch_id_token(google.auth.transport.requests.Request(), sys.argv[1]))
+"""
+
+
+def test_google_auth_fetches_an_id_token_from_the_metadata_server_that_google_auth_verifies(
+    signer: GoogleTokenSigner,
+) -> None:
+    """Real google-auth on both sides: a subprocess, because google-auth reads GCE_METADATA_HOST as
+    it is imported; and the published certificate, read as google-auth reads Google's."""
+    audience = "https://approvals.example.com/api/start"
+    with (
+        MetadataServer(service_account=ACCOUNT, signer=signer) as metadata,
+        GoogleCertsServer(signer) as certs,
+    ):
+        env = {k: v for k, v in os.environ.items() if k != "GOOGLE_APPLICATION_CREDENTIALS"}
+        env |= {"GCE_METADATA_HOST": metadata.host, "GCE_METADATA_IP": metadata.host}
+        fetched = subprocess.run(
+            [sys.executable, "-c", FETCH_ID_TOKEN, audience],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert fetched.returncode == 0, fetched.stderr
+        token = fetched.stdout.strip()
+        claims = id_token.verify_token(
+            token, google.auth.transport.requests.Request(), audience=audience, certs_url=certs.certs_url
+        )
+
+    assert claims["email"] == ACCOUNT and claims["email_verified"] is True
+    assert claims["iss"] == "https://accounts.google.com"
+    assert signer.verifier().verify(token, {audience}) == claims

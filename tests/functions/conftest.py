@@ -8,6 +8,7 @@ import pytest
 from google.cloud import firestore
 
 from approvals.emulator.firestore import FirestoreEmulator
+from approvals.emulator.google_tokens import GoogleCertsServer, GoogleTokenSigner
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
 from tests.support import PROJECT, seed
@@ -31,8 +32,24 @@ def _empty_database(firestore_emulator: FirestoreEmulator) -> None:
 
 
 @pytest.fixture(scope="session")
+def google_signer() -> GoogleTokenSigner:
+    """Plays Google's key that signs service accounts' ID tokens."""
+    return GoogleTokenSigner()
+
+
+@pytest.fixture(scope="session")
+def google_certs(google_signer: GoogleTokenSigner) -> Iterator[GoogleCertsServer]:
+    """Publishes ``google_signer``'s certificate as Google publishes its own."""
+    with GoogleCertsServer(google_signer) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def function_env(
-    firestore_emulator: FirestoreEmulator, identity: IdentityProvider, metadata_server: MetadataServer
+    firestore_emulator: FirestoreEmulator,
+    identity: IdentityProvider,
+    metadata_server: MetadataServer,
+    google_certs: GoogleCertsServer,
 ) -> dict[str, str]:
     """The environment every function gets."""
     return {
@@ -49,6 +66,7 @@ def function_env(
         "APPROVALS_STARTS_COLLECTION": seed.STARTS,
         "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
         "FIREBASE_AUTH_CERTS_URL": identity.certs_url,
+        "GOOGLE_OIDC_CERTS_URL": google_certs.certs_url,
         "GCE_METADATA_HOST": metadata_server.host,
     }
 
