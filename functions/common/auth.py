@@ -87,27 +87,26 @@ _certificates = _Certificates(config.firebase_certs_url)
 _google_certificates = _Certificates(config.google_oidc_certs_url)
 
 
-def _header(token: str) -> dict[str, Any]:
-    segment = token.split(".", 1)[0]
+def _segment(token: str, index: int) -> dict[str, Any]:
+    """One JSON segment of a JWT (0: the header, 1: the claims), NOT verified."""
+    parts = token.split(".")
     try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except ValueError as exc:
+        segment = parts[index]
+        decoded = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (IndexError, ValueError) as exc:
         raise HttpError(401, "malformed token") from exc
-    if not isinstance(header, dict):
+    if not isinstance(decoded, dict):
         raise HttpError(401, "malformed token")
-    return header
+    return decoded
+
+
+def _header(token: str) -> dict[str, Any]:
+    return _segment(token, 0)
 
 
 def _payload(token: str) -> dict[str, Any]:
     """The token's claims, NOT verified: only to pick the verifier, which checks them all again."""
-    segment = token.split(".")[1]
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except ValueError as exc:
-        raise HttpError(401, "malformed token") from exc
-    if not isinstance(payload, dict):
-        raise HttpError(401, "malformed token")
-    return payload
+    return _segment(token, 1)
 
 
 def _decode(token: str, certificates: _Certificates, audience: str | list[str]) -> dict[str, Any]:
