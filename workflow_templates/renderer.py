@@ -73,18 +73,26 @@ def render(template: Template, env: Mapping[str, str]) -> str:
     parameters); every sys.get_env without a default must find its variable.
     """
     _check_env(template.path, env)
-    merged, source = _merge(template.path, template.path.stat().st_mtime_ns)
-    for subworkflow in merged.values():
-        _check_env_reads(subworkflow, env)
+    source, needed = _merge(template.path, template.path.stat().st_mtime_ns)
+    for subworkflow, read in needed:
+        if read.name not in env:
+            raise TemplateError(
+                subworkflow.path,
+                f"reads env var {read.name!r}, which is not set (give it as a parameter, "
+                "or give sys.get_env a default)",
+                line=read.line,
+                step=read.step,
+            )
     return source
 
 
 @functools.lru_cache(maxsize=128)
-def _merge(path: Path, _mtime_ns: int) -> tuple[dict[str, Subworkflow], str]:
-    """Merge and check what does not depend on env, once per template version.
+def _merge(path: Path, _mtime_ns: int) -> tuple[str, tuple[tuple[Subworkflow, queries.EnvRead], ...]]:
+    """Merge and check what does not depend on env, once per template version: the source, and the
+    env vars it reads that must be set.
 
     A stack with many workflows of one template renders it many times; the
-    merged text is the same each time, only the env checks differ.
+    merged text is the same each time, only the env differs.
     """
     own = subworkflows(parse_yaml(path))
     if "main" not in own:
@@ -110,7 +118,14 @@ def _merge(path: Path, _mtime_ns: int) -> tuple[dict[str, Subworkflow], str]:
             path,
             f"the rendered workflow is {size} bytes; Workflows accepts at most {MAX_SOURCE_BYTES}",
         )
-    return merged, source
+    # A name that is not a constant string cannot be checked before the run.
+    needed = tuple(
+        (subworkflow, read)
+        for subworkflow in merged.values()
+        for read in queries.env_reads(subworkflow.ast)
+        if read.name is not None and not read.has_default and read.name not in BUILTIN_ENV_VARS
+    )
+    return source, needed
 
 
 @functools.cache
@@ -170,20 +185,6 @@ def _check_calls(subworkflow: Subworkflow, known: Mapping[str, Subworkflow]) -> 
             f"defined here or in the step library: {', '.join(known)}",
             line=call.line,
             step=call.step,
-        )
-
-
-def _check_env_reads(subworkflow: Subworkflow, env: Mapping[str, str]) -> None:
-    for read in queries.env_reads(subworkflow.ast):
-        # A name that is not a constant string cannot be checked before the run.
-        if read.name is None or read.has_default or read.name in env or read.name in BUILTIN_ENV_VARS:
-            continue
-        raise TemplateError(
-            subworkflow.path,
-            f"reads env var {read.name!r}, which is not set (give it as a parameter, "
-            "or give sys.get_env a default)",
-            line=read.line,
-            step=read.step,
         )
 
 
