@@ -119,16 +119,17 @@ def timed(run: Callable[[], T], repeat: int) -> tuple[float, T]:
 def side_by_side(
     components: Callable[[], Graph], flat: Callable[[], Graph], repeat: int
 ) -> tuple[float, float]:
-    """Median seconds of each over `repeat` rounds of one run each, after an untimed run of
-    each (imports, caches): a busy moment of the machine weighs on both alike."""
+    """Median CPU seconds of each over `repeat` rounds of one run each, after an untimed run of
+    each (imports, caches). Both run in this process: CPU time, unlike wall time, does not
+    count what other processes of a busy machine take, and the rounds alternate."""
     components()
     flat()
     samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
         for run, seconds in zip((components, flat), samples, strict=True):
-            start = time.perf_counter()
+            start = time.process_time()
             run()
-            seconds.append(time.perf_counter() - start)
+            seconds.append(time.process_time() - start)
     return statistics.median(samples[0]), statistics.median(samples[1])
 
 
