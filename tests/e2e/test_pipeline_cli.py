@@ -1,0 +1,111 @@
+"""A pipeline waits for a person: `python -m approvals request ... --wait` against the local stack.
+
+The CLI runs as a pipeline runs it, a process of its own that signs in, asks, prints the
+request, long-polls its status and exits with the outcome. People decide beside it over
+HTTP (decide, cancel), and the stack's virtual clock lets a request expire at once.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from approvals.emulator.stack import LocalStack
+from tests.e2e.stack_client import Client
+
+REQUESTER = "carol@example.com"  # any example.com address may claim an expense
+ALICE = "alice@example.com"  # approves expenses
+EXPENSE = {"amount": 120, "currency": "EUR", "reason": "train to the customer"}
+DAY = 86400  # the expense workflow's timeout in Pulumi.dev.yaml
+
+
+class Pipeline:
+    """The CLI, running: its first line is the request it made; it exits with the outcome."""
+
+    def __init__(self, stack: LocalStack, *options: str) -> None:
+        command = [sys.executable, "-m", "approvals", "request", "expense-approval"]
+        command += ["--input", json.dumps(EXPENSE), "--url", stack.origin_url, "--local-sign-in", REQUESTER]
+        self.process = subprocess.Popen(
+            [*command, *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        assert first, self.process.stderr.read() if self.process.stderr else ""
+        self.request_id: str = json.loads(first)["request_id"]
+
+    def outcome(self) -> tuple[int, dict[str, object] | None, str]:
+        """The exit status, the decision it printed (if any), and its progress lines."""
+        out, err = self.process.communicate(timeout=120)
+        return self.process.returncode, (json.loads(out) if out.strip() else None), err
+
+
+@pytest.fixture
+def pipeline(stack: LocalStack) -> Iterator[Pipeline]:
+    running = Pipeline(stack, "--wait")
+    yield running
+    running.process.kill()
+    running.process.wait()
+
+
+def test_an_approval_lets_the_pipeline_go_on(pipeline: Pipeline, client: Client) -> None:
+    decided = client.decide(ALICE, pipeline.request_id, "approved", "go ahead")
+    assert decided.status_code == 200, decided.text
+
+    status, decision, progress = pipeline.outcome()
+
+    assert status == 0, progress
+    assert decision is not None
+    assert (decision["outcome"], decision["decided_by"], decision["comment"]) == (
+        "approved",
+        ALICE,
+        "go ahead",
+    )
+    assert "pending (approval: 0 approved, 0 rejected)" in progress
+
+
+def test_a_rejection_stops_the_pipeline(pipeline: Pipeline, client: Client) -> None:
+    client.decide(ALICE, pipeline.request_id, "rejected", "too expensive")
+
+    status, decision, _ = pipeline.outcome()
+
+    assert (status, decision and decision["outcome"]) == (1, "rejected")
+
+
+def test_an_expired_request_stops_the_pipeline(pipeline: Pipeline, client: Client) -> None:
+    client.advance(DAY + 60)
+
+    status, decision, _ = pipeline.outcome()
+
+    assert (status, decision and decision["outcome"]) == (2, "expired")
+
+
+def test_a_cancelled_request_stops_the_pipeline(pipeline: Pipeline, client: Client) -> None:
+    cancelled = client.cancel(REQUESTER, pipeline.request_id, "not needed")
+    assert cancelled.status_code == 200, cancelled.text
+
+    status, decision, _ = pipeline.outcome()
+
+    assert (status, decision and decision["outcome"]) == (2, "cancelled")
+
+
+def test_a_wait_that_runs_out_leaves_the_request_open(stack: LocalStack, client: Client) -> None:
+    running = Pipeline(stack, "--wait", "--timeout", "1")
+
+    status, decision, progress = running.outcome()
+
+    assert (status, decision) == (3, None)
+    assert f"still waiting after 1 s: request {running.request_id}" in progress
+    assert client.request(REQUESTER, running.request_id)["status"] == "pending"
+
+
+def test_without_wait_the_pipeline_only_asks(stack: LocalStack, client: Client) -> None:
+    running = Pipeline(stack)
+
+    status, decision, _ = running.outcome()
+
+    assert (status, decision) == (0, None)
+    assert client.request(ALICE, running.request_id)["status"] == "pending"
