@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 
 from approvals import (
+    PLATFORM_OUTPUT,
     ApprovalPlatform,
     ApprovalPlatformArgs,
     ApprovalWorkflow,
@@ -156,6 +157,8 @@ pulumi.export("link_url", platform.link_url)
 pulumi.export("notify_url", platform.notify_url)
 pulumi.export("database_name", platform.database_name)
 pulumi.export("events_topic", platform.events_topic_name)
+# What a workflow in another stack joins this platform by (ApprovalPlatform.from_stack_reference).
+pulumi.export(PLATFORM_OUTPUT, platform.reference().outputs())
 pulumi.export(
     "workflows",
     {

@@ -24,7 +24,13 @@ class Section(NamedTuple):
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("stack", "Stack evaluation under mocks (median of 5)", "stack_evaluation.report", 5, 1),
+    Section(
+        "stack",
+        "Stack evaluation under mocks (median of 9, components and flat runs interleaved)",
+        "stack_evaluation.report",
+        9,
+        1,
+    ),
     Section(
         "policy",
         "Policy check (median of 5): the program as a preview, alone and with the pack's policies",

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .database import Collections
     from .errors import InvalidArgumentError
     from .platform import ApprovalPlatform, ApprovalPlatformArgs
+    from .reference import PLATFORM_OUTPUT, PlatformReference
     from .workflow import ApprovalWorkflow, ApprovalWorkflowArgs, Escalation
 
 # Each name's module, imported on first use (PEP 562): the package also holds the
@@ -25,9 +26,12 @@ _EXPORTS = {
     "Collections": ".database",
     "Escalation": ".workflow",
     "InvalidArgumentError": ".errors",
+    "PLATFORM_OUTPUT": ".reference",
+    "PlatformReference": ".reference",
 }
 
 __all__ = [
+    "PLATFORM_OUTPUT",
     "ApprovalPlatform",
     "ApprovalPlatformArgs",
     "ApprovalWorkflow",
@@ -35,6 +39,7 @@ __all__ = [
     "Collections",
     "Escalation",
     "InvalidArgumentError",
+    "PlatformReference",
 ]
 
 

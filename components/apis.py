@@ -19,15 +19,16 @@ class GoogleApis:
     fighting over the same switch.
     """
 
-    def __init__(self, project: str, parent: pulumi.Resource, enabled: bool) -> None:
+    def __init__(self, project: pulumi.Input[str], parent: pulumi.Resource, enabled: bool) -> None:
         self._project = project
         self._parent = parent
-        self._enabled = enabled
+        self.enabled = enabled
+        """Whether this stack manages the APIs; False leaves them to whoever set up the project."""
         self._services: dict[str, gcp.projects.Service] = {}
 
     def require(self, *apis: str) -> list[pulumi.Resource]:
         """Enable `apis` (if this platform manages APIs) and return them as dependencies."""
-        if not self._enabled:
+        if not self.enabled:
             return []
         for api in apis:
             if api not in self._services:

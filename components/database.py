@@ -8,6 +8,7 @@ import pulumi_gcp as gcp
 
 from .errors import InvalidArgumentError
 from .functions.common.contract import COLLECTIONS, PLAIN_COLLECTION_NAME
+from .outputs import register_declared
 
 DEFAULT_DATABASE = "(default)"
 
@@ -176,10 +177,30 @@ def _collection_rules(collections: Collections) -> str:
 """
 
 
-class ApprovalDatabase(pulumi.ComponentResource):
-    """A Firestore (native) database, or an existing one, with the platform's rules."""
+class DatabaseOutputs:
+    """What an ApprovalDatabase hands out, declared once: its typed attributes and registered outputs."""
 
     database_name: pulumi.Output[str]
+
+
+# The page's inbox asks for "requests I approve, in these states": an array-contains plus an
+# `in` filter, which Firestore serves only from a composite index. Group members ask the same
+# of `approver_groups` (array-contains-any), and delegates of `delegates` (the people standing
+# in for an approver, stamped by the functions): an index each. "My requests, newest first"
+# and a request's History (its audit events in time order) are an equality and an order on
+# another field: one more each. (key, collection field of Collections, [(field, kind)]).
+INDEXES = (
+    ("inbox", "requests", [("approvers", "CONTAINS"), ("status", "ASCENDING")]),
+    ("group-inbox", "requests", [("approver_groups", "CONTAINS"), ("status", "ASCENDING")]),
+    ("delegate-inbox", "requests", [("delegates", "CONTAINS"), ("status", "ASCENDING")]),
+    ("my-requests", "requests", [("requester", "ASCENDING"), ("created_at", "DESCENDING")]),
+    ("history", "audit", [("request_id", "ASCENDING"), ("at", "ASCENDING")]),
+)
+
+
+class ApprovalDatabase(pulumi.ComponentResource, DatabaseOutputs):
+    """A Firestore (native) database, or an existing one, with the platform's rules."""
+
     database: gcp.firestore.Database | None
     ruleset: gcp.firebaserules.Ruleset
     release: gcp.firebaserules.Release
@@ -202,10 +223,8 @@ class ApprovalDatabase(pulumi.ComponentResource):
     ) -> None:
         super().__init__("approvals:index:ApprovalDatabase", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
-        if existing is not None:
-            self.database = None
-            self.database_name = existing.name
-        else:
+        self.database = None
+        if existing is None:
             self.database = gcp.firestore.Database(
                 name,
                 project=project,
@@ -224,8 +243,35 @@ class ApprovalDatabase(pulumi.ComponentResource):
                 deletion_policy="ABANDON" if deletion_protection else "DELETE",
                 opts=child,
             )
-            self.database_name = self.database.name
+        database_name = (existing or self.database).name
+        self._rules(name, project, collections, database_name, child)
+        # Asked for several indexes of one database at once, Firestore answers with 409
+        # contention errors (terraform-provider-google #16599, #16664): each index waits for
+        # the one before.
+        self.indexes = []
+        for key, collection, fields in INDEXES:
+            after = pulumi.ResourceOptions(depends_on=self.indexes[-1:])
+            self.indexes.append(
+                self._index(
+                    f"{name}-{key}-index",
+                    project,
+                    database_name,
+                    getattr(collections, collection),
+                    pulumi.ResourceOptions.merge(child, after),
+                    fields,
+                )
+            )
+        register_declared(self, DatabaseOutputs, database_name=database_name)
 
+    def _rules(
+        self,
+        name: str,
+        project: str,
+        collections: Collections,
+        database_name: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """The security rules, as a ruleset released for this database."""
         self.ruleset = gcp.firebaserules.Ruleset(
             f"{name}-rules",
             project=project,
@@ -242,7 +288,7 @@ class ApprovalDatabase(pulumi.ComponentResource):
             f"{name}-rules-release",
             project=project,
             # The default database's release is plain "cloud.firestore"; others add their id.
-            name=self.database_name.apply(
+            name=database_name.apply(
                 lambda db: "cloud.firestore" if db == DEFAULT_DATABASE else f"cloud.firestore/{db}"
             ),
             ruleset_name=self.ruleset.name.apply(
@@ -252,33 +298,12 @@ class ApprovalDatabase(pulumi.ComponentResource):
             # (terraform-provider-google #15497, #20917): the old release goes first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ruleset], delete_before_replace=True),
         )
-        # The page's inbox asks for "requests I approve, in these states": an
-        # array-contains plus an `in` filter, which Firestore serves only from a
-        # composite index. Group members ask the same of `approver_groups`
-        # (array-contains-any), and delegates of `delegates` (the people standing
-        # in for an approver, stamped by the functions): an index each. "My requests,
-        # newest first" and a request's History (its audit events in time order)
-        # are an equality and an order on another field: one more each.
-        # Asked for several indexes of one database at once, Firestore answers with 409
-        # contention errors (terraform-provider-google #16599, #16664): each index waits for
-        # the one before.
-        self.indexes = []
-        for key, collection, fields in (
-            ("inbox", collections.requests, [("approvers", "CONTAINS"), ("status", "ASCENDING")]),
-            ("group-inbox", collections.requests, [("approver_groups", "CONTAINS"), ("status", "ASCENDING")]),
-            ("delegate-inbox", collections.requests, [("delegates", "CONTAINS"), ("status", "ASCENDING")]),
-            ("my-requests", collections.requests, [("requester", "ASCENDING"), ("created_at", "DESCENDING")]),
-            ("history", collections.audit, [("request_id", "ASCENDING"), ("at", "ASCENDING")]),
-        ):
-            after = pulumi.ResourceOptions(depends_on=self.indexes[-1:])
-            index_opts = pulumi.ResourceOptions.merge(child, after)
-            self.indexes.append(self._index(f"{name}-{key}-index", project, collection, index_opts, fields))
-        self.register_outputs({"database_name": self.database_name})
 
     def _index(
         self,
         name: str,
         project: str,
+        database_name: pulumi.Output[str],
         collection: str,
         opts: pulumi.ResourceOptions,
         fields: list[tuple[str, str]],
@@ -292,7 +317,7 @@ class ApprovalDatabase(pulumi.ComponentResource):
         return gcp.firestore.Index(
             name,
             project=project,
-            database=self.database_name,
+            database=database_name,
             collection=collection,
             query_scope="COLLECTION",
             fields=[

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from .errors import InvalidArgumentError
+from .outputs import register_declared
 
 _SKIPPED_DIRS = {"__pycache__", ".pytest_cache", "node_modules"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
@@ -102,12 +103,18 @@ class PythonFunctionArgs:
             )
 
 
-class PythonFunction(pulumi.ComponentResource):
+class FunctionOutputs:
+    """What a PythonFunction hands out, declared once: its typed attributes and registered outputs."""
+
+    url: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    """A 2nd gen function runs as the Cloud Run service of the same name."""
+
+
+class PythonFunction(pulumi.ComponentResource, FunctionOutputs):
     """Archive (explicit file list) -> bucket object -> `cloudfunctionsv2.Function`."""
 
     function: gcp.cloudfunctionsv2.Function
-    url: pulumi.Output[str]
-    service_name: pulumi.Output[str]
     files: dict[str, Path]
 
     def __init__(
@@ -169,10 +176,7 @@ class PythonFunction(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
-        self.url = self.function.url
-        # A 2nd gen function runs as the Cloud Run service of the same name.
-        self.service_name = self.function.name
-        self.register_outputs({"url": self.url, "service_name": self.service_name})
+        register_declared(self, FunctionOutputs, url=self.function.url, service_name=self.function.name)
 
     def grant_invoker(self, member: pulumi.Input[str], key: str) -> gcp.cloudrunv2.ServiceIamMember:
         """Let `member` call the function (run.invoker on its Cloud Run service)."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from .outputs import register_declared
+
 
 @dataclass(frozen=True)
 class Rewrite:
@@ -15,7 +17,13 @@ class Rewrite:
     service_name: pulumi.Input[str]
 
 
-class ApprovalHosting(pulumi.ComponentResource):
+class HostingOutputs:
+    """What an ApprovalHosting hands out, declared once: its typed attributes and registered outputs."""
+
+    site_url: pulumi.Output[str]
+
+
+class ApprovalHosting(pulumi.ComponentResource, HostingOutputs):
     """Site, version (rewrites only: hosting cannot upload files from here), release.
 
     Every path is rewritten to a function, so the browser talks to one origin and
@@ -25,7 +33,6 @@ class ApprovalHosting(pulumi.ComponentResource):
     site: gcp.firebase.HostingSite
     version: gcp.firebase.HostingVersion
     release: gcp.firebase.HostingRelease
-    site_url: pulumi.Output[str]
 
     def __init__(
         self,
@@ -78,5 +85,4 @@ class ApprovalHosting(pulumi.ComponentResource):
             message="Deployed by the approvals platform",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.site_url = self.site.default_url
-        self.register_outputs({"site_url": self.site_url})
+        register_declared(self, HostingOutputs, site_url=self.site.default_url)

@@ -48,6 +48,13 @@ def custom_role_id(platform: str, suffix: str) -> str:
     return f"{prefix}{resource_id(platform, max_length=room).replace('-', '_')}_{suffix}"
 
 
-def workflow_path(project: str, region: str, workflow_id: pulumi.Input[str]) -> pulumi.Output[str]:
+def workflow_path(
+    project: pulumi.Input[str], region: pulumi.Input[str], workflow_id: pulumi.Input[str]
+) -> pulumi.Output[str]:
     """``projects/P/locations/R/workflows/W``: how the Executions API names a workflow."""
+    if isinstance(project, str) and isinstance(region, str):
+        # One apply, not concat's gather of three: a stack evaluates this once per workflow.
+        return pulumi.Output.from_input(workflow_id).apply(
+            lambda workflow: f"projects/{project}/locations/{region}/workflows/{workflow}"
+        )
     return pulumi.Output.concat("projects/", project, "/locations/", region, "/workflows/", workflow_id)

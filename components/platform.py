@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
@@ -17,20 +18,24 @@ from .apis import IAM, GoogleApis
 from .database import DEFAULT_DATABASE, ApprovalDatabase, Collections
 from .errors import InvalidArgumentError
 from .function import INGRESS_SETTINGS, PythonFunction, PythonFunctionArgs, SecretEnv
-from .functions.common.contract import PAGE_COLLECTIONS, WORKFLOW_COLLECTIONS
+from .functions.common.contract import PAGE_COLLECTIONS
 from .groups import check_groups, membership_documents
 from .hosting import ApprovalHosting, Rewrite
 from .naming import custom_role_id, resource_id, service_account_id, workflow_path
+from .outputs import register_declared
+from .reference import PLATFORM_OUTPUT, PlatformReference, database_condition
 from .validation import (
     DOMAIN,
     FIRESTORE_LOCATION,
     HTTPS_URL,
     PROJECT_ID,
-    REGION,
     check_bool,
+    check_database_id,
+    check_input,
     check_int_range,
     check_labels,
     check_pattern,
+    check_region,
 )
 
 FUNCTIONS_DIR = Path(str(resources.files("approvals.functions")))
@@ -85,8 +90,8 @@ class ApprovalPlatformArgs:
 
     project: str | None = None
     """Google Cloud project id; defaults to the `gcp:project` config."""
-    region: str = "europe-west1"
-    firestore_location: str | None = None
+    region: pulumi.Input[str] = "europe-west1"
+    firestore_location: pulumi.Input[str] | None = None
     """Firestore location (a region, or a multi-region such as eur3); defaults to `region`."""
     database_id: str = DEFAULT_DATABASE
     database: gcp.firestore.Database | None = None
@@ -124,7 +129,7 @@ class ApprovalPlatformArgs:
     """Runs the delegation timer workflow, which announces when each delegation starts and ends."""
     build_service_account: gcp.serviceaccount.Account | None = None
     source_bucket: gcp.storage.Bucket | None = None
-    mail_webhook_url: str | None = None
+    mail_webhook_url: pulumi.Input[str] | None = None
     """The mail relay notify POSTs each message to ({to, subject, text, link}); unset: mails are logged."""
     groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Approver groups: name -> member e-mails. `group:NAME` approvers match these members (stored in
@@ -148,25 +153,21 @@ class ApprovalPlatformArgs:
             return self.manage_sign_in_domains
         return self.firebase_project_id in (None, self.resolved_project())
 
-    def validate(self) -> None:
+    def validate(self) -> "CheckedInputs":
+        """Raises InvalidArgumentError for a bad plain value; Outputs come back checked as they resolve."""
         arg = "ApprovalPlatformArgs"
-        check_pattern(f"{arg}.region", self.region, REGION, "a Google Cloud region such as europe-west1")
-        if self.firestore_location is not None:
-            check_pattern(
-                f"{arg}.firestore_location",
-                self.firestore_location,
-                FIRESTORE_LOCATION,
-                "a region such as europe-west1 or a multi-region such as eur3",
-            )
-        if self.database is None and not (
-            self.database_id == DEFAULT_DATABASE
-            or resource_id(self.database_id, max_length=63) == self.database_id
-        ):
-            raise InvalidArgumentError(
-                f"{arg}.database_id",
-                f"{self.database_id!r} is not valid",
-                '"(default)" or lower-case letters, digits and -',
-            )
+        region = check_input(f"{arg}.region", self.region, check_region)
+        checked = CheckedInputs(
+            region=region,
+            firestore_location=region
+            if self.firestore_location is None
+            else check_input(f"{arg}.firestore_location", self.firestore_location, check_firestore_location),
+            mail_webhook_url=None
+            if self.mail_webhook_url is None
+            else check_input(f"{arg}.mail_webhook_url", self.mail_webhook_url, check_mail_webhook_url),
+        )
+        if self.database is None:
+            check_database_id(f"{arg}.database_id", self.database_id)
         if not isinstance(self.collections, Collections):
             raise InvalidArgumentError(f"{arg}.collections", "must be a Collections instance")
         self.collections.check(f"{arg}.collections")
@@ -201,13 +202,34 @@ class ApprovalPlatformArgs:
                 f"{arg}.authorized_domains", domain, DOMAIN, "a domain name such as approvals.example.com"
             )
         check_labels(f"{arg}.labels", self.labels)
-        if self.mail_webhook_url is not None:
-            check_pattern(
-                f"{arg}.mail_webhook_url",
-                self.mail_webhook_url,
-                HTTPS_URL,
-                "an https:// URL (the messages carry decision links)",
-            )
+        return checked
+
+
+class CheckedInputs(NamedTuple):
+    """ApprovalPlatformArgs' values that may be Outputs, checked now or as they resolve."""
+
+    region: pulumi.Input[str]
+    firestore_location: pulumi.Input[str]
+    mail_webhook_url: pulumi.Input[str] | None
+
+
+def check_firestore_location(argument: str, value: object) -> str:
+    allowed = "a region such as europe-west1 or a multi-region such as eur3"
+    return check_pattern(argument, value, FIRESTORE_LOCATION, allowed)
+
+
+def check_mail_webhook_url(argument: str, value: object) -> str:
+    return check_pattern(argument, value, HTTPS_URL, "an https:// URL (the messages carry decision links)")
+
+
+def check_web_dist() -> None:
+    """The page must be built before a platform can serve it."""
+    if not (WEB_DIST / "index.html").is_file():
+        raise FileNotFoundError(
+            f"the approval page is missing ({WEB_DIST} has no index.html). Installed packages carry "
+            "it: reinstall approvals from a wheel, or from source with Node.js 20+ on PATH, which "
+            "builds it. In a clone of the repository, `make web` builds it."
+        )
 
 
 def firebase_web_config(project: str, app_id: str | None, config: gcp.firebase.GetWebAppConfigResult) -> str:
@@ -223,18 +245,24 @@ def firebase_web_config(project: str, app_id: str | None, config: gcp.firebase.G
     return json.dumps({key: value for key, value in fields.items() if value}, sort_keys=True)
 
 
-class ApprovalPlatform(pulumi.ComponentResource):
-    """Firestore, the functions, hosting, notifications and their identities, once per environment."""
+# Each function's identity, and what the account is for (its description in IAM).
+IDENTITIES = {
+    "start": "Starts approval workflow executions.",
+    "decide": "Records approvers' votes and sends workflow callbacks.",
+    "cancel": "Cancels approval requests and their executions.",
+    "delegate": "Records approvers' delegations.",
+    "link": "Records votes cast through signed links and sends workflow callbacks.",
+    "notify": "Mails approvers and requesters about requests.",
+    "pusher": "Pushes approval events to the notify function.",
+    "timer": "Announces when approvers' delegations start and end.",
+    "web": "Serves the approval page; holds no roles.",
+    "build": "Builds the approval functions' containers.",
+}
 
-    project: str
-    region: str
-    collections: Collections
-    groups: dict[str, tuple[str, ...]]
-    """Approver groups as declared (name -> lower-cased member e-mails): workflows may name only these."""
-    deletion_protection: bool
-    labels: dict[str, str]
-    apis: GoogleApis
-    database_name: pulumi.Output[str]
+
+class PlatformOutputs:
+    """What an ApprovalPlatform hands out, declared once: its typed attributes and registered outputs."""
+
     start_url: pulumi.Output[str]
     decide_url: pulumi.Output[str]
     cancel_url: pulumi.Output[str]
@@ -243,8 +271,11 @@ class ApprovalPlatform(pulumi.ComponentResource):
     notify_url: pulumi.Output[str]
     web_url: pulumi.Output[str]
     site_url: pulumi.Output[str]
-    sign_in_config: gcp.identityplatform.Config | None
-    """Firebase Auth's settings, with the domains it accepts sign-ins from; None when not managed."""
+    database_name: pulumi.Output[str]
+    events_topic_name: pulumi.Output[str]
+    """The full topic name, `projects/P/topics/T`: every request state change is published there."""
+    notify_subscription_name: pulumi.Output[str]
+    link_key_secret_id: pulumi.Output[str]
     start_service_account_email: pulumi.Output[str]
     decide_service_account_email: pulumi.Output[str]
     cancel_service_account_email: pulumi.Output[str]
@@ -253,12 +284,81 @@ class ApprovalPlatform(pulumi.ComponentResource):
     notify_service_account_email: pulumi.Output[str]
     pusher_service_account_email: pulumi.Output[str]
     timer_service_account_email: pulumi.Output[str]
+    delegation_timer_name: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class _LinkKey:
+    """The key that signs decision links, as the functions that read it take it."""
+
+    env: dict[str, SecretEnv]
+    access: dict[str, gcp.secretmanager.SecretIamMember]
+    """Each reader's access: Cloud Run checks it as it creates a revision, so the reader waits for it."""
+
+
+@dataclass(frozen=True)
+class _Functions:
+    """Builds the platform's functions, each from its folder, with what they all share."""
+
+    platform: "ApprovalPlatform"
+    args: ApprovalPlatformArgs
+    bucket: gcp.storage.Bucket
+    accounts: dict[str, gcp.serviceaccount.Account]
+    common_env: dict[str, pulumi.Input[str]]
+    depends_on: list[pulumi.Resource]
+
+    def build(
+        self,
+        role: str,
+        env: Mapping[str, pulumi.Input[str]],
+        secrets: Mapping[str, SecretEnv] | None = None,
+        after: Sequence[pulumi.Resource] = (),
+    ) -> PythonFunction:
+        args = self.args
+        return PythonFunction(
+            # Its Cloud Run service takes the same name, and Cloud Run takes 49 characters.
+            resource_id(self.platform.pulumi_resource_name, role, max_length=49),
+            PythonFunctionArgs(
+                source_dir=FUNCTIONS_DIR / role,
+                entry_point=role,
+                shared_dirs={
+                    "common": FUNCTIONS_DIR / "common",
+                    **({"static": WEB_DIST} if role == "web" else {}),
+                },
+                bucket=self.bucket,
+                service_account_email=self.accounts[role].email,
+                build_service_account=self.accounts["build"].id,
+                project=self.platform.project,
+                region=self.platform.region,
+                environment={**self.common_env, **env},
+                secrets=secrets or {},
+                memory=args.function_memory,
+                min_instances=args.min_instances,
+                max_instances=args.max_instances,
+                ingress_settings=args.ingress_settings,
+                labels=self.platform.labels,
+                depends_on=[*self.depends_on, *after],
+            ),
+            opts=pulumi.ResourceOptions(parent=self.platform),
+        )
+
+
+class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
+    """Firestore, the functions, hosting, notifications and their identities, once per environment."""
+
+    project: str
+    region: pulumi.Input[str]
+    collections: Collections
+    groups: dict[str, tuple[str, ...]]
+    """Approver groups as declared (name -> lower-cased member e-mails): workflows may name only these."""
+    deletion_protection: bool
+    labels: dict[str, str]
+    apis: GoogleApis
+    sign_in_config: gcp.identityplatform.Config | None
+    """Firebase Auth's settings, with the domains it accepts sign-ins from; None when not managed."""
     delegation_timer: gcp.workflows.Workflow
     """Started by the delegate function for each delegation; notify restamps requests when it fires."""
-    delegation_timer_name: pulumi.Output[str]
     events_topic: gcp.pubsub.Topic
-    events_topic_name: pulumi.Output[str]
-    """The full topic name, `projects/P/topics/T`: every request state change is published there."""
     notify_subscription: gcp.pubsub.Subscription
     link_key_secret: gcp.secretmanager.Secret
     """Holds the key that signs decision links; only the link and notify functions may read it."""
@@ -267,50 +367,25 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self, name: str, args: ApprovalPlatformArgs | None = None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = args or ApprovalPlatformArgs()
-        args.validate()
+        checked = args.validate()
         project = args.resolved_project()
         groups = check_groups("ApprovalPlatformArgs.groups", args.groups)
-        if not (WEB_DIST / "index.html").is_file():
-            raise FileNotFoundError(
-                f"the approval page is missing ({WEB_DIST} has no index.html). Installed packages carry "
-                "it: reinstall approvals from a wheel, or from source with Node.js 20+ on PATH, which "
-                "builds it. In a clone of the repository, `make web` builds it."
-            )
+        check_web_dist()
         super().__init__("approvals:index:ApprovalPlatform", name, None, opts)
 
         self.project = project
-        self.region = args.region
+        self.region = checked.region
         self.collections = args.collections
         self.groups = groups
         self.deletion_protection = args.deletion_protection
         self.labels = {"app": "approvals", "managed-by": "pulumi", **args.labels}
         self.apis = GoogleApis(project, self, args.enable_apis)
         self._custom_roles: dict[str, gcp.projects.IAMCustomRole] = {}
+        self._reference: PlatformReference | None = None
+        self._database_condition: pulumi.Output[str] | None = None
         platform_apis = self.apis.require(*PLATFORM_APIS)
 
-        self._db = ApprovalDatabase(
-            f"{name}-firestore",
-            project=project,
-            location=args.firestore_location or args.region,
-            database_id=args.database_id,
-            existing=args.database,
-            collections=args.collections,
-            point_in_time_recovery=args.point_in_time_recovery,
-            deletion_protection=args.deletion_protection,
-            depends_on=platform_apis,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.database_name = self._db.database_name
-        # ID tokens carry no groups: the functions and the rules look members up in these documents.
-        membership_documents(
-            name,
-            project=project,
-            database=self.database_name,
-            collection=args.collections.memberships,
-            groups=groups,
-            parent=self,
-        )
-
+        self._db = self._database(name, args, checked.firestore_location, platform_apis)
         self.events_topic = gcp.pubsub.Topic(
             f"{name}-approval-events",
             name=resource_id(name, "approval-events", max_length=255),
@@ -318,49 +393,133 @@ class ApprovalPlatform(pulumi.ComponentResource):
             labels=self.labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
         )
-        self.events_topic_name = pulumi.Output.concat(
-            "projects/", project, "/topics/", self.events_topic.name
+        events_topic_name = self.events_topic.name.apply(lambda topic: f"projects/{project}/topics/{topic}")
+        accounts = self._identities(name, args)
+        build_grants = self._grant_function_roles(name, accounts)
+        link_key = self._link_key(name, accounts, platform_apis)
+        firebase_project = args.firebase_project_id or project
+        functions = self._functions(name, args, accounts, build_grants, firebase_project, platform_apis)
+        in_firebase = [*platform_apis, firebase.add_firebase(name, project, platform_apis, self)]
+        web_config = self._web_config(name, args, firebase_project, in_firebase)
+        self.delegation_timer = self._delegation_timer(
+            name, accounts["timer"], events_topic_name, platform_apis
+        )
+        delegation_timer_name = workflow_path(project, self.region, self.delegation_timer.name)
+        hosted = self._hosted_functions(functions, link_key, events_topic_name, delegation_timer_name)
+        web = functions.build(
+            "web",
+            # The page reads these collections by the names config.json gives it.
+            {**args.collections.environment(PAGE_COLLECTIONS), "FIREBASE_WEB_CONFIG": web_config},
+        )
+        # Hosting must reach these; each checks an ID token (or a signed link) on every call.
+        for hosted_function in (*hosted.values(), web):
+            hosted_function.grant_invoker("allUsers", "public")
+        site_url = self._hosting(name, args, hosted, web, firebase_project, in_firebase)
+        notify = self._notifications(
+            name, functions, link_key, site_url, events_topic_name, checked.mail_webhook_url
+        )
+        register_declared(
+            self,
+            PlatformOutputs,
+            **{f"{role}_url": function.url for role, function in hosted.items()},
+            notify_url=notify.url,
+            web_url=web.url,
+            site_url=site_url,
+            database_name=self._db.database_name,
+            events_topic_name=events_topic_name,
+            notify_subscription_name=self.notify_subscription.name,
+            link_key_secret_id=self.link_key_secret.secret_id,
+            **{
+                f"{role}_service_account_email": accounts[role].email
+                for role in ("start", "decide", "cancel", "delegate", "link", "notify", "pusher", "timer")
+            },
+            delegation_timer_name=delegation_timer_name,
         )
 
-        accounts = {
-            role: given
+    @classmethod
+    def from_outputs(
+        cls, outputs: pulumi.Input[Mapping[str, Any]], *, enable_apis: bool = True
+    ) -> PlatformReference:
+        """A platform deployed elsewhere, by its `reference().outputs()`: an ApprovalWorkflowArgs.platform."""
+        return PlatformReference.from_outputs(outputs, enable_apis=enable_apis)
+
+    @classmethod
+    def from_stack_reference(
+        cls, stack: pulumi.StackReference | str, *, output: str = PLATFORM_OUTPUT, enable_apis: bool = True
+    ) -> PlatformReference:
+        """The platform another stack (`org/project/stack`, or its reference) exported as `output`."""
+        reference = stack if isinstance(stack, pulumi.StackReference) else pulumi.StackReference(stack)
+        return PlatformReference.from_outputs(reference.require_output(output), enable_apis=enable_apis)
+
+    def reference(self) -> PlatformReference:
+        """This platform by its outputs: export `reference().outputs()` for workflows in other stacks."""
+        if self._reference is None:
+            self._reference = PlatformReference.of_platform(
+                project=self.project,
+                region=self.region,
+                database_name=self.database_name,
+                events_topic_name=self.events_topic_name,
+                execution_starter_role=self._execution_starter_role(),
+                collections=self.collections.names(),
+                groups=self.groups,
+                labels=self.labels,
+                deletion_protection=self.deletion_protection,
+                enable_apis=self.apis.enabled,
+            )
+        return self._reference
+
+    def _database(
+        self,
+        name: str,
+        args: ApprovalPlatformArgs,
+        location: pulumi.Input[str],
+        apis: list[pulumi.Resource],
+    ) -> ApprovalDatabase:
+        """Firestore with the platform's rules, and a document per member of each approver group."""
+        database = ApprovalDatabase(
+            f"{name}-firestore",
+            project=self.project,
+            location=location,
+            database_id=args.database_id,
+            existing=args.database,
+            collections=args.collections,
+            point_in_time_recovery=args.point_in_time_recovery,
+            deletion_protection=args.deletion_protection,
+            depends_on=apis,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # ID tokens carry no groups: the functions and the rules look members up in these documents.
+        membership_documents(
+            name,
+            project=self.project,
+            database=database.database_name,
+            collection=args.collections.memberships,
+            groups=self.groups,
+            parent=self,
+        )
+        return database
+
+    def _identities(self, name: str, args: ApprovalPlatformArgs) -> dict[str, gcp.serviceaccount.Account]:
+        """One service account per function (and for Pub/Sub, the timer and builds): yours, or a new one."""
+        return {
+            role: getattr(args, f"{role}_service_account")
             or iam.service_account(
                 f"{name}-{role}-sa",
                 account_id=service_account_id(name, role),
                 display_name=f"approvals {role} ({name})",
                 description=description,
-                project=project,
+                project=self.project,
                 parent=self,
                 apis=self.apis,
             )
-            for role, given, description in (
-                ("start", args.start_service_account, "Starts approval workflow executions."),
-                (
-                    "decide",
-                    args.decide_service_account,
-                    "Records approvers' votes and sends workflow callbacks.",
-                ),
-                ("cancel", args.cancel_service_account, "Cancels approval requests and their executions."),
-                ("delegate", args.delegate_service_account, "Records approvers' delegations."),
-                (
-                    "link",
-                    args.link_service_account,
-                    "Records votes cast through signed links and sends workflow callbacks.",
-                ),
-                ("notify", args.notify_service_account, "Mails approvers and requesters about requests."),
-                ("pusher", args.pusher_service_account, "Pushes approval events to the notify function."),
-                (
-                    "timer",
-                    args.timer_service_account,
-                    "Announces when approvers' delegations start and end.",
-                ),
-                ("web", args.web_service_account, "Serves the approval page; holds no roles."),
-                ("build", args.build_service_account, "Builds the approval functions' containers."),
-            )
+            for role, description in IDENTITIES.items()
         }
-        emails = {role: account.email for role, account in accounts.items()}
-        members = {role: iam.member_of(account) for role, account in accounts.items()}
 
+    def _grant_function_roles(
+        self, name: str, accounts: dict[str, gcp.serviceaccount.Account]
+    ) -> list[gcp.projects.IAMMember]:
+        """Each function's roles, and the build account's; returns the build's, which builds wait for."""
+        members = {role: iam.member_of(account) for role, account in accounts.items()}
         self.grant_execution_starter("start", members["start"])
         # start records who asked (the workflow checks it) and counts each requester's waiting requests.
         self.grant_database_user("start", members["start"])
@@ -378,66 +537,98 @@ class ApprovalPlatform(pulumi.ComponentResource):
         self.grant_execution_canceller("delegate", members["delegate"])
         # notify stamps each request it mails about with the delegates in force, so it writes.
         self.grant_database_user("notify", members["notify"])
-        build_grants = iam.grant_project_roles(
+        return iam.grant_project_roles(
             f"{name}-build",
-            project=project,
+            project=self.project,
             member=members["build"],
             grants=[iam.Grant(role) for role in BUILD_ROLES],
             parent=self,
             apis=self.apis,
         )
 
+    def _link_key(
+        self, name: str, accounts: dict[str, gcp.serviceaccount.Account], apis: list[pulumi.Resource]
+    ) -> _LinkKey:
+        """A random key in Secret Manager that signs decision links; only link and notify read it."""
         self.link_key_secret = gcp.secretmanager.Secret(
             f"{name}-link-key",
             secret_id=resource_id(name, "link-key", max_length=255),
-            project=project,
+            project=self.project,
             replication=gcp.secretmanager.SecretReplicationArgs(
                 auto=gcp.secretmanager.SecretReplicationAutoArgs()
             ),
             labels=self.labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=apis),
         )
-        link_key = random.RandomPassword(
+        key = random.RandomPassword(
             f"{name}-link-key",
             length=LINK_KEY_LENGTH,
             special=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        link_key_version = gcp.secretmanager.SecretVersion(
+        version = gcp.secretmanager.SecretVersion(
             f"{name}-link-key",
             secret=self.link_key_secret.id,
-            secret_data=link_key.result,
+            secret_data=key.result,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Cloud Run checks a revision's secret access as it creates it: the readers wait for these.
-        secret_access = {
+        access = {
             reader: gcp.secretmanager.SecretIamMember(
                 f"{name}-{reader}-link-key-accessor",
-                project=project,
+                project=self.project,
                 secret_id=self.link_key_secret.secret_id,
                 role="roles/secretmanager.secretAccessor",
-                member=members[reader],
+                member=iam.member_of(accounts[reader]),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for reader in ("link", "notify")
         }
+        return _LinkKey({"APPROVALS_LINK_KEY": SecretEnv(self.link_key_secret, version)}, access)
 
-        bucket = args.source_bucket or gcp.storage.Bucket(
+    def _functions(
+        self,
+        name: str,
+        args: ApprovalPlatformArgs,
+        accounts: dict[str, gcp.serviceaccount.Account],
+        build_grants: list[gcp.projects.IAMMember],
+        firebase_project: str,
+        apis: list[pulumi.Resource],
+    ) -> _Functions:
+        """What the functions share: their sources' bucket, settings, and builds that wait for IAM."""
+        return _Functions(
+            self,
+            args,
+            args.source_bucket or self._source_bucket(name, args, apis),
+            accounts,
+            common_env={
+                "GOOGLE_CLOUD_PROJECT": self.project,
+                "APPROVALS_DATABASE": self._db.database_name,
+                "FIREBASE_PROJECT_ID": firebase_project,
+            },
+            depends_on=[*apis, iam.propagated(f"{name}-build-grants-propagation", build_grants, self)],
+        )
+
+    def _source_bucket(
+        self, name: str, args: ApprovalPlatformArgs, apis: list[pulumi.Resource]
+    ) -> gcp.storage.Bucket:
+        """Where the functions' source archives go: private, versioned when protected."""
+        return gcp.storage.Bucket(
             f"{name}-sources",
-            name=resource_id(project, name, "sources", max_length=63),
-            project=project,
-            location=args.region,
+            name=resource_id(self.project, name, "sources", max_length=63),
+            project=self.project,
+            location=self.region,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             force_destroy=not args.deletion_protection,
             versioning=gcp.storage.BucketVersioningArgs(enabled=args.deletion_protection),
             labels=self.labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=platform_apis),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=apis),
         )
 
-        firebase_project = args.firebase_project_id or project
-        in_firebase = [*platform_apis, firebase.add_firebase(name, project, platform_apis, self)]
-        # The page signs approvers in with this web app's config (served as config.json).
+    def _web_config(
+        self, name: str, args: ApprovalPlatformArgs, firebase_project: str, in_firebase: list[pulumi.Resource]
+    ) -> pulumi.Output[str]:
+        """The Firebase web app the page signs approvers in with, as its config.json."""
         web_app = gcp.firebase.WebApp(
             f"{name}-web-app",
             project=firebase_project,
@@ -445,89 +636,48 @@ class ApprovalPlatform(pulumi.ComponentResource):
             deletion_policy="ABANDON" if args.deletion_protection else "DELETE",
             opts=pulumi.ResourceOptions(parent=self, depends_on=in_firebase),
         )
-        web_config = gcp.firebase.get_web_app_config_output(
-            project=firebase_project, web_app_id=web_app.app_id
+        config = gcp.firebase.get_web_app_config_output(project=firebase_project, web_app_id=web_app.app_id)
+        return pulumi.Output.all(web_app.app_id, config).apply(
+            lambda values: firebase_web_config(firebase_project, *values)
         )
 
-        common_env: dict[str, pulumi.Input[str]] = {
-            "GOOGLE_CLOUD_PROJECT": project,
-            "APPROVALS_DATABASE": self.database_name,
-            "FIREBASE_PROJECT_ID": firebase_project,
-        }
-        collections_env = args.collections.environment()
-        builds_may_start = iam.propagated(f"{name}-build-grants-propagation", build_grants, self)
-
-        def function(
-            role: str,
-            env: Mapping[str, pulumi.Input[str]],
-            secrets: Mapping[str, SecretEnv] | None = None,
-            after: Sequence[pulumi.Resource] = (),
-        ) -> PythonFunction:
-            return PythonFunction(
-                # Its Cloud Run service takes the same name, and Cloud Run takes 49 characters.
-                resource_id(name, role, max_length=49),
-                PythonFunctionArgs(
-                    source_dir=FUNCTIONS_DIR / role,
-                    entry_point=role,
-                    shared_dirs={
-                        "common": FUNCTIONS_DIR / "common",
-                        **({"static": WEB_DIST} if role == "web" else {}),
-                    },
-                    bucket=bucket,
-                    service_account_email=emails[role],
-                    build_service_account=accounts["build"].id,
-                    project=project,
-                    region=args.region,
-                    environment={**common_env, **env},
-                    secrets=secrets or {},
-                    memory=args.function_memory,
-                    min_instances=args.min_instances,
-                    max_instances=args.max_instances,
-                    ingress_settings=args.ingress_settings,
-                    labels=self.labels,
-                    depends_on=[
-                        *platform_apis,
-                        builds_may_start,
-                        *after,
-                    ],
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-
-        self.delegation_timer = self._delegation_timer(name, accounts["timer"], args.region, platform_apis)
-        self.delegation_timer_name = workflow_path(project, args.region, self.delegation_timer.name)
-        link_key_env = {"APPROVALS_LINK_KEY": SecretEnv(self.link_key_secret, link_key_version)}
-        hosted = {
-            "start": function("start", collections_env),
-            "decide": function("decide", collections_env),
-            "cancel": function(
-                "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": self.events_topic_name}
+    @staticmethod
+    def _hosted_functions(
+        functions: _Functions,
+        link_key: _LinkKey,
+        events_topic_name: pulumi.Output[str],
+        delegation_timer_name: pulumi.Output[str],
+    ) -> dict[str, PythonFunction]:
+        """The functions Hosting routes to (HOSTED_FUNCTIONS), by role."""
+        collections_env = functions.args.collections.environment()
+        return {
+            "start": functions.build("start", collections_env),
+            "decide": functions.build("decide", collections_env),
+            "cancel": functions.build(
+                "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": events_topic_name}
             ),
-            "delegate": function(
+            "delegate": functions.build(
                 "delegate",
-                {**collections_env, "APPROVALS_DELEGATION_TIMER_WORKFLOW": self.delegation_timer_name},
+                {**collections_env, "APPROVALS_DELEGATION_TIMER_WORKFLOW": delegation_timer_name},
             ),
-            "link": function("link", collections_env, link_key_env, after=[secret_access["link"]]),
+            "link": functions.build("link", collections_env, link_key.env, after=[link_key.access["link"]]),
         }
-        web = function(
-            "web",
-            {
-                # The page reads these collections by the names config.json gives it.
-                **args.collections.environment(PAGE_COLLECTIONS),
-                "FIREBASE_WEB_CONFIG": pulumi.Output.all(web_app.app_id, web_config).apply(
-                    lambda values: firebase_web_config(firebase_project, *values)
-                ),
-            },
-        )
-        # Hosting must reach these; each checks an ID token (or a signed link) on every call.
-        for hosted_function in (*hosted.values(), web):
-            hosted_function.grant_invoker("allUsers", "public")
 
-        site_id = args.hosting_site_id or resource_id(project, name, max_length=30, min_length=6)
+    def _hosting(
+        self,
+        name: str,
+        args: ApprovalPlatformArgs,
+        hosted: dict[str, PythonFunction],
+        web: PythonFunction,
+        firebase_project: str,
+        in_firebase: list[pulumi.Resource],
+    ) -> pulumi.Output[str]:
+        """Firebase Hosting in front of the functions, and the domains Auth accepts sign-ins from."""
+        site_id = args.hosting_site_id or resource_id(self.project, name, max_length=30, min_length=6)
         hosting = ApprovalHosting(
             f"{name}-hosting",
-            project=project,
-            region=args.region,
+            project=self.project,
+            region=self.region,
             site_id=site_id,
             rewrites=[
                 *(Rewrite(path, hosted[role].service_name) for role, path in HOSTED_FUNCTIONS.items()),
@@ -536,7 +686,6 @@ class ApprovalPlatform(pulumi.ComponentResource):
             depends_on=in_firebase,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.site_url = hosting.site_url
         self.sign_in_config = None
         if args.manages_sign_in_domains():
             self.sign_in_config = firebase.sign_in_domains(
@@ -546,24 +695,35 @@ class ApprovalPlatform(pulumi.ComponentResource):
                 depends_on=in_firebase,
                 parent=self,
             )
+        return hosting.site_url
 
-        # notify is private: only Pub/Sub, pushing as the pusher account, may call it.
-        notify = function(
+    def _notifications(
+        self,
+        name: str,
+        functions: _Functions,
+        link_key: _LinkKey,
+        site_url: pulumi.Output[str],
+        events_topic_name: pulumi.Output[str],
+        mail_webhook_url: pulumi.Input[str] | None,
+    ) -> PythonFunction:
+        """The notify function, which only Pub/Sub may call, pushing it every event on the topic."""
+        notify = functions.build(
             "notify",
             {
-                **collections_env,
-                "APPROVALS_SITE_URL": self.site_url,
-                **({"APPROVALS_MAIL_WEBHOOK_URL": args.mail_webhook_url} if args.mail_webhook_url else {}),
+                **functions.args.collections.environment(),
+                "APPROVALS_SITE_URL": site_url,
+                **({"APPROVALS_MAIL_WEBHOOK_URL": mail_webhook_url} if mail_webhook_url else {}),
             },
-            link_key_env,
-            after=[secret_access["notify"]],
+            link_key.env,
+            after=[link_key.access["notify"]],
         )
-        notify_invoker = notify.grant_invoker(members["pusher"], "pusher")
+        pusher = functions.accounts["pusher"]
+        notify_invoker = notify.grant_invoker(iam.member_of(pusher), "pusher")
         self.notify_subscription = gcp.pubsub.Subscription(
             f"{name}-notify",
             name=resource_id(name, "notify", max_length=255),
-            project=project,
-            topic=self.events_topic_name,
+            project=self.project,
+            topic=events_topic_name,
             labels=self.labels,
             # notify answers 500 when the mail relay fails: Pub/Sub retries with a backoff.
             ack_deadline_seconds=60,
@@ -574,59 +734,17 @@ class ApprovalPlatform(pulumi.ComponentResource):
             expiration_policy=gcp.pubsub.SubscriptionExpirationPolicyArgs(ttl=""),
             push_config=gcp.pubsub.SubscriptionPushConfigArgs(
                 push_endpoint=notify.url,
-                oidc_token=gcp.pubsub.SubscriptionPushConfigOidcTokenArgs(
-                    service_account_email=emails["pusher"]
-                ),
+                oidc_token=gcp.pubsub.SubscriptionPushConfigOidcTokenArgs(service_account_email=pusher.email),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[notify_invoker]),
         )
-
-        self.start_url = hosted["start"].url
-        self.decide_url = hosted["decide"].url
-        self.cancel_url = hosted["cancel"].url
-        self.delegate_url = hosted["delegate"].url
-        self.link_url = hosted["link"].url
-        self.notify_url = notify.url
-        self.web_url = web.url
-        self.start_service_account_email = emails["start"]
-        self.decide_service_account_email = emails["decide"]
-        self.cancel_service_account_email = emails["cancel"]
-        self.delegate_service_account_email = emails["delegate"]
-        self.link_service_account_email = emails["link"]
-        self.notify_service_account_email = emails["notify"]
-        self.pusher_service_account_email = emails["pusher"]
-        self.timer_service_account_email = emails["timer"]
-        self.register_outputs(
-            {
-                "start_url": self.start_url,
-                "decide_url": self.decide_url,
-                "cancel_url": self.cancel_url,
-                "delegate_url": self.delegate_url,
-                "link_url": self.link_url,
-                "notify_url": self.notify_url,
-                "web_url": self.web_url,
-                "site_url": self.site_url,
-                "database_name": self.database_name,
-                "events_topic_name": self.events_topic_name,
-                "notify_subscription_name": self.notify_subscription.name,
-                "link_key_secret_id": self.link_key_secret.secret_id,
-                "start_service_account_email": self.start_service_account_email,
-                "decide_service_account_email": self.decide_service_account_email,
-                "cancel_service_account_email": self.cancel_service_account_email,
-                "delegate_service_account_email": self.delegate_service_account_email,
-                "link_service_account_email": self.link_service_account_email,
-                "notify_service_account_email": self.notify_service_account_email,
-                "pusher_service_account_email": self.pusher_service_account_email,
-                "timer_service_account_email": self.timer_service_account_email,
-                "delegation_timer_name": self.delegation_timer_name,
-            }
-        )
+        return notify
 
     def _delegation_timer(
         self,
         name: str,
         account: gcp.serviceaccount.Account,
-        region: str,
+        events_topic_name: pulumi.Output[str],
         apis: Sequence[pulumi.Resource],
     ) -> gcp.workflows.Workflow:
         """The workflow that announces each delegation's start and end on the events topic.
@@ -647,10 +765,10 @@ class ApprovalPlatform(pulumi.ComponentResource):
             f"{name}-delegation-timer",
             name=resource_id(name, "delegation-timer", max_length=64),
             project=self.project,
-            region=region,
+            region=self.region,
             description="Announces when approvers' delegations start and end (started by delegate).",
             source_contents=platform_workflow_source("delegation_timer"),
-            user_env_vars={"APPROVALS_EVENTS_TOPIC": self.events_topic_name},
+            user_env_vars={"APPROVALS_EVENTS_TOPIC": events_topic_name},
             service_account=account.id,
             call_log_level="LOG_ERRORS_ONLY",
             deletion_protection=self.deletion_protection,
@@ -661,11 +779,7 @@ class ApprovalPlatform(pulumi.ComponentResource):
 
     def workflow_env(self) -> dict[str, pulumi.Input[str]]:
         """User env vars every approval workflow of this platform reads."""
-        return {
-            "APPROVALS_DATABASE": self.database_name,
-            **self.collections.environment(WORKFLOW_COLLECTIONS),
-            "APPROVALS_EVENTS_TOPIC": self.events_topic_name,
-        }
+        return self.reference().workflow_env()
 
     def grant_event_publisher(self, key: str, member: pulumi.Input[str]) -> gcp.pubsub.TopicIAMMember:
         """Publish to this platform's events topic, and to no other topic of the project."""
@@ -680,9 +794,9 @@ class ApprovalPlatform(pulumi.ComponentResource):
 
     def database_condition(self) -> pulumi.Output[str]:
         """An IAM condition that narrows a Firestore role to this platform's database."""
-        return self.database_name.apply(
-            lambda db: f'resource.name == "projects/{self.project}/databases/{db}"'
-        )
+        if self._database_condition is None:
+            self._database_condition = database_condition(self.project, self._db.database_name)
+        return self._database_condition
 
     def grant_database_user(self, key: str, member: pulumi.Input[str]) -> list[gcp.projects.IAMMember]:
         """Read and write documents in this platform's database only."""
@@ -706,10 +820,12 @@ class ApprovalPlatform(pulumi.ComponentResource):
 
     def grant_execution_starter(self, key: str, member: pulumi.Input[str]) -> list[gcp.projects.IAMMember]:
         """Start workflow executions (`workflows.executions.create`) and nothing else."""
-        role = self._custom_role(
+        return self._grant(key, member, self._execution_starter_role(), key_suffix="executionStarter")
+
+    def _execution_starter_role(self) -> pulumi.Output[str]:
+        return self._custom_role(
             "executionStarter", "Start workflow executions", ["workflows.executions.create"]
         )
-        return self._grant(key, member, role, key_suffix="executionStarter")
 
     def _grant(
         self,

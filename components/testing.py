@@ -73,15 +73,24 @@ class Graph:
         return [r for r in self.of_type(type_token) if r.parent in parents]
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class GoogleCloudMocks(pulumi.runtime.Mocks):
     """Answers like the Google and random providers for the outputs the components depend on."""
 
-    def __init__(self, project_id: str) -> None:
+    def __init__(self, project_id: str, stacks: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.project_id = project_id
+        self.stacks = dict(stacks or {})
+        """Other stacks' outputs, by fully qualified name: what a `StackReference` to each reads
+        (to another, as to any resource, the mocks answer with its inputs)."""
         self.autonamed: dict[tuple[str, str], dict[str, str]] = {}
         """(type, logical name) -> the properties the provider named, as the engine's check would."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE and args.inputs.get("name") in self.stacks:
+            stack = args.inputs["name"]
+            return stack, {"name": stack, "outputs": dict(self.stacks[stack]), "secretOutputNames": []}
         named = autoname(args.typ, args.name, args.inputs)
         self.autonamed[(args.typ, args.name)] = named
         inputs = {**args.inputs, **named}
@@ -273,6 +282,11 @@ class RecordingMonitor(RegistrationRecorder):
         )
 
 
+def _load_yaml(path: Path) -> dict[str, Any]:
+    """A project or stack file, with libyaml's parser when PyYAML has it (as it does from its wheels)."""
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+
+
 def config_value(value: Any) -> str:
     """Stack config as the engine hands it to a program: strings, JSON for the rest."""
     if isinstance(value, str):
@@ -285,7 +299,7 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise FileNotFoundError(f"no stack config {path}")
-    document = yaml.safe_load(path.read_text()) or {}
+    document = _load_yaml(path)
     return {key: config_value(value) for key, value in (document.get("config") or {}).items()}
 
 
@@ -296,14 +310,16 @@ def capture(
     stack: str = "dev",
     config: Mapping[str, str] | None = None,
     preview: bool = False,
+    stacks: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Graph:
     """Run `program` under mocks and return everything it registered.
 
     `preview`: as `pulumi preview` runs it, outputs the mocks do not know are unknown, and
-    an apply over one does not run (instead of running on None).
+    an apply over one does not run (instead of running on None). `stacks`: the outputs of
+    the stacks the program references (`org/project/stack` -> outputs).
     """
     config = dict(config or {})
-    mocks = GoogleCloudMocks(config.get("gcp:project", DEFAULT_PROJECT_ID))
+    mocks = GoogleCloudMocks(config.get("gcp:project", DEFAULT_PROJECT_ID), stacks)
     monitor = RecordingMonitor(mocks)
     exported = run_under_mocks(
         program,
@@ -326,7 +342,7 @@ def find_program(path: Path) -> tuple[Path, Path]:
     """
     path = path.resolve()
     if path.is_dir() and (path / "Pulumi.yaml").is_file():
-        main = (yaml.safe_load((path / "Pulumi.yaml").read_text()) or {}).get("main") or "."
+        main = _load_yaml(path / "Pulumi.yaml").get("main") or "."
         program = (path / main).resolve()
         return (program / "__main__.py" if program.is_dir() else program), path
     program = path / "__main__.py" if path.is_dir() else path
@@ -381,11 +397,7 @@ def capture_program(
     across modules imports them as under the CLI.
     """
     program_path, project_dir = find_program(program_path)
-    settings = (
-        yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-        if (project_dir / "Pulumi.yaml").is_file()
-        else {}
-    )
+    settings = _load_yaml(project_dir / "Pulumi.yaml") if (project_dir / "Pulumi.yaml").is_file() else {}
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     merged = {**(stack_config(project_dir, stack) if stack_file.is_file() else {}), **(config or {})}
     with _program_imports(program_path.parent):

@@ -14,12 +14,16 @@ from approvals.workflow_templates import Template, TemplateError, load_template,
 from approvals.workflow_templates.options import VOTES_VISIBLE
 
 from . import iam
+from .apis import GoogleApis
 from .errors import InvalidArgumentError
+from .functions.common import documents
 from .groups import check_declared, group_principals
 from .naming import resource_id, service_account_id, workflow_path
+from .outputs import register_declared
 from .platform import ApprovalPlatform
+from .reference import PlatformReference
 from .requesters import DEFAULT_MAX_PENDING, MAX_PENDING_LIMIT, check_requesters, default_requesters
-from .validation import APPROVER, check_bool, check_int_range, check_labels
+from .validation import APPROVER, check_bool, check_input, check_int_range, check_labels, check_region
 
 # Workflows caps an execution at one year; an approval cannot wait longer.
 MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
@@ -84,7 +88,8 @@ class Escalation:
 class ApprovalWorkflowArgs:
     """One approval process. `platform`, `template` and `approvers` are required."""
 
-    platform: ApprovalPlatform
+    platform: ApprovalPlatform | PlatformReference
+    """A platform of this stack, or one another stack deployed (`ApprovalPlatform.from_stack_reference`)."""
     template: str | os.PathLike[str]
     """A template name from workflow_templates/ (see its catalog), or a path to your own YAML."""
     approvers: Sequence[str]
@@ -100,7 +105,8 @@ class ApprovalWorkflowArgs:
     input_schema: Mapping[str, Any] | None = None
     """Overrides the template's input schema (what the start function accepts)."""
     description: str | None = None
-    region: str | None = None
+    region: pulumi.Input[str] | None = None
+    """Defaults to the platform's region."""
     call_log_level: str = "LOG_ERRORS_ONLY"
     deletion_protection: bool | None = None
     """Defaults to the platform's setting."""
@@ -129,9 +135,11 @@ class ApprovalWorkflowArgs:
 
     def validate(self, name: str) -> Template:
         arg = "ApprovalWorkflowArgs"
-        if not isinstance(self.platform, ApprovalPlatform):
+        if not isinstance(self.platform, ApprovalPlatform | PlatformReference):
             raise InvalidArgumentError(
-                f"{arg}.platform", f"got {type(self.platform).__name__}", "an ApprovalPlatform"
+                f"{arg}.platform",
+                f"got {type(self.platform).__name__}",
+                "an ApprovalPlatform, or a PlatformReference (ApprovalPlatform.from_stack_reference)",
             )
         try:
             template = load_template(self.template)
@@ -140,13 +148,9 @@ class ApprovalWorkflowArgs:
         approvers = check_approvers(f"{arg}.approvers", self.approvers)
         check_int_range(f"{arg}.timeout_seconds", self.timeout_seconds, 1, MAX_TIMEOUT_SECONDS)
         self._validate_policy(approvers)
-        # A group nobody declared has no members: its requests could never be decided.
-        declared = self.platform.groups
-        check_declared(f"{arg}.approvers", approvers, declared)
-        if self.escalate_to is not None:
-            check_declared(f"{arg}.escalate_to.approvers", self.escalate_to.approvers, declared)
-        check_declared(f"{arg}.params", group_principals(self.params), declared)
-        self.resolved_requesters()
+        groups = self.platform_reference().groups
+        if not isinstance(groups, pulumi.Output):
+            self.requesters_for(groups)
         check_int_range(
             f"{arg}.max_pending_per_requester", self.max_pending_per_requester, 1, MAX_PENDING_LIMIT
         )
@@ -203,13 +207,27 @@ class ApprovalWorkflowArgs:
                 f"{arg}.votes_visible", f"unknown value {self.votes_visible!r}", ", ".join(VOTES_VISIBLE)
             )
 
-    def resolved_requesters(self) -> list[str]:
-        """`requesters` checked and lower-cased, or their default; InvalidArgumentError otherwise."""
-        where = "ApprovalWorkflowArgs.requesters"
-        if self.requesters is not None:
-            return check_requesters(where, self.requesters, self.platform.groups)
+    def platform_reference(self) -> PlatformReference:
+        """The platform as the workflow uses it, live or referenced."""
+        if isinstance(self.platform, ApprovalPlatform):
+            return self.platform.reference()
+        return self.platform
+
+    def requesters_for(self, groups: Mapping[str, Sequence[str]]) -> list[str]:
+        """`requesters` checked and lower-cased, or their default, once the platform's `groups` are known.
+
+        Also where every `group:NAME` the workflow names is checked against them: a
+        group nobody declared has no members, so its requests could never be decided.
+        InvalidArgumentError otherwise.
+        """
+        arg = "ApprovalWorkflowArgs"
+        check_declared(f"{arg}.approvers", [a.lower() for a in self.approvers], groups)
         escalation = self.escalate_to.approvers if self.escalate_to else ()
-        return default_requesters(where, [*self.approvers, *escalation], self.platform.groups)
+        check_declared(f"{arg}.escalate_to.approvers", escalation, groups)
+        check_declared(f"{arg}.params", group_principals(self.params), groups)
+        if self.requesters is not None:
+            return check_requesters(f"{arg}.requesters", self.requesters, groups)
+        return default_requesters(f"{arg}.requesters", [*self.approvers, *escalation], groups)
 
     def approval_policy(self) -> str:
         """The APPROVAL_POLICY env var the step library reads: compact JSON."""
@@ -225,22 +243,34 @@ class ApprovalWorkflowArgs:
         return json.dumps(policy, sort_keys=True, separators=(",", ":"))
 
 
-class ApprovalWorkflow(pulumi.ComponentResource):
+class WorkflowOutputs:
+    """What an ApprovalWorkflow hands out, declared once: its typed attributes and registered outputs."""
+
+    workflow_id: pulumi.Output[str]
+    workflow_name: pulumi.Output[str]
+    """`projects/P/locations/R/workflows/W`: how the Executions API names it."""
+    service_account_email: pulumi.Output[str]
+
+
+class ApprovalWorkflow(pulumi.ComponentResource, WorkflowOutputs):
     """A Cloud Workflow with its own service account, registered for the start function."""
 
     workflow: gcp.workflows.Workflow
-    workflow_id: pulumi.Output[str]
-    workflow_name: pulumi.Output[str]
     workflow_key: str
-    service_account_email: pulumi.Output[str]
     source_contents: str
+    registration: gcp.firestore.Document
 
     def __init__(
         self, name: str, args: ApprovalWorkflowArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         template = args.validate(name)
-        platform = args.platform
-        env = self._environment(args, template, key=args.workflow_key or name)
+        reference = args.platform_reference()
+        region = (
+            reference.region
+            if args.region is None
+            else check_input("ApprovalWorkflowArgs.region", args.region, check_region)
+        )
+        env = self._environment(args, template, reference, key=args.workflow_key or name)
         try:
             # The renderer checks names and text; a value known only at deploy
             # time (the id of a database passed in) is checked as a stand-in.
@@ -252,37 +282,31 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             raise InvalidArgumentError("ApprovalWorkflowArgs.template", str(error)) from error
         super().__init__("approvals:index:ApprovalWorkflow", name, None, opts)
 
-        self._platform = platform
-        region = args.region or platform.region
-        workflow_id = resource_id(name, max_length=64)
+        self._platform = args.platform
+        self._reference = reference
+        # A live platform enables APIs once for all its workflows; a referenced one's stack
+        # cannot enable them for this one.
+        self._apis = (
+            args.platform.apis
+            if isinstance(args.platform, ApprovalPlatform)
+            else GoogleApis(reference.project, self, reference.enable_apis)
+        )
         self.workflow_key = args.workflow_key or name
-        apis = platform.apis.require(*template.services)
-
+        apis = self._apis.require(*template.services)
         account = args.service_account or iam.service_account(
             f"{name}-sa",
             account_id=service_account_id("wf", name),
             display_name=f"approval workflow {name}",
             description=f"Runs the {template.name} approval workflow {name}.",
-            project=platform.project,
+            project=reference.project,
             parent=self,
-            apis=platform.apis,
+            apis=self._apis,
         )
-        member = iam.member_of(account)
-        grants: list[pulumi.Resource] = [*platform.grant_database_user(name, member)]
-        grants.append(platform.grant_event_publisher(name, member))
-        grants += iam.grant_project_roles(
-            name,
-            project=platform.project,
-            member=member,
-            grants=[iam.Grant(role) for role in (*BASE_ROLES, *template.roles, *args.extra_roles)],
-            parent=self,
-            apis=platform.apis,
-        )
-
+        grants = self._grants(name, iam.member_of(account), [*BASE_ROLES, *template.roles, *args.extra_roles])
         self.workflow = gcp.workflows.Workflow(
             name,
-            name=workflow_id,
-            project=platform.project,
+            name=resource_id(name, max_length=64),
+            project=reference.project,
             region=region,
             description=args.description or template.description,
             source_contents=self.source_contents,
@@ -290,32 +314,60 @@ class ApprovalWorkflow(pulumi.ComponentResource):
             service_account=account.id,
             call_log_level=args.call_log_level,
             deletion_protection=(
-                platform.deletion_protection if args.deletion_protection is None else args.deletion_protection
+                reference.deletion_protection
+                if args.deletion_protection is None
+                else args.deletion_protection
             ),
-            labels={
-                **platform.labels,
-                "approval-template": resource_id(template.name, max_length=63),
-                **args.labels,
-            },
+            labels=_merged(
+                reference.labels,
+                {"approval-template": resource_id(template.name, max_length=63), **args.labels},
+            ),
             # Grants first: an execution started before its roles exist would fail.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*apis, *grants]),
         )
-        self.workflow_id = self.workflow.name
-        self.workflow_name = workflow_path(platform.project, region, self.workflow.name)
-        self.service_account_email = account.email
+        workflow_name = workflow_path(reference.project, region, self.workflow.name)
+        self.registration = self._registration(name, args, template, workflow_name)
+        self.extension = self._extension(name, template)
+        register_declared(
+            self,
+            WorkflowOutputs,
+            workflow_id=self.workflow.name,
+            workflow_name=workflow_name,
+            service_account_email=account.email,
+        )
 
+    def _grants(self, name: str, member: pulumi.Output[str], roles: list[str]) -> list[pulumi.Resource]:
+        """The account's roles: its platform's database and events topic, then the template's."""
+        platform = self._platform
+        grants: list[pulumi.Resource]
+        if isinstance(platform, ApprovalPlatform):
+            grants = [
+                *platform.grant_database_user(name, member),
+                platform.grant_event_publisher(name, member),
+            ]
+        else:
+            grants = platform.grant_workflow_access(name, member, self, self._apis)
+        grants += iam.grant_project_roles(
+            name,
+            project=self._reference.project,
+            member=member,
+            grants=[iam.Grant(role) for role in roles],
+            parent=self,
+            apis=self._apis,
+        )
+        return grants
+
+    def _registration(
+        self, name: str, args: ApprovalWorkflowArgs, template: Template, workflow_name: pulumi.Output[str]
+    ) -> gcp.firestore.Document:
+        """The start function looks workflows up here, so the platform never needs
+        redeploying when a workflow is added."""
         input_schema = dict(args.input_schema if args.input_schema is not None else template.input_schema)
-        requesters = args.resolved_requesters()
-        # The start function looks workflows up here, so the platform never needs
-        # redeploying when a workflow is added.
-        self.registration = gcp.firestore.Document(
-            f"{name}-registration",
-            project=platform.project,
-            database=platform.database_name,
-            collection=platform.collections.workflows,
-            document_id=self.workflow_key,
-            fields=self.workflow_name.apply(
-                lambda full_name: json.dumps(
+
+        def fields(full_name: str, requesters: list[str]) -> str:
+            return json.dumps(
+                documents.check(
+                    "workflow",
                     {
                         "workflow_name": {"stringValue": full_name},
                         "template": {"stringValue": template.name},
@@ -324,38 +376,50 @@ class ApprovalWorkflow(pulumi.ComponentResource):
                         "requesters": {"stringValue": json.dumps(requesters)},
                         "max_pending_per_requester": {"integerValue": str(args.max_pending_per_requester)},
                     },
-                    sort_keys=True,
-                )
-            ),
+                ),
+                sort_keys=True,
+            )
+
+        # The checks that need the platform's groups run when they are known: now, or as
+        # a referenced platform's resolve (a failure then fails this document).
+        groups = self._reference.groups
+        if isinstance(groups, pulumi.Output):
+            document = pulumi.Output.all(workflow_name, groups).apply(
+                lambda values: fields(values[0], args.requesters_for(values[1]))
+            )
+        else:
+            requesters = args.requesters_for(groups)
+            document = workflow_name.apply(lambda full_name: fields(full_name, requesters))
+        return gcp.firestore.Document(
+            f"{name}-registration",
+            project=self._reference.project,
+            database=self._reference.database_name,
+            collection=self._reference.collection("workflows"),
+            document_id=self.workflow_key,
+            fields=document,
             opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.extension = self._extension(name, template)
-        self.register_outputs(
-            {
-                "workflow_id": self.workflow_id,
-                "workflow_name": self.workflow_name,
-                "service_account_email": self.service_account_email,
-            }
         )
 
     def _extension(self, name: str, template: Template) -> gcp.firestore.Document | None:
         """What the template adds: the page's panel, and the collections its requester may read."""
         if not (template.panel or template.requester_collections):
             return None
-        platform = self._platform
         collections = [{"stringValue": c} for c in template.requester_collections]
         return gcp.firestore.Document(
             f"{name}-extension",
-            project=platform.project,
-            database=platform.database_name,
-            collection=platform.collections.extensions,
+            project=self._reference.project,
+            database=self._reference.database_name,
+            collection=self._reference.collection("extensions"),
             document_id=self.workflow_key,
             fields=json.dumps(
-                {
-                    "template": {"stringValue": template.name},
-                    "panel": {"booleanValue": template.panel},
-                    "requester_collections": {"arrayValue": {"values": collections}},
-                },
+                documents.check(
+                    "extension",
+                    {
+                        "template": {"stringValue": template.name},
+                        "panel": {"booleanValue": template.panel},
+                        "requester_collections": {"arrayValue": {"values": collections}},
+                    },
+                ),
                 sort_keys=True,
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -363,14 +427,14 @@ class ApprovalWorkflow(pulumi.ComponentResource):
 
     @staticmethod
     def _environment(
-        args: ApprovalWorkflowArgs, template: Template, key: str
+        args: ApprovalWorkflowArgs, template: Template, reference: PlatformReference, key: str
     ) -> dict[str, pulumi.Input[str]]:
         try:
             params = template.env_for(args.params)
         except TemplateError as error:
             raise InvalidArgumentError("ApprovalWorkflowArgs.params", str(error)) from error
         return {
-            **args.platform.workflow_env(),
+            **reference.workflow_env(),
             "APPROVERS": json.dumps([a.lower() for a in args.approvers]),
             "APPROVAL_TIMEOUT_SECONDS": str(args.timeout_seconds),
             "APPROVAL_POLICY": args.approval_policy(),
@@ -385,4 +449,22 @@ class ApprovalWorkflow(pulumi.ComponentResource):
         Workflows grants roles on the project only, so this lets `member` start any
         workflow of the project; prefer the start function, which checks input.
         """
-        return self._platform.grant_execution_starter(f"{self.pulumi_resource_name}-{key}", member)
+        if isinstance(self._platform, ApprovalPlatform):
+            return self._platform.grant_execution_starter(f"{self.pulumi_resource_name}-{key}", member)
+        return iam.grant_project_roles(
+            f"{self.pulumi_resource_name}-{key}",
+            project=self._reference.project,
+            member=member,
+            grants=[iam.Grant(self._reference.execution_starter_role, key="executionStarter")],
+            parent=self,
+            apis=self._apis,
+        )
+
+
+def _merged(
+    platform_labels: pulumi.Input[Mapping[str, str]], own: dict[str, str]
+) -> pulumi.Input[Mapping[str, str]]:
+    """The platform's labels, overridden by the workflow's own."""
+    if isinstance(platform_labels, pulumi.Output):
+        return platform_labels.apply(lambda labels: {**labels, **own})
+    return {**platform_labels, **own}

@@ -62,12 +62,12 @@ def platform() -> ApprovalPlatform:
         (
             {"collections": Collections(delegations="approval_requests")},
             "ApprovalPlatformArgs.collections",
-            "distinct",
+            "would hold two",
         ),
         (
             {"collections": Collections(memberships="approval_audit")},
             "ApprovalPlatformArgs.collections",
-            "distinct",
+            "would hold two",
         ),
         ({"groups": ["legal"]}, "ApprovalPlatformArgs.groups", "a map of group name"),
         ({"groups": {"Legal": TWO}}, "ApprovalPlatformArgs.groups['Legal']", "lower-case"),
