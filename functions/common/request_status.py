@@ -66,6 +66,25 @@ def summary(request_id: str, stages: Sequence[Mapping[str, Any]], execution: str
     }
 
 
+def starting(request_id: str, started_at: Any, failed: bool) -> dict[str, Any]:
+    """The body for a request start made whose workflow has not asked yet: pending, or, once the
+    workflow should long have asked, an error (it failed before asking)."""
+    outcome = "error" if failed else None
+    return {
+        "request_id": request_id,
+        "status": outcome or "pending",
+        "final": failed,
+        "outcome": outcome,
+        "decided_by": None,
+        "decided_at": None,
+        "comment": None,
+        "created_at": _time(started_at),
+        "expires_at": None,
+        "version": version([]),
+        "stages": [],
+    }
+
+
 def _stage(stage: Mapping[str, Any]) -> dict[str, Any]:
     tally = stage.get("tally") or {}
     return {

@@ -17,7 +17,17 @@ from typing import TYPE_CHECKING, Any
 import flask
 import functions_framework
 
-from common import auth, config, documents, executions, firestore, memberships, request_status
+from common import (
+    auth,
+    config,
+    documents,
+    executions,
+    firestore,
+    memberships,
+    request_status,
+    requesters,
+    times,
+)
 from common.responses import HttpError, is_request_id, json_endpoint
 
 if TYPE_CHECKING:
@@ -67,6 +77,24 @@ def _readable(stages: list[documents.Document], email: str) -> bool:
     return any(request_status.may_read(stage, email, groups) for stage in stages)
 
 
+def _started_by(request_id: str, email: str) -> Any:
+    """When `email` started `request_id` (start's record of it), or None: not theirs, or no start."""
+    start = documents.read("start", requesters.start_record(request_id).get())
+    if str(start.get("requester") or "").lower() != email:
+        return None
+    return start.get("started_at")
+
+
+def _before_asking(request_id: str, email: str) -> dict[str, Any]:
+    """The status of a request whose workflow has not written it yet: start answered before the
+    workflow asks, so its requester may well ask first."""
+    started_at = _started_by(request_id, email)
+    if started_at is None:
+        raise HttpError(404, "no such request")
+    failed = times.now() - started_at >= requesters.START_GRACE
+    return request_status.starting(request_id, started_at, failed)
+
+
 def _execution_state(stages: list[documents.Document]) -> str | None:
     """The execution's state once every stage is closed; None before, or when the API fails."""
     if not all(stage.get("status") in request_status.CLOSED for stage in stages):
@@ -99,11 +127,15 @@ def answer(request_id: str, email: str, wait: int, since: str | None) -> dict[st
     query = _stages_query(request_id)
     while True:
         stages = _stages(query.stream())
+        state = None
+        if not stages:
+            body = _before_asking(request_id, email)
         # Whoever may not read the request learns nothing of it, not even that it exists.
-        if not stages or not _readable(stages, email):
+        elif not _readable(stages, email):
             raise HttpError(404, "no such request")
-        state = _execution_state(stages)
-        body = request_status.summary(request_id, stages, state)
+        else:
+            state = _execution_state(stages)
+            body = request_status.summary(request_id, stages, state)
         left = deadline - time.monotonic()
         if body["final"] or body["version"] != since or left <= 0:
             return body

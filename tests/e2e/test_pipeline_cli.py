@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from approvals.emulator.stack import LocalStack
-from tests.e2e.stack_client import Client
+from tests.e2e.stack_client import Client, poll
 
 REQUESTER = "carol@example.com"  # any example.com address may claim an expense
 ALICE = "alice@example.com"  # approves expenses
@@ -43,9 +43,18 @@ class Pipeline:
         return self.process.returncode, (json.loads(out) if out.strip() else None), err
 
 
+def written(client: Client, email: str, request_id: str) -> dict[str, object]:
+    """The request as its workflow wrote it: start answers before the workflow asks."""
+    path = f"approval_requests/{request_id}"
+    poll(lambda: client.read_document(email, path), lambda r: r.status_code == 200, path)
+    return client.request(email, request_id)
+
+
 @pytest.fixture
-def pipeline(stack: LocalStack) -> Iterator[Pipeline]:
+def pipeline(stack: LocalStack, client: Client) -> Iterator[Pipeline]:
     running = Pipeline(stack, "--wait")
+    # People decide (and the clock runs) once the workflow waits for them, as in the cloud.
+    client.wait_until_awaiting(str(written(client, REQUESTER, running.request_id)["execution_name"]))
     yield running
     running.process.kill()
     running.process.wait()
@@ -64,7 +73,7 @@ def test_an_approval_lets_the_pipeline_go_on(pipeline: Pipeline, client: Client)
         ALICE,
         "go ahead",
     )
-    assert "pending (approval: 0 approved, 0 rejected)" in progress
+    assert "pending (manager: 0 approved, 0 rejected)" in progress  # the first stage, its votes
 
 
 def test_a_rejection_stops_the_pipeline(pipeline: Pipeline, client: Client) -> None:
@@ -99,7 +108,7 @@ def test_a_wait_that_runs_out_leaves_the_request_open(stack: LocalStack, client:
 
     assert (status, decision) == (3, None)
     assert f"still waiting after 1 s: request {running.request_id}" in progress
-    assert client.request(REQUESTER, running.request_id)["status"] == "pending"
+    assert written(client, REQUESTER, running.request_id)["status"] == "pending"
 
 
 def test_without_wait_the_pipeline_only_asks(stack: LocalStack, client: Client) -> None:
@@ -108,4 +117,4 @@ def test_without_wait_the_pipeline_only_asks(stack: LocalStack, client: Client) 
     status, decision, _ = running.outcome()
 
     assert (status, decision) == (0, None)
-    assert client.request(ALICE, running.request_id)["status"] == "pending"
+    assert written(client, ALICE, running.request_id)["status"] == "pending"

@@ -7,6 +7,7 @@ returns. A status is final only once every stage is closed and the execution has
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,3 +181,53 @@ def test_a_wait_beyond_the_bound_is_refused(
 
     assert response.status_code == 400
     assert response.json()["details"] == ["wait: must be a whole number of seconds, 0 to 50"]
+
+
+def test_a_request_its_workflow_has_not_written_yet_is_pending_for_its_requester_only(
+    status: FunctionServer, db: firestore.Client, identity: IdentityProvider
+) -> None:
+    """start answers before the workflow asks: a pipeline may ask for the status first."""
+    request_id = "started-not-asked-yet"
+    seed.start_record(db, request_id, REQUESTER, "expense-approval")
+
+    mine = ask(status, request_id, identity.mint(REQUESTER))
+    theirs = ask(status, request_id, identity.mint(ALICE))
+
+    assert mine.status_code == 200, mine.text
+    body = mine.json()
+    assert (body["status"], body["final"], body["stages"]) == ("pending", False, [])
+    # The approvers learn of it when the workflow asks them, not before.
+    assert (theirs.status_code, theirs.json()) == (404, {"error": "no such request"})
+
+
+def test_a_long_poll_answers_when_the_workflow_writes_the_request(
+    status: FunctionServer, db: firestore.Client, engine: Engine, identity: IdentityProvider
+) -> None:
+    request_id = "started-then-asked"
+    seed.start_record(db, request_id, REQUESTER, "expense-approval")
+    token = identity.mint(REQUESTER)
+    seen = ask(status, request_id, token).json()["version"]
+    answers: list[requests.Response] = []
+    long_poll = threading.Thread(
+        target=lambda: answers.append(ask(status, request_id, token, wait=30, since=seen))
+    )
+    long_poll.start()
+
+    running(db, engine, request_id=request_id)
+    long_poll.join(timeout=40)
+
+    [answer] = answers
+    assert [stage["status"] for stage in answer.json()["stages"]] == ["pending"]
+
+
+def test_a_start_whose_workflow_never_asked_ends_in_an_error(
+    status: FunctionServer, db: firestore.Client, identity: IdentityProvider
+) -> None:
+    request_id = "started-long-ago"
+    seed.start_record(db, request_id, REQUESTER, "expense-approval")
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)
+    db.collection(seed.STARTS).document(request_id).update({"started_at": long_ago})
+
+    body = ask(status, request_id, identity.mint(REQUESTER)).json()
+
+    assert (body["status"], body["final"], body["outcome"]) == ("error", True, "error")
