@@ -446,17 +446,9 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
             link_key_secret_id=self.link_key_secret.secret_id,
             **{
                 f"{role}_service_account_email": accounts[role].email
-                for role in (
-                    "start",
-                    "decide",
-                    "cancel",
-                    "delegate",
-                    "link",
-                    "status",
-                    "notify",
-                    "pusher",
-                    "timer",
-                )
+                # Those that act on requests: the page's holds no role, the builds' only build.
+                for role in IDENTITIES
+                if role not in ("web", "build")
             },
             delegation_timer_name=delegation_timer_name,
         )
