@@ -73,11 +73,13 @@ def site_for(arguments: argparse.Namespace) -> Site:
 
 def progress(status: dict[str, Any], deadline: float | None) -> str:
     """One line: the status, the votes so far, and how long the request (or this wait) has left."""
-    stage = status["stages"][-1] if status.get("stages") else {}
+    if not status.get("stages"):
+        return f"{status['status']} (the workflow has not asked yet)"
+    stage = status["stages"][-1]
     votes = f"{stage.get('approvals', 0)} approved, {stage.get('rejections', 0)} rejected"
     left = f", {int(deadline - time.monotonic())} s left to wait" if deadline is not None else ""
     expires = f", expires {status['expires_at']}" if status.get("expires_at") else ""
-    return f"{status['status']} ({stage.get('stage', 'approval')}: {votes}){expires}{left}"
+    return f"{status['status']} ({stage.get('stage')}: {votes}){expires}{left}"
 
 
 def wait_for(site: Site, request_id: str, timeout: float | None, out: TextIO) -> dict[str, Any] | None:

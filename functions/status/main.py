@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import flask
@@ -77,7 +78,7 @@ def _readable(stages: list[documents.Document], email: str) -> bool:
     return any(request_status.may_read(stage, email, groups) for stage in stages)
 
 
-def _started_by(request_id: str, email: str) -> Any:
+def _started_by(request_id: str, email: str) -> datetime | None:
     """When `email` started `request_id` (start's record of it), or None: not theirs, or no start."""
     start = documents.read("start", requesters.start_record(request_id).get())
     if str(start.get("requester") or "").lower() != email:

@@ -36,11 +36,24 @@ class Pipeline:
         first = self.process.stdout.readline()
         assert first, self.process.stderr.read() if self.process.stderr else ""
         self.request_id: str = json.loads(first)["request_id"]
+        self.progress: list[str] = []
+
+    def wait_for_progress(self, text: str) -> None:
+        """Read the CLI's progress lines until one shows `text`."""
+        assert self.process.stderr is not None
+        while not self.progress or text not in self.progress[-1]:
+            line = self.process.stderr.readline()
+            assert line, "".join(self.progress)
+            self.progress.append(line)
 
     def outcome(self) -> tuple[int, dict[str, object] | None, str]:
         """The exit status, the decision it printed (if any), and its progress lines."""
         out, err = self.process.communicate(timeout=120)
-        return self.process.returncode, (json.loads(out) if out.strip() else None), err
+        return (
+            self.process.returncode,
+            (json.loads(out) if out.strip() else None),
+            "".join(self.progress) + err,
+        )
 
 
 def written(client: Client, email: str, request_id: str) -> dict[str, object]:
@@ -55,6 +68,8 @@ def pipeline(stack: LocalStack, client: Client) -> Iterator[Pipeline]:
     running = Pipeline(stack, "--wait")
     # People decide (and the clock runs) once the workflow waits for them, as in the cloud.
     client.wait_until_awaiting(str(written(client, REQUESTER, running.request_id)["execution_name"]))
+    # ...and once the pipeline has seen the request pending, so that it waits for the decision.
+    running.wait_for_progress("pending (manager: 0 approved, 0 rejected)")
     yield running
     running.process.kill()
     running.process.wait()
