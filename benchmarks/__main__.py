@@ -74,6 +74,13 @@ SECTIONS: tuple[Section, ...] = (
         30,
         3,
     ),
+    Section(
+        "status",
+        "Status long poll: decision (decide POST) to the waiting CLI's exit, on the local stack",
+        "status_poll.report",
+        30,
+        3,
+    ),
 )
 
 

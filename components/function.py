@@ -14,6 +14,10 @@ from .outputs import register_declared
 _SKIPPED_DIRS = {"__pycache__", ".pytest_cache", "node_modules"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 INGRESS_SETTINGS = ("ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB")
+# Cloud Run's CPU values: a fraction of a vCPU serves one request at a time, so concurrency > 1
+# needs at least 1 (https://cloud.google.com/functions/docs/configuring/concurrency).
+CPUS = ("0.083", "0.167", "0.333", "0.583", "1", "2", "4", "6", "8")
+MAX_CONCURRENCY = 1000
 
 
 def source_files(folder: Path, prefix: str = "") -> dict[str, Path]:
@@ -77,6 +81,10 @@ class PythonFunctionArgs:
     timeout_seconds: int = 60
     min_instances: int = 0
     max_instances: int = 10
+    cpu: str | None = None
+    """vCPUs per instance (CPUS); None: what Cloud Functions derives from `memory`."""
+    concurrency: int = 1
+    """Requests one instance serves at once; above 1 needs `cpu` of at least "1"."""
     ingress_settings: str = "ALLOW_ALL"
     build_service_account: pulumi.Input[str] | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -101,6 +109,33 @@ class PythonFunctionArgs:
             raise InvalidArgumentError(
                 f"{owner}.timeout_seconds", f"{self.timeout_seconds} is out of range", "1 to 3600"
             )
+        self._validate_concurrency(owner)
+
+    def _validate_concurrency(self, owner: str) -> None:
+        if self.cpu is not None and self.cpu not in CPUS:
+            raise InvalidArgumentError(f"{owner}.cpu", f"unknown value {self.cpu!r}", ", ".join(CPUS))
+        if (
+            isinstance(self.concurrency, bool)
+            or not isinstance(self.concurrency, int)
+            or not 1 <= self.concurrency <= MAX_CONCURRENCY
+        ):
+            raise InvalidArgumentError(
+                f"{owner}.concurrency", f"{self.concurrency!r} is out of range", f"1 to {MAX_CONCURRENCY}"
+            )
+        if self.concurrency > 1 and (self.cpu is None or float(self.cpu) < 1):
+            raise InvalidArgumentError(
+                f"{owner}.cpu",
+                f"concurrency {self.concurrency} needs at least 1 vCPU, not {self.cpu or 'the default'}",
+                'cpu="1" or more',
+            )
+
+    def runtime_environment(self) -> dict[str, pulumi.Input[str]]:
+        """The env vars, plus what lets the Python runtime serve `concurrency` requests at once."""
+        if self.concurrency == 1:
+            return dict(self.environment)
+        # functions-framework serves with 4 threads per CPU unless told otherwise: fewer than
+        # `concurrency` would queue requests Cloud Run already routed to this instance.
+        return {"THREADS": str(self.concurrency), **self.environment}
 
 
 class FunctionOutputs:
@@ -156,7 +191,7 @@ class PythonFunction(pulumi.ComponentResource, FunctionOutputs):
             ),
             service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
                 service_account_email=args.service_account_email,
-                environment_variables=dict(args.environment),
+                environment_variables=args.runtime_environment(),
                 secret_environment_variables=[
                     gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs(
                         key=key,
@@ -168,6 +203,8 @@ class PythonFunction(pulumi.ComponentResource, FunctionOutputs):
                 ]
                 or None,
                 available_memory=args.memory,
+                available_cpu=args.cpu,
+                max_instance_request_concurrency=args.concurrency,
                 timeout_seconds=args.timeout_seconds,
                 min_instance_count=args.min_instances,
                 max_instance_count=args.max_instances,

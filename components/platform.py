@@ -75,7 +75,12 @@ HOSTED_FUNCTIONS = {
     "cancel": "/api/cancel",
     "delegate": "/api/delegations",
     "link": "/link",
+    "status": "/api/requests/*",
 }
+# A status long poll holds its request open for up to 50 s: one instance serves this many at once
+# (concurrency above 1 needs a whole vCPU).
+STATUS_CONCURRENCY = 40
+STATUS_CPU = "1"
 # 256 bits for the HMAC key that signs decision links.
 LINK_KEY_LENGTH = 43
 
@@ -122,6 +127,8 @@ class ApprovalPlatformArgs:
     cancel_service_account: gcp.serviceaccount.Account | None = None
     delegate_service_account: gcp.serviceaccount.Account | None = None
     link_service_account: gcp.serviceaccount.Account | None = None
+    status_service_account: gcp.serviceaccount.Account | None = None
+    """Answers GET /api/requests/{id}: reads the database and the executions' states, nothing else."""
     notify_service_account: gcp.serviceaccount.Account | None = None
     pusher_service_account: gcp.serviceaccount.Account | None = None
     """Pub/Sub pushes events to the notify function with this account's OIDC token."""
@@ -260,6 +267,7 @@ IDENTITIES = {
     "cancel": "Cancels approval requests and their executions.",
     "delegate": "Records approvers' delegations.",
     "link": "Records votes cast through signed links and sends workflow callbacks.",
+    "status": "Tells requesters and approvers the status of their requests.",
     "notify": "Mails approvers and requesters about requests.",
     "pusher": "Pushes approval events to the notify function.",
     "timer": "Announces when approvers' delegations start and end.",
@@ -276,6 +284,7 @@ class PlatformOutputs:
     cancel_url: pulumi.Output[str]
     delegate_url: pulumi.Output[str]
     link_url: pulumi.Output[str]
+    status_url: pulumi.Output[str]
     notify_url: pulumi.Output[str]
     web_url: pulumi.Output[str]
     site_url: pulumi.Output[str]
@@ -289,6 +298,7 @@ class PlatformOutputs:
     cancel_service_account_email: pulumi.Output[str]
     delegate_service_account_email: pulumi.Output[str]
     link_service_account_email: pulumi.Output[str]
+    status_service_account_email: pulumi.Output[str]
     notify_service_account_email: pulumi.Output[str]
     pusher_service_account_email: pulumi.Output[str]
     timer_service_account_email: pulumi.Output[str]
@@ -321,6 +331,9 @@ class _Functions:
         env: Mapping[str, pulumi.Input[str]],
         secrets: Mapping[str, SecretEnv] | None = None,
         after: Sequence[pulumi.Resource] = (),
+        *,
+        cpu: str | None = None,
+        concurrency: int = 1,
     ) -> PythonFunction:
         args = self.args
         return PythonFunction(
@@ -343,6 +356,8 @@ class _Functions:
                 memory=args.function_memory,
                 min_instances=args.min_instances,
                 max_instances=args.max_instances,
+                cpu=cpu,
+                concurrency=concurrency,
                 ingress_settings=args.ingress_settings,
                 labels=self.platform.labels,
                 depends_on=[*self.depends_on, *after],
@@ -443,7 +458,9 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
             link_key_secret_id=self.link_key_secret.secret_id,
             **{
                 f"{role}_service_account_email": accounts[role].email
-                for role in ("start", "decide", "cancel", "delegate", "link", "notify", "pusher", "timer")
+                # Those that act on requests: the page's holds no role, the builds' only build.
+                for role in IDENTITIES
+                if role not in ("web", "build")
             },
             delegation_timer_name=delegation_timer_name,
         )
@@ -549,6 +566,9 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
         self.grant_execution_canceller("delegate", members["delegate"])
         # notify stamps each request it mails about with the delegates in force, so it writes.
         self.grant_database_user("notify", members["notify"])
+        # status reads the request's stages, and asks whether its execution has ended.
+        self.grant_database_reader("status", members["status"])
+        self.grant_execution_viewer("status", members["status"])
         return iam.grant_project_roles(
             f"{name}-build",
             project=self.project,
@@ -677,6 +697,9 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
                 {**collections_env, "APPROVALS_DELEGATION_TIMER_WORKFLOW": delegation_timer_name},
             ),
             "link": functions.build("link", collections_env, link_key.env, after=[link_key.access["link"]]),
+            "status": functions.build(
+                "status", collections_env, cpu=STATUS_CPU, concurrency=STATUS_CONCURRENCY
+            ),
         }
 
     def _hosting(
@@ -833,6 +856,11 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
             "executionCanceller", "Cancel workflow executions", ["workflows.executions.cancel"]
         )
         return self._grant(key, member, role, key_suffix="executionCanceller")
+
+    def grant_execution_viewer(self, key: str, member: pulumi.Input[str]) -> list[gcp.projects.IAMMember]:
+        """Read workflow executions' state (`workflows.executions.get`) and nothing else."""
+        role = self._custom_role("executionViewer", "Read workflow executions", ["workflows.executions.get"])
+        return self._grant(key, member, role, key_suffix="executionViewer")
 
     def grant_execution_starter(self, key: str, member: pulumi.Input[str]) -> list[gcp.projects.IAMMember]:
         """Start workflow executions (`workflows.executions.create`) and nothing else."""

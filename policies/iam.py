@@ -109,6 +109,8 @@ ALLOW_LIST_SCHEMA = schema(
             # notify stamps requests with their delegates; it reads the link key on
             # its secret only, never on the project.
             "*-notify": ["roles/datastore.user"],
+            # status reads requests and whether their executions ended; it writes nothing.
+            "*-status": ["projects/*/roles/approvals_*_executionViewer", "roles/datastore.viewer"],
             "*-pusher": [],
             "*-web": [],
             "*": [],

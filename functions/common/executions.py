@@ -1,4 +1,4 @@
-"""Starting and cancelling workflow executions with google-cloud-workflows' ExecutionsClient.
+"""Starting, cancelling and watching workflow executions with google-cloud-workflows' ExecutionsClient.
 
 Production uses the client's defaults (Google's endpoint, application default
 credentials). With ``WORKFLOWS_EMULATOR_GRPC_HOST`` set the client talks gRPC to that
@@ -104,3 +104,14 @@ def cancel(execution_name: str) -> None:
         _client().cancel_execution(
             name=execution_name, timeout=TIMEOUT_SECONDS, metadata=_local_credentials()
         )
+
+
+def state(execution_name: str) -> str:
+    """The execution's state: ACTIVE until it ends SUCCEEDED, FAILED or CANCELLED."""
+    if not _EXECUTION_NAME.match(execution_name):
+        raise ExecutionsError(f"not an execution name: {execution_name!r}")
+    with _api_errors():
+        execution = _client().get_execution(
+            name=execution_name, timeout=TIMEOUT_SECONDS, metadata=_local_credentials()
+        )
+    return execution.state.name

@@ -16,6 +16,8 @@ from approvals import (
     Escalation,
     InvalidArgumentError,
 )
+from approvals.function import PythonFunction, PythonFunctionArgs
+from approvals.platform import FUNCTIONS_DIR
 from approvals.testing import Graph, capture
 
 CONFIG = {"gcp:project": "approvals-test"}
@@ -86,6 +88,39 @@ def platform() -> ApprovalPlatform:
 def test_bad_platform_arguments(kwargs: dict[str, Any], argument: str, hint: str) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         run(lambda: ApprovalPlatform("approvals", ApprovalPlatformArgs(**kwargs)))
+    assert caught.value.argument == argument
+    assert hint in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "hint"),
+    [
+        ({"concurrency": 0}, "PythonFunctionArgs.concurrency", "1 to 1000"),
+        ({"concurrency": 1001, "cpu": "1"}, "PythonFunctionArgs.concurrency", "1 to 1000"),
+        ({"concurrency": True}, "PythonFunctionArgs.concurrency", "1 to 1000"),
+        ({"cpu": "1.5"}, "PythonFunctionArgs.cpu", "0.083"),
+        ({"concurrency": 40}, "PythonFunctionArgs.cpu", "at least 1 vCPU"),
+        ({"concurrency": 40, "cpu": "0.583"}, "PythonFunctionArgs.cpu", "at least 1 vCPU"),
+    ],
+)
+def test_bad_function_concurrency(kwargs: dict[str, Any], argument: str, hint: str) -> None:
+    def program() -> None:
+        bucket = gcp.storage.Bucket("sources", location="EU")
+        PythonFunction(
+            "status",
+            PythonFunctionArgs(
+                source_dir=FUNCTIONS_DIR / "status",
+                entry_point="status",
+                bucket=bucket,
+                service_account_email="status@approvals-test.iam.gserviceaccount.com",
+                project="approvals-test",
+                region="europe-west1",
+                **kwargs,
+            ),
+        )
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        run(program)
     assert caught.value.argument == argument
     assert hint in str(caught.value)
 
@@ -332,7 +367,10 @@ def test_existing_resources_are_used_instead_of_created() -> None:
         "my-pusher",
         "my-timer",
         "my-workflow",
-        *(f"approvals-{role}" for role in ("start", "cancel", "delegate", "link", "notify", "web", "build")),
+        *(
+            f"approvals-{role}"
+            for role in ("start", "cancel", "delegate", "link", "status", "notify", "web", "build")
+        ),
     }
     (subscription,) = graph.of_type("gcp:pubsub/subscription:Subscription")
     assert subscription.inputs["pushConfig"]["oidcToken"]["serviceAccountEmail"] == (

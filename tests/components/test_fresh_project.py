@@ -163,7 +163,7 @@ def test_function_builds_wait_for_the_build_grants_to_propagate(dev_graph: Graph
 
     assert pause.inputs["createDuration"] == IAM_PROPAGATION == "120s"
     assert len(build_grants) == 3 and set(build_grants) <= before[pause.urn]
-    assert len(functions) == 7 and all(pause.urn in before[f.urn] for f in functions)
+    assert len(functions) == 8 and all(pause.urn in before[f.urn] for f in functions)
 
 
 def test_a_long_platform_name_keeps_every_id_within_google_limits() -> None:
@@ -172,12 +172,13 @@ def test_a_long_platform_name_keeps_every_id_within_google_limits() -> None:
     role_ids = [r.inputs["roleId"] for r in graph.of_type("gcp:projects/iAMCustomRole:IAMCustomRole")]
 
     assert findings(graph) == []
-    assert len(role_ids) == 3 and len(set(role_ids)) == 3
+    assert len(role_ids) == 4 and len(set(role_ids)) == 4
     assert all(len(role_id) <= CUSTOM_ROLE_ID_LENGTH for role_id in role_ids)
     assert {role_id.rsplit("_", 1)[-1] for role_id in role_ids} == {
         "callbackSender",
         "executionCanceller",
         "executionStarter",
+        "executionViewer",
     }
 
 

@@ -8,6 +8,7 @@ DB_CONDITION = 'resource.name == "projects/approvals-dev/databases/(default)"'
 STARTER = "projects/approvals-dev/roles/approvals_approvals_executionStarter"
 SENDER = "projects/approvals-dev/roles/approvals_approvals_callbackSender"
 CANCELLER = "projects/approvals-dev/roles/approvals_approvals_executionCanceller"
+VIEWER = "projects/approvals-dev/roles/approvals_approvals_executionViewer"
 EVENTS_TOPIC = ("approvals-dev", "approvals-approval-events", "roles/pubsub.publisher")
 
 
@@ -40,6 +41,8 @@ def test_platform_identities_hold_only_their_own_roles(dev_graph: Graph) -> None
         ("roles/datastore.user", DB_CONDITION),
     }
     assert found[sa("approvals-timer")] == {("roles/logging.logWriter", None)}
+    # status reads a request's stages and whether its execution ended: it writes nothing.
+    assert found[sa("approvals-status")] == {(VIEWER, None), ("roles/datastore.viewer", DB_CONDITION)}
     # notify stamps the delegates in force on the requests it mails about.
     assert found[sa("approvals-notify")] == {("roles/datastore.user", DB_CONDITION)}
     assert sa("approvals-web") not in found
@@ -60,6 +63,7 @@ def test_custom_roles_carry_one_permission_each(dev_graph: Graph) -> None:
         STARTER: ["workflows.executions.create"],
         SENDER: ["workflows.callbacks.send"],
         CANCELLER: ["workflows.executions.cancel"],
+        VIEWER: ["workflows.executions.get"],
     }
 
 
@@ -112,7 +116,7 @@ def test_no_primitive_roles_and_no_public_access_but_hosting(dev_graph: Graph) -
     # Hosting forwards to these; each checks an ID token (link: a signed link) on every call.
     assert public == {
         (f"approvals-{role}", "roles/run.invoker")
-        for role in ("web", "start", "decide", "cancel", "delegate", "link")
+        for role in ("web", "start", "decide", "cancel", "delegate", "link", "status")
     }
 
 

@@ -17,7 +17,7 @@ COMPONENTS = {
     "approvals:index:PythonFunction",
 }
 EVENTS_TOPIC = "projects/approvals-dev/topics/approvals-approval-events"
-ROLES = ("start", "decide", "cancel", "delegate", "link", "notify", "web")
+ROLES = ("start", "decide", "cancel", "delegate", "link", "status", "notify", "web")
 COLLECTION_ENV = {
     "APPROVALS_REQUESTS_COLLECTION": "approval_requests",
     "APPROVALS_CALLBACKS_COLLECTION": "approval_callbacks",
@@ -90,6 +90,19 @@ def test_each_function_is_built_from_its_own_sources(dev_graph: Graph) -> None:
         assert service["maxInstanceCount"] == 3
         assert service["ingressSettings"] == "ALLOW_ALL"
         assert service["environmentVariables"]["GOOGLE_CLOUD_PROJECT"] == "approvals-dev"
+
+
+def test_status_serves_its_long_polls_concurrently_and_the_others_one_at_a_time(dev_graph: Graph) -> None:
+    for role in ROLES:
+        service = function_of(dev_graph, role).inputs["serviceConfig"]
+        if role == "status":
+            # A long poll holds its request for up to 50 s: one instance serves 40 of them,
+            # on as many threads, which Cloud Run allows from one vCPU.
+            assert (service["maxInstanceRequestConcurrency"], service["availableCpu"]) == (40, "1")
+            assert service["environmentVariables"]["THREADS"] == "40"
+        else:
+            assert service["maxInstanceRequestConcurrency"] == 1
+            assert "availableCpu" not in service and "THREADS" not in service["environmentVariables"]
 
 
 def test_functions_get_the_settings_they_read(dev_graph: Graph) -> None:
@@ -176,6 +189,7 @@ def test_hosting_rewrites_the_api_and_the_page(dev_graph: Graph) -> None:
         ("/api/cancel", "approvals-cancel"),
         ("/api/delegations", "approvals-delegate"),
         ("/link", "approvals-link"),
+        ("/api/requests/*", "approvals-status"),
         ("**", "approvals-web"),
     }
     # Hosting takes the first match: the page's catch-all comes last.

@@ -162,7 +162,7 @@ def check_consumer(python: Path, stack: Path, site: Path) -> None:
         "the step library merged into the team's YAML"
     )
     assert report["labels"]["team"] == "payments", "the team's own components package was imported"
-    roles = {"start", "decide", "cancel", "delegate", "link", "notify", "web"}
+    roles = {"start", "decide", "cancel", "delegate", "link", "status", "notify", "web"}
     assert set(report["archives"]) == {f"approvals-{role}" for role in roles}
     for role in roles:
         assert set(report["archives"][f"approvals-{role}"]) == expected_archive(role, site), role

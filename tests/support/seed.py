@@ -58,6 +58,8 @@ def request(
     execution_name: str = EXECUTION_NAME,
     expires_at: dt.datetime | None = None,
     payload: Mapping[str, Any] | None = None,
+    origin_request_id: str | None = None,
+    stage: str = "approval",
 ) -> str:
     """A request as the request_approval subworkflow stores it; returns its id.
 
@@ -73,8 +75,10 @@ def request(
     db.collection(REQUESTS).document(request_id).set(
         {
             "request_id": request_id,
+            # A later stage of a chain is filed under the id start answered.
+            "origin_request_id": origin_request_id or request_id,
             "template": "translation_validation",
-            "stage": "approval",
+            "stage": stage,
             "status": status,
             "approvers": list(approvers),
             "approver_groups": [
