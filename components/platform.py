@@ -683,11 +683,11 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
     ) -> dict[str, PythonFunction]:
         """The functions Hosting routes to (HOSTED_FUNCTIONS), by role."""
         collections_env = functions.args.collections.environment()
+        # Service accounts' ID tokens must name start's URL on one of the site's domains; a
+        # pipeline reads its request's status with the token it asked with.
+        asking_env = {**collections_env, "APPROVALS_START_AUDIENCES": start_audiences}
         return {
-            # Service accounts' ID tokens must name start's URL on one of the site's domains.
-            "start": functions.build(
-                "start", {**collections_env, "APPROVALS_START_AUDIENCES": start_audiences}
-            ),
+            "start": functions.build("start", asking_env),
             "decide": functions.build("decide", collections_env),
             "cancel": functions.build(
                 "cancel", {**collections_env, "APPROVALS_EVENTS_TOPIC": events_topic_name}
@@ -697,9 +697,7 @@ class ApprovalPlatform(pulumi.ComponentResource, PlatformOutputs):
                 {**collections_env, "APPROVALS_DELEGATION_TIMER_WORKFLOW": delegation_timer_name},
             ),
             "link": functions.build("link", collections_env, link_key.env, after=[link_key.access["link"]]),
-            "status": functions.build(
-                "status", collections_env, cpu=STATUS_CPU, concurrency=STATUS_CONCURRENCY
-            ),
+            "status": functions.build("status", asking_env, cpu=STATUS_CPU, concurrency=STATUS_CONCURRENCY),
         }
 
     def _hosting(

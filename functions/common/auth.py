@@ -190,7 +190,8 @@ def _verified_claims(token: str) -> tuple[dict[str, Any], Literal["firebase", "g
 def authenticate(request: flask.Request, *, service_accounts: bool = False) -> Caller:
     """The caller behind the request's bearer token, or a 401.
 
-    ``service_accounts``: also accept a service account's Google ID token (start only).
+    ``service_accounts``: also accept a service account's Google ID token for start (start, and
+    status, where the pipeline that asked waits with the same token).
     """
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -150,7 +150,8 @@ def answer(request_id: str, email: str, wait: int, since: str | None) -> dict[st
 @json_endpoint("GET")
 def status(request: flask.Request) -> dict[str, Any]:
     """GET /api/requests/{id}?wait=&since= -> the request's status (see common/request_status.py)."""
-    caller = auth.authenticate(request)
+    # A pipeline waits with the service-account token it asked with (its audience is start).
+    caller = auth.authenticate(request, service_accounts=True)
     request_id = _request_id(request.path)
     return answer(
         request_id, caller.email, _wait_seconds(request.args.get("wait")), request.args.get("since")

@@ -117,12 +117,13 @@ def test_functions_get_the_settings_they_read(dev_graph: Graph) -> None:
     assert env("notify")["APPROVALS_SITE_URL"] == "https://approvals-dev-approvals.web.app"
     # No mail relay configured: notify logs the messages.
     assert "APPROVALS_MAIL_WEBHOOK_URL" not in env("notify")
-    # A service account's ID token is for start's URL on the site's domains, and start alone takes one.
+    # A service account's ID token is for start's URL on the site's domains: start takes one, and
+    # status, where the pipeline that asked reads its request; no other function does.
     assert json.loads(env("start")["APPROVALS_START_AUDIENCES"]) == [
         "https://approvals-dev-approvals.web.app/api/start",
         "https://approvals-dev-approvals.firebaseapp.com/api/start",
     ]
-    assert [r for r in ROLES if "APPROVALS_START_AUDIENCES" in env(r)] == ["start"]
+    assert [r for r in ROLES if "APPROVALS_START_AUDIENCES" in env(r)] == ["start", "status"]
     # The page learns the collections it reads, and only those, from the web function.
     web_names = {key for key in env("web") if key.startswith("APPROVALS_") and key != "APPROVALS_DATABASE"}
     assert web_names == {

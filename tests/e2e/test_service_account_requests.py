@@ -9,6 +9,9 @@ publishes, as it verifies Google's in the cloud.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -66,6 +69,14 @@ def test_a_pipeline_asks_as_its_service_account_and_the_request_says_it_is_verif
     document = client.request(ALICE, engineering)
     assert (document["requester"], document["requester_verified"]) == (DEPLOYER, True)
     assert (document["status"], document["origin_request_id"]) == ("pending", request_id)
+    # The pipeline reads its request's status with the same token, as `request --wait` does.
+    status = requests.get(
+        f"{stack.origin_url}/api/requests/{request_id}",
+        headers={"Authorization": f"Bearer {identity_token(deployer, start_url(stack))}"},
+        timeout=HTTP_TIMEOUT,
+    )
+    assert status.status_code == 200, status.text
+    assert (status.json()["status"], status.json()["final"]) == ("pending", False)
 
 
 def _claims(stack: LocalStack, **changes: Any) -> dict[str, Any]:
@@ -131,3 +142,36 @@ def test_a_stack_naming_service_accounts_by_domain_does_not_start() -> None:
 
     assert refused.value.argument == "ApprovalWorkflowArgs.requesters"
     assert "would match service accounts by domain" in str(refused.value)
+
+
+def test_the_cli_asks_and_waits_as_the_service_account_its_metadata_server_names(
+    stack: LocalStack, client: Client, deployer: MetadataServer
+) -> None:
+    """`python -m approvals request` with Application Default Credentials, as in Cloud Build: google-auth
+    finds the metadata server and mints the ID token; the CLI asks and reads the status with it."""
+    env = {**os.environ, "GCE_METADATA_HOST": deployer.host, "GCE_METADATA_IP": deployer.host}
+    env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+    command = [
+        sys.executable,
+        "-m",
+        "approvals",
+        "request",
+        "release-approval",
+        "--input",
+        json.dumps(RELEASE),
+    ]
+    command += ["--url", stack.origin_url, "--wait", "--timeout", "1"]
+
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    # Nobody decides within the second: exit 3, the request stays open, asked by the account.
+    assert run.returncode == 3, run.stderr
+    request_id = json.loads(run.stdout.splitlines()[0])["request_id"]
+    assert f"still waiting after 1 s: request {request_id}" in run.stderr
+    engineering = f"{request_id}-engineering"
+    poll(
+        lambda: client.read_document(ALICE, f"approval_requests/{engineering}").status_code,
+        lambda status: status == 200,
+        "the engineering stage's request",
+    )
+    assert client.request(ALICE, engineering)["requester"] == DEPLOYER
