@@ -71,23 +71,55 @@ def site_for(arguments: argparse.Namespace) -> Site:
     return Site(arguments.url, lambda: source(audience))
 
 
-def progress(status: dict[str, Any], deadline: float | None) -> str:
-    """One line: the status, the votes so far, and how long the request (or this wait) has left."""
+def progress(status: dict[str, Any]) -> str:
+    """The status, the votes so far, and when the request expires."""
     if not status.get("stages"):
         return f"{status['status']} (the workflow has not asked yet)"
     stage = status["stages"][-1]
     votes = f"{stage.get('approvals', 0)} approved, {stage.get('rejections', 0)} rejected"
-    left = f", {int(deadline - time.monotonic())} s left to wait" if deadline is not None else ""
     expires = f", expires {status['expires_at']}" if status.get("expires_at") else ""
-    return f"{status['status']} ({stage.get('stage')}: {votes}){expires}{left}"
+    return f"{status['status']} ({stage.get('stage')}: {votes}){expires}"
+
+
+def time_left(deadline: float | None) -> str:
+    return f", {int(deadline - time.monotonic())} s left to wait" if deadline is not None else ""
+
+
+class ProgressLine:
+    """Where the progress goes: on a terminal one line, redrawn; in a log a line per change."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.live = out.isatty()
+        self.shown = ""
+
+    def show(self, news: str, left: str) -> None:
+        """`news` and the time `left`, which changes at every poll: only news makes a new log line."""
+        if self.live:
+            print(f"\r\x1b[K{news}{left}", end="", file=self.out, flush=True)
+        elif news != self.shown:
+            print(f"{news}{left}", file=self.out, flush=True)
+        self.shown = news
+
+    def close(self) -> None:
+        if self.live and self.shown:
+            print(file=self.out, flush=True)
 
 
 def wait_for(site: Site, request_id: str, timeout: float | None, out: TextIO) -> dict[str, Any] | None:
     """Long-poll until the request is final: its status, or None if `timeout` passed first."""
     deadline = None if timeout is None else time.monotonic() + timeout
+    line = ProgressLine(out)
+    try:
+        return _poll(site, request_id, deadline, line)
+    finally:
+        line.close()
+
+
+def _poll(site: Site, request_id: str, deadline: float | None, line: ProgressLine) -> dict[str, Any] | None:
     status = site.status(request_id)
     while not status["final"]:
-        print(progress(status, deadline), file=out, flush=True)
+        line.show(progress(status), time_left(deadline))
         left = LONGEST_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
         if left <= 0:
             return None
