@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from google.cloud import firestore
@@ -11,6 +12,9 @@ from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.google_tokens import GoogleCertsServer, GoogleTokenSigner
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
+from approvals.engine.runtime.clock import VirtualClock
+from approvals.engine.runtime.engine import Engine
+from approvals.engine.runtime.store import Store
 from tests.support import PROJECT, seed
 from tests.support.servers import CallbackServer
 
@@ -82,3 +86,26 @@ def callback_server() -> Iterator[CallbackServer]:
 def _fresh_callback(request: pytest.FixtureRequest) -> None:
     if "callback_server" in request.fixturenames:
         request.getfixturevalue("callback_server").reset()
+
+
+# A request's execution, as the cancel and status functions meet it: asleep for a day on a
+# virtual clock, so it stays ACTIVE until a test cancels it or advances the clock.
+ASLEEP_SECONDS = 86400
+ASLEEP = f"""
+main:
+  steps:
+    - wait:
+        call: sys.sleep
+        args:
+          seconds: {ASLEEP_SECONDS}
+"""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    store = Store(Path(tmp_path_factory.mktemp("engine")) / "engine.sqlite")
+    engine = Engine(store, VirtualClock(), project=PROJECT)
+    engine.deploy("asleep", ASLEEP)
+    yield engine
+    engine.close()
+    store.close()

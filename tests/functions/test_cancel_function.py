@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,33 +20,14 @@ from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.engine.api.grpc_api import ExecutionsService
-from approvals.engine.runtime.clock import VirtualClock
 from approvals.engine.runtime.engine import Engine
-from approvals.engine.runtime.store import ACTIVE, CANCELLED, Store
+from approvals.engine.runtime.store import ACTIVE, CANCELLED
 from tests.functions.function_support import post
 from tests.support import PROJECT, seed
 from tests.support.pubsub import TOPIC, Subscription
 
 ALICE = "alice@example.com"
 REQUESTER = seed.REQUESTER
-WAIT = """
-main:
-  steps:
-    - wait:
-        call: sys.sleep
-        args:
-          seconds: 86400
-"""
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    store = Store(Path(tmp_path_factory.mktemp("engine")) / "engine.sqlite")
-    engine = Engine(store, VirtualClock(), project=PROJECT)
-    engine.deploy("wait", WAIT)
-    yield engine
-    engine.close()
-    store.close()
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +47,8 @@ def cancel(
 
 def running(db: firestore.Client, engine: Engine, **kw: Any) -> tuple[str, str]:
     """A pending request whose execution waits on the engine; its id and the execution's id."""
-    execution = engine.start("wait")
-    name = f"projects/{PROJECT}/locations/{engine.location}/workflows/wait/executions/{execution.id}"
+    execution = engine.start("asleep")
+    name = f"projects/{PROJECT}/locations/{engine.location}/workflows/asleep/executions/{execution.id}"
     return seed.request(db, approvers=[ALICE], execution_name=name, **kw), execution.id
 
 

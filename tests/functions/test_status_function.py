@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,33 +19,13 @@ from google.cloud import firestore
 from approvals.emulator.functions import FunctionServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.engine.api.grpc_api import ExecutionsService
-from approvals.engine.runtime.clock import VirtualClock
 from approvals.engine.runtime.engine import Engine
-from approvals.engine.runtime.store import Store
 from tests.support import PROJECT, seed
 
 ALICE = "alice@example.com"
 REQUESTER = seed.REQUESTER
 STRANGER = "mallory@example.com"
-DAY = 86400
-ASLEEP = f"""
-main:
-  steps:
-    - wait:
-        call: sys.sleep
-        args:
-          seconds: {DAY}
-"""
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    store = Store(Path(tmp_path_factory.mktemp("engine")) / "engine.sqlite")
-    engine = Engine(store, VirtualClock(), project=PROJECT)
-    engine.deploy("asleep", ASLEEP)
-    yield engine
-    engine.close()
-    store.close()
+DAY = 86400  # how long the conftest's workflow sleeps (ASLEEP_SECONDS)
 
 
 @pytest.fixture(scope="module")
