@@ -52,7 +52,8 @@ def _request_id(path: str) -> str:
 def _wait_seconds(value: str | None) -> int:
     if value is None:
         return 0
-    if not value.isdigit() or int(value) > MAX_WAIT_SECONDS:
+    # str.isdigit would take "²", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,2}", value) or int(value) > MAX_WAIT_SECONDS:
         problem = f"wait: must be a whole number of seconds, 0 to {MAX_WAIT_SECONDS}"
         raise HttpError(400, "invalid status query", [problem])
     return int(value)

@@ -150,7 +150,7 @@ def test_a_long_poll_with_nothing_new_answers_the_same_version_when_its_wait_is_
     assert (body["version"], body["final"]) == (seen, False)
 
 
-@pytest.mark.parametrize("wait", ["51", "-1", "soon", "1.5"])
+@pytest.mark.parametrize("wait", ["51", "-1", "soon", "1.5", "²", "007"])
 def test_a_wait_beyond_the_bound_is_refused(
     status: FunctionServer, db: firestore.Client, engine: Engine, identity: IdentityProvider, wait: str
 ) -> None:
