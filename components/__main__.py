@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from .client import (
     LONGEST_WAIT_SECONDS,
-    ApiError,
     Site,
     google_identity,
     local_sign_in,
@@ -29,14 +29,30 @@ EXIT_CODES = {"approved": 0, "rejected": 1, "expired": 2, "cancelled": 2}
 ERROR = 3
 
 
+def seconds(text: str) -> float:
+    """A --timeout: a finite, positive number of seconds."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, exiting 3 on a usage error: its own 2 would read as "expired or cancelled"."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ERROR, f"{self.prog}: error: {message}\n")
+
+
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m approvals", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m approvals", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     request = commands.add_parser("request", help="ask for an approval; --wait for the decision")
     request.add_argument("workflow", help="the workflow's key, as the page and start know it")
     request.add_argument("--input", default="{}", help="the input, JSON text or @FILE (default {})")
     request.add_argument("--wait", action="store_true", help="wait for the decision; exit 0/1/2/3")
-    request.add_argument("--timeout", type=float, help="stop waiting after this many seconds (exit 3)")
+    request.add_argument("--timeout", type=seconds, help="stop waiting after this many seconds (exit 3)")
     request.add_argument(
         "--url", default=os.environ.get("APPROVALS_URL"), help="the approval site (APPROVALS_URL)"
     )
@@ -153,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
         return request(arguments, sys.stdout, sys.stderr)
-    except (ApiError, ValueError, OSError) as error:
+    # Whatever fails (a credential, an answer not as expected), a pipeline must read 3, not "rejected".
+    except Exception as error:
         print(f"error: {error}", file=sys.stderr)
         return ERROR
 

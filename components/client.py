@@ -49,13 +49,15 @@ class Site:
         return self._call("GET", path, None, timeout=wait + 30)
 
     def _call(self, method: str, path: str, body: Any, timeout: float = 30) -> dict[str, Any]:
+        # A start sent again after its answer was lost would start a second request: only reads retry.
+        retries = RETRIES if method == "GET" else 0
         pause = 1.0
-        for attempt in range(RETRIES + 1):
+        for attempt in range(retries + 1):
             try:
                 return _exchange(method, f"{self.url}{path}", body, self.token(), timeout)
             except ApiError as error:
                 retry = error.status is None or error.status >= 500
-                if not retry or attempt == RETRIES:
+                if not retry or attempt == retries:
                     raise
             time.sleep(pause)
             pause *= 2

@@ -40,8 +40,18 @@ def version(stages: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def summary(request_id: str, stages: Sequence[Mapping[str, Any]], execution: str | None) -> dict[str, Any]:
-    """The status API's body for `stages` (oldest first) and the execution's state (None: unknown)."""
+def summary(
+    request_id: str,
+    stages: Sequence[Mapping[str, Any]],
+    execution: str | None,
+    shown: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The status API's body for `stages` (oldest first) and the execution's state (None: unknown).
+
+    Whether it is final and its outcome come from every stage; who decided, their comments and
+    the stages come from `shown` (default: all), the ones the caller may read: one stage's
+    approver does not read another stage's decision."""
+    shown = stages if shown is None else shown
     statuses = [str(stage.get("status") or "") for stage in stages]
     closed = all(status in CLOSED for status in statuses)
     final = closed and execution is not None and execution != RUNNING
@@ -49,8 +59,8 @@ def summary(request_id: str, stages: Sequence[Mapping[str, Any]], execution: str
     outcome = next((s for s in statuses if s != "approved"), "approved") if final else None
     if final and execution not in ("SUCCEEDED", "CANCELLED") and outcome == "approved":
         outcome = "error"  # the workflow failed after its approvals
-    last = stages[-1]
-    decided = next((stage for stage in reversed(stages) if stage.get("decided_by")), None)
+    last = shown[-1]
+    decided = next((stage for stage in reversed(shown) if stage.get("decided_by")), None)
     return {
         "request_id": request_id,
         "status": outcome if final else "pending",
@@ -59,10 +69,10 @@ def summary(request_id: str, stages: Sequence[Mapping[str, Any]], execution: str
         "decided_by": decided.get("decided_by") if decided else None,
         "decided_at": _time(decided.get("decided_at")) if decided else None,
         "comment": decided.get("comment") if decided else None,
-        "created_at": _time(stages[0].get("created_at")),
+        "created_at": _time(shown[0].get("created_at")),
         "expires_at": _time(last.get("expires_at")),
         "version": version(stages),
-        "stages": [_stage(stage) for stage in stages],
+        "stages": [_stage(stage) for stage in shown],
     }
 
 

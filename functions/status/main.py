@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 # Firebase Hosting answers 60 s after a request at the latest, whatever the function would do.
 MAX_WAIT_SECONDS = 50
 # A request's last stage closes just before its execution ends: ask the Executions API that often.
-EXECUTION_POLL_SECONDS = 0.2
+EXECUTION_POLL_SECONDS, LONGEST_EXECUTION_POLL_SECONDS = 0.2, 5.0
 _PATH = re.compile(r"^(?:/api/requests)?/([^/]+)/?\Z")
 logger = logging.getLogger(__name__)
 
@@ -74,9 +74,10 @@ def _stages(snapshots: Any) -> list[documents.Document]:
     )
 
 
-def _readable(stages: list[documents.Document], email: str) -> bool:
+def _readable(stages: list[documents.Document], email: str) -> list[documents.Document]:
+    """The stages `email` may read, as the Firestore rules would let them: each on its own."""
     groups = memberships.groups_of(email) if any(s.get("approver_groups") for s in stages) else frozenset()
-    return any(request_status.may_read(stage, email, groups) for stage in stages)
+    return [stage for stage in stages if request_status.may_read(stage, email, groups)]
 
 
 def _started_by(request_id: str, email: str) -> datetime | None:
@@ -127,22 +128,26 @@ def answer(request_id: str, email: str, wait: int, since: str | None) -> dict[st
     """The request's status for `email`, once it differs from `since` or is final, or after `wait`."""
     deadline = time.monotonic() + wait
     query = _stages_query(request_id)
+    pause = EXECUTION_POLL_SECONDS
     while True:
         stages = _stages(query.stream())
         state = None
         if not stages:
             body = _before_asking(request_id, email)
         # Whoever may not read the request learns nothing of it, not even that it exists.
-        elif not _readable(stages, email):
+        elif not (shown := _readable(stages, email)):
             raise HttpError(404, "no such request")
         else:
             state = _execution_state(stages)
-            body = request_status.summary(request_id, stages, state)
+            body = request_status.summary(request_id, stages, state, shown)
         left = deadline - time.monotonic()
         if body["final"] or body["version"] != since or left <= 0:
             return body
         if state == request_status.RUNNING:
-            time.sleep(min(EXECUTION_POLL_SECONDS, left))
+            # The execution usually ends just after its last stage closes; one that goes on
+            # (a deploy after its approval) is asked less and less often.
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, LONGEST_EXECUTION_POLL_SECONDS)
         else:
             _wait_for_change(query, body["version"], left)
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pulumi
 
+from tests.support.python_source import parse
+
 COMPONENTS = Path(__file__).resolve().parents[2] / "components"
 
 
 def private_resource_attributes() -> set[str]:
     """The private attributes Pulumi's resource classes set on themselves (`self._name`, ...)."""
-    tree = ast.parse(inspect.getsource(inspect.getmodule(pulumi.Resource)))
+    tree = parse(inspect.getsource(inspect.getmodule(pulumi.Resource)))
     return {
         node.attr
         for node in ast.walk(tree)
@@ -31,7 +33,7 @@ def test_no_component_reads_a_private_attribute_of_pulumi_s_resources() -> None:
     uses = [
         f"{path.name}:{node.lineno} .{node.attr}"
         for path in sorted(COMPONENTS.glob("*.py"))
-        for node in ast.walk(ast.parse(path.read_text()))
+        for node in ast.walk(parse(path.read_text()))
         if isinstance(node, ast.Attribute) and node.attr in private
     ]
     assert not uses, f"Pulumi's private resource attributes (use the public ones): {uses}"

@@ -35,6 +35,7 @@ from approvals.policies.firestore_rules import rules
 from approvals.testing import Graph, capture_program
 from approvals.workflow_templates import available_templates, load_template, render
 from approvals.workflow_templates.renderer import BUILTIN_ENV_VARS
+from tests.support.python_source import parse
 from tests.templates.examples import PLATFORM_ENV, args_of, rendered_workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -192,7 +193,7 @@ def _env_names_read(tree: ast.AST) -> set[str]:
 
 
 def test_the_functions_read_only_declared_env_vars() -> None:
-    read = set().union(*(_env_names_read(ast.parse(p.read_text())) for p in FUNCTIONS.rglob("*.py")))
+    read = set().union(*(_env_names_read(parse(p.read_text())) for p in FUNCTIONS.rglob("*.py")))
     assert {"APPROVALS_SITE_URL", "GOOGLE_CLOUD_PROJECT"} <= read  # the scan finds them
     assert read <= FUNCTION_ENV, sorted(read - FUNCTION_ENV)
 

@@ -23,6 +23,7 @@ from approvals.engine.runtime.engine import Engine
 from tests.support import PROJECT, seed
 
 ALICE = "alice@example.com"
+BOB = "bob@example.com"
 REQUESTER = seed.REQUESTER
 STRANGER = "mallory@example.com"
 DAY = 86400  # how long the conftest's workflow sleeps (ASLEEP_SECONDS)
@@ -136,6 +137,32 @@ def test_a_closed_stage_is_not_final_while_its_execution_runs_on(
     assert (first["status"], first["final"]) == ("pending", False)
     assert (second["status"], second["final"]) == ("pending", False)
     assert [stage["stage"] for stage in second["stages"]] == ["approval", "legal"]
+
+
+def test_an_approver_of_one_stage_reads_that_stage_only(
+    status: FunctionServer, db: firestore.Client, engine: Engine, identity: IdentityProvider
+) -> None:
+    """A chain whose second stage has its own approver: alice does not read bob's legal note."""
+    request_id = running(db, engine)
+    decide(db, request_id, "approved")
+    execution_name = seed.stored(db, request_id)["execution_name"]
+    legal = seed.request(
+        db,
+        approvers=[BOB],
+        execution_name=execution_name,
+        request_id=f"{request_id}-legal",
+        origin_request_id=request_id,
+        stage="legal",
+    )
+    db.collection(seed.REQUESTS).document(legal).update({"comment": "secret legal note", "decided_by": BOB})
+
+    alice = ask(status, request_id, identity.mint(ALICE)).json()
+    requester = ask(status, request_id, identity.mint(REQUESTER)).json()
+
+    assert [stage["stage"] for stage in alice["stages"]] == ["approval"]
+    assert "secret legal note" not in str(alice)
+    assert (alice["decided_by"], alice["comment"]) == (ALICE, "fine")
+    assert [stage["stage"] for stage in requester["stages"]] == ["approval", "legal"]
 
 
 def test_a_long_poll_with_nothing_new_answers_the_same_version_when_its_wait_is_over(

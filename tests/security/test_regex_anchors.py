@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.python_source import parse
+
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("functions", "components", "policies", "emulator", "workflow_templates", "benchmarks")
+SOURCES = ("functions", "components", "policies", "engine", "emulator", "workflow_templates", "benchmarks")
 _RE_CALLS = {"compile", "match", "search", "fullmatch", "sub", "split", "findall", "finditer"}
 # An unescaped $ (not the ${ of a Workflows expression).
 _DOLLAR_ANCHOR = re.compile(r"(?<!\\)\$(?!\{)")
@@ -36,7 +38,7 @@ def _anchored_lines(source: str) -> list[int]:
     """The lines of ``re`` calls whose pattern ends a match with ``$``."""
     return [
         node.lineno
-        for node in ast.walk(ast.parse(source))
+        for node in ast.walk(parse(source))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and isinstance(node.func.value, ast.Name)
