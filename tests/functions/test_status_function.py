@@ -50,6 +50,24 @@ def ask(status: FunctionServer, request_id: str, token: str | None, **query: Any
     return requests.get(url, params=query, headers=headers, timeout=60)
 
 
+class LongPoll:
+    """A client that read the status once and now waits for news in the background, as
+    `request --wait` does."""
+
+    def __init__(self, status: FunctionServer, request_id: str, token: str) -> None:
+        self.since = ask(status, request_id, token).json()["version"]
+        self._answers: list[requests.Response] = []
+        self._thread = threading.Thread(
+            target=lambda: self._answers.append(ask(status, request_id, token, wait=30, since=self.since))
+        )
+        self._thread.start()
+
+    def answer(self) -> requests.Response:
+        self._thread.join(timeout=40)
+        [answer] = self._answers
+        return answer
+
+
 def decide(db: firestore.Client, request_id: str, outcome: str) -> None:
     """What the workflow stores once alice's decision is delivered."""
     db.collection(seed.REQUESTS).document(request_id).update(
@@ -95,23 +113,15 @@ def test_a_long_poll_answers_with_the_final_decision(
     status: FunctionServer, db: firestore.Client, engine: Engine, identity: IdentityProvider
 ) -> None:
     request_id = running(db, engine)
-    token = identity.mint(REQUESTER)
-    seen = ask(status, request_id, token).json()["version"]
-    answers: list[requests.Response] = []
-    long_poll = threading.Thread(
-        target=lambda: answers.append(ask(status, request_id, token, wait=30, since=seen))
-    )
-    long_poll.start()
+    waiting = LongPoll(status, request_id, identity.mint(REQUESTER))
 
     decide(db, request_id, "approved")
     engine.advance(DAY)  # the workflow returns once it stored the decision
-    long_poll.join(timeout=40)
 
-    [answer] = answers
-    body = answer.json()
+    body = waiting.answer().json()
     assert (body["status"], body["final"], body["outcome"]) == ("approved", True, "approved")
     assert (body["decided_by"], body["comment"]) == (ALICE, "fine")
-    assert body["version"] != seen
+    assert body["version"] != waiting.since
 
 
 def test_a_closed_stage_is_not_final_while_its_execution_runs_on(
@@ -211,19 +221,11 @@ def test_a_long_poll_answers_when_the_workflow_writes_the_request(
 ) -> None:
     request_id = "started-then-asked"
     seed.start_record(db, request_id, REQUESTER, "expense-approval")
-    token = identity.mint(REQUESTER)
-    seen = ask(status, request_id, token).json()["version"]
-    answers: list[requests.Response] = []
-    long_poll = threading.Thread(
-        target=lambda: answers.append(ask(status, request_id, token, wait=30, since=seen))
-    )
-    long_poll.start()
+    waiting = LongPoll(status, request_id, identity.mint(REQUESTER))
 
     running(db, engine, request_id=request_id)
-    long_poll.join(timeout=40)
 
-    [answer] = answers
-    assert [stage["status"] for stage in answer.json()["stages"]] == ["pending"]
+    assert [stage["status"] for stage in waiting.answer().json()["stages"]] == ["pending"]
 
 
 def test_a_start_whose_workflow_never_asked_ends_in_an_error(
