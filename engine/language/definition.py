@@ -10,6 +10,7 @@ main workflow. They might contain subworkflows.").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
@@ -31,7 +32,27 @@ from approvals.engine.runtime.errors import DefinitionError, WorkflowError
 from approvals.engine.runtime.values import FunctionRef
 
 # libyaml keeps the same line marks and is several times faster.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """A YAML reader whose plain values are the Workflows data types ("Data types" page).
+
+    Only "`true`/`false`, `True`/`False`, `TRUE`/`FALSE`" are booleans: YAML 1.1's `yes`,
+    `no`, `on` and `off` stay text (a list of country codes keeps Norway's `NO`). There
+    is no date type: `2024-01-01` is the string as written, not a date no value can hold.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+# An explicit `!!timestamp` too: its text, since no Workflows value is a date.
+_Loader.add_constructor(_TIMESTAMP_TAG, _BaseLoader.construct_yaml_str)
 
 # Documented limits (JSON schema of the syntax and "Quotas and limits").
 MAX_ASSIGNMENTS = 50  # "assign": maxItems 50
