@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 from approvals.emulator.pubsub import PubSubEmulator
+from approvals.engine.language.definition import parse
 from approvals.engine.runtime import stdlib
 from approvals.engine.runtime.clock import VirtualClock
 from approvals.engine.runtime.connectors import ConnectorSettings, call_connector
 from approvals.engine.runtime.effects import CallEffect, SleepEffect
 from approvals.engine.runtime.engine import Engine
-from approvals.engine.runtime.errors import HTTP_ERROR, WorkflowError
+from approvals.engine.runtime.errors import HTTP_ERROR, DefinitionError, WorkflowError
 from approvals.engine.runtime.store import Store
 from approvals.engine.runtime.tokens import StaticTokens
 from tests.engine.expr_host import run
@@ -767,6 +768,32 @@ def test_every_function_is_covered_or_explained() -> None:
     groups = [examples, INSIDE_OTHER_EXAMPLES, set(WITHOUT_EXAMPLE), NOT_YET_READ]
     assert set().union(*groups) == implemented
     assert sum(len(group) for group in groups) == len(implemented)
+
+
+def test_substring_without_both_indexes_is_a_deployment_error() -> None:
+    """REFERENCE text/substring: "Both start and end arguments are required; otherwise, a
+    deployment error occurs", in an expression and in a call step alike."""
+    in_expression = """
+main:
+  steps:
+    - returnStep:
+        return: ${text.substring("hello", 2)}
+"""
+    in_call_step = """
+main:
+  steps:
+    - cut:
+        call: text.substring
+        args:
+          source: hello
+          start: 2
+        result: part
+    - returnStep:
+        return: ${part}
+"""
+    for source in (in_expression, in_call_step):
+        with pytest.raises(DefinitionError, match=r"text\.substring: missing required argument 'end'"):
+            parse(source)
 
 
 def test_sys_sleep_until_example_resumes_at_the_given_time() -> None:
