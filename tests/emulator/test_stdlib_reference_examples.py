@@ -353,6 +353,11 @@ EXAMPLES: list[tuple[str, str, str, dict[str, Any], Any]] = [
     # time/parse takes "A string formatted according to the subset of ISO 8601 defined by RFC 3339
     # section 5.6", whose NOTE lets "T" and "Z" "alternatively be lower case".
     ("time.parse", "time/parse", 'time.parse("2024-05-08t12:01:00.000000z")', {}, 1715169660.0),
+    # math/floor's examples; "Rounds down to the largest integer less than or equal to a given
+    # number" (the page shows 23, not 23.0).
+    ("math.floor", "math/floor", "math.floor(23.67)", {}, 23),
+    ("math.floor", "math/floor", "math.floor(-23.67)", {}, -24),
+    ("math.floor", "math/floor", "math.floor(0)", {}, 0),
     # len: "A string returns the number of characters in the string" (code points, not bytes).
     ("len", HELPERS, 'len("añ😀")', {}, 3),
 ]
@@ -466,6 +471,8 @@ RAISED = [
     ("math.abs", "math/abs", 'math.abs("-1")', "TypeError"),
     ("math.max", "math/max", 'math.max(1, "2")', "TypeError"),
     ("math.min", "math/min", "math.min(true, 2)", "TypeError"),
+    # math/floor: "TypeError If x is not an integer or floating-point number."
+    ("math.floor", "math/floor", 'math.floor("23.67")', "TypeError"),
     # sys/get_env: "TypeError If either name or default is not a string."
     ("sys.get_env", "sys/get_env", "sys.get_env(1)", "TypeError"),
     ("sys.get_env", "sys/get_env", 'sys.get_env("NOT_SET_ANYWHERE", 1)', "TypeError"),
@@ -751,12 +758,9 @@ WITHOUT_EXAMPLE = {
 # log sys.log (test_sys_log.py has the sys.log page's own).
 INSIDE_OTHER_EXAMPLES = {"sys.log"}
 # Implemented, but no stored copy of the page's example could be found for this suite: searched
-# for (docs and pages corpora) REFERENCE math/floor, and the get_type section of HELPERS (every
-# stored copy of that page ends within if()'s entry).
-NOT_YET_READ = {
-    "get_type",
-    "math.floor",
-}
+# for (docs and pages corpora) the get_type section of HELPERS (every stored copy of that page
+# ends within if()'s entry).
+NOT_YET_READ = {"get_type"}
 
 
 def test_every_function_is_covered_or_explained() -> None:
