@@ -328,6 +328,13 @@ EXAMPLES: list[tuple[str, str, str, dict[str, Any], Any]] = [
     ("map.get", "map/get", 'map.get("not a map", "key1")', {}, None),
     ("map.get", "map/get", 'map.get(m, ["key1", "key2"])', {"m": {"key1": "hello"}}, None),
     ("map.get", "map/get", 'map.get(m, ["key1", "key3"])', {"m": {"key1": {"key2": 1}}}, None),
+    # map/delete: "Takes a map, creates a copy of the map, and removes the item for the specified
+    # key": the map passed keeps its item.
+    ("map.delete", "map/delete", '[map.delete(m, "key1"), m]', {"m": {"key1": 1}}, [{}, {"key1": 1}]),
+    # text/url_encode and text/url_encode_plus: "Letters, digits, and the characters .-_ are not
+    # escaped", so "~" and "*" are.
+    ("text.url_encode", "text/url_encode", 'text.url_encode("aZ9.-_~*")', {}, "aZ9.-_%7E%2A"),
+    ("text.url_encode_plus", "text/url_encode_plus", 'text.url_encode_plus("a b~")', {}, "a+b%7E"),
     # map/merge: "if you have map1 = {key1: value1} and map2 = {key1: value2}, map.merge(map1,
     # map2) returns {key1: value2}."
     (
@@ -382,6 +389,7 @@ def test_documented_example(
 RAISED = [
     # "ValueError If source contains any % not followed by two hexadecimal characters"
     ("text.url_decode", "text/url_decode", 'text.url_decode("100%")', "ValueError"),
+    ("text.url_decode", "text/url_decode", 'text.url_decode("%zz")', "ValueError"),
     # "ValueError If separator is an empty string"
     ("text.split", "text/split", 'text.split("abc", "")', "ValueError"),
     # "ValueError If x is MinInt64."
