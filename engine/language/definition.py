@@ -11,7 +11,7 @@ main workflow. They might contain subworkflows.").
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
 import yaml
@@ -22,6 +22,7 @@ from approvals.engine.language.parser import (
     Expression,
     Name,
     Target,
+    calls_in,
     compile_value,
     dotted_name,
     parse_target,
@@ -343,6 +344,9 @@ class _Parser:
         if self.strict:
             for function in sorted(references(compiled)):
                 self.check_expression_call(function, node, step)
+            for call in calls_in(compiled):
+                if call.name not in self.names:
+                    self.check_library_args(call.name, node, step, positional=len(call.args))
         return compiled
 
     def check_expression_call(self, function: str, node: yaml.Node, step: str | None) -> None:
@@ -357,6 +361,20 @@ class _Parser:
             raise self.error(
                 f"{function} cannot be used inside an expression; call it in a call step", node, step
             )
+
+    def check_library_args(
+        self, function: str, node: yaml.Node, step: str | None, positional: int = 0, named: Iterable[str] = ()
+    ) -> None:
+        """Arguments that do not fit a library function's parameters are a deployment error, as
+        text.substring's page says of its own ("Both start and end arguments are required;
+        otherwise, a deployment error occurs"), not a TypeError when the call runs."""
+        found = stdlib.lookup(function)
+        if found is None or found.any_args:
+            return
+        try:
+            stdlib.bind(found, [None] * positional, dict.fromkeys(named))
+        except WorkflowError as error:
+            raise self.error(_message(error), node, step) from None
 
     def unknown_function(self, function: str) -> str:
         return f"unknown function or subworkflow {function!r}{_did_you_mean(function, sorted(self.names))}"
@@ -574,6 +592,7 @@ class _Parser:
         found = stdlib.lookup(function)
         if found is None:
             raise self.error(self.unknown_function(function), node, step)
+        self.check_library_args(function, args_node or node, step, named=args or ())
         return "blocking" if found.blocking else "pure"
 
     def check_subworkflow_args(

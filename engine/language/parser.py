@@ -176,9 +176,19 @@ def parse_target(text: str) -> Target:
 
 def references(compiled: Compiled | Expr) -> set[str]:
     """Names of the functions a compiled value or expression calls, for deploy-time checks."""
-    found: set[str] = set()
-    _collect_calls(compiled, found)
-    return found
+    return {call.name for call in calls_in(compiled)}
+
+
+def calls_in(node: Compiled | Expr) -> Iterator[Call]:
+    """Every function call in a compiled value or expression, arguments' calls included."""
+    match node:
+        case Expression(expr=expr):
+            yield from calls_in(expr)
+            return
+        case Call():
+            yield node
+    for child in operands(node):
+        yield from calls_in(child)
 
 
 def dotted_name(expr: Expr) -> str | None:
@@ -230,17 +240,6 @@ def subexpressions(expr: Expr) -> Iterator[Expr]:
 def _key_text(key: Any) -> Any:
     # YAML allows `1: x` or `true: x`; a Workflows map key is a string.
     return key if isinstance(key, str) else stringify(key)
-
-
-def _collect_calls(node: Any, found: set[str]) -> None:
-    match node:
-        case Expression(expr=expr):
-            _collect_calls(expr, found)
-            return
-        case Call(name=name):
-            found.add(name)
-    for child in operands(node):
-        _collect_calls(child, found)
 
 
 def operands(node: Any) -> tuple[Any, ...]:

@@ -17,7 +17,9 @@ def _encode(host: Host, data: Any, padding: Any) -> str:
 
 
 def _decode(host: Host, data: Any, padding: Any) -> bytes:
-    text = want("base64.decode", "data", data, str, "a string")
+    # "The carriage return (\r) and newline (\n) characters in the input are ignored"
+    # (base64.decode), also when the padding is counted.
+    text = want("base64.decode", "data", data, str, "a string").replace("\r", "").replace("\n", "")
     if not want("base64.decode", "padding", padding, bool, "a boolean"):
         text += "=" * (-len(text) % 4)
     try:

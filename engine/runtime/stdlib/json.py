@@ -14,6 +14,7 @@ from typing import Any
 from approvals.engine.runtime.effects import Host
 from approvals.engine.runtime.errors import VALUE_ERROR, WorkflowError
 from approvals.engine.runtime.stdlib.base import Param, pure, type_error, want
+from approvals.engine.runtime.stdlib.text import decode_text
 from approvals.engine.runtime.values import from_json, to_json
 
 
@@ -22,11 +23,10 @@ def _reject_constant(name: str) -> Any:
 
 
 def _decode(host: Host, data: Any) -> Any:
+    # "If the input is bytes, it is first converted to a string, as if by calling
+    # text.decode(data, 'UTF-8')": a byte that is not UTF-8 becomes U+FFFD, not an error.
     if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise WorkflowError.tagged(VALUE_ERROR, f"json.decode: not UTF-8: {e}") from None
+        text = decode_text(data)
     else:
         text = want("json.decode", "data", data, str, "bytes or a string")
     try:

@@ -16,7 +16,10 @@ SEVERITIES = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICA
 
 
 def _get_env(host: Host, name: Any, default: Any) -> Any:
+    # "TypeError: If either name or default is not a string" (sys.get_env); no default is null.
     value = host.env(want("sys.get_env", "name", name, str, "a string"))
+    if default is not None:
+        want("sys.get_env", "default", default, str, "a string")
     return default if value is None else value
 
 

@@ -194,9 +194,12 @@ def _url_decode(host: Host, source: Any) -> str:
 def _codec(function: str, charset: Any) -> str:
     name = _str(function, "charset", charset)
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        # Encoding no text also refuses Python's codecs that are not charsets ("rot13", "base64",
+        # "undefined"), which a lookup finds: ValueError "If the charset is unsupported".
+        "".encode(name)
+    except (LookupError, UnicodeError):
         raise WorkflowError.tagged(VALUE_ERROR, f"{function}: unsupported charset {name!r}") from None
+    return codecs.lookup(name).name
 
 
 def _replace_each_byte(error: UnicodeError) -> tuple[str, int]:
@@ -210,11 +213,16 @@ _EACH_BYTE = "approvals.workflows.replace_each_byte"
 codecs.register_error(_EACH_BYTE, _replace_each_byte)
 
 
+def decode_text(raw: bytes, codec: str = "utf-8") -> str:
+    """`raw` as text, as text.decode makes it: "Each byte that cannot be correctly decoded using
+    the specified charset is represented in the output by the \ufffd codepoint"."""
+    return raw.decode(codec, errors=_EACH_BYTE)
+
+
 def _decode(host: Host, data: Any, charset: Any) -> str:
-    # Reference: "Each byte that cannot be correctly decoded using the specified charset is
-    # represented in the output by the \uFFFD codepoint"; only an unknown charset is a ValueError.
+    # Only an unknown charset is a ValueError (text.decode).
     raw = want("text.decode", "data", data, bytes, "bytes")
-    return raw.decode(_codec("text.decode", charset), errors=_EACH_BYTE)
+    return decode_text(raw, _codec("text.decode", charset))
 
 
 def _encode(host: Host, text: Any, charset: Any) -> bytes:

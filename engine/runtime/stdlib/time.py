@@ -8,6 +8,7 @@ the default is UTC."
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,34 +31,43 @@ def _zone(timezone: Any) -> Any:
 
 
 def format_seconds(seconds: float, timezone: Any = None) -> str:
-    """RFC 3339 text for `seconds`: always six fractional digits, "Z" for UTC, else the zone's
-    offset, as the reference's examples show ("2024-07-12T12:50:33.000000Z", ".000000+02:00")."""
+    """RFC 3339 text for `seconds`: always six fractional digits, "Z" for a zero offset, else the
+    zone's offset, as the reference's examples show (UTC and "GMT": "2024-07-12T12:50:33.000000Z";
+    "Europe/Paris": "2024-07-12T14:50:33.000000+02:00")."""
     moment = (_EPOCH + timedelta(seconds=seconds)).astimezone(_zone(timezone))
     text = moment.isoformat(timespec="microseconds")
-    return text[:-6] + "Z" if moment.tzinfo is UTC else text
+    return text[:-6] + "Z" if moment.utcoffset() == timedelta(0) else text
 
 
 def _format(host: Host, seconds: Any, timezone: Any) -> str:
     return format_seconds(want_number("time.format", "seconds", seconds), timezone)
 
 
-def parse_timestamp(function: str, arg: str, value: Any) -> float:
-    """Seconds since the epoch for RFC 3339 text `value`, argument `arg` of `function` (time.parse,
+def parse_timestamp(function: str, arg: str, value: Any, form: str = "ISO 8601") -> float:
+    """Seconds since the epoch for ISO 8601 text `value`, argument `arg` of `function` (time.parse,
     sys.sleep_until); an offset (or "Z") is required, as without one the moment is unknown."""
     text = want(function, arg, value, str, "a string")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise WorkflowError.tagged(
-            VALUE_ERROR, f"{function}: {text!r} is not an RFC 3339 timestamp"
-        ) from None
+        raise WorkflowError.tagged(VALUE_ERROR, f"{function}: {text!r} is not an {form} timestamp") from None
     if moment.tzinfo is None:
         raise WorkflowError.tagged(VALUE_ERROR, f"{function}: {text!r} has no timezone offset")
     return (moment - _EPOCH).total_seconds()
 
 
+# RFC 3339 section 5.6's date-time: "T" and "Z" "may alternatively be lower case" (its NOTE), a
+# numeric offset has its colon, seconds are required. ISO 8601's other forms (20240508T120100Z,
+# week dates, 12:01Z), which Python's parser takes, are not RFC 3339.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+
+
 def _parse(host: Host, value: Any) -> float:
-    return parse_timestamp("time.parse", "value", value)
+    # "ValueError: If time is not compatible with RFC 3339 section 5.6" (time.parse).
+    text = want("time.parse", "value", value, str, "a string")
+    if not _RFC3339.fullmatch(text):
+        raise WorkflowError.tagged(VALUE_ERROR, f"time.parse: {text!r} is not an RFC 3339 timestamp")
+    return parse_timestamp("time.parse", "value", text.upper(), "RFC 3339")
 
 
 FUNCTIONS = (
