@@ -60,6 +60,11 @@ MAX_ASSIGNMENTS = 50  # "assign": maxItems 50
 MAX_CONDITIONS = 50  # "switch": maxItems 50
 MAX_BRANCHES = 10  # "branches": minItems 2, maxItems 10
 MAX_SUBWORKFLOW_PARAMS = 10  # subworkflow "params": maxItems 10
+# A revision's user env vars: "Keys can't be an empty string", "can't contain the prefix
+# GOOGLE_" or "WORKFLOWS_" (Use environment variables); "This map has a maximum length of 20"
+# (Workflow.userEnvVars in the REST reference).
+RESERVED_ENV_PREFIXES = ("GOOGLE_", "WORKFLOWS_")
+MAX_USER_ENV_VARS = 20
 
 # `next` targets that are not step names ("Jumps": end, break, continue).
 END, BREAK, CONTINUE = "end", "break", "continue"
