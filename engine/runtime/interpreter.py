@@ -26,6 +26,7 @@ from approvals.engine.language.definition import (
     Assign,
     Block,
     Call,
+    Except,
     Loop,
     Parallel,
     Program,
@@ -686,10 +687,20 @@ class Run:
                     continue
             if action.handler is None:
                 raise caught
-            if action.handler.name is not None:
+            return (yield from self._handle(action.handler, caught, frame.child()))
+
+    def _handle(self, handler: Except, caught: WorkflowError, frame: _Frame) -> _Gen:
+        """An except block in a scope of its own, like a loop body: "This local scoping also
+        applies to any variable created inside an except block" (Variables), the error
+        variable included; variables of the enclosing scope stay writable.
+        """
+        try:
+            if handler.name is not None:
                 # A copy: `raise: ${m}` raised the variable m itself.
-                frame.variables[action.handler.name] = copy_value(caught.value)
-            return (yield from self._block(action.handler.body, frame))
+                frame.variables.bind(handler.name, copy_value(caught.value))
+            return (yield from self._block(handler.body, frame))
+        finally:
+            frame.variables.release()
 
     def _policy(self, retry: Retry, frame: _Frame) -> _Policy:
         if retry.policy is not None:

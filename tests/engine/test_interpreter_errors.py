@@ -204,3 +204,30 @@ boom:
           message: from below
 """
     assert result_of(source) == "from below"
+
+
+def test_variables_created_in_an_except_block_end_with_it() -> None:
+    """ "This local scoping also applies to any variable created inside an except block"
+    -- https://cloud.google.com/workflows/docs/reference/syntax/variables (Variable scope).
+    The block still writes the variables around it."""
+    handled = """
+- init:
+    assign:
+      - outcome: "none"
+- guarded:
+    try:
+      raise: "boom"
+    except:
+      as: e
+      steps:
+        - note:
+            assign:
+              - outcome: ${"caught " + e}
+              - scratch: 1
+- after:
+    return: ${outcome}
+"""
+    assert result_of(handled) == "caught boom"
+    for name in ("e", "scratch"):
+        leaked = handled.replace("return: ${outcome}", f"return: ${{{name}}}")
+        assert error_of(leaked) == {"message": f"variable '{name}' is not defined", "tags": ["KeyError"]}

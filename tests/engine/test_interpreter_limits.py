@@ -364,6 +364,7 @@ def test_a_loop_value_and_a_caught_error_are_copies() -> None:
     assign:
       - l: [{"a": 1}]
       - m: {"b": 1}
+      - kept: null
 - loop:
     for:
       value: v
@@ -381,11 +382,12 @@ def test_a_loop_value_and_a_caught_error_are_copies() -> None:
         - change_error:
             assign:
               - e.b: "another longer value"
+              - kept: ${e}
 - done:
     return:
       l: ${l}
       m: ${m}
-      e: ${e}
+      e: ${kept}
 """
     run = run_workflow(source)
 
