@@ -339,6 +339,20 @@ class _Parser:
             raise self.error(f"{what} must be a name", node, step)
         return str(node.value)
 
+    def variable(self, node: yaml.Node, what: str, step: str | None, text: str | None = None) -> str:
+        """A name a variable gets: "Variable names must start with a letter or underscore, and
+        must consist of only letters, digits, and underscores" (Variables).
+        """
+        name = self.name(node, what, step) if text is None else text
+        if not name.isidentifier():
+            raise self.error(
+                f"{what} {name!r} is not a variable name (a letter or an underscore, then only "
+                "letters, digits and underscores)",
+                node,
+                step,
+            )
+        return name
+
     def compile(self, node: yaml.Node, step: str | None) -> Compiled:
         """A value with its `${...}` expressions compiled; checks the functions they call."""
         raw = self.value(node)
@@ -446,9 +460,15 @@ class _Parser:
                 ((param, default_node),) = entries.items()
                 if name == "main":
                     raise self.error("main's parameter cannot have a default", item)
-                params.append(Param(param, False, self.compile(default_node, None)))
+                params.append(
+                    Param(
+                        self.variable(item, "a parameter", None, param),
+                        False,
+                        self.compile(default_node, None),
+                    )
+                )
             else:
-                params.append(Param(self.name(item, "a parameter", None), True, None))
+                params.append(Param(self.variable(item, "a parameter", None), True, None))
             if [p.name for p in params].count(params[-1].name) > 1:
                 raise self.error(f"parameter {params[-1].name!r} is listed twice", item)
         return tuple(params)
@@ -664,8 +684,8 @@ class _Parser:
             raise self.error("for needs exactly one of in (a list) or range ([start, end])", node, step)
         if "steps" not in entries:
             raise self.error("for needs steps", node, step)
-        value = self.name(entries["value"], "the loop variable", step)
-        index = self.name(entries["index"], "the index variable", step) if "index" in entries else None
+        value = self.variable(entries["value"], "the loop variable", step)
+        index = self.variable(entries["index"], "the index variable", step) if "index" in entries else None
         if index == value:
             raise self.error("the loop variable and the index variable need different names", node, step)
         items = self.compile(entries["in"], step) if "in" in entries else None
@@ -704,7 +724,7 @@ class _Parser:
             shared_node = entries["shared"]
             if not isinstance(shared_node, yaml.SequenceNode):
                 raise self.error("shared must be a list of variable names", shared_node, step)
-            shared = tuple(self.name(item, "a shared variable", step) for item in shared_node.value)
+            shared = tuple(self.variable(item, "a shared variable", step) for item in shared_node.value)
             if len(set(shared)) != len(shared):
                 raise self.error("shared lists a variable twice", shared_node, step)
         limit = self.compile(entries["concurrency_limit"], step) if "concurrency_limit" in entries else None
@@ -805,7 +825,7 @@ class _Parser:
             raise self.error(f"unknown field {unknown[0]!r} in except; allowed: as, steps", node, step)
         if "steps" not in entries:
             raise self.error("except needs steps", node, step)
-        name = self.name(entries["as"], "except's as", step) if "as" in entries else None
+        name = self.variable(entries["as"], "except's as", step) if "as" in entries else None
         return Except(name, self.block(entries["steps"], step), line_of(self.keys.get(id(node), node)))
 
     # -- jumps

@@ -235,6 +235,41 @@ def test_next_may_leave_nested_steps_for_an_enclosing_step() -> None:
     assert program.main.body.steps[0].action.body.steps[0].next == "last"
 
 
+LOOP_BODY = "      in: [1]\n      steps:\n        - s:\n            next: end\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        ("- l:\n    for:\n      value: item-1\n" + LOOP_BODY, "the loop variable"),
+        ("- l:\n    for:\n      value: v\n      index: 2i\n" + LOOP_BODY, "the index variable"),
+        (
+            "- t:\n    try:\n      raise: x\n    except:\n      as: my-error\n"
+            "      steps:\n        - s:\n            next: end\n",
+            "except's as",
+        ),
+        ("main:\n  params: [run-args]\n  steps:\n    - s:\n        next: end\n", "a parameter"),
+        (
+            "main:\n  steps:\n    - s:\n        next: end\nsub:\n  params: [{max-tries: 3}]\n"
+            "  steps:\n    - s2:\n        next: end\n",
+            "a parameter",
+        ),
+    ],
+)
+def test_a_variable_name_is_letters_digits_and_underscores(source: str, what: str) -> None:
+    """ "Variable names must start with a letter or underscore, and must consist of only
+    letters, digits, and underscores." -- https://cloud.google.com/workflows/docs/reference/syntax/variables"""
+    error = definition_error(source)
+
+    assert error.message.startswith(what) and "is not a variable name" in error.message
+
+
+def test_variable_names_may_start_with_an_underscore_and_hold_digits() -> None:
+    program = parse("main:\n  params: [_args2]\n  steps:\n    - s:\n        return: ${_args2}\n")
+
+    assert program.main.params[0].name == "_args2"
+
+
 def test_a_retry_predicate_may_name_a_subworkflow() -> None:
     """ "a custom predicate defined as a subworkflow" -- Retry steps."""
     program = parse(
