@@ -415,6 +415,7 @@ class _Parser:
                     self.check_jumps(body, (), loop=None)
                     params = {p.name for p in self.params[name]}
                     _ScopeWalk(self.filename, body, params | self.names).block(body, set(params), frozenset())
+                    _LocalReads(self.filename, body).block(body, params | self.names)
                 subworkflows[name] = Subworkflow(name, line_of(key), self.params[name], body)
         finally:
             self.loader.dispose()
@@ -944,9 +945,9 @@ class _ScopeWalk:
             case Try(body=body, handler=handler):
                 self.block(body, declared, forbidden)
                 if handler is not None:
-                    if handler.name is not None:
-                        declared.add(handler.name)
-                    self.block(handler.body, declared, forbidden)
+                    # What an except block creates is its own, like a loop body's (Variables).
+                    own = {handler.name} if handler.name is not None else set()
+                    self.block(handler.body, declared | own, forbidden - own)
             case Loop():
                 self.loop(action, set(declared), forbidden)
             case Parallel():
@@ -1001,6 +1002,104 @@ class _ScopeWalk:
                 source=self.filename,
             )
         declared.add(name)
+
+
+# -- reads of a loop's or an except block's variables
+#
+# "A variable created inside a for loop belongs to the local scope of that loop ... accessing
+# it outside of the loop will raise an error when deploying the workflow. This local scoping
+# also applies to any variable created inside an except block" (Variables). A read outside
+# such a block of a name only such blocks create is refused; a name the enclosing scopes also
+# assign, anywhere in document order, is not (a `next` may jump back to a later assignment).
+
+
+class _LocalReads:
+    """Raises DefinitionError at the first step that reads, outside it, a variable that only a
+    loop body or an except block creates."""
+
+    def __init__(self, filename: str, body: Block) -> None:
+        self.filename = filename
+        self.local = _block_locals(body)
+
+    def block(self, block: Block, visible: set[str]) -> None:
+        """Check `block`, a scope or a part of one, where the names `visible` exist."""
+        visible = visible | _scope_names(block)
+        for step in block.steps:
+            for name in sorted((_read(step.action) & self.local) - visible):
+                raise DefinitionError(
+                    f"reads {name!r}, which exists only inside the for loops or except blocks that create it",
+                    line=step.line,
+                    step=step.name,
+                    source=self.filename,
+                )
+            for child, own in _nested_scopes(step.action):
+                self.block(child, visible | own)
+
+
+def _nested_scopes(action: Action | None) -> Iterator[tuple[Block, set[str]]]:
+    """The blocks nested in `action`, each with the names it binds on entry (a loop's value and
+    index, except's as); a block that is no scope of its own binds none."""
+    match action:
+        case Loop() as loop:
+            yield loop.body, _loop_variables(loop)
+        case Try(handler=handler) if handler is not None:
+            yield action.body, set()
+            yield handler.body, {handler.name} if handler.name is not None else set()
+        case Parallel(loop=loop) if loop is not None:
+            yield loop.body, _loop_variables(loop)
+        case _:
+            for child, _, _ in children(action):
+                yield child, set()
+
+
+def _scope_names(block: Block) -> set[str]:
+    """What the steps of `block` assign in its scope: nested steps, switch conditions and try
+    bodies included, loop bodies, except blocks and parallel branches (save `shared`) not."""
+    found: set[str] = set()
+    for step in block.steps:
+        found |= _action_names(step.action)
+    return found
+
+
+def _action_names(action: Action | None) -> set[str]:
+    match action:
+        case Assign(assignments=assignments):
+            return {assignment.target.name for assignment in assignments}
+        case Call(result=result) if result is not None:
+            return {result.name}
+        case Steps(body=body) | Try(body=body):
+            return _scope_names(body)
+        case Switch(conditions=conditions):
+            return set().union(*(_action_names(condition.action) for condition in conditions))
+        case Parallel(shared=shared):
+            return set(shared)
+    return set()
+
+
+def _block_locals(body: Block) -> set[str]:
+    """Every name a loop body or an except block in `body` binds or creates, at any depth."""
+    found: set[str] = set()
+    pending: list[tuple[Block, bool]] = [(body, False)]
+    while pending:
+        block, inside = pending.pop()
+        if inside:
+            found |= _scope_names(block)
+        for step in block.steps:
+            for child, own in _nested_scopes(step.action):
+                found |= own
+                scoped = inside or _is_scope(step.action, child)
+                pending.append((child, scoped))
+    return found
+
+
+def _is_scope(action: Action | None, child: Block) -> bool:
+    """Whether `child` is a loop body or an except block of `action` (not a try body or steps)."""
+    match action:
+        case Loop(body=body) | Parallel(loop=Loop(body=body)):
+            return child is body
+        case Try(handler=handler) if handler is not None:
+            return child is handler.body
+    return False
 
 
 def _quote_flow_expressions(source: str) -> str:

@@ -270,6 +270,69 @@ def test_variable_names_may_start_with_an_underscore_and_hold_digits() -> None:
     assert program.main.params[0].name == "_args2"
 
 
+EXCEPT_THEN_READ = """
+- guarded:
+    try:
+      steps:
+        - attempt:
+            assign:
+              - tried: true
+        - fail:
+            raise: "boom"
+    except:
+      as: e
+      steps:
+        - note:
+            assign:
+              - noted: ${e}
+- after:
+    return: ${READ}
+"""
+
+
+@pytest.mark.parametrize("name", ["e", "noted"])
+def test_reading_what_an_except_block_created_after_it_cannot_deploy(name: str) -> None:
+    """ "accessing it outside of the loop will raise an error when deploying the workflow. This
+    local scoping also applies to any variable created inside an except block."
+    -- https://cloud.google.com/workflows/docs/reference/syntax/variables"""
+    error = definition_error(EXCEPT_THEN_READ.replace("READ", name))
+
+    assert (error.step, error.line) == ("after", 16)
+    assert f"reads {name!r}" in error.message
+
+
+def test_what_a_scope_or_its_enclosing_scopes_assign_reads_anywhere_in_it() -> None:
+    """A try body is no scope of its own; a loop body reads its loop's and the enclosing
+    variables; a name a loop creates that the scope around it also assigns is that scope's."""
+    parse(EXCEPT_THEN_READ.replace("READ", "tried"))
+    parse(
+        """
+- init:
+    assign:
+      - total: 0
+- outer:
+    for:
+      value: row
+      in: [[1, 2]]
+      steps:
+        - inner:
+            for:
+              value: cell
+              in: ${row}
+              steps:
+                - add:
+                    assign:
+                      - total: ${total + cell + len(row)}
+                      - last: ${cell}
+- later:
+    assign:
+      - last: 0
+- done:
+    return: ${[total, last]}
+"""
+    )
+
+
 def test_a_retry_predicate_may_name_a_subworkflow() -> None:
     """ "a custom predicate defined as a subworkflow" -- Retry steps."""
     program = parse(

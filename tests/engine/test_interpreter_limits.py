@@ -90,6 +90,9 @@ def test_an_execution_stops_after_100000_steps() -> None:
     """ "Steps: the maximum number of steps executed in a single execution: 100,000"
     (https://cloud.google.com/workflows/quotas)."""
     source = """
+- init:
+    assign:
+      - last: 0
 - spin:
     for:
       value: i
