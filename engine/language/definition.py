@@ -729,8 +729,11 @@ class _Parser:
             if len(set(shared)) != len(shared):
                 raise self.error("shared lists a variable twice", shared_node, step)
         limit = self.compile(entries["concurrency_limit"], step) if "concurrency_limit" in entries else None
-        fixed = limit.value if isinstance(limit, Const) else None
-        if isinstance(fixed, bool) or (isinstance(fixed, int | float) and (fixed < 1 or fixed != int(fixed))):
+        # "Must be a positive integer, and can be either a literal value or an expression"
+        # (Parallel steps): a literal is checked here, an expression's value when the step runs.
+        if isinstance(limit, Const) and not (
+            isinstance(limit.value, int) and not isinstance(limit.value, bool) and limit.value >= 1
+        ):
             raise self.error(
                 "concurrency_limit must be a positive integer", entries["concurrency_limit"], step
             )

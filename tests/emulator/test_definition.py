@@ -333,6 +333,19 @@ def test_what_a_scope_or_its_enclosing_scopes_assign_reads_anywhere_in_it() -> N
     )
 
 
+@pytest.mark.parametrize("limit", ["0", "2.0", '"2"', "true"])
+def test_a_literal_concurrency_limit_is_a_positive_integer(limit: str) -> None:
+    """CONCURRENCY_LIMIT: "Must be a positive integer, and can be either a literal value or an
+    expression" -- https://cloud.google.com/workflows/docs/reference/syntax/parallel-steps"""
+    source = (
+        f"- p:\n    parallel:\n      concurrency_limit: {limit}\n      for:\n        value: v\n"
+        "        in: [1]\n        steps:\n          - s:\n              next: end\n"
+    )
+    error = definition_error(source)
+
+    assert (error.step, error.line) == ("p", 3) and "positive integer" in error.message
+
+
 def test_a_retry_predicate_may_name_a_subworkflow() -> None:
     """ "a custom predicate defined as a subworkflow" -- Retry steps."""
     program = parse(
