@@ -1035,24 +1035,36 @@ class _LocalReads:
                     step=step.name,
                     source=self.filename,
                 )
-            for child, own in _nested_scopes(step.action):
-                self.block(child, visible | own)
+            for nested in _nested_scopes(step.action):
+                self.block(nested.block, visible | nested.binds)
 
 
-def _nested_scopes(action: Action | None) -> Iterator[tuple[Block, set[str]]]:
-    """The blocks nested in `action`, each with the names it binds on entry (a loop's value and
-    index, except's as); a block that is no scope of its own binds none."""
+class _Nested(NamedTuple):
+    """A block nested in an action: the names it binds on entry (a loop's value and index,
+    except's as), and whether it is a scope of its own (a loop body or an except block)."""
+
+    block: Block
+    binds: set[str]
+    scope: bool
+
+
+def _nested_scopes(action: Action | None) -> Iterator[_Nested]:
+    """The blocks nested in `action`, a switch condition's action's included."""
     match action:
         case Loop() as loop:
-            yield loop.body, _loop_variables(loop)
-        case Try(handler=handler) if handler is not None:
-            yield action.body, set()
-            yield handler.body, {handler.name} if handler.name is not None else set()
-        case Parallel(loop=loop) if loop is not None:
-            yield loop.body, _loop_variables(loop)
+            yield _Nested(loop.body, _loop_variables(loop), True)
+        case Parallel(loop=Loop() as loop):
+            yield _Nested(loop.body, _loop_variables(loop), True)
+        case Try(body=body, handler=handler):
+            yield _Nested(body, set(), False)
+            if handler is not None:
+                yield _Nested(handler.body, {handler.name} if handler.name is not None else set(), True)
+        case Switch(conditions=conditions):
+            for condition in conditions:
+                yield from _nested_scopes(condition.action)
         case _:
             for child, _, _ in children(action):
-                yield child, set()
+                yield _Nested(child, set(), False)
 
 
 def _scope_names(block: Block) -> set[str]:
@@ -1088,21 +1100,10 @@ def _block_locals(body: Block) -> set[str]:
         if inside:
             found |= _scope_names(block)
         for step in block.steps:
-            for child, own in _nested_scopes(step.action):
-                found |= own
-                scoped = inside or _is_scope(step.action, child)
-                pending.append((child, scoped))
+            for nested in _nested_scopes(step.action):
+                found |= nested.binds
+                pending.append((nested.block, inside or nested.scope))
     return found
-
-
-def _is_scope(action: Action | None, child: Block) -> bool:
-    """Whether `child` is a loop body or an except block of `action` (not a try body or steps)."""
-    match action:
-        case Loop(body=body) | Parallel(loop=Loop(body=body)):
-            return child is body
-        case Try(handler=handler) if handler is not None:
-            return child is handler.body
-    return False
 
 
 def _quote_flow_expressions(source: str) -> str:

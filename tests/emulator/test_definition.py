@@ -301,6 +301,18 @@ def test_reading_what_an_except_block_created_after_it_cannot_deploy(name: str) 
     assert f"reads {name!r}" in error.message
 
 
+def test_a_loop_in_a_switch_condition_keeps_its_variables_too() -> None:
+    """ "A variable created inside a for loop belongs to the local scope of that loop"
+    -- https://cloud.google.com/workflows/docs/reference/syntax/variables"""
+    error = definition_error(
+        "- s:\n    switch:\n      - condition: true\n        for:\n          value: v\n"
+        "          in: [1]\n          steps:\n            - a:\n                assign:\n"
+        "                  - inner: ${v}\n- r:\n    return: ${inner}\n"
+    )
+
+    assert (error.step, error.line) == ("r", 11) and "reads 'inner'" in error.message
+
+
 def test_what_a_scope_or_its_enclosing_scopes_assign_reads_anywhere_in_it() -> None:
     """A try body is no scope of its own; a loop body reads its loop's and the enclosing
     variables; a name a loop creates that the scope around it also assigns is that scope's."""
