@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from approvals.engine.language.definition import RESERVED_ENV_PREFIXES
 from approvals.functions.common.contract import PLAIN_COLLECTION_NAME, WORKFLOW_ENV
 
 from .errors import TemplateError
@@ -25,8 +26,6 @@ CATALOG_PATH = PACKAGE_DIR / "catalog.yaml"
 PLATFORM_ENV_VARS: frozenset[str] = WORKFLOW_ENV
 """User env vars the platform sets on every approval workflow; no template param may use them."""
 
-# Workflows refuses user env vars with these prefixes (they are its own).
-RESERVED_ENV_PREFIXES = ("GOOGLE_", "WORKFLOWS_")
 # Keys the start function adds to every execution input.
 RESERVED_INPUT_FIELDS = frozenset({"request_id", "requester"})
 

@@ -14,15 +14,14 @@ import yaml
 from approvals.engine.language import definition, queries
 from approvals.engine.runtime.errors import DefinitionError
 
-from .catalog import PACKAGE_DIR, RESERVED_ENV_PREFIXES, Template
+from .catalog import PACKAGE_DIR, Template
 from .errors import TemplateError
 from .options import check_request_approval_calls
 from .source import YamlDocument, parse_yaml
 
 LIBRARY_DIR = PACKAGE_DIR / "lib"
 
-# Workflows limits (quotas page): user env vars per workflow, source size.
-MAX_USER_ENV_VARS = 20
+# Workflows limits (quotas page): source size.
 MAX_SOURCE_BYTES = 128 * 1024
 
 # The env vars Workflows itself provides to every execution.
@@ -157,13 +156,13 @@ def reachable(roots: Mapping[str, Subworkflow], library: Mapping[str, Subworkflo
 
 
 def _check_env(path: Path, env: Mapping[str, str]) -> None:
-    if len(env) > MAX_USER_ENV_VARS:
+    most = definition.MAX_USER_ENV_VARS
+    if len(env) > most:
         raise TemplateError(
-            path,
-            f"{len(env)} env vars ({', '.join(sorted(env))}); Workflows accepts at most {MAX_USER_ENV_VARS}",
+            path, f"{len(env)} env vars ({', '.join(sorted(env))}); Workflows accepts at most {most}"
         )
     for name, value in env.items():
-        if not name or name.startswith(RESERVED_ENV_PREFIXES):
+        if not name or name.startswith(definition.RESERVED_ENV_PREFIXES):
             raise TemplateError(
                 path, f"env var {name!r}: names may not be empty or start with GOOGLE_ or WORKFLOWS_"
             )

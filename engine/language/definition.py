@@ -60,6 +60,11 @@ MAX_ASSIGNMENTS = 50  # "assign": maxItems 50
 MAX_CONDITIONS = 50  # "switch": maxItems 50
 MAX_BRANCHES = 10  # "branches": minItems 2, maxItems 10
 MAX_SUBWORKFLOW_PARAMS = 10  # subworkflow "params": maxItems 10
+# A revision's user env vars: "Keys can't be an empty string", "can't contain the prefix
+# GOOGLE_" or "WORKFLOWS_" (Use environment variables); "This map has a maximum length of 20"
+# (Workflow.userEnvVars in the REST reference).
+RESERVED_ENV_PREFIXES = ("GOOGLE_", "WORKFLOWS_")
+MAX_USER_ENV_VARS = 20
 
 # `next` targets that are not step names ("Jumps": end, break, continue).
 END, BREAK, CONTINUE = "end", "break", "continue"
@@ -334,6 +339,20 @@ class _Parser:
             raise self.error(f"{what} must be a name", node, step)
         return str(node.value)
 
+    def variable(self, node: yaml.Node, what: str, step: str | None, text: str | None = None) -> str:
+        """A name a variable gets: "Variable names must start with a letter or underscore, and
+        must consist of only letters, digits, and underscores" (Variables).
+        """
+        name = self.name(node, what, step) if text is None else text
+        if not name.isidentifier():
+            raise self.error(
+                f"{what} {name!r} is not a variable name (a letter or an underscore, then only "
+                "letters, digits and underscores)",
+                node,
+                step,
+            )
+        return name
+
     def compile(self, node: yaml.Node, step: str | None) -> Compiled:
         """A value with its `${...}` expressions compiled; checks the functions they call."""
         raw = self.value(node)
@@ -396,6 +415,7 @@ class _Parser:
                     self.check_jumps(body, (), loop=None)
                     params = {p.name for p in self.params[name]}
                     _ScopeWalk(self.filename, body, params | self.names).block(body, set(params), frozenset())
+                    _LocalReads(self.filename, body).block(body, params | self.names)
                 subworkflows[name] = Subworkflow(name, line_of(key), self.params[name], body)
         finally:
             self.loader.dispose()
@@ -441,9 +461,15 @@ class _Parser:
                 ((param, default_node),) = entries.items()
                 if name == "main":
                     raise self.error("main's parameter cannot have a default", item)
-                params.append(Param(param, False, self.compile(default_node, None)))
+                params.append(
+                    Param(
+                        self.variable(item, "a parameter", None, param),
+                        False,
+                        self.compile(default_node, None),
+                    )
+                )
             else:
-                params.append(Param(self.name(item, "a parameter", None), True, None))
+                params.append(Param(self.variable(item, "a parameter", None), True, None))
             if [p.name for p in params].count(params[-1].name) > 1:
                 raise self.error(f"parameter {params[-1].name!r} is listed twice", item)
         return tuple(params)
@@ -659,8 +685,8 @@ class _Parser:
             raise self.error("for needs exactly one of in (a list) or range ([start, end])", node, step)
         if "steps" not in entries:
             raise self.error("for needs steps", node, step)
-        value = self.name(entries["value"], "the loop variable", step)
-        index = self.name(entries["index"], "the index variable", step) if "index" in entries else None
+        value = self.variable(entries["value"], "the loop variable", step)
+        index = self.variable(entries["index"], "the index variable", step) if "index" in entries else None
         if index == value:
             raise self.error("the loop variable and the index variable need different names", node, step)
         items = self.compile(entries["in"], step) if "in" in entries else None
@@ -699,12 +725,15 @@ class _Parser:
             shared_node = entries["shared"]
             if not isinstance(shared_node, yaml.SequenceNode):
                 raise self.error("shared must be a list of variable names", shared_node, step)
-            shared = tuple(self.name(item, "a shared variable", step) for item in shared_node.value)
+            shared = tuple(self.variable(item, "a shared variable", step) for item in shared_node.value)
             if len(set(shared)) != len(shared):
                 raise self.error("shared lists a variable twice", shared_node, step)
         limit = self.compile(entries["concurrency_limit"], step) if "concurrency_limit" in entries else None
-        fixed = limit.value if isinstance(limit, Const) else None
-        if isinstance(fixed, bool) or (isinstance(fixed, int | float) and (fixed < 1 or fixed != int(fixed))):
+        # "Must be a positive integer, and can be either a literal value or an expression"
+        # (Parallel steps): a literal is checked here, an expression's value when the step runs.
+        if isinstance(limit, Const) and not (
+            isinstance(limit.value, int) and not isinstance(limit.value, bool) and limit.value >= 1
+        ):
             raise self.error(
                 "concurrency_limit must be a positive integer", entries["concurrency_limit"], step
             )
@@ -800,7 +829,7 @@ class _Parser:
             raise self.error(f"unknown field {unknown[0]!r} in except; allowed: as, steps", node, step)
         if "steps" not in entries:
             raise self.error("except needs steps", node, step)
-        name = self.name(entries["as"], "except's as", step) if "as" in entries else None
+        name = self.variable(entries["as"], "except's as", step) if "as" in entries else None
         return Except(name, self.block(entries["steps"], step), line_of(self.keys.get(id(node), node)))
 
     # -- jumps
@@ -919,9 +948,9 @@ class _ScopeWalk:
             case Try(body=body, handler=handler):
                 self.block(body, declared, forbidden)
                 if handler is not None:
-                    if handler.name is not None:
-                        declared.add(handler.name)
-                    self.block(handler.body, declared, forbidden)
+                    # What an except block creates is its own, like a loop body's (Variables).
+                    own = {handler.name} if handler.name is not None else set()
+                    self.block(handler.body, declared | own, forbidden - own)
             case Loop():
                 self.loop(action, set(declared), forbidden)
             case Parallel():
@@ -976,6 +1005,105 @@ class _ScopeWalk:
                 source=self.filename,
             )
         declared.add(name)
+
+
+# -- reads of a loop's or an except block's variables
+#
+# "A variable created inside a for loop belongs to the local scope of that loop ... accessing
+# it outside of the loop will raise an error when deploying the workflow. This local scoping
+# also applies to any variable created inside an except block" (Variables). A read outside
+# such a block of a name only such blocks create is refused; a name the enclosing scopes also
+# assign, anywhere in document order, is not (a `next` may jump back to a later assignment).
+
+
+class _LocalReads:
+    """Raises DefinitionError at the first step that reads, outside it, a variable that only a
+    loop body or an except block creates."""
+
+    def __init__(self, filename: str, body: Block) -> None:
+        self.filename = filename
+        self.local = _block_locals(body)
+
+    def block(self, block: Block, visible: set[str]) -> None:
+        """Check `block`, a scope or a part of one, where the names `visible` exist."""
+        visible = visible | _scope_names(block)
+        for step in block.steps:
+            for name in sorted((_read(step.action) & self.local) - visible):
+                raise DefinitionError(
+                    f"reads {name!r}, which exists only inside the for loops or except blocks that create it",
+                    line=step.line,
+                    step=step.name,
+                    source=self.filename,
+                )
+            for nested in _nested_scopes(step.action):
+                self.block(nested.block, visible | nested.binds)
+
+
+class _Nested(NamedTuple):
+    """A block nested in an action: the names it binds on entry (a loop's value and index,
+    except's as), and whether it is a scope of its own (a loop body or an except block)."""
+
+    block: Block
+    binds: set[str]
+    scope: bool
+
+
+def _nested_scopes(action: Action | None) -> Iterator[_Nested]:
+    """The blocks nested in `action`, a switch condition's action's included."""
+    match action:
+        case Loop() as loop:
+            yield _Nested(loop.body, _loop_variables(loop), True)
+        case Parallel(loop=Loop() as loop):
+            yield _Nested(loop.body, _loop_variables(loop), True)
+        case Try(body=body, handler=handler):
+            yield _Nested(body, set(), False)
+            if handler is not None:
+                yield _Nested(handler.body, {handler.name} if handler.name is not None else set(), True)
+        case Switch(conditions=conditions):
+            for condition in conditions:
+                yield from _nested_scopes(condition.action)
+        case _:
+            for child, _, _ in children(action):
+                yield _Nested(child, set(), False)
+
+
+def _scope_names(block: Block) -> set[str]:
+    """What the steps of `block` assign in its scope: nested steps, switch conditions and try
+    bodies included, loop bodies, except blocks and parallel branches (save `shared`) not."""
+    found: set[str] = set()
+    for step in block.steps:
+        found |= _action_names(step.action)
+    return found
+
+
+def _action_names(action: Action | None) -> set[str]:
+    match action:
+        case Assign(assignments=assignments):
+            return {assignment.target.name for assignment in assignments}
+        case Call(result=result) if result is not None:
+            return {result.name}
+        case Steps(body=body) | Try(body=body):
+            return _scope_names(body)
+        case Switch(conditions=conditions):
+            return set().union(*(_action_names(condition.action) for condition in conditions))
+        case Parallel(shared=shared):
+            return set(shared)
+    return set()
+
+
+def _block_locals(body: Block) -> set[str]:
+    """Every name a loop body or an except block in `body` binds or creates, at any depth."""
+    found: set[str] = set()
+    pending: list[tuple[Block, bool]] = [(body, False)]
+    while pending:
+        block, inside = pending.pop()
+        if inside:
+            found |= _scope_names(block)
+        for step in block.steps:
+            for nested in _nested_scopes(step.action):
+                found |= nested.binds
+                pending.append((nested.block, inside or nested.scope))
+    return found
 
 
 def _quote_flow_expressions(source: str) -> str:

@@ -27,7 +27,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from approvals.engine.language.definition import Program, parse
+from approvals.engine.language.definition import (
+    MAX_USER_ENV_VARS,
+    RESERVED_ENV_PREFIXES,
+    Program,
+    parse,
+)
 from approvals.engine.runtime import values
 from approvals.engine.runtime.clock import Clock, VirtualClock
 from approvals.engine.runtime.effects import (
@@ -42,6 +47,7 @@ from approvals.engine.runtime.errors import (
     TIMEOUT_ERROR,
     TYPE_ERROR,
     VALUE_ERROR,
+    DefinitionError,
     WorkflowError,
 )
 from approvals.engine.runtime.interpreter import Run
@@ -123,6 +129,21 @@ class _Live:
         self.run = run
         self.host = host
         self.dispatched: set[str] = set()
+
+
+def _check_env(env: Mapping[str, str], filename: str) -> None:
+    """Google refuses to deploy a revision whose user env vars break these rules."""
+    if len(env) > MAX_USER_ENV_VARS:
+        raise DefinitionError(
+            f"{len(env)} environment variables; a workflow has at most {MAX_USER_ENV_VARS}", source=filename
+        )
+    for name in env:
+        if not name or name.startswith(RESERVED_ENV_PREFIXES):
+            raise DefinitionError(
+                f"environment variable {name!r} is reserved: a name may not be empty or start "
+                "with GOOGLE_ or WORKFLOWS_",
+                source=filename,
+            )
 
 
 class _Host:
@@ -242,7 +263,9 @@ class Engine:
 
         `filename` names the source in definition errors (default: WORKFLOW_ID.yaml).
         """
-        program = parse(source, filename or f"{workflow_id}.yaml")
+        filename = filename or f"{workflow_id}.yaml"
+        _check_env(env or {}, filename)
+        program = parse(source, filename)
         with self.store.transaction():
             latest = self.store.workflow(workflow_id)
             number = 1 if latest is None else latest.number + 1

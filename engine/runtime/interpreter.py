@@ -26,6 +26,7 @@ from approvals.engine.language.definition import (
     Assign,
     Block,
     Call,
+    Except,
     Loop,
     Parallel,
     Program,
@@ -60,7 +61,7 @@ from approvals.engine.runtime.errors import (
     WorkflowError,
 )
 from approvals.engine.runtime.expressions import Slot, assign, evaluate_value, locate
-from approvals.engine.runtime.values import FunctionRef, copy_value, is_number, json_size, type_name
+from approvals.engine.runtime.values import FunctionRef, copy_value, is_number, memory_size, type_name
 
 # "Quotas and limits": subworkflow call stack depth, nesting of parallel steps,
 # and the unhandled branch errors one parallel step keeps.
@@ -68,8 +69,9 @@ MAX_CALL_DEPTH = 20
 MAX_PARALLEL_DEPTH = 2
 MAX_BRANCH_ERRORS = 100
 # Quotas and limits (https://cloud.google.com/workflows/quotas): "the maximum cumulative size
-# of variables, arguments, and events" is 512 KB, measured here as their compact JSON in
-# UTF-8; an execution runs at most 100,000 steps; a string holds at most 256 KB.
+# of variables, arguments, and events" is 512 KB, measured as the Variables page computes
+# memory usage (`memory_size`); an execution runs at most 100,000 steps; a string holds at
+# most 256 KB.
 MEMORY_LIMIT = 512 * 1024
 MAX_STEPS = 100_000
 MAX_STRING_BYTES = 256 * 1024
@@ -100,7 +102,7 @@ class _Return(NamedTuple):
 
 
 class _Memory:
-    """What every live variable of one execution holds, in bytes (`json_size`), against the limit."""
+    """What every live variable of one execution holds, in bytes (`memory_size`), against the limit."""
 
     __slots__ = ("used",)
 
@@ -199,18 +201,17 @@ class _Scope:
 
 
 def _growth(slot: Slot) -> int:
-    """How many bytes `slot`'s write adds to its variable's compact JSON (fewer if negative)."""
+    """How many bytes `slot`'s write adds to its variable's memory size (fewer if negative)."""
     container, key, value = slot
     size = _measure(value)
     if isinstance(container, list) or key in container:
-        return size - json_size(container[key])
-    # A new map entry: `"key":value`, with a comma unless the map was empty.
-    return json_size(key) + 1 + size + (1 if container else 0)
+        return size - memory_size(container[key])
+    return memory_size(key) + size  # a new map entry: its key counts too
 
 
 def _measure(value: Any) -> int:
-    """`json_size(value)`, refusing a string past the string limit."""
-    size = json_size(value)
+    """`memory_size(value)`, refusing a string past the string limit."""
+    size = memory_size(value)
     if size > MAX_STRING_BYTES:
         _check_strings(value)
     return size
@@ -686,10 +687,20 @@ class Run:
                     continue
             if action.handler is None:
                 raise caught
-            if action.handler.name is not None:
+            return (yield from self._handle(action.handler, caught, frame.child()))
+
+    def _handle(self, handler: Except, caught: WorkflowError, frame: _Frame) -> _Gen:
+        """An except block in a scope of its own, like a loop body: "This local scoping also
+        applies to any variable created inside an except block" (Variables), the error
+        variable included; variables of the enclosing scope stay writable.
+        """
+        try:
+            if handler.name is not None:
                 # A copy: `raise: ${m}` raised the variable m itself.
-                frame.variables[action.handler.name] = copy_value(caught.value)
-            return (yield from self._block(action.handler.body, frame))
+                frame.variables.bind(handler.name, copy_value(caught.value))
+            return (yield from self._block(handler.body, frame))
+        finally:
+            frame.variables.release()
 
     def _policy(self, retry: Retry, frame: _Frame) -> _Policy:
         if retry.policy is not None:

@@ -235,6 +235,129 @@ def test_next_may_leave_nested_steps_for_an_enclosing_step() -> None:
     assert program.main.body.steps[0].action.body.steps[0].next == "last"
 
 
+LOOP_BODY = "      in: [1]\n      steps:\n        - s:\n            next: end\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        ("- l:\n    for:\n      value: item-1\n" + LOOP_BODY, "the loop variable"),
+        ("- l:\n    for:\n      value: v\n      index: 2i\n" + LOOP_BODY, "the index variable"),
+        (
+            "- t:\n    try:\n      raise: x\n    except:\n      as: my-error\n"
+            "      steps:\n        - s:\n            next: end\n",
+            "except's as",
+        ),
+        ("main:\n  params: [run-args]\n  steps:\n    - s:\n        next: end\n", "a parameter"),
+        (
+            "main:\n  steps:\n    - s:\n        next: end\nsub:\n  params: [{max-tries: 3}]\n"
+            "  steps:\n    - s2:\n        next: end\n",
+            "a parameter",
+        ),
+    ],
+)
+def test_a_variable_name_is_letters_digits_and_underscores(source: str, what: str) -> None:
+    """ "Variable names must start with a letter or underscore, and must consist of only
+    letters, digits, and underscores." -- https://cloud.google.com/workflows/docs/reference/syntax/variables"""
+    error = definition_error(source)
+
+    assert error.message.startswith(what) and "is not a variable name" in error.message
+
+
+def test_variable_names_may_start_with_an_underscore_and_hold_digits() -> None:
+    program = parse("main:\n  params: [_args2]\n  steps:\n    - s:\n        return: ${_args2}\n")
+
+    assert program.main.params[0].name == "_args2"
+
+
+EXCEPT_THEN_READ = """
+- guarded:
+    try:
+      steps:
+        - attempt:
+            assign:
+              - tried: true
+        - fail:
+            raise: "boom"
+    except:
+      as: e
+      steps:
+        - note:
+            assign:
+              - noted: ${e}
+- after:
+    return: ${READ}
+"""
+
+
+@pytest.mark.parametrize("name", ["e", "noted"])
+def test_reading_what_an_except_block_created_after_it_cannot_deploy(name: str) -> None:
+    """ "accessing it outside of the loop will raise an error when deploying the workflow. This
+    local scoping also applies to any variable created inside an except block."
+    -- https://cloud.google.com/workflows/docs/reference/syntax/variables"""
+    error = definition_error(EXCEPT_THEN_READ.replace("READ", name))
+
+    assert (error.step, error.line) == ("after", 16)
+    assert f"reads {name!r}" in error.message
+
+
+def test_a_loop_in_a_switch_condition_keeps_its_variables_too() -> None:
+    """ "A variable created inside a for loop belongs to the local scope of that loop"
+    -- https://cloud.google.com/workflows/docs/reference/syntax/variables"""
+    error = definition_error(
+        "- s:\n    switch:\n      - condition: true\n        for:\n          value: v\n"
+        "          in: [1]\n          steps:\n            - a:\n                assign:\n"
+        "                  - inner: ${v}\n- r:\n    return: ${inner}\n"
+    )
+
+    assert (error.step, error.line) == ("r", 11) and "reads 'inner'" in error.message
+
+
+def test_what_a_scope_or_its_enclosing_scopes_assign_reads_anywhere_in_it() -> None:
+    """A try body is no scope of its own; a loop body reads its loop's and the enclosing
+    variables; a name a loop creates that the scope around it also assigns is that scope's."""
+    parse(EXCEPT_THEN_READ.replace("READ", "tried"))
+    parse(
+        """
+- init:
+    assign:
+      - total: 0
+- outer:
+    for:
+      value: row
+      in: [[1, 2]]
+      steps:
+        - inner:
+            for:
+              value: cell
+              in: ${row}
+              steps:
+                - add:
+                    assign:
+                      - total: ${total + cell + len(row)}
+                      - last: ${cell}
+- later:
+    assign:
+      - last: 0
+- done:
+    return: ${[total, last]}
+"""
+    )
+
+
+@pytest.mark.parametrize("limit", ["0", "2.0", '"2"', "true"])
+def test_a_literal_concurrency_limit_is_a_positive_integer(limit: str) -> None:
+    """CONCURRENCY_LIMIT: "Must be a positive integer, and can be either a literal value or an
+    expression" -- https://cloud.google.com/workflows/docs/reference/syntax/parallel-steps"""
+    source = (
+        f"- p:\n    parallel:\n      concurrency_limit: {limit}\n      for:\n        value: v\n"
+        "        in: [1]\n        steps:\n          - s:\n              next: end\n"
+    )
+    error = definition_error(source)
+
+    assert (error.step, error.line) == ("p", 3) and "positive integer" in error.message
+
+
 def test_a_retry_predicate_may_name_a_subworkflow() -> None:
     """ "a custom predicate defined as a subworkflow" -- Retry steps."""
     program = parse(

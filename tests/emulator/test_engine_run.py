@@ -98,6 +98,30 @@ def test_a_definition_error_propagates_from_deploy(engine: Engine) -> None:
         engine.start("broken")
 
 
+@pytest.mark.parametrize("name", ["", "GOOGLE_REGION", "WORKFLOWS_MODE"])
+def test_a_reserved_env_var_name_cannot_deploy(engine: Engine, name: str) -> None:
+    """ "Keys can't be an empty string", "Keys can't contain the prefix GOOGLE_" and
+    "... WORKFLOWS_" -- https://cloud.google.com/workflows/docs/use-environment-variables"""
+    with pytest.raises(DefinitionError) as caught:
+        engine.deploy("reserved", "- r:\n    return: 1\n", {name: "x"})
+
+    assert repr(name) in caught.value.message
+    with pytest.raises(NotFoundError):
+        engine.start("reserved")
+
+
+def test_more_than_20_env_vars_cannot_deploy(engine: Engine) -> None:
+    """userEnvVars: "This map has a maximum length of 20"
+    -- https://cloud.google.com/workflows/docs/reference/rest/v1/projects.locations.workflows"""
+    env = {f"VAR_{i}": "x" for i in range(21)}
+
+    with pytest.raises(DefinitionError) as caught:
+        engine.deploy("crowded", "- r:\n    return: 1\n", env)
+
+    assert "at most 20" in caught.value.message
+    engine.deploy("crowded", "- r:\n    return: 1\n", dict(list(env.items())[:20]))
+
+
 def test_new_executions_use_the_latest_revision(engine: Engine) -> None:
     first = engine.deploy("versions", "- r:\n    return: 1\n")
     old = engine.start("versions")

@@ -204,3 +204,35 @@ boom:
           message: from below
 """
     assert result_of(source) == "from below"
+
+
+def test_variables_created_in_an_except_block_end_with_it() -> None:
+    """ "This local scoping also applies to any variable created inside an except block"
+    -- https://cloud.google.com/workflows/docs/reference/syntax/variables (Variable scope).
+    The block still writes the variables around it, and what it created no longer counts
+    against the 512 KB an execution holds: two 300 KB lists, one in the block and one after it,
+    fit beside a 150 KB argument."""
+    source = """
+main:
+  params: [chunk]
+  steps:
+    - init:
+        assign:
+          - outcome: "none"
+    - guarded:
+        try:
+          raise: "boom"
+        except:
+          as: e
+          steps:
+            - note:
+                assign:
+                  - outcome: ${"caught " + e}
+                  - held: ${[chunk, chunk]}
+    - after:
+        assign:
+          - again: ${[chunk, chunk]}
+    - done:
+        return: ${[outcome, len(again)]}
+"""
+    assert result_of(source, "x" * 150_000) == ["caught boom", 2]

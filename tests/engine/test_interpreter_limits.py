@@ -10,7 +10,6 @@ https://cloud.google.com/workflows/docs/reference/syntax/error-types).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from approvals.engine.runtime import interpreter
 from approvals.engine.runtime.errors import ResourceLimitError
 from approvals.engine.runtime.expressions import Slot
 from approvals.engine.runtime.interpreter import MEMORY_LIMIT, _Scope
-from approvals.engine.runtime.values import json_size
+from approvals.engine.runtime.values import memory_size
 from tests.engine.interpreter_support import START, Driver, error_of, result_of, run_workflow
 
 # `rounds` times, a subworkflow collects `count` copies of the 1,000-character `chunk` in one
@@ -90,6 +89,9 @@ def test_an_execution_stops_after_100000_steps() -> None:
     """ "Steps: the maximum number of steps executed in a single execution: 100,000"
     (https://cloud.google.com/workflows/quotas)."""
     source = """
+- init:
+    assign:
+      - last: 0
 - spin:
     for:
       value: i
@@ -140,15 +142,38 @@ main:
     assert "string" in error["message"]
 
 
-def compact_json_bytes(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+def documented_size(value: Any) -> int:
+    """Memory usage as the Variables page computes it, written out independently of the engine:
+    8 bytes a scalar, 8 + each element a string or list, 8 + each key and value a map."""
+    if isinstance(value, str):
+        return 8 + len(value.encode())
+    if isinstance(value, list):
+        return 8 + sum(documented_size(item) for item in value)
+    if isinstance(value, dict):
+        return 8 + sum(documented_size(key) + documented_size(item) for key, item in value.items())
+    return 8
 
 
-def test_path_assignments_keep_the_count_at_the_variables_compact_json() -> None:
-    """The 512 KB (https://cloud.google.com/workflows/quotas) are counted as the variables'
-    compact JSON; a path assignment adds or replaces one entry and is counted by that alone,
-    so the count must still be the JSON's size after keys are added, values replaced (by
-    larger and smaller ones), maps created along a path and list elements changed."""
+def test_memory_usage_is_counted_as_the_variables_page_computes_it() -> None:
+    """ "Integer, double, boolean: 8 bytes; String, byte, array: 8 bytes + size of EACH_ELEMENT;
+    Map (dict): 8 bytes + size of EACH_KEY + size of EACH_VALUE", and "the a and b variables
+    together use 36 + 36 = 72 bytes" for `a: "This is a string of 28 bytes"` and `b: ${a}`
+    -- https://cloud.google.com/workflows/docs/reference/syntax/variables (Memory usage)."""
+    run = run_workflow('- copy:\n    assign:\n      - a: "This is a string of 28 bytes"\n      - b: ${a}\n')
+    assert run.memory.used == 72
+
+    # 12,000 small maps: 312 KB as compact JSON, but 600,008 bytes by the page's count.
+    rows = [{"id": 1234, "name": "abcd"} for _ in range(12_000)]
+    assert documented_size(rows) > MEMORY_LIMIT
+    error = error_of("main:\n  params: [rows]\n  steps:\n    - r:\n        return: ${len(rows)}\n", rows)
+    assert error["tags"] == ["ResourceLimitError"]
+
+
+def test_path_assignments_keep_the_count_at_the_variables_memory_usage() -> None:
+    """A path assignment adds or replaces one entry and is counted by that alone, so the count
+    must still be the variables' memory usage (Variables page) after keys are added, values
+    replaced (by larger and smaller ones), maps created along a path and list elements
+    changed."""
     source = """
 - init:
     assign:
@@ -177,7 +202,7 @@ def test_path_assignments_keep_the_count_at_the_variables_compact_json() -> None
 
     assert run.error is None, run.error
     assert run.result["m"] == {"a": 1, "b": [], "c": {"d": {"e": None, "f": True}}}
-    assert run.memory.used == sum(compact_json_bytes(v) for v in run.result.values())
+    assert run.memory.used == sum(documented_size(v) for v in run.result.values())
 
 
 def test_20000_path_assignments_into_one_map_cost_what_each_writes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,12 +212,12 @@ def test_20000_path_assignments_into_one_map_cost_what_each_writes(monkeypatch: 
     each write took 9 s for 8,000 keys)."""
     measured = [0]
 
-    def counting_json_size(value: Any) -> int:
-        size = json_size(value)
+    def counting_memory_size(value: Any) -> int:
+        size = memory_size(value)
         measured[0] += size
         return size
 
-    monkeypatch.setattr(interpreter, "json_size", counting_json_size)
+    monkeypatch.setattr(interpreter, "memory_size", counting_memory_size)
     source = """
 main:
   params: [n]
@@ -215,7 +240,7 @@ main:
 
     assert run.error is None, run.error
     assert run.result == 20_000
-    assert measured[0] < 50 * 20_000  # the map's JSON alone is over 300,000 bytes
+    assert measured[0] < 50 * 20_000  # the map alone is over 500,000 bytes
 
 
 def test_a_limit_the_engine_enforces_cannot_be_caught() -> None:
@@ -364,6 +389,7 @@ def test_a_loop_value_and_a_caught_error_are_copies() -> None:
     assign:
       - l: [{"a": 1}]
       - m: {"b": 1}
+      - kept: null
 - loop:
     for:
       value: v
@@ -381,14 +407,15 @@ def test_a_loop_value_and_a_caught_error_are_copies() -> None:
         - change_error:
             assign:
               - e.b: "another longer value"
+              - kept: ${e}
 - done:
     return:
       l: ${l}
       m: ${m}
-      e: ${e}
+      e: ${kept}
 """
     run = run_workflow(source)
 
     assert run.error is None, run.error
     assert run.result == {"l": [{"a": 1}], "m": {"b": 1}, "e": {"b": "another longer value"}}
-    assert run.memory.used == sum(compact_json_bytes(v) for v in run.result.values())
+    assert run.memory.used == sum(documented_size(v) for v in run.result.values())

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
+from approvals.engine.language.definition import parse
+from approvals.engine.runtime.errors import DefinitionError
 from tests.engine.interpreter_support import error_of, result_of
 
 
@@ -89,7 +93,9 @@ def test_break_and_continue() -> None:
 
 def test_loop_variables_do_not_exist_after_the_loop() -> None:
     """ "Any variables created in a loop do not exist outside of that loop"; variables created
-    before it are updated (Iteration, loop scope sample)."""
+    before it are updated (Iteration, loop scope sample). Reading one after the loop "will raise
+    an error when deploying the workflow"
+    (https://cloud.google.com/workflows/docs/reference/syntax/variables)."""
     body = """
 - init:
     assign:
@@ -105,8 +111,10 @@ def test_loop_variables_do_not_exist_after_the_loop() -> None:
               - inside: ${v}
 """
     assert result_of(body + "- done:\n    return: ${before}\n") == 2
-    assert "KeyError" in error_of(body + "- done:\n    return: ${inside}\n")["tags"]
-    assert "KeyError" in error_of(body + "- done:\n    return: ${v}\n")["tags"]
+    for name in ("inside", "v"):
+        with pytest.raises(DefinitionError) as caught:
+            parse(body + f"- done:\n    return: ${{{name}}}\n")
+        assert caught.value.step == "done" and f"reads {name!r}" in caught.value.message
 
 
 def test_return_inside_a_loop_returns_from_the_subworkflow() -> None:
