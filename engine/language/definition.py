@@ -770,6 +770,14 @@ class _Parser:
                 unknown = sorted(set(inner) - _STEP_KEYS)
                 if unknown:
                     raise self.error(f"unknown field {unknown[0]!r} in try", inner[unknown[0]], step)
+                if "for" in inner:
+                    # Google refuses it at deploy (Known issues: "Placement of for directly after try").
+                    raise self.error(
+                        "loop step name should not be empty: a for loop cannot sit directly in try; "
+                        "put it in a named step under try's steps",
+                        inner["for"],
+                        step,
+                    )
                 action = self.action(inner, node, step)
                 body = Block((Step(step, line_of(node), action, self.next_target(inner, step)),), {})
         else:
