@@ -63,3 +63,30 @@ def test_a_for_loop_in_a_named_step_of_try_runs() -> None:
     return: ${seen}
 """
     assert result_of(source) == ["a", "b"]
+
+
+EXECUTIONS_MAP = "https://cloud.google.com/workflows/docs/reference/stdlib/experimental.executions/map"
+
+
+@pytest.mark.parametrize("function", ["experimental.executions.map", "experimental.executions.run"])
+def test_the_experimental_executions_functions_are_named_as_not_performed_locally(function: str) -> None:
+    """experimental.executions.map's page (EXECUTIONS_MAP): "Starts workflow executions and
+    waits for all of them to finish" -- a standard library function, not an unknown name.
+
+    The engine cannot start other deployed workflows, so the call stays a deployment error,
+    but it said "unknown function or subworkflow", as if the name were a typo.
+    """
+    source = f"""
+- start:
+    call: {function}
+    args:
+      workflow_id: child
+    result: results
+"""
+    with pytest.raises(DefinitionError) as caught:
+        parse(source, "test.yaml")
+
+    message = str(caught.value)
+    assert "unknown function" not in message
+    assert f"{function} is not supported by the local engine" in message
+    assert "parallel steps" in message
