@@ -77,6 +77,9 @@ _STEP_KEYS = frozenset({*_ACTIONS, "args", "result", "retry", "except", "next"})
 # accepted and never followed: Google deploys it (workflows-demos' workflows-bigquery-load ends
 # its return steps with `next: end`).
 _NO_NEXT = frozenset({"raise"})
+# Standard library functions that start executions of other deployed workflows, which the
+# local engine cannot do.
+_NOT_PERFORMED = frozenset({"experimental.executions.map", "experimental.executions.run"})
 
 
 # ---------------------------------------------------------------- program model
@@ -396,6 +399,11 @@ class _Parser:
             raise self.error(_message(error), node, step) from None
 
     def unknown_function(self, function: str) -> str:
+        if function in _NOT_PERFORMED:
+            return (
+                f"{function} is not supported by the local engine: it starts executions of other "
+                "deployed workflows (experimental.executions.map's page recommends parallel steps instead)"
+            )
         return f"unknown function or subworkflow {function!r}{_did_you_mean(function, sorted(self.names))}"
 
     # -- structure
@@ -770,6 +778,14 @@ class _Parser:
                 unknown = sorted(set(inner) - _STEP_KEYS)
                 if unknown:
                     raise self.error(f"unknown field {unknown[0]!r} in try", inner[unknown[0]], step)
+                if "for" in inner:
+                    # Google refuses it at deploy (Known issues: "Placement of for directly after try").
+                    raise self.error(
+                        "loop step name should not be empty: a for loop cannot sit directly in try; "
+                        "put it in a named step under try's steps",
+                        inner["for"],
+                        step,
+                    )
                 action = self.action(inner, node, step)
                 body = Block((Step(step, line_of(node), action, self.next_target(inner, step)),), {})
         else:
