@@ -93,6 +93,9 @@ def in_parallel(calls: Sequence[Callable[[], object]]) -> None:
 def check_port(port: int, hint: str = "pass --port with a free port") -> None:
     """StackError unless ``port`` can be bound on 127.0.0.1 now; ``hint`` says what to do if it is in use."""
     with socket.socket() as sock:
+        # As the servers bind (http.server's allow_reuse_address): the connections of a stack that just
+        # stopped linger in TIME_WAIT for a minute, which keeps no one from listening, only a plain bind.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as error:
