@@ -62,8 +62,11 @@ def _env_pair(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The command as the user typed it: `python -m approvals.emulator` from an installed package,
+    # `python -m emulator` from a clone (its folder, imported from the repository's root).
+    prog = f"python -m {__package__}"
     parser = argparse.ArgumentParser(
-        prog="python -m emulator",
+        prog=prog,
         description="Local emulation of the approvals stack on Google Cloud.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -77,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
             "URLs are printed to stderr as the workflow creates them. Connectors reach local "
             "services through FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST and TRANSLATE_URL."
         ),
-        epilog='example: python -m emulator run hello.yaml --data \'{"name": "Ada"}\' --env WHO=me',
+        epilog=f'example: {prog} run hello.yaml --data \'{{"name": "Ada"}}\' --env WHO=me',
     )
     run.add_argument("workflow", type=Path, metavar="WORKFLOW.yaml", help="the workflow definition")
     run.add_argument(

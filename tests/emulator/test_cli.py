@@ -225,6 +225,38 @@ def test_help_and_bad_arguments() -> None:
     assert "--data" in bad.stderr
 
 
+def test_help_names_the_command_the_user_typed(tmp_path: Path) -> None:
+    """An installed package has no `emulator` module: its users type `python -m approvals.emulator`."""
+    installed = subprocess.run(
+        [sys.executable, "-m", "approvals.emulator", "run", "--help"],
+        cwd=tmp_path,  # outside the repository, as a consumer runs it
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    from_a_clone = run("run", "--help")
+
+    assert installed.stdout.startswith("usage: python -m approvals.emulator run "), installed.stderr
+    assert "example: python -m approvals.emulator run hello.yaml" in installed.stdout
+    assert from_a_clone.stdout.startswith("usage: python -m emulator run ")
+    assert "example: python -m emulator run hello.yaml" in from_a_clone.stdout
+
+
+def test_a_connector_without_its_endpoint_names_the_variable_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "TRANSLATE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    call = "googleapis.translate.v2.translations.translate"
+    workflow = write(tmp_path, f"- t:\n    call: {call}\n    args: {{q: Hi, target: de}}\n")
+
+    done = run("run", str(workflow))
+
+    assert done.returncode == 1
+    assert "TRANSLATE_URL" in json.loads(done.stderr.strip().splitlines()[-1])["message"]
+
+
 def test_a_result_that_is_not_json_fails_the_run_instead_of_hanging_it(tmp_path: Path) -> None:
     """ "Bytes can't be returned by a workflow as they can't be JSON-encoded" (data types
     reference); a function value (a retry policy) cannot be either."""
