@@ -46,6 +46,7 @@ from approvals.emulator.google_tokens import GoogleCertsServer, GoogleTokenSigne
 from approvals.emulator.hosting import HostingServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
+from approvals.emulator.process import Janitor
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.pusher import Pusher, PushTarget
 from approvals.emulator.stack_plan import StackError, StackPlan
@@ -481,6 +482,7 @@ class LocalStack(LocalService):
             self.state_dir.mkdir(parents=True, exist_ok=True)
             return self.state_dir
         temporary = Path(tempfile.mkdtemp(prefix="approvals-local-"))
+        on_stop.callback(Janitor(temporary).stop)
         on_stop.callback(shutil.rmtree, temporary, ignore_errors=True)
         return temporary
 
