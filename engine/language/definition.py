@@ -10,6 +10,7 @@ main workflow. They might contain subworkflows.").
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
@@ -32,6 +33,9 @@ from approvals.engine.runtime.values import FunctionRef
 
 # libyaml keeps the same line marks and is several times faster.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What YAML 1.1 reads that is no Workflows value: a timestamp (`2024-01-01` unquoted), !!set,
+# !!binary, and the pairs of !!omap and !!pairs. The engine would fail the run that met one.
+_NOT_VALUES = {datetime.date: "timestamp", set: "set", bytes: "binary value", tuple: "pair of an ordered map"}
 
 # Documented limits (JSON schema of the syntax and "Quotas and limits").
 MAX_ASSIGNMENTS = 50  # "assign": maxItems 50
@@ -228,6 +232,17 @@ def parse(source: str, filename: str = "<workflow>", *, strict: bool = True) -> 
     return _Parser(source, filename, strict).program()
 
 
+def _not_a_value(value: Any) -> Any:
+    """The first part of ``value`` (itself, a key or an item, at any depth) of a type in _NOT_VALUES."""
+    if isinstance(value, tuple(_NOT_VALUES)):
+        return value
+    if isinstance(value, dict):
+        parts = [*value.keys(), *value.values()]
+    else:
+        parts = value if isinstance(value, list) else []
+    return next((found for part in parts if (found := _not_a_value(part)) is not None), None)
+
+
 def line_of(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
@@ -251,7 +266,19 @@ class _Parser:
     # -- YAML
 
     def value(self, node: yaml.Node) -> Any:
-        return self.loader.construct_object(node, deep=True)
+        """What the node holds; a definition error for what YAML cannot read or Workflows cannot hold."""
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as error:  # a recursive alias, a tag the safe loader refuses
+            raise self.yaml_error(error) from error
+        except (ValueError, KeyError, TypeError) as error:  # a scalar its tag cannot read: `!!int x`
+            raise self.error(f"invalid YAML: a value its tag cannot read: {error}", node) from error
+        foreign = _not_a_value(value)
+        if foreign is not None:
+            kind = next(name for kind, name in _NOT_VALUES.items() if isinstance(foreign, kind))
+            message = f"YAML reads {foreign} as a {kind}, a type Workflows lacks (quoted, it is text)"
+            raise self.error(message, node)
+        return value
 
     def root(self) -> yaml.Node:
         try:
