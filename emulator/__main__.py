@@ -209,10 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace | SimpleNamespace) -> int:
     try:
-        with open(args.workflow) as file:
+        with open(args.workflow, encoding="utf-8") as file:
             source = file.read()
     except OSError as error:
         print(f"{args.workflow}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as error:  # Workflows takes UTF-8 sources only
+        print(f"{args.workflow}: not UTF-8 text: byte {error.start} ({error.reason})", file=sys.stderr)
         return 2
     # Workflow ids are letters, digits, hyphens and underscores.
     stem = os.path.splitext(os.path.basename(args.workflow))[0]

@@ -203,6 +203,18 @@ def test_a_definition_error_names_file_line_and_step(tmp_path: Path) -> None:
     assert "first" in done.stderr
 
 
+def test_a_workflow_file_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+    workflow = tmp_path / "latin1.yaml"
+    source = b'- a:\n    return: "caf\xe9"\n'  # Latin-1
+    workflow.write_bytes(source)
+
+    done = run("run", str(workflow))
+
+    assert (done.returncode, done.stdout) == (2, "")
+    where = source.index(0xE9)
+    assert done.stderr == f"{workflow}: not UTF-8 text: byte {where} (invalid continuation byte)\n"
+
+
 def test_sleep_and_callbacks_run_on_the_wall_clock(tmp_path: Path) -> None:
     workflow = write(
         tmp_path,
