@@ -54,7 +54,8 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "cli",
-        "Engine CLI: python -m emulator run, fresh processes (median of 11), against workflows-emulator",
+        "Engine CLI: python -m approvals.emulator run, fresh processes (median of 11),"
+        " against workflows-emulator",
         "cli.report",
         11,
         1,

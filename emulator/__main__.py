@@ -15,7 +15,6 @@ running one how its services are (exit 0 when all are up, else 1).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -23,11 +22,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 # Only what `run` needs, at the top: teams run it in loops, so `up` and `health` import
-# their own (Pulumi, the services, the HTTP client) and a run imports its callback
+# their own (Pulumi, the services, the HTTP client, pathlib) and a run imports its callback
 # server and connectors only when the workflow uses them.
 from approvals.engine.runtime import values
 from approvals.engine.runtime.clock import RealClock
@@ -38,6 +37,8 @@ from approvals.engine.runtime.store import SUCCEEDED, ExecutionRecord, Store
 from approvals.engine.runtime.tokens import StaticTokens
 
 if TYPE_CHECKING:
+    import argparse
+
     from approvals.emulator.stack import LocalStack
     from approvals.engine.api.server import WorkflowsServer
     from approvals.engine.runtime.connectors import ConnectorSettings
@@ -48,22 +49,88 @@ DEFAULT_PORT = 5000
 
 
 def _json_argument(text: str) -> Any:
+    import argparse
+
     try:
         return values.from_json(json.loads(text))
     except (ValueError, WorkflowError) as error:
         raise argparse.ArgumentTypeError(f"not JSON: {error}") from error
 
 
-def _env_pair(text: str) -> tuple[str, str]:
+def _key_value(text: str) -> tuple[str, str] | None:
     key, sep, value = text.partition("=")
-    if not sep or not key:
+    return (key, value) if sep and key else None
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    import argparse
+
+    pair = _key_value(text)
+    if pair is None:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, value
+    return pair
+
+
+def _default_project() -> str:
+    return os.environ.get("GOOGLE_CLOUD_PROJECT", DEFAULT_PROJECT)
+
+
+def plain_run_arguments(argv: Sequence[str]) -> SimpleNamespace | None:
+    """`run`'s arguments in their plain form, read as argparse reads them; None for any other.
+
+    argparse, with the gettext and locale it loads, is about 3 ms of a run's start, whose budget
+    is twice `import yaml` (benchmarks/cli.py). The plain form is `run` and one workflow file,
+    with options spelt out in full, each value a word of its own that does not start with "-"
+    and that holds what the option takes. Anything else (help, other commands, other spellings,
+    every mistake) goes to argparse, which reads it, or words what is wrong with it.
+    """
+    if argv[:1] != ["run"]:
+        return None
+    options: dict[str, Any] = {"--data": None, "--project": _default_project(), "--location": "us-central1"}
+    env: list[tuple[str, str]] = []
+    workflows: list[str] = []
+    words = iter(argv[1:])
+    for word in words:
+        if not word.startswith("-"):
+            workflows.append(word)
+            continue
+        value = next(words, None)
+        if value is None or value.startswith("-"):
+            return None
+        if word == "--env":
+            pair = _key_value(value)
+            if pair is None:
+                return None
+            env.append(pair)
+        elif word in options:
+            options[word] = value
+        else:
+            return None
+    if len(workflows) != 1:
+        return None
+    data = options["--data"]
+    try:
+        data = None if data is None else values.from_json(json.loads(data))
+    except (ValueError, WorkflowError):
+        return None
+    return SimpleNamespace(
+        command="run",
+        workflow=workflows[0],
+        data=data,
+        env=env,
+        project=options["--project"],
+        location=options["--location"],
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    # The command as the user typed it: `python -m approvals.emulator` from an installed package,
+    # `python -m emulator` from a clone (its folder, imported from the repository's root).
+    prog = f"python -m {__package__}"
     parser = argparse.ArgumentParser(
-        prog="python -m emulator",
+        prog=prog,
         description="Local emulation of the approvals stack on Google Cloud.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -77,9 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
             "URLs are printed to stderr as the workflow creates them. Connectors reach local "
             "services through FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST and TRANSLATE_URL."
         ),
-        epilog='example: python -m emulator run hello.yaml --data \'{"name": "Ada"}\' --env WHO=me',
+        epilog=f'example: {prog} run hello.yaml --data \'{{"name": "Ada"}}\' --env WHO=me',
     )
-    run.add_argument("workflow", type=Path, metavar="WORKFLOW.yaml", help="the workflow definition")
+    run.add_argument("workflow", metavar="WORKFLOW.yaml", help="the workflow definition")
     run.add_argument(
         "--data", type=_json_argument, default=None, metavar="JSON", help="the execution argument, as JSON"
     )
@@ -93,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--project",
-        default=os.environ.get("GOOGLE_CLOUD_PROJECT", DEFAULT_PROJECT),
+        default=_default_project(),
         help="project id the workflow sees (default: $GOOGLE_CLOUD_PROJECT or %(default)s)",
     )
     run.add_argument(
@@ -114,8 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--stack", default="dev", help="stack config Pulumi.STACK.yaml (default: %(default)s)")
     up.add_argument(
         "--program",
-        type=Path,
-        default=Path("__main__.py"),
+        default="__main__.py",
         help="the stack program, with its Pulumi.STACK.yaml beside it (default: %(default)s, here)",
     )
     up.add_argument(
@@ -126,7 +192,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--state-dir",
-        type=Path,
         default=None,
         metavar="DIR",
         help="keep the engine's executions and Firestore's data here across runs (default: a temp folder)",
@@ -142,14 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace | SimpleNamespace) -> int:
     try:
-        source = args.workflow.read_text()
+        with open(args.workflow, encoding="utf-8") as file:
+            source = file.read()
     except OSError as error:
         print(f"{args.workflow}: {error.strerror or error}", file=sys.stderr)
         return 2
+    except UnicodeDecodeError as error:  # Workflows takes UTF-8 sources only
+        print(f"{args.workflow}: not UTF-8 text: byte {error.start} ({error.reason})", file=sys.stderr)
+        return 2
     # Workflow ids are letters, digits, hyphens and underscores.
-    workflow_id = re.sub(r"[^A-Za-z0-9_-]", "-", args.workflow.stem) or "workflow"
+    stem = os.path.splitext(os.path.basename(args.workflow))[0]
+    workflow_id = re.sub(r"[^A-Za-z0-9_-]", "-", stem) or "workflow"
     store = Store(":memory:")
     engine = _RunEngine(
         store,
@@ -161,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         try:
-            engine.deploy(workflow_id, source, dict(args.env), filename=str(args.workflow))
+            engine.deploy(workflow_id, source, dict(args.env), filename=args.workflow)
         except DefinitionError as error:
             print(error, file=sys.stderr)
             return 2
@@ -261,6 +331,7 @@ def up(args: argparse.Namespace) -> int:
     """Start the stack, print where it is, serve until Ctrl-C or SIGTERM, then stop everything."""
     # Imported here: Pulumi and the stack's services take seconds to load, which `run` need not pay.
     import signal
+    from pathlib import Path
 
     from approvals.emulator.gcloud import EmulatorError
     from approvals.emulator.process import ProcessError
@@ -269,7 +340,11 @@ def up(args: argparse.Namespace) -> int:
     # SIGTERM ends the stack the way Ctrl-C does, so `kill` leaves no process behind either.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     stack = LocalStack(
-        args.program.resolve(), stack=args.stack, port=args.port, state_dir=args.state_dir, progress=_say
+        Path(args.program).resolve(),
+        stack=args.stack,
+        port=args.port,
+        state_dir=None if args.state_dir is None else Path(args.state_dir),
+        progress=_say,
     )
     _say(f"Starting the local stack '{args.stack}' ...")
     began = time.monotonic()
@@ -351,11 +426,14 @@ def log_to_stderr() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = plain_run_arguments(argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
     if args.command != "run":
         # `run` starts this with its workflow's first sys.log call (see _RunEngine).
         log_to_stderr()
-    commands: dict[str, Callable[[argparse.Namespace], int]] = {"run": run, "up": up, "health": health}
+    commands: dict[str, Callable[[Any], int]] = {"run": run, "up": up, "health": health}
     return commands[args.command](args)
 
 

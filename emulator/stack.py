@@ -23,6 +23,7 @@ import contextlib
 import errno
 import http.client
 import json
+import os
 import secrets
 import shutil
 import socket
@@ -46,6 +47,7 @@ from approvals.emulator.google_tokens import GoogleCertsServer, GoogleTokenSigne
 from approvals.emulator.hosting import HostingServer
 from approvals.emulator.identity import IdentityProvider
 from approvals.emulator.metadata import MetadataServer
+from approvals.emulator.process import Janitor
 from approvals.emulator.pubsub import PubSubEmulator
 from approvals.emulator.pusher import Pusher, PushTarget
 from approvals.emulator.stack_plan import StackError, StackPlan
@@ -80,6 +82,8 @@ PROBE_TIMEOUT = 2.0
 # port, because the requests in Firestore keep the callback URLs of the executions waiting on them.
 FIRESTORE_EXPORT = "firestore"
 ENGINE_PORT = "engine-port"
+# In the state dir while a stack runs on it, gone once it stopped: found at start, the last run was killed.
+RUNNING = "running"
 
 
 def in_parallel(calls: Sequence[Callable[[], object]]) -> None:
@@ -93,6 +97,9 @@ def in_parallel(calls: Sequence[Callable[[], object]]) -> None:
 def check_port(port: int, hint: str = "pass --port with a free port") -> None:
     """StackError unless ``port`` can be bound on 127.0.0.1 now; ``hint`` says what to do if it is in use."""
     with socket.socket() as sock:
+        # As the servers bind (http.server's allow_reuse_address): the connections of a stack that just
+        # stopped linger in TIME_WAIT for a minute, which keeps no one from listening, only a plain bind.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as error:
@@ -475,11 +482,31 @@ class LocalStack(LocalService):
 
     def _state_dir(self, on_stop: contextlib.ExitStack) -> Path:
         if self.state_dir is not None:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            # A new one readable by its owner only: it holds the requests and everything they carry.
+            self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._mark_running(self.state_dir, on_stop)
             return self.state_dir
         temporary = Path(tempfile.mkdtemp(prefix="approvals-local-"))
+        on_stop.callback(Janitor(temporary).stop)
         on_stop.callback(shutil.rmtree, temporary, ignore_errors=True)
         return temporary
+
+    def _mark_running(self, state_dir: Path, on_stop: contextlib.ExitStack) -> None:
+        """Say so if the last run on ``state_dir`` was killed; mark this one's, until it has stopped.
+
+        Such a run's Firestore writes are lost (the export is written as a stack stops) while its
+        executions are kept: the requests it started may not be decidable any more.
+        """
+        marker = state_dir / RUNNING
+        if marker.exists() and self._shared_firestore is None:
+            self._say(
+                "state dir",
+                f"{state_dir}: its last run was killed, not stopped: Firestore holds what that run found, "
+                "not what it wrote; its executions are kept, so the requests it started may not be decidable",
+            )
+        marker.write_text(f"{os.getpid()}\n")
+        # Registered first, so undone last: once Firestore's export is written.
+        on_stop.callback(marker.unlink, missing_ok=True)
 
     def _callback_port(self) -> int:
         """The engine's HTTP port: with a state dir, the one of its first run, which callback URLs name."""

@@ -54,6 +54,9 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 # An explicit `!!timestamp` too: its text, since no Workflows value is a date.
 _Loader.add_constructor(_TIMESTAMP_TAG, _BaseLoader.construct_yaml_str)
+# What YAML reads that is no Workflows value: !!set, !!binary, and the pairs of !!omap and
+# !!pairs. The engine would fail the run that met one.
+_NOT_VALUES = {set: "set", bytes: "binary value", tuple: "pair of an ordered map"}
 
 # Documented limits (JSON schema of the syntax and "Quotas and limits").
 MAX_ASSIGNMENTS = 50  # "assign": maxItems 50
@@ -258,6 +261,17 @@ def parse(source: str, filename: str = "<workflow>", *, strict: bool = True) -> 
     return _Parser(source, filename, strict).program()
 
 
+def _not_a_value(value: Any) -> Any:
+    """The first part of ``value`` (itself, a key or an item, at any depth) of a type in _NOT_VALUES."""
+    if isinstance(value, tuple(_NOT_VALUES)):
+        return value
+    if isinstance(value, dict):
+        parts = [*value.keys(), *value.values()]
+    else:
+        parts = value if isinstance(value, list) else []
+    return next((found for part in parts if (found := _not_a_value(part)) is not None), None)
+
+
 def line_of(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
@@ -281,7 +295,19 @@ class _Parser:
     # -- YAML
 
     def value(self, node: yaml.Node) -> Any:
-        return self.loader.construct_object(node, deep=True)
+        """What the node holds; a definition error for what YAML cannot read or Workflows cannot hold."""
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as error:  # a recursive alias, a tag the safe loader refuses
+            raise self.yaml_error(error) from error
+        except (ValueError, KeyError, TypeError) as error:  # a scalar its tag cannot read: `!!int x`
+            raise self.error(f"invalid YAML: a value its tag cannot read: {error}", node) from error
+        foreign = _not_a_value(value)
+        if foreign is not None:
+            kind = next(name for kind, name in _NOT_VALUES.items() if isinstance(foreign, kind))
+            message = f"YAML reads {foreign} as a {kind}, a type Workflows lacks (quoted, it is text)"
+            raise self.error(message, node)
+        return value
 
     def root(self) -> yaml.Node:
         try:

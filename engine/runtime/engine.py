@@ -18,9 +18,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import os
 import threading
-import urllib.parse
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -80,6 +79,20 @@ def logger() -> logging.Logger:
     import logging
 
     return logging.getLogger(__name__)
+
+
+def random_uuid() -> str:
+    """A random UUID (version 4) as text, as `str(uuid.uuid4())` makes it.
+
+    Not from the uuid module, which imports platform: about 2 ms of the start of `python -m
+    approvals.emulator run`, whose budget is twice `import yaml` (benchmarks/cli.py). For the
+    same reason urllib.parse, which only callbacks need, comes with the first one.
+    """
+    data = bytearray(os.urandom(16))
+    data[6] = data[6] & 0x0F | 0x40  # version 4
+    data[8] = data[8] & 0x3F | 0x80  # the RFC 4122 variant
+    text = data.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 # Where callback URLs point when no local server announced itself: Google's shape.
@@ -171,7 +184,7 @@ class _Host:
         return self._value("now", self._engine.clock.now)
 
     def uuid4(self) -> str:
-        return self._value("uuid", lambda: str(uuid.uuid4()))
+        return self._value("uuid", random_uuid)
 
     def env(self, name: str) -> str | None:
         return self._env.get(name)
@@ -270,7 +283,7 @@ class Engine:
             latest = self.store.workflow(workflow_id)
             number = 1 if latest is None else latest.number + 1
             # Revision ids look like Google's: a zero-padded counter and a short suffix.
-            revision = f"{number:06d}-{uuid.uuid4().hex[:3]}"
+            revision = f"{number:06d}-{random_uuid()[:3]}"
             self.store.put_workflow(
                 WorkflowRecord(
                     id=workflow_id,
@@ -298,7 +311,7 @@ class Engine:
         """Start an execution of the latest revision; it runs on the loop."""
         workflow = self.workflow(workflow_id)
         record = ExecutionRecord(
-            id=str(uuid.uuid4()),
+            id=random_uuid(),
             workflow=workflow_id,
             revision=workflow.revision,
             argument=argument,
@@ -659,7 +672,7 @@ class Engine:
             self._commit(execution_id, effect_id, error=error)
             return
         execution = self.get(execution_id)
-        callback_id = str(uuid.uuid4())
+        callback_id = random_uuid()
         url = self.callback_url(execution.workflow, execution_id, callback_id)
         # The endpoint and the journal entry commit together: a replay never creates it twice.
         with self._cond, self.store.transaction():
@@ -693,6 +706,8 @@ class Engine:
         """The endpoint an await names; "only awaited in the execution in which they're created"."""
         if not isinstance(callback, dict) or not isinstance(callback.get("url"), str):
             raise WorkflowError.tagged(TYPE_ERROR, "callback must be a map with a url")
+        import urllib.parse  # with the first callback: see random_uuid
+
         path = urllib.parse.urlsplit(callback["url"]).path.rstrip("/")
         record = self.store.callback(path.rsplit("/", 1)[-1])
         if record is None or record.execution != execution_id:
@@ -718,6 +733,8 @@ class Engine:
 
         {http_request: {body, headers, method, query, url}, received_time, type: "HTTP"}.
         """
+        import urllib.parse  # with the first callback request: see random_uuid
+
         # The caller's token is not the workflow's business.
         headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
         url = request.path

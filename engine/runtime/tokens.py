@@ -10,7 +10,6 @@ metadata server (emulator.metadata) for the local stack.
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
@@ -60,6 +59,8 @@ class MetadataTokens:
         self.timeout = timeout
 
     def access_token(self, scopes: Sequence[str]) -> str:
+        import urllib.parse  # not with the module: StaticTokens' runs need none (engine.random_uuid)
+
         query = urllib.parse.urlencode({"scopes": ",".join(scopes)}) if scopes else ""
         body = self._get("token", query)
         try:
@@ -70,6 +71,8 @@ class MetadataTokens:
             ) from error
 
     def id_token(self, audience: str) -> str:
+        import urllib.parse
+
         return self._get("identity", urllib.parse.urlencode({"audience": audience, "format": "full"}))
 
     def _get(self, what: str, query: str) -> str:

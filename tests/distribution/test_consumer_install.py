@@ -23,6 +23,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 CONSUMER = Path(__file__).resolve().parent / "consumer"
 NO_NODE_MESSAGE = "needs Node.js 20+ and npm on PATH"
+# Workflows a consumer runs with `python -m approvals.emulator run`.
+HELLO = 'main:\n  params: [args]\n  steps:\n    - greet:\n        return: ${"Hello " + args.name}\n'
+REGEX = '- match:\n    return: ${text.match_regex("a1", "[0-9]")}\n'
 
 REPORT = """
 import json
@@ -189,6 +192,28 @@ def test_an_install_serves_a_consumer_stack_and_its_policy_check(
     python = installed[kind]
 
     check_consumer(python, consumer_stack(work, kind), site_of(python))
+
+
+def test_the_wheel_runs_a_workflow_from_a_folder_of_the_consumers(
+    installed: dict[str, Path], work: Path
+) -> None:
+    """`python -m approvals.emulator run`, as the README tells a consumer; this install has no
+    `emulator` extra, so a regular expression says what to install."""
+    python, folder = installed["wheel"], work / "workflows"
+    folder.mkdir()
+    (folder / "hello.yaml").write_text(HELLO)
+    (folder / "regex.yaml").write_text(REGEX)
+    emulator = (python, "-m", "approvals.emulator")
+
+    hello = run(*emulator, "run", "hello.yaml", "--data", '{"name": "Ada"}', cwd=folder)
+    usage = run(*emulator, "run", "--help", cwd=folder)
+    regex = run(*emulator, "run", "regex.yaml", cwd=folder)
+
+    assert (hello.returncode, hello.stdout) == (0, '"Hello Ada"\n'), hello.stderr
+    assert usage.stdout.startswith("usage: python -m approvals.emulator run "), usage.stderr
+    assert regex.returncode == 1
+    assert 'pip install "approvals[emulator]"' in json.loads(regex.stderr.splitlines()[-1])["message"]
+    assert "Traceback" not in hello.stderr + usage.stderr + regex.stderr
 
 
 def test_building_from_source_without_node_says_what_to_install(work: Path) -> None:

@@ -389,17 +389,29 @@ def can_listen(port: int) -> bool:
         return True
 
 
+def janitor_folder(pid: int) -> Path | None:
+    """The folder the process ``pid`` removes if it is the stack's janitor (emulator.process.Janitor)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return None
+    return Path(argv[-2]) if argv[-3:-2] == ["janitor"] else None
+
+
 def test_up_killed_leaves_no_process_behind() -> None:
     """Killed with SIGKILL, it cannot stop its services: they end themselves, JVMs and workers included."""
     with up("--port", str(free_port())) as (process, text):
         started = descendants(process.pid)
         ports = {int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)", text)}
+        [folder] = [folder for pid, _ in started if (folder := janitor_folder(pid)) is not None]
+        assert (folder / "engine.sqlite").exists()
         try:
             process.kill()
             process.wait()
 
             assert wait_gone(started) == set()
             assert [port for port in ports if not can_listen(port)] == []
+            assert not folder.exists(), "the run's temporary folder: its executions, the functions' sources"
         finally:
             # Whatever outlived the launcher is ended here, not left to the next test.
             for pid, _ in still_running(started):

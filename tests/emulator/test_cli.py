@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from approvals.emulator.__main__ import build_parser, plain_run_arguments
+from benchmarks.cli import installed_layout
 from benchmarks.engine import WAITER
 from tests.support.lines import Lines
 
@@ -43,34 +45,51 @@ NOT_FOR_ONE_STEP = (
     "difflib",
     "logging",
     "traceback",
+    # argparse reads only what the plain form cannot (help, mistakes): with gettext, locale
+    # and shutil, about 3 ms. uuid imports platform: execution ids come from os.urandom.
+    "argparse",
+    "gettext",
+    "locale",
+    "shutil",
+    "uuid",
+    "platform",
 )
+# Callbacks' and `up`'s; .venv's editable finder imports them at every start, so only a run
+# on an install's layout shows whether a one-step run does.
+NOT_FOR_ONE_STEP_INSTALLED = (*NOT_FOR_ONE_STEP, "pathlib", "urllib", "ipaddress", "fnmatch")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return run_with("-m", "emulator", *args)
 
 
-# `python -m emulator ARGS` (none: a bare interpreter), then the names of every module the
+# `python -m MODULE ARGS` (no ARGS: a bare interpreter), then the names of every module the
 # process holds, as a last line on stderr. (`-X importtime` misses importlib.import_module.)
 MODULES_AFTER_RUN = """
 import json, runpy, sys
+module = sys.argv.pop(1)
 try:
     if sys.argv[1:]:
-        runpy.run_module("emulator", run_name="__main__", alter_sys=True)
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
 finally:
     print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 
-def imported_by_run(workflow: Path | None) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def imported_by_run(
+    workflow: Path | None, python: str = sys.executable, module: str = "emulator"
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """The run of `workflow`, and every module its process imported."""
-    done = run_with("-c", MODULES_AFTER_RUN, *(["run", str(workflow)] if workflow else []))
+    arguments = ["-c", MODULES_AFTER_RUN, module, *(["run", str(workflow)] if workflow else [])]
+    done = subprocess.run(
+        [python, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
     return done, set(json.loads(done.stderr.splitlines()[-1]))
 
 
-def heavy(modules: set[str]) -> list[str]:
-    """Those of `modules` that are, or are inside, one of NOT_FOR_ONE_STEP."""
-    return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in NOT_FOR_ONE_STEP))
+def heavy(modules: set[str], unneeded: tuple[str, ...] = NOT_FOR_ONE_STEP) -> list[str]:
+    """Those of `modules` that are, or are inside, one of `unneeded`."""
+    return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in unneeded))
 
 
 def run_with(*args: str) -> subprocess.CompletedProcess[str]:
@@ -184,6 +203,18 @@ def test_a_definition_error_names_file_line_and_step(tmp_path: Path) -> None:
     assert "first" in done.stderr
 
 
+def test_a_workflow_file_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+    workflow = tmp_path / "latin1.yaml"
+    source = b'- a:\n    return: "caf\xe9"\n'  # Latin-1
+    workflow.write_bytes(source)
+
+    done = run("run", str(workflow))
+
+    assert (done.returncode, done.stdout) == (2, "")
+    where = source.index(0xE9)
+    assert done.stderr == f"{workflow}: not UTF-8 text: byte {where} (invalid continuation byte)\n"
+
+
 def test_sleep_and_callbacks_run_on_the_wall_clock(tmp_path: Path) -> None:
     workflow = write(
         tmp_path,
@@ -225,6 +256,38 @@ def test_help_and_bad_arguments() -> None:
     assert "--data" in bad.stderr
 
 
+def test_help_names_the_command_the_user_typed(tmp_path: Path) -> None:
+    """An installed package has no `emulator` module: its users type `python -m approvals.emulator`."""
+    installed = subprocess.run(
+        [sys.executable, "-m", "approvals.emulator", "run", "--help"],
+        cwd=tmp_path,  # outside the repository, as a consumer runs it
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    from_a_clone = run("run", "--help")
+
+    assert installed.stdout.startswith("usage: python -m approvals.emulator run "), installed.stderr
+    assert "example: python -m approvals.emulator run hello.yaml" in installed.stdout
+    assert from_a_clone.stdout.startswith("usage: python -m emulator run ")
+    assert "example: python -m emulator run hello.yaml" in from_a_clone.stdout
+
+
+def test_a_connector_without_its_endpoint_names_the_variable_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "TRANSLATE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    call = "googleapis.translate.v2.translations.translate"
+    workflow = write(tmp_path, f"- t:\n    call: {call}\n    args: {{q: Hi, target: de}}\n")
+
+    done = run("run", str(workflow))
+
+    assert done.returncode == 1
+    assert "TRANSLATE_URL" in json.loads(done.stderr.strip().splitlines()[-1])["message"]
+
+
 def test_a_result_that_is_not_json_fails_the_run_instead_of_hanging_it(tmp_path: Path) -> None:
     """ "Bytes can't be returned by a workflow as they can't be JSON-encoded" (data types
     reference); a function value (a retry policy) cannot be either."""
@@ -261,6 +324,60 @@ def test_a_one_step_run_imports_neither_clients_nor_servers_nor_pulumi(
     assert (done.returncode, done.stdout) == (0, "1\n"), done.stderr
     assert "approvals.engine.runtime.engine" in modules  # the listing is real
     assert heavy(modules - bare) == []
+
+
+def test_a_one_step_run_of_an_installed_package_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """As a consumer runs it: `python -m approvals.emulator`, with no editable finder at start."""
+    python = str(installed_layout(tmp_path / "venv"))
+    done, modules = imported_by_run(write(tmp_path, ONE_STEP), python, "approvals.emulator")
+    _, bare = imported_by_run(None, python, "approvals.emulator")
+
+    assert (done.returncode, done.stdout) == (0, "1\n"), done.stderr
+    assert "approvals.engine.runtime.engine" in modules
+    assert heavy(modules - bare, NOT_FOR_ONE_STEP_INSTALLED) == []
+
+
+README_EXAMPLE = ["run", "hello.yaml", "--data", '{"name": "Ada"}', "--env", "WHO=me"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "w.yaml"],
+        README_EXAMPLE,
+        ["run", "--location", "europe-west1", "--data", "3", "w.yaml", "--data", '"last"'],
+        ["run", "w.yaml", "--project", "", "--env", "EMPTY=", "--env", "B=x=y", "--data", "[1, 2.5]"],
+    ],
+)
+def test_the_plain_form_reads_as_argparse_reads_it(argv: list[str]) -> None:
+    """plain_run_arguments spares a run argparse: what it reads, argparse must read alike."""
+    plain = plain_run_arguments(argv)
+
+    assert plain is not None
+    assert vars(plain) == vars(build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--dat", "1", "w.yaml"],  # argparse takes a prefix of an option's name
+        ["run", "--data=1", "w.yaml"],
+        ["run", "w.yaml", "--data", "-1"],
+        ["run", "w.yaml", "--data", "{nope"],
+        ["run", "w.yaml", "--env", "NOEQ"],
+        ["run", "w.yaml", "--env", "=x"],
+        ["run", "w.yaml", "--data"],
+        ["run", "a.yaml", "b.yaml"],
+        ["run"],
+        ["run", "--help"],
+        ["run", "-h", "w.yaml"],
+        ["run", "--", "w.yaml"],
+        ["health"],
+        [],
+    ],
+)
+def test_anything_but_the_plain_form_is_left_to_argparse(argv: list[str]) -> None:
+    assert plain_run_arguments(argv) is None
 
 
 def test_a_library_namespace_loads_when_the_workflow_names_it(tmp_path: Path) -> None:

@@ -188,6 +188,32 @@ def test_definition_errors_name_the_step_and_the_line(
     assert str(error).startswith(f"test.yaml:{line}")
 
 
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("!!set {a}", "as a set"),
+        ('!!binary "aGk="', "as a binary value"),
+        ("!!omap [{a: 1}]", "as a pair of an ordered map"),
+        ("!!int abc", "invalid YAML: a value its tag cannot read"),
+        ("!!bool maybe", "invalid YAML: a value its tag cannot read"),
+        ("!!python/object:os.system x", "could not determine a constructor"),
+        ("&loop [*loop]", "recursive"),
+    ],
+)
+def test_yaml_that_holds_no_workflows_value_cannot_deploy(value: str, words: str) -> None:
+    """It failed the run that met it ("internal engine error"), or the deploy with a traceback."""
+    error = definition_error(f"- a:\n    return: {value}\n")
+
+    assert words in error.message
+    assert error.line == 2
+
+
+def test_yaml_that_reads_as_workflows_values_still_deploys() -> None:
+    program = parse('- a:\n    return: ["2024-01-01", 7, 1.5, true, null, {k: [x]}]\n', "test.yaml")
+
+    assert program.subworkflows["main"].body.steps[0].action.value is not None
+
+
 def test_subworkflow_arguments_are_checked_against_its_params() -> None:
     """Calling a subworkflow with an unknown argument or without a required one cannot deploy."""
     base = (

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from approvals.engine.runtime.clock import DEFAULT_EPOCH, VirtualClock
-from approvals.engine.runtime.engine import Engine, FailedPreconditionError, NotFoundError
+from approvals.engine.runtime.engine import Engine, FailedPreconditionError, NotFoundError, random_uuid
 from approvals.engine.runtime.errors import DefinitionError
 from tests.support.servers import RecordingServer, Reply
 
@@ -16,6 +18,16 @@ main:
     - add:
         return: ${args.x + 1}
 """
+
+
+def test_ids_are_random_uuids_as_uuid4_writes_them() -> None:
+    """Execution and callback ids, and uuid.generate (random_uuid spares a run the uuid module)."""
+    ids = [random_uuid() for _ in range(200)]
+
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
 
 
 def test_an_execution_returns_its_result(engine: Engine, clock: VirtualClock) -> None:

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from approvals.engine.api.local_server import free_port
 from tests.support.lines import Lines
 from tests.support.processes import Process, descendants, still_running, wait_gone
@@ -109,3 +111,74 @@ def test_a_child_forked_without_exec_does_not_keep_the_group_alive() -> None:
         finally:
             # Forked after the launcher's processes were listed: launcher() does not know it.
             os.kill(forked_pid, signal.SIGKILL)
+
+
+# argv: a folder, then options. A launcher with a Janitor for the folder (--stop: stopped at once);
+# prints "ready", then waits to be killed.
+JANITOR_LAUNCHER = """
+import sys, time
+from pathlib import Path
+from approvals.emulator.process import Janitor
+janitor = Janitor(Path(sys.argv[1]))
+if "--stop" in sys.argv:
+    janitor.stop()
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+@contextlib.contextmanager
+def janitor_launcher(folder: Path, *options: str) -> Iterator[subprocess.Popen[str]]:
+    """The launcher once its janitor runs; it, and whatever it started, killed after the block."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", JANITOR_LAUNCHER, str(folder), *options],
+        cwd=folder.parent,  # where a crash's core file, if the system writes one, goes
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    started: set[Process] = set()
+    try:
+        assert process.stdout is not None
+        Lines(process.stdout).wait_for(lambda line: line == "ready\n", timeout=60)
+        started = descendants(process.pid)
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+        for pid, _ in still_running(started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def a_folder_with_files(tmp_path: Path) -> Path:
+    folder = tmp_path / "approvals-local-x"
+    (folder / "functions" / "start").mkdir(parents=True)
+    (folder / "engine.sqlite").write_text("executions")
+    (folder / "functions" / "start" / "main.py").write_text("source")
+    return folder
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGSEGV], ids=["killed", "crashed"])
+def test_a_janitor_removes_the_folder_once_its_launcher_is_gone(tmp_path: Path, signum: int) -> None:
+    folder = a_folder_with_files(tmp_path)
+    with janitor_launcher(folder) as process:
+        janitor = descendants(process.pid)
+        assert janitor, "the janitor runs"
+        assert folder.is_dir()
+
+        process.send_signal(signum)
+        process.wait()
+
+        assert wait_gone(janitor) == set()
+        assert not folder.exists()
+
+
+def test_a_stopped_janitor_ends_and_leaves_the_folder_to_its_owner(tmp_path: Path) -> None:
+    folder = a_folder_with_files(tmp_path)
+    with janitor_launcher(folder, "--stop") as process:
+        assert descendants(process.pid) == set()
+
+        process.kill()
+        process.wait()
+
+    assert (folder / "functions" / "start" / "main.py").read_text() == "source"

@@ -36,7 +36,7 @@ V2_FIELDS = ("q", "target", "source", "format", "model", "cid")
 V3_ENDPOINT = Endpoint("POST", "{parent}:translateText", body=True)
 # Its arguments `target` and `model` are query parameters (connector reference, languages.list).
 LANGUAGES_ENDPOINT = Endpoint("GET", "languages")
-_WHAT = "translation endpoint (translate_url)"
+_WHAT = "translation endpoint (TRANSLATE_URL)"
 
 
 def translate_v2(args: Mapping[str, Any], settings: ConnectorSettings, tokens: TokenSource) -> Any:
