@@ -51,7 +51,7 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)\Z"), list("tTfF"))
 # An explicit `!!timestamp` too: its text, since no Workflows value is a date.
 _Loader.add_constructor(_TIMESTAMP_TAG, _BaseLoader.construct_yaml_str)
 # What YAML reads that is no Workflows value: !!set, !!binary, and the pairs of !!omap and
