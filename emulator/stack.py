@@ -475,10 +475,8 @@ class LocalStack(LocalService):
             + (f" as {s.oidc_service_account}" if s.push_function and s.oidc_service_account else "")
             for s in self.plan.subscriptions
         ]
-        self._say(
-            "pubsub emulator",
-            f"{pubsub.url} ({len(self.plan.topics)} topics; subscriptions: {', '.join(pushes) or 'none'})",
-        )
+        topics = f"{len(self.plan.topics)} topic" + ("" if len(self.plan.topics) == 1 else "s")
+        self._say("pubsub emulator", f"{pubsub.url} ({topics}; subscriptions: {', '.join(pushes) or 'none'})")
 
     def _state_dir(self, on_stop: contextlib.ExitStack) -> Path:
         if self.state_dir is not None:
