@@ -25,7 +25,13 @@ from google.cloud.workflows.executions_v1 import (
 
 from approvals.engine.api.access import Access, AccessDenied, check_caller
 from approvals.engine.api.grpc_server import GrpcServer, unary
-from approvals.engine.api.server import BadRequestError, execution_json, parse_argument
+from approvals.engine.api.server import (
+    MAX_EXECUTIONS_PAGE,
+    BadRequestError,
+    execution_json,
+    page_of,
+    parse_argument,
+)
 from approvals.engine.runtime.engine import Engine, FailedPreconditionError, NotFoundError
 from approvals.engine.runtime.store import ExecutionRecord
 
@@ -128,7 +134,16 @@ class ExecutionsService(GrpcServer):
         workflow = _parse(request.parent, self.engine, execution=False)["workflow"]
         self.engine.workflow(workflow)
         view = _view(request.view, "BASIC")
-        return ListExecutionsResponse(executions=[self._message(r, view) for r in self.engine.list(workflow)])
+        records, token = page_of(
+            self.engine.list(workflow),
+            lambda r: r.id,
+            request.page_size,
+            request.page_token,
+            MAX_EXECUTIONS_PAGE[view],
+        )
+        return ListExecutionsResponse(
+            executions=[self._message(r, view) for r in records], next_page_token=token
+        )
 
     def _cancel(self, request: CancelExecutionRequest) -> Execution:
         return self._message(self.engine.cancel(self._execution(request.name).id))

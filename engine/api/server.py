@@ -9,12 +9,14 @@ engine point here: the server listens on the port of the engine's base URL.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from approvals.engine.api.access import Access, AccessDenied, check_caller
 from approvals.engine.api.local_server import LocalServer, QuietHandler, free_port
@@ -44,6 +46,12 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 
 # Google's list defaults to the BASIC view, get to FULL ("ExecutionView").
 BASIC_FIELDS = ("name", "startTime", "endTime", "duration", "state", "workflowRevisionId")
+# executions.list: pageSize "is 100, regardless of the selected view" when unset, at most "1000 for
+# BASIC and 100 for FULL"; callbacks.list: "The default value is 100 and is also the maximum value".
+DEFAULT_PAGE_SIZE = 100
+MAX_EXECUTIONS_PAGE = {"BASIC": 1000, "FULL": 100}
+
+_Item = TypeVar("_Item")
 
 
 class BadRequestError(EngineError):
@@ -106,6 +114,29 @@ def callback_json(engine: Engine, record: ExecutionRecord, callback: CallbackRec
     }
 
 
+def page_of(
+    items: Sequence[_Item], key: Callable[[_Item], str], size: int, token: str, maximum: int
+) -> tuple[Sequence[_Item], str]:
+    """The page of `items` that follows the one `token` ended with, and the next page's token ("": none).
+
+    A token names the last item handed out rather than an offset, so that executions started
+    between two calls do not shift the next page (the list is newest first).
+    """
+    if size < 0:
+        raise BadRequestError("pageSize must not be negative")
+    size = min(size or DEFAULT_PAGE_SIZE, maximum)
+    start = 0
+    if token:
+        keys = [key(item) for item in items]
+        try:
+            start = keys.index(base64.urlsafe_b64decode(token.encode()).decode()) + 1
+        except (ValueError, binascii.Error) as error:
+            raise BadRequestError("the page token was not handed out by this list") from error
+    page = items[start : start + size]
+    more = start + size < len(items)
+    return page, base64.urlsafe_b64encode(key(page[-1]).encode()).decode() if more else ""
+
+
 def parse_argument(text: str | None) -> Any:
     """An execution argument: JSON text ("Input parameters of the execution represented as a JSON string")."""
     if not text:
@@ -142,12 +173,24 @@ class _Api:
     def _view(self, default: str) -> str:
         return (self.query.get("view") or [default])[0]
 
+    def _page(
+        self, items: Sequence[_Item], key: Callable[[_Item], str], maximum: int
+    ) -> tuple[Sequence[_Item], dict[str, str]]:
+        """One page as pageSize and pageToken ask, and the JSON fields it adds to the answer."""
+        size = (self.query.get("pageSize") or ["0"])[0]
+        if not size.lstrip("-").isdigit():
+            raise BadRequestError(f"pageSize is not an integer: {size!r}")
+        page, token = page_of(items, key, int(size), (self.query.get("pageToken") or [""])[0], maximum)
+        return page, {"nextPageToken": token} if token else {}
+
     def list_executions(self, body: bytes) -> tuple[int, Any]:
         self._check_parent()
         self.engine.workflow(self.params["workflow"])
-        records = self.engine.list(self.params["workflow"])
         view = self._view("BASIC")
-        return 200, {"executions": [execution_json(self.engine, r, view) for r in records]}
+        # What is not BASIC is shown FULL (execution_json), so it pages as FULL does.
+        maximum = MAX_EXECUTIONS_PAGE.get(view, MAX_EXECUTIONS_PAGE["FULL"])
+        records, more = self._page(self.engine.list(self.params["workflow"]), lambda r: r.id, maximum)
+        return 200, {"executions": [execution_json(self.engine, r, view) for r in records], **more}
 
     def create_execution(self, body: bytes) -> tuple[int, Any]:
         self._check_parent()
@@ -168,8 +211,10 @@ class _Api:
 
     def list_callbacks(self, body: bytes) -> tuple[int, Any]:
         record = self._execution()
-        callbacks = self.engine.list_callbacks(record.id)
-        return 200, {"callbacks": [callback_json(self.engine, record, c) for c in callbacks]}
+        # "The returned callbacks are ordered by callback ID" (callbacks.list), not by creation.
+        callbacks = sorted(self.engine.list_callbacks(record.id), key=lambda c: c.id)
+        page, more = self._page(callbacks, lambda c: c.id, DEFAULT_PAGE_SIZE)
+        return 200, {"callbacks": [callback_json(self.engine, record, c) for c in page], **more}
 
 
 # The IAM permission each call of the Executions API needs (Workflows access control).

@@ -10,10 +10,13 @@ with a JSON body decoded.
 
 from __future__ import annotations
 
+import itertools
 import urllib.parse
+import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 
 from approvals.engine.api.access import Access
@@ -237,3 +240,62 @@ def test_the_rest_callback_list(engine: Engine, server: WorkflowsServer, call_ba
     assert (waiting["waiters"], waiting["availablePayloads"]) == ("1", [])
     assert holding["waiters"] == "0"
     assert len(holding["availablePayloads"]) == 1
+
+
+CALLBACKS_LIST_URL = (
+    "https://cloud.google.com/workflows/docs/reference/executions/rest/v1/"
+    "projects.locations.workflows.executions.callbacks/list"
+)
+
+# Three endpoints made a second apart, then a wait on the first.
+THREE_ENDPOINTS = """
+main:
+  steps:
+    - first:
+        call: events.create_callback_endpoint
+        result: first
+    - nap:
+        call: sys.sleep
+        args:
+          seconds: 1
+    - second:
+        call: events.create_callback_endpoint
+        result: second
+    - nap_again:
+        call: sys.sleep
+        args:
+          seconds: 1
+    - third:
+        call: events.create_callback_endpoint
+        result: third
+    - wait:
+        call: events.await_callback
+        args:
+          callback: ${first}
+          timeout: 3600
+"""
+
+
+def test_the_rest_callback_list_is_ordered_by_id_and_paged(
+    engine: Engine, server: WorkflowsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """callbacks.list (CALLBACKS_LIST_URL): "The returned callbacks are ordered by callback ID", and
+    pageSize is the "Maximum number of callbacks to return per call"."""
+    # Ids that fall as they are made, so that creation order is the reverse of id order.
+    falling = (uuid.UUID(int=n) for n in itertools.count(2**64, -1))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(falling))
+    engine.deploy("wf", THREE_ENDPOINTS)
+    execution_id = engine.start("wf").id
+    engine.advance(2)
+    created = [c.id for c in engine.list_callbacks(execution_id)]
+    listing = (
+        f"{server.url}/v1/projects/demo-approvals/locations/us-central1/workflows/wf"
+        f"/executions/{execution_id}/callbacks"
+    )
+
+    first = requests.get(f"{listing}?pageSize=2", timeout=10).json()
+    rest = requests.get(f"{listing}?pageSize=2&pageToken={first['nextPageToken']}", timeout=10).json()
+
+    listed = [c["name"].rsplit("/", 1)[1] for c in first["callbacks"] + rest["callbacks"]]
+    assert len(first["callbacks"]) == 2 and "nextPageToken" not in rest
+    assert listed == sorted(created) == created[::-1]

@@ -154,3 +154,58 @@ def test_grpc_errors_are_status_codes(deployed: Engine, client: ExecutionsClient
         client.create_execution(parent=f"{PARENT}x", execution=Execution(argument="{}"))
     with pytest.raises(exceptions.InvalidArgument):
         client.create_execution(parent=PARENT, execution=Execution(argument="{not json"))
+
+
+LIST_URL = "https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions/list"
+
+
+def start_greetings(engine: Engine, count: int) -> list[str]:
+    """Start `count` quick executions of greeter; their ids, newest first (the list's order)."""
+    ids = [engine.start("greeter", {"name": f"n{i}", "nap": 0}).id for i in range(count)]
+    engine.wait_idle()
+    return [f"{PARENT}/executions/{i}" for i in reversed(ids)]
+
+
+def test_grpc_list_pages_by_page_size(deployed: Engine, client: ExecutionsClient) -> None:
+    """executions.list (LIST_URL): "pageSize: Maximum number of executions to return per call"
+    and a "page token, received from a previous executions.list call. Provide this to retrieve
+    the subsequent page"."""
+    names = start_greetings(deployed, 3)
+
+    pages = list(client.list_executions(request={"parent": PARENT, "page_size": 2}).pages)
+
+    assert [len(page.executions) for page in pages] == [2, 1]
+    assert [e.name for page in pages for e in page.executions] == names
+    assert pages[0].next_page_token and not pages[1].next_page_token
+
+
+def test_rest_list_pages_default_to_100_and_full_is_capped_at_100(
+    deployed: Engine, server: WorkflowsServer
+) -> None:
+    """executions.list (LIST_URL): "The default value used if the field is not specified is 100,
+    regardless of the selected view", and the maximum is "1000 for BASIC and 100 for FULL. ...
+    Values greater than the max value will be coerced down to it"."""
+    names = start_greetings(deployed, 101)
+
+    default = rest(server, "GET", f"{PARENT}/executions").json()
+    full = rest(server, "GET", f"{PARENT}/executions?view=FULL&pageSize=1000").json()
+    basic = rest(server, "GET", f"{PARENT}/executions?pageSize=1000").json()
+    rest_of_it = rest(server, "GET", f"{PARENT}/executions?pageToken={default['nextPageToken']}").json()
+
+    assert [e["name"] for e in default["executions"]] == names[:100]
+    assert len(full["executions"]) == 100 and full["nextPageToken"]
+    assert len(basic["executions"]) == 101 and "nextPageToken" not in basic
+    assert [e["name"] for e in rest_of_it["executions"]] == names[100:]
+    assert "nextPageToken" not in rest_of_it
+
+
+def test_rest_list_refuses_a_page_token_it_did_not_hand_out(
+    deployed: Engine, server: WorkflowsServer
+) -> None:
+    """A pageToken is one "received from a previous executions.list call" (LIST_URL)."""
+    start_greetings(deployed, 1)
+
+    answer = rest(server, "GET", f"{PARENT}/executions?pageToken=not-a-token")
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["status"] == "INVALID_ARGUMENT"
