@@ -31,6 +31,7 @@ from approvals.engine.api.server import (
     execution_json,
     page_of,
     parse_argument,
+    parse_labels,
 )
 from approvals.engine.runtime.engine import Engine, FailedPreconditionError, NotFoundError
 from approvals.engine.runtime.store import ExecutionRecord
@@ -124,7 +125,13 @@ class ExecutionsService(GrpcServer):
 
     def _create(self, request: CreateExecutionRequest) -> Execution:
         workflow = _parse(request.parent, self.engine, execution=False)["workflow"]
-        record = self.engine.start(workflow, parse_argument(request.execution.argument))
+        execution = request.execution
+        record = self.engine.start(
+            workflow,
+            parse_argument(execution.argument),
+            labels=parse_labels(dict(execution.labels)),
+            call_log_level=Execution.CallLogLevel(execution.call_log_level).name,
+        )
         return self._message(record)
 
     def _get(self, request: GetExecutionRequest) -> Execution:

@@ -3,7 +3,7 @@
 Paths and JSON follow Google's `workflowexecutions.googleapis.com/v1`
 ("REST Resource: projects.locations.workflows.executions"): an Execution has
 name, startTime, endTime, duration, state, argument and result (JSON text),
-error {payload, context}, workflowRevisionId. Callback URLs created by the
+error {payload, context}, workflowRevisionId, callLogLevel and labels. Callback URLs created by the
 engine point here: the server listens on the port of the engine's base URL.
 """
 
@@ -51,6 +51,12 @@ BASIC_FIELDS = ("name", "startTime", "endTime", "duration", "state", "workflowRe
 DEFAULT_PAGE_SIZE = 100
 MAX_EXECUTIONS_PAGE = {"BASIC": 1000, "FULL": 100}
 
+# Execution.CallLogLevel, the values an execution may be created with.
+CALL_LOG_LEVELS = frozenset({"CALL_LOG_LEVEL_UNSPECIFIED", "LOG_ALL_CALLS", "LOG_ERRORS_ONLY", "LOG_NONE"})
+# Execution.labels: "at most 64 entries. Keys and values can be no longer than 63 characters".
+MAX_LABELS = 64
+MAX_LABEL_LENGTH = 63
+
 _Item = TypeVar("_Item")
 
 
@@ -89,8 +95,10 @@ def execution_json(engine: Engine, record: ExecutionRecord, view: str = "FULL") 
         "state": record.state,
         "workflowRevisionId": record.revision,
         "argument": values.json_text(record.argument),
-        "callLogLevel": "CALL_LOG_LEVEL_UNSPECIFIED",
+        "callLogLevel": record.call_log_level or "CALL_LOG_LEVEL_UNSPECIFIED",
     }
+    if record.labels:
+        body["labels"] = record.labels
     if record.end_time is not None:
         body["endTime"] = timestamp(record.end_time)
         body["duration"] = f"{max(0.0, record.end_time - record.start_time):.6f}s"
@@ -135,6 +143,43 @@ def page_of(
     page = items[start : start + size]
     more = start + size < len(items)
     return page, base64.urlsafe_b64encode(key(page[-1]).encode()).decode() if more else ""
+
+
+def _label_text_ok(text: str) -> bool:
+    # "only contain lowercase letters, numeric characters, underscores, and dashes ...
+    # International characters are allowed": a letter without case (e.g. CJK) is not uppercase.
+    return len(text) <= MAX_LABEL_LENGTH and all(
+        c.isdigit() or c in "_-" or (c.isalpha() and not c.isupper()) for c in text
+    )
+
+
+def parse_labels(labels: Any) -> dict[str, str] | None:
+    """An execution's labels, checked against the rules of Execution.labels (None: none given)."""
+    if labels is None:
+        return None
+    if not isinstance(labels, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+    ):
+        raise BadRequestError("labels must map strings to strings")
+    if len(labels) > MAX_LABELS:
+        raise BadRequestError(f"an execution has at most {MAX_LABELS} labels, not {len(labels)}")
+    for key, value in labels.items():
+        starts_with_letter = key[:1].isalpha() and not key[:1].isupper()
+        if not (starts_with_letter and _label_text_ok(key) and _label_text_ok(value)):
+            raise BadRequestError(
+                f"label {key!r}: {value!r}: keys start with a lowercase letter; keys and values hold at"
+                f" most {MAX_LABEL_LENGTH} lowercase letters, digits, underscores and dashes"
+            )
+    return labels
+
+
+def parse_call_log_level(level: Any) -> str | None:
+    """An execution's callLogLevel, one of Execution.CallLogLevel (None: none given)."""
+    if level is None:
+        return None
+    if not isinstance(level, str) or level not in CALL_LOG_LEVELS:
+        raise BadRequestError(f"callLogLevel must be one of {', '.join(sorted(CALL_LOG_LEVELS))}")
+    return level
 
 
 def parse_argument(text: str | None) -> Any:
@@ -198,8 +243,13 @@ class _Api:
             execution = json.loads(body or b"{}")
         except ValueError as error:
             raise BadRequestError(f"the body is not JSON: {error}") from error
-        argument = parse_argument(execution.get("argument") if isinstance(execution, dict) else None)
-        record = self.engine.start(self.params["workflow"], argument)
+        fields = execution if isinstance(execution, dict) else {}
+        record = self.engine.start(
+            self.params["workflow"],
+            parse_argument(fields.get("argument")),
+            labels=parse_labels(fields.get("labels")),
+            call_log_level=parse_call_log_level(fields.get("callLogLevel")),
+        )
         return 200, execution_json(self.engine, record)
 
     def get_execution(self, body: bytes) -> tuple[int, Any]:

@@ -294,8 +294,19 @@ class Engine:
             raise NotFoundError(f"workflow {workflow_id!r} not found")
         return record
 
-    def start(self, workflow_id: str, argument: Any = None) -> ExecutionRecord:
-        """Start an execution of the latest revision; it runs on the loop."""
+    def start(
+        self,
+        workflow_id: str,
+        argument: Any = None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        call_log_level: str | None = None,
+    ) -> ExecutionRecord:
+        """Start an execution of the latest revision; it runs on the loop.
+
+        `labels` and `call_log_level` are kept for the Executions API to show; the engine
+        itself neither logs calls nor reads labels.
+        """
         workflow = self.workflow(workflow_id)
         record = ExecutionRecord(
             id=str(uuid.uuid4()),
@@ -304,6 +315,8 @@ class Engine:
             argument=argument,
             state=ACTIVE,
             start_time=self.clock.now(),
+            labels=None if labels is None else dict(labels),
+            call_log_level=call_log_level,
         )
         with self._cond:
             self.store.create_execution(record)

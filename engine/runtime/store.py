@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS workflows (
 CREATE TABLE IF NOT EXISTS executions (
     number INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, workflow TEXT NOT NULL,
     revision TEXT NOT NULL, argument TEXT, state TEXT NOT NULL, result TEXT, error TEXT,
-    start_time REAL NOT NULL, end_time REAL);
+    start_time REAL NOT NULL, end_time REAL, labels TEXT, call_log_level TEXT);
 CREATE INDEX IF NOT EXISTS executions_by_workflow ON executions (workflow, number);
 CREATE TABLE IF NOT EXISTS journal (
     execution TEXT NOT NULL, seq INTEGER NOT NULL, effect_id TEXT NOT NULL, result TEXT, error TEXT,
@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS callbacks (
     request TEXT, waiting TEXT, deadline REAL);
 CREATE INDEX IF NOT EXISTS callbacks_by_execution ON callbacks (execution);
 """
+
+# Columns added since the first schema, with their types: a file an older engine wrote gains them.
+_ADDED_COLUMNS = {"executions": {"labels": "TEXT", "call_log_level": "TEXT"}}
 
 # JSON has no bytes; a one-key map with this key stands for base64 bytes.
 _BYTES_KEY = "\u0000bytes"
@@ -112,6 +115,8 @@ class ExecutionRecord(NamedTuple):
     result: Any = None
     error: Any = None
     end_time: float | None = None
+    labels: dict[str, str] | None = None
+    call_log_level: str | None = None  # None: not given at creation
 
 
 class JournalEntry(NamedTuple):
@@ -150,6 +155,14 @@ class Store:
         # here promises); only a power cut may lose the last commits, for far fewer fsyncs.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -228,8 +241,8 @@ class Store:
 
     def create_execution(self, record: ExecutionRecord) -> None:
         self._write(
-            "INSERT INTO executions (id, workflow, revision, argument, state, start_time)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO executions (id, workflow, revision, argument, state, start_time, labels,"
+            " call_log_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 record.workflow,
@@ -237,6 +250,8 @@ class Store:
                 encode(record.argument),
                 record.state,
                 record.start_time,
+                None if record.labels is None else json.dumps(record.labels),
+                record.call_log_level,
             ),
         )
 
@@ -367,6 +382,8 @@ def _execution(row: sqlite3.Row) -> ExecutionRecord:
         result=decode(row["result"]),
         error=decode(row["error"]),
         end_time=row["end_time"],
+        labels=None if row["labels"] is None else json.loads(row["labels"]),
+        call_log_level=row["call_log_level"],
     )
 
 

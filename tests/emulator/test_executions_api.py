@@ -209,3 +209,70 @@ def test_rest_list_refuses_a_page_token_it_did_not_hand_out(
 
     assert answer.status_code == 400
     assert answer.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+EXECUTION_URL = "https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions"
+
+
+def test_grpc_labels_and_call_log_level_are_the_executions(
+    deployed: Engine, client: ExecutionsClient
+) -> None:
+    """The Execution resource (EXECUTION_URL): "labels: Labels associated with this execution" and
+    "callLogLevel: The call logging level associated to this execution"."""
+    created = client.create_execution(
+        parent=PARENT,
+        execution=Execution(
+            argument='{"name": "Ada", "nap": 0}',
+            labels={"team": "approvals", "run": "n-1"},
+            call_log_level=Execution.CallLogLevel.LOG_ERRORS_ONLY,
+        ),
+    )
+    deployed.wait_idle()
+
+    got = client.get_execution(name=created.name)
+
+    for execution in (created, got):
+        assert dict(execution.labels) == {"team": "approvals", "run": "n-1"}
+        assert execution.call_log_level == Execution.CallLogLevel.LOG_ERRORS_ONLY
+
+
+def test_rest_labels_and_call_log_level_are_the_executions(deployed: Engine, server: WorkflowsServer) -> None:
+    """The Execution resource (EXECUTION_URL) carries the "labels" and "callLogLevel" it was created with."""
+    name = rest(
+        server,
+        "POST",
+        f"{PARENT}/executions",
+        {"argument": '{"name": "Bo", "nap": 0}', "labels": {"team": "ops"}, "callLogLevel": "LOG_ALL_CALLS"},
+    ).json()["name"]
+
+    got = rest(server, "GET", name).json()
+
+    assert got["labels"] == {"team": "ops"}
+    assert got["callLogLevel"] == "LOG_ALL_CALLS"
+
+
+def test_labels_that_break_the_documented_rules_are_refused(
+    deployed: Engine, server: WorkflowsServer
+) -> None:
+    """labels (EXECUTION_URL): "Labels can contain at most 64 entries. Keys and values can be no longer
+    than 63 characters and can only contain lowercase letters, numeric characters, underscores, and
+    dashes. Label keys must start with a letter. International characters are allowed"."""
+    refused = [
+        {f"k{i}": "v" for i in range(65)},
+        {"Team": "ops"},
+        {"team": "Ops"},
+        {"1team": "ops"},
+        {"k" * 64: "v"},
+        {"team": "v" * 64},
+        {"team": "a.b"},
+    ]
+    allowed = {"équipe": "été_1-x", "k" * 63: "v" * 63, "t": ""}
+
+    answers = [rest(server, "POST", f"{PARENT}/executions", {"labels": labels}) for labels in refused]
+    accepted = rest(
+        server, "POST", f"{PARENT}/executions", {"argument": '{"name": "x", "nap": 0}', "labels": allowed}
+    )
+
+    assert [a.status_code for a in answers] == [400] * len(refused)
+    assert {a.json()["error"]["status"] for a in answers} == {"INVALID_ARGUMENT"}
+    assert accepted.status_code == 200, accepted.text
