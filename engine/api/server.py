@@ -3,7 +3,7 @@
 Paths and JSON follow Google's `workflowexecutions.googleapis.com/v1`
 ("REST Resource: projects.locations.workflows.executions"): an Execution has
 name, startTime, endTime, duration, state, argument and result (JSON text),
-error {payload, context}, workflowRevisionId, callLogLevel and labels. Callback URLs created by the
+error {payload, context}, workflowRevisionId, callLogLevel, labels and status. Callback URLs created by the
 engine point here: the server listens on the port of the engine's base URL.
 """
 
@@ -99,6 +99,10 @@ def execution_json(engine: Engine, record: ExecutionRecord, view: str = "FULL") 
     }
     if record.labels:
         body["labels"] = record.labels
+    if record.current_step is not None:
+        # "Presently, if the current step is inside a subworkflow, the list only includes that step."
+        routine, step = record.current_step
+        body["status"] = {"currentSteps": [{"routine": routine, "step": step}]}
     if record.end_time is not None:
         body["endTime"] = timestamp(record.end_time)
         body["duration"] = f"{max(0.0, record.end_time - record.start_time):.6f}s"

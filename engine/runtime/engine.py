@@ -324,10 +324,18 @@ class Engine:
         return record
 
     def get(self, execution_id: str) -> ExecutionRecord:
+        """The execution; an ACTIVE one with the step its Run is at (the store has it once it ends)."""
         record = self.store.execution(execution_id)
         if record is None:
             raise NotFoundError(f"execution {execution_id!r} not found")
+        if record.state == ACTIVE:
+            return record._replace(current_step=self._current_step(execution_id))
         return record
+
+    def _current_step(self, execution_id: str) -> tuple[str, str] | None:
+        # Read from other threads than the loop's: one attribute read, so no lock.
+        live = self._live.get(execution_id)
+        return None if live is None else live.run.current_step
 
     def list(self, workflow_id: str | None = None) -> list[ExecutionRecord]:
         """Executions of `workflow_id` (or all), newest first."""
@@ -338,7 +346,11 @@ class Engine:
         with self._cond:
             record = self.get(execution_id)
             ended = self.store.finish_execution(
-                execution_id, CANCELLED, error=CANCELLED_ERROR, end_time=self.clock.now()
+                execution_id,
+                CANCELLED,
+                error=CANCELLED_ERROR,
+                end_time=self.clock.now(),
+                current_step=self._current_step(execution_id),
             )
             if not ended:
                 raise FailedPreconditionError(f"execution {execution_id!r} is {record.state}, not ACTIVE")
@@ -552,7 +564,6 @@ class Engine:
     def _record_or_dispatch(self, live: _Live) -> None:
         run = live.run
         if run.done:
-            self._live.pop(live.execution_id, None)
             if run.error is not None:
                 self._finish(live.execution_id, FAILED, error=run.error.value)
                 return
@@ -573,16 +584,22 @@ class Engine:
 
     def _fail(self, execution_id: str, exc: Exception) -> None:
         """End an execution whose Run raised instead of finishing: a workflow error stays itself."""
-        self._live.pop(execution_id, None)
         if not isinstance(exc, WorkflowError):
             exc = WorkflowError.tagged(SYSTEM_ERROR, f"internal engine error: {exc}")
         self._finish(execution_id, FAILED, error=exc.value)
 
     def _finish(self, execution_id: str, state: str, *, result: Any = None, error: Any = None) -> None:
+        """Record the end, with the step the Run ended at, and let go of the Run."""
         with self._cond:
             self.store.finish_execution(
-                execution_id, state, result=result, error=error, end_time=self.clock.now()
+                execution_id,
+                state,
+                result=result,
+                error=error,
+                end_time=self.clock.now(),
+                current_step=self._current_step(execution_id),
             )
+            self._live.pop(execution_id, None)
             self._cond.notify_all()
 
     def _drop(self, execution_id: str) -> None:

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS workflows (
 CREATE TABLE IF NOT EXISTS executions (
     number INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, workflow TEXT NOT NULL,
     revision TEXT NOT NULL, argument TEXT, state TEXT NOT NULL, result TEXT, error TEXT,
-    start_time REAL NOT NULL, end_time REAL, labels TEXT, call_log_level TEXT);
+    start_time REAL NOT NULL, end_time REAL, labels TEXT, call_log_level TEXT, current_step TEXT);
 CREATE INDEX IF NOT EXISTS executions_by_workflow ON executions (workflow, number);
 CREATE TABLE IF NOT EXISTS journal (
     execution TEXT NOT NULL, seq INTEGER NOT NULL, effect_id TEXT NOT NULL, result TEXT, error TEXT,
@@ -49,7 +49,7 @@ CREATE INDEX IF NOT EXISTS callbacks_by_execution ON callbacks (execution);
 """
 
 # Columns added since the first schema, with their types: a file an older engine wrote gains them.
-_ADDED_COLUMNS = {"executions": {"labels": "TEXT", "call_log_level": "TEXT"}}
+_ADDED_COLUMNS = {"executions": {"labels": "TEXT", "call_log_level": "TEXT", "current_step": "TEXT"}}
 
 # JSON has no bytes; a one-key map with this key stands for base64 bytes.
 _BYTES_KEY = "\u0000bytes"
@@ -117,6 +117,7 @@ class ExecutionRecord(NamedTuple):
     end_time: float | None = None
     labels: dict[str, str] | None = None
     call_log_level: str | None = None  # None: not given at creation
+    current_step: tuple[str, str] | None = None  # (routine, step) it ended at
 
 
 class JournalEntry(NamedTuple):
@@ -273,16 +274,25 @@ class Store:
         return [_execution(row) for row in rows]
 
     def finish_execution(
-        self, execution_id: str, state: str, *, result: Any = None, error: Any = None, end_time: float
+        self,
+        execution_id: str,
+        state: str,
+        *,
+        result: Any = None,
+        error: Any = None,
+        end_time: float,
+        current_step: tuple[str, str] | None = None,
     ) -> bool:
         """End an ACTIVE execution; False when it had already ended."""
         cursor = self._write(
-            "UPDATE executions SET state = ?, result = ?, error = ?, end_time = ? WHERE id = ? AND state = ?",
+            "UPDATE executions SET state = ?, result = ?, error = ?, end_time = ?, current_step = ?"
+            " WHERE id = ? AND state = ?",
             (
                 state,
                 None if state != SUCCEEDED else encode(result),
                 None if error is None else encode(error),
                 end_time,
+                None if current_step is None else json.dumps(current_step),
                 execution_id,
                 ACTIVE,
             ),
@@ -384,6 +394,7 @@ def _execution(row: sqlite3.Row) -> ExecutionRecord:
         end_time=row["end_time"],
         labels=None if row["labels"] is None else json.loads(row["labels"]),
         call_log_level=row["call_log_level"],
+        current_step=None if row["current_step"] is None else tuple(json.loads(row["current_step"])),
     )
 
 

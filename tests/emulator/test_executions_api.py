@@ -276,3 +276,62 @@ def test_labels_that_break_the_documented_rules_are_refused(
     assert [a.status_code for a in answers] == [400] * len(refused)
     assert {a.json()["error"]["status"] for a in answers} == {"INVALID_ARGUMENT"}
     assert accepted.status_code == 200, accepted.text
+
+
+# A subworkflow that naps, called from main.
+NAPPER = """
+main:
+  steps:
+    - call_napper:
+        call: napper
+        result: slept
+    - done:
+        return: ${slept}
+napper:
+  steps:
+    - doze:
+        call: sys.sleep
+        args:
+          seconds: 60
+    - wake:
+        return: "rested"
+"""
+
+
+def current_steps(execution: Execution) -> list[tuple[str, str]]:
+    return [(step.routine, step.step) for step in execution.status.current_steps]
+
+
+def test_grpc_status_names_the_current_step(deployed: Engine, client: ExecutionsClient) -> None:
+    """Execution.status (EXECUTION_URL): "currentSteps: A list of currently executing or last executed
+    step names for the workflow execution currently running. If the workflow has succeeded or failed,
+    this is the last attempted or executed step"."""
+    napping = client.create_execution(
+        parent=PARENT, execution=Execution(argument='{"name": "Ada", "nap": 60}')
+    )
+    failing = client.create_execution(parent=PARENT, execution=Execution(argument='{"name": "", "nap": 0}'))
+    deployed.wait_idle()
+
+    while_napping = client.get_execution(name=napping.name)
+    failed = client.get_execution(name=failing.name)
+    deployed.advance(60)
+    succeeded = client.get_execution(name=napping.name)
+
+    assert current_steps(while_napping) == [("main", "nap")]
+    assert failed.state == Execution.State.FAILED and current_steps(failed) == [("main", "check")]
+    assert succeeded.state == Execution.State.SUCCEEDED and current_steps(succeeded) == [("main", "greet")]
+
+
+def test_rest_status_in_a_subworkflow_names_only_that_step(deployed: Engine, server: WorkflowsServer) -> None:
+    """Execution.status (EXECUTION_URL): "Presently, if the current step is inside a subworkflow, the
+    list only includes that step"; the BASIC view of the list leaves status out."""
+    deployed.deploy("napper", NAPPER)
+    parent = PARENT.replace("greeter", "napper")
+    name = rest(server, "POST", f"{parent}/executions", {}).json()["name"]
+    deployed.wait_idle()
+
+    got = rest(server, "GET", name).json()
+    [listed] = rest(server, "GET", f"{parent}/executions").json()["executions"]
+
+    assert got["status"] == {"currentSteps": [{"routine": "napper", "step": "doze"}]}
+    assert "status" not in listed
