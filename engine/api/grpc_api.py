@@ -25,6 +25,7 @@ from google.cloud.workflows.executions_v1 import (
 
 from approvals.engine.api.access import Access, AccessDenied, check_caller
 from approvals.engine.api.grpc_server import GrpcServer, unary
+from approvals.engine.api.query import QueryError, select
 from approvals.engine.api.server import (
     MAX_EXECUTIONS_PAGE,
     BadRequestError,
@@ -40,6 +41,7 @@ _STATUS = {
     NotFoundError: grpc.StatusCode.NOT_FOUND,
     FailedPreconditionError: grpc.StatusCode.FAILED_PRECONDITION,
     BadRequestError: grpc.StatusCode.INVALID_ARGUMENT,
+    QueryError: grpc.StatusCode.INVALID_ARGUMENT,
 }
 
 
@@ -142,7 +144,7 @@ class ExecutionsService(GrpcServer):
         self.engine.workflow(workflow)
         view = _view(request.view, "BASIC")
         records, token = page_of(
-            self.engine.list(workflow),
+            select(self.engine.list(workflow), request.filter, request.order_by),
             lambda r: r.id,
             request.page_size,
             request.page_token,

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from approvals.engine.api.access import Access, AccessDenied, check_caller
 from approvals.engine.api.local_server import LocalServer, QuietHandler, free_port
+from approvals.engine.api.query import QueryError, select
 from approvals.engine.runtime import values
 from approvals.engine.runtime.engine import (
     CallbackFullError,
@@ -71,6 +72,7 @@ REFUSALS: dict[type[Exception], tuple[int, str]] = {
     NotFoundError: (404, "NOT_FOUND"),
     FailedPreconditionError: (400, "FAILED_PRECONDITION"),
     BadRequestError: (400, "INVALID_ARGUMENT"),
+    QueryError: (400, "INVALID_ARGUMENT"),
     # The docs do not say; 405 is what HTTP means by "wrong method for this resource".
     MethodNotAllowedError: (405, "METHOD_NOT_ALLOWED"),
     CallbackFullError: (429, "RESOURCE_EXHAUSTED"),
@@ -244,7 +246,12 @@ class _Api:
         view = self._view("BASIC")
         # What is not BASIC is shown FULL (execution_json), so it pages as FULL does.
         maximum = MAX_EXECUTIONS_PAGE.get(view, MAX_EXECUTIONS_PAGE["FULL"])
-        records, more = self._page(self.engine.list(self.params["workflow"]), lambda r: r.id, maximum)
+        records = select(
+            self.engine.list(self.params["workflow"]),
+            (self.query.get("filter") or [""])[0],
+            (self.query.get("orderBy") or [""])[0],
+        )
+        records, more = self._page(records, lambda r: r.id, maximum)
         return 200, {"executions": [execution_json(self.engine, r, view) for r in records], **more}
 
     def create_execution(self, body: bytes) -> tuple[int, Any]:

@@ -349,3 +349,55 @@ def test_grpc_an_argument_over_32kb_is_refused(deployed: Engine, client: Executi
 
     assert accepted.state == Execution.State.ACTIVE
     assert len(deployed.list("greeter")) == 1
+
+
+def three_executions(engine: Engine) -> list[str]:
+    """Names of a SUCCEEDED (at 00:00:00), a FAILED (00:00:10) and an ACTIVE (00:00:20) execution."""
+    names = []
+    for argument in ({"name": "Ada", "nap": 0}, {"name": "", "nap": 0}, {"name": "Bo", "nap": 60}):
+        names.append(f"{PARENT}/executions/{engine.start('greeter', argument).id}")
+        engine.advance(10)
+    return names
+
+
+def test_grpc_list_filters_as_asked(deployed: Engine, client: ExecutionsClient) -> None:
+    """executions.list (LIST_URL): filter is "Filters applied to the [Executions.ListExecutions] results",
+    with the example "state="SUCCEEDED" or startTime>"2023-08-01" AND state="FAILED"" (AIP-160: OR binds
+    tighter than AND)."""
+    succeeded, failed, active = three_executions(deployed)
+
+    def listed(filter_text: str) -> list[str]:
+        return [e.name for e in client.list_executions(request={"parent": PARENT, "filter": filter_text})]
+
+    assert listed('state="SUCCEEDED"') == [succeeded]
+    assert listed('startTime>"2023-08-01" AND state="FAILED"') == [failed]
+    assert listed('state="FAILED" OR state="SUCCEEDED"') == [failed, succeeded]
+    assert listed('startTime>="2024-01-01T00:00:10Z" AND state!="FAILED"') == [active]
+
+
+def test_rest_list_orders_as_asked(deployed: Engine, server: WorkflowsServer) -> None:
+    """executions.list (LIST_URL): orderBy is a "Comma-separated list of fields that specify the ordering
+    applied to the [Executions.ListExecutions] results" (AIP-132: a field, then `desc` to reverse it)."""
+    names = three_executions(deployed)
+
+    ascending = rest(server, "GET", f"{PARENT}/executions?orderBy=startTime").json()["executions"]
+    descending = rest(server, "GET", f"{PARENT}/executions?orderBy=startTime%20desc").json()["executions"]
+
+    assert [e["name"] for e in ascending] == names
+    assert [e["name"] for e in descending] == names[::-1]
+
+
+def test_rest_list_refuses_a_filter_or_order_it_cannot_apply(
+    deployed: Engine, server: WorkflowsServer
+) -> None:
+    """A filter the local engine does not apply (stepName, duration, ...) is refused, not ignored:
+    ignored, the list would hold executions Google's filtered list (LIST_URL) would not."""
+    three_executions(deployed)
+
+    answers = [
+        rest(server, "GET", f"{PARENT}/executions?filter=stepName%3D%22greet%22"),
+        rest(server, "GET", f"{PARENT}/executions?orderBy=duration"),
+    ]
+
+    assert [a.status_code for a in answers] == [400, 400]
+    assert {a.json()["error"]["status"] for a in answers} == {"INVALID_ARGUMENT"}
