@@ -578,7 +578,14 @@ class Run:
 
             return SleepEffect(parse_timestamp("sys.sleep_until", "time", args.get("time")))
         if name == "events.create_callback_endpoint":
-            return CreateCallbackEffect(str(args.get("http_callback_method") or "POST"))
+            method = args.get("http_callback_method") or "POST"
+            if not isinstance(method, str):
+                raise WorkflowError.tagged(
+                    TYPE_ERROR,
+                    f"events.create_callback_endpoint: http_callback_method must be a string, "
+                    f"got {type_name(method)}",
+                )
+            return CreateCallbackEffect(method)
         if name == "events.await_callback":
             callback = args.get("callback")
             if not isinstance(callback, dict):
