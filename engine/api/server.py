@@ -2,9 +2,10 @@
 
 Paths and JSON follow Google's `workflowexecutions.googleapis.com/v1`
 ("REST Resource: projects.locations.workflows.executions"): an Execution has
-name, startTime, endTime, duration, state, argument and result (JSON text),
-error {payload, context}, workflowRevisionId, callLogLevel, labels and status. Callback URLs created by the
-engine point here: the server listens on the port of the engine's base URL.
+name, createTime, startTime, endTime, duration, state, argument and result (JSON
+text), error {payload, context}, workflowRevisionId, callLogLevel, labels and
+status. Callback URLs created by the engine point here: the server listens on
+the port of the engine's base URL.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def execution_json(engine: Engine, record: ExecutionRecord, view: str = "FULL") 
     body: dict[str, Any] = {
         "name": execution_name(engine, record),
         "startTime": timestamp(record.start_time),
+        # Created and started at once: the engine has no backlog (no QUEUED state).
+        "createTime": timestamp(record.start_time),
         "state": record.state,
         "workflowRevisionId": record.revision,
         "argument": values.json_text(record.argument),

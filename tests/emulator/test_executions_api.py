@@ -401,3 +401,16 @@ def test_rest_list_refuses_a_filter_or_order_it_cannot_apply(
 
     assert [a.status_code for a in answers] == [400, 400]
     assert {a.json()["error"]["status"] for a in answers} == {"INVALID_ARGUMENT"}
+
+
+def test_rest_an_execution_has_a_create_time(deployed: Engine, server: WorkflowsServer) -> None:
+    """The Execution resource (EXECUTION_URL): "createTime: Output only. Marks the creation of the
+    execution"; the engine has no backlog, so an execution starts when it is created."""
+    name = rest(server, "POST", f"{PARENT}/executions", {"argument": '{"name": "Ada", "nap": 0}'}).json()[
+        "name"
+    ]
+    deployed.wait_idle()
+
+    got = rest(server, "GET", name).json()
+
+    assert got["createTime"] == got["startTime"] == "2024-01-01T00:00:00.000000Z"
