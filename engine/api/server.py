@@ -129,7 +129,7 @@ def callback_json(engine: Engine, record: ExecutionRecord, callback: CallbackRec
         "name": f"{execution_name(engine, record)}/callbacks/{callback.id}",
         "method": callback.method,
         "availablePayloads": [] if callback.request is None else [values.json_text(callback.request)],
-        "waiters": "1" if callback.waiting else "0",
+        "waiters": str(len(callback.waiters)),
     }
 
 

@@ -380,7 +380,9 @@ class Engine:
 
         "Wait using callbacks": an endpoint holds one pending request, so a call while one is
         pending is refused (CallbackFullError, 429); a call nobody awaits yet is kept for the
-        next await; after the execution ended the endpoint is gone (NotFoundError). Who may
+        next await, and one several steps await goes to the first that began to wait (callbacks.list
+        counts an endpoint's "waiters"; which one Google answers first it does not say); after the
+        execution ended the endpoint is gone (NotFoundError). Who may
         call is the API's business (`api.access`), as for every other engine request.
         """
         with self._cond, self.store.transaction():
@@ -395,9 +397,10 @@ class Engine:
             if callback.request is not None:
                 raise CallbackFullError("the callback already holds a pending request")
             value = self._request_value(request)
-            if callback.waiting is not None:
-                self.store.set_waiting(callback_id, None)
-                self._commit(execution_id, callback.waiting, result=value)
+            if callback.waiters:
+                first, _ = callback.waiters[0]
+                self.store.remove_waiter(callback_id, first)
+                self._commit(execution_id, first, result=value)
             else:
                 self.store.set_slot(callback_id, value)
 
@@ -712,11 +715,10 @@ class Engine:
                 self._commit(execution_id, effect_id, result=callback.request)
                 return
             # After a restart the same await resumes with its original deadline.
-            if callback.waiting == effect_id and callback.deadline is not None:
-                deadline = callback.deadline
-            else:
+            deadline = dict(callback.waiters).get(effect_id)
+            if deadline is None:
                 deadline = self.clock.now() + timeout
-            self.store.set_waiting(callback.id, effect_id, deadline)
+                self.store.add_waiter(callback.id, effect_id, deadline)
         self._add_timer(deadline, partial(self._await_timeout, execution_id, callback.id, effect_id))
 
     def _own_callback(self, execution_id: str, callback: Any) -> CallbackRecord:
@@ -734,9 +736,9 @@ class Engine:
     def _await_timeout(self, execution_id: str, callback_id: str, effect_id: str) -> None:
         with self._cond, self.store.transaction():
             callback = self.store.callback(callback_id)
-            if callback is None or callback.waiting != effect_id:
+            if callback is None or effect_id not in dict(callback.waiters):
                 return
-            self.store.set_waiting(callback_id, None)
+            self.store.remove_waiter(callback_id, effect_id)
             # "If the timeout is reached, a TimeoutError is raised" (Introducing Workflows callbacks).
             error = WorkflowError.tagged(TIMEOUT_ERROR, "Timed out waiting for the callback")
             self._commit(execution_id, effect_id, error=error)

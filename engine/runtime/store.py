@@ -3,7 +3,7 @@
 Deployed workflows, executions, the effect journal that lets a restarted
 engine replay an execution to where it stopped, the nondeterministic host
 values (now, uuid) that replay must see again, and callback endpoints with
-their one pending-request slot. Every write commits before the caller
+their one pending-request slot and the awaits waiting on them. Every write commits before the caller
 acknowledges anything, so a callback answered 200 survives the engine being
 killed (WAL with `synchronous=NORMAL`: durable across process crashes, the
 failure this engine is built to survive). Several statements that must hold
@@ -44,8 +44,11 @@ CREATE TABLE IF NOT EXISTS host_values (
     PRIMARY KEY (execution, n));
 CREATE TABLE IF NOT EXISTS callbacks (
     id TEXT PRIMARY KEY, execution TEXT NOT NULL, method TEXT NOT NULL, created REAL NOT NULL,
-    request TEXT, waiting TEXT, deadline REAL);
+    request TEXT);
 CREATE INDEX IF NOT EXISTS callbacks_by_execution ON callbacks (execution);
+CREATE TABLE IF NOT EXISTS callback_waiters (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, callback TEXT NOT NULL, effect_id TEXT NOT NULL,
+    deadline REAL NOT NULL, UNIQUE (callback, effect_id));
 """
 
 # Columns added since the first schema, with their types: a file an older engine wrote gains them.
@@ -131,15 +134,15 @@ class JournalEntry(NamedTuple):
 
 
 class CallbackRecord(NamedTuple):
-    """A callback endpoint: `request` is the pending-request slot, `waiting` the awaiting effect id."""
+    """A callback endpoint: `request` is the pending-request slot; `waiters` the await effects
+    waiting on it, (effect id, deadline) in the order they began to wait."""
 
     id: str
     execution: str
     method: str
     created: float
     request: Any = None
-    waiting: str | None = None
-    deadline: float | None = None
+    waiters: tuple[tuple[str, float], ...] = ()
 
 
 class Store:
@@ -157,6 +160,20 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._add_missing_columns()
+        self._move_waiters()
+
+    def _move_waiters(self) -> None:
+        """A file from when an endpoint had one waiter (callbacks.waiting) keeps it as its first."""
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(callbacks)")}
+        if "waiting" not in present:
+            return
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO callback_waiters (callback, effect_id, deadline)"
+                " SELECT id, waiting, deadline FROM callbacks WHERE waiting IS NOT NULL"
+            )
+            self._db.execute("ALTER TABLE callbacks DROP COLUMN waiting")
+            self._db.execute("ALTER TABLE callbacks DROP COLUMN deadline")
 
     def _add_missing_columns(self) -> None:
         for table, columns in _ADDED_COLUMNS.items():
@@ -361,11 +378,24 @@ class Store:
 
     def callback(self, callback_id: str) -> CallbackRecord | None:
         rows = self._rows("SELECT * FROM callbacks WHERE id = ?", (callback_id,))
-        return _callback(rows[0]) if rows else None
+        return self._callback(rows[0]) if rows else None
 
     def callbacks(self, execution_id: str) -> list[CallbackRecord]:
         rows = self._rows("SELECT * FROM callbacks WHERE execution = ? ORDER BY created, id", (execution_id,))
-        return [_callback(row) for row in rows]
+        return [self._callback(row) for row in rows]
+
+    def _callback(self, row: sqlite3.Row) -> CallbackRecord:
+        waiters = self._rows(
+            "SELECT effect_id, deadline FROM callback_waiters WHERE callback = ? ORDER BY seq", (row["id"],)
+        )
+        return CallbackRecord(
+            id=row["id"],
+            execution=row["execution"],
+            method=row["method"],
+            created=row["created"],
+            request=decode(row["request"]),
+            waiters=tuple((w["effect_id"], w["deadline"]) for w in waiters),
+        )
 
     def set_slot(self, callback_id: str, request: Any) -> None:
         """Fill the pending-request slot, or empty it with None."""
@@ -374,10 +404,17 @@ class Store:
             (None if request is None else encode(request), callback_id),
         )
 
-    def set_waiting(self, callback_id: str, effect_id: str | None, deadline: float | None = None) -> None:
-        """Mark which await effect waits on the endpoint (None: nobody) and until when."""
+    def add_waiter(self, callback_id: str, effect_id: str, deadline: float) -> None:
+        """An await effect begins to wait on the endpoint, until `deadline`."""
         self._write(
-            "UPDATE callbacks SET waiting = ?, deadline = ? WHERE id = ?", (effect_id, deadline, callback_id)
+            "INSERT INTO callback_waiters (callback, effect_id, deadline) VALUES (?, ?, ?)",
+            (callback_id, effect_id, deadline),
+        )
+
+    def remove_waiter(self, callback_id: str, effect_id: str) -> None:
+        """The await effect stops waiting (answered, or timed out)."""
+        self._write(
+            "DELETE FROM callback_waiters WHERE callback = ? AND effect_id = ?", (callback_id, effect_id)
         )
 
 
@@ -395,16 +432,4 @@ def _execution(row: sqlite3.Row) -> ExecutionRecord:
         labels=None if row["labels"] is None else json.loads(row["labels"]),
         call_log_level=row["call_log_level"],
         current_step=None if row["current_step"] is None else tuple(json.loads(row["current_step"])),
-    )
-
-
-def _callback(row: sqlite3.Row) -> CallbackRecord:
-    return CallbackRecord(
-        id=row["id"],
-        execution=row["execution"],
-        method=row["method"],
-        created=row["created"],
-        request=decode(row["request"]),
-        waiting=row["waiting"],
-        deadline=row["deadline"],
     )

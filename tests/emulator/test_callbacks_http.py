@@ -167,7 +167,7 @@ def test_a_token_is_required(engine: Engine, server: WorkflowsServer, call_back:
     anonymous = call_back(url, "x", token=None)
 
     assert anonymous.status_code == 401
-    assert engine.list_callbacks(execution_id)[0].waiting is not None
+    assert engine.list_callbacks(execution_id)[0].waiters
 
 
 def test_only_identities_that_may_send_callbacks_call_back(
@@ -299,3 +299,91 @@ def test_the_rest_callback_list_is_ordered_by_id_and_paged(
     listed = [c["name"].rsplit("/", 1)[1] for c in first["callbacks"] + rest["callbacks"]]
     assert len(first["callbacks"]) == 2 and "nextPageToken" not in rest
     assert listed == sorted(created) == created[::-1]
+
+
+# Two parallel iterations await the same endpoint at once, for 100 s and 200 s; the bodies they
+# got (or "timeout"), in arrival order.
+TWO_WAITERS = """
+main:
+  steps:
+    - init:
+        assign:
+          - got: []
+    - create:
+        call: events.create_callback_endpoint
+        result: callback
+    - wait_twice:
+        parallel:
+          shared: [got]
+          for:
+            value: i
+            in: [1, 2]
+            steps:
+              - wait:
+                  try:
+                    steps:
+                      - await:
+                          call: events.await_callback
+                          args:
+                            callback: ${callback}
+                            timeout: ${i * 100}
+                          result: request
+                      - keep:
+                          assign:
+                            - got: ${list.concat(got, request.http_request.body)}
+                  except:
+                    as: e
+                    steps:
+                      - expired:
+                          assign:
+                            - got: ${list.concat(got, e.tags[0])}
+    - done:
+        return: ${got}
+"""
+
+
+def waiters(server: WorkflowsServer, execution_id: str) -> str:
+    """The `waiters` of the execution's one callback, as callbacks.list shows it."""
+    listing = (
+        f"{server.url}/v1/projects/demo-approvals/locations/us-central1/workflows/wf"
+        f"/executions/{execution_id}/callbacks"
+    )
+    [callback] = requests.get(listing, timeout=10).json()["callbacks"]
+    return callback["waiters"]
+
+
+def test_two_steps_may_wait_on_one_endpoint(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    """A Callback of callbacks.list (CALLBACKS_LIST_URL) counts "waiters: Number of execution steps
+    waiting on this callback": more than one step may wait, and each is answered by a request of
+    its own."""
+    execution_id, url = start(engine, TWO_WAITERS)
+
+    counts = [waiters(server, execution_id)]
+    assert call_back(url, "a").status_code == 200
+    engine.wait_idle()
+    counts.append(waiters(server, execution_id))
+    assert call_back(url, "b").status_code == 200
+    engine.wait_idle()
+
+    assert counts == ["2", "1"]
+    done = engine.get(execution_id)
+    assert (done.state, sorted(done.result)) == ("SUCCEEDED", ["a", "b"])
+
+
+def test_each_waiter_times_out_on_its_own(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    """events.await_callback: "TimeoutError In case of a timeout"; of two steps waiting on one
+    endpoint, the one whose timeout (100 s) passes first times out alone: the other (200 s) still
+    waits, and takes the next request."""
+    execution_id, url = start(engine, TWO_WAITERS)
+
+    engine.advance(150)
+    left = waiters(server, execution_id)
+    assert call_back(url, "late").status_code == 200
+    engine.wait_idle()
+
+    assert left == "1"
+    assert engine.get(execution_id).result == ["TimeoutError", "late"]

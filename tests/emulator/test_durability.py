@@ -245,3 +245,29 @@ def test_a_file_from_before_labels_opens_and_keeps_its_executions(tmp_path: Path
         None,
     )
     assert after is not None and (after.labels, after.call_log_level) == ({"a": "b"}, "LOG_NONE")
+
+
+def test_a_file_from_before_several_waiters_keeps_its_waiter(tmp_path: Path) -> None:
+    """An engine file written when an endpoint had one waiter (callbacks.waiting and .deadline)
+    still opens, and the await waiting there keeps waiting until its deadline."""
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE callbacks (
+            id TEXT PRIMARY KEY, execution TEXT NOT NULL, method TEXT NOT NULL, created REAL NOT NULL,
+            request TEXT, waiting TEXT, deadline REAL);
+        INSERT INTO callbacks VALUES ('waited', 'e', 'POST', 0, NULL, 'effect-1', 99.0);
+        INSERT INTO callbacks VALUES ('idle', 'e', 'POST', 0, NULL, NULL, NULL);
+        """
+    )
+    old.close()
+
+    store = Store(path)
+    try:
+        waited, idle = store.callback("waited"), store.callback("idle")
+    finally:
+        store.close()
+
+    assert waited is not None and waited.waiters == (("effect-1", 99.0),)
+    assert idle is not None and idle.waiters == ()
