@@ -230,17 +230,21 @@ class _Api:
             raise NotFoundError(f"execution {record.id} is not an execution of {self.params['workflow']}")
         return record
 
+    def _param(self, name: str, default: str = "") -> str:
+        """A query parameter's (first) value."""
+        return (self.query.get(name) or [default])[0]
+
     def _view(self, default: str) -> str:
-        return (self.query.get("view") or [default])[0]
+        return self._param("view", default)
 
     def _page(
         self, items: Sequence[_Item], key: Callable[[_Item], str], maximum: int
     ) -> tuple[Sequence[_Item], dict[str, str]]:
         """One page as pageSize and pageToken ask, and the JSON fields it adds to the answer."""
-        size = (self.query.get("pageSize") or ["0"])[0]
+        size = self._param("pageSize", "0")
         if not size.lstrip("-").isdigit():
             raise BadRequestError(f"pageSize is not an integer: {size!r}")
-        page, token = page_of(items, key, int(size), (self.query.get("pageToken") or [""])[0], maximum)
+        page, token = page_of(items, key, int(size), self._param("pageToken"), maximum)
         return page, {"nextPageToken": token} if token else {}
 
     def list_executions(self, body: bytes) -> tuple[int, Any]:
@@ -250,9 +254,7 @@ class _Api:
         # What is not BASIC is shown FULL (execution_json), so it pages as FULL does.
         maximum = MAX_EXECUTIONS_PAGE.get(view, MAX_EXECUTIONS_PAGE["FULL"])
         records = select(
-            self.engine.list(self.params["workflow"]),
-            (self.query.get("filter") or [""])[0],
-            (self.query.get("orderBy") or [""])[0],
+            self.engine.list(self.params["workflow"]), self._param("filter"), self._param("orderBy")
         )
         records, more = self._page(records, lambda r: r.id, maximum)
         return 200, {"executions": [execution_json(self.engine, r, view) for r in records], **more}
