@@ -306,19 +306,22 @@ def test_grpc_status_names_the_current_step(deployed: Engine, client: Executions
     """Execution.status (EXECUTION_URL): "currentSteps: A list of currently executing or last executed
     step names for the workflow execution currently running. If the workflow has succeeded or failed,
     this is the last attempted or executed step"."""
-    napping = client.create_execution(
-        parent=PARENT, execution=Execution(argument='{"name": "Ada", "nap": 60}')
+    napping, cancelled = (
+        client.create_execution(parent=PARENT, execution=Execution(argument='{"name": "Ada", "nap": 60}'))
+        for _ in range(2)
     )
     failing = client.create_execution(parent=PARENT, execution=Execution(argument='{"name": "", "nap": 0}'))
     deployed.wait_idle()
 
     while_napping = client.get_execution(name=napping.name)
     failed = client.get_execution(name=failing.name)
+    stopped = client.cancel_execution(name=cancelled.name)
     deployed.advance(60)
     succeeded = client.get_execution(name=napping.name)
 
     assert current_steps(while_napping) == [("main", "nap")]
     assert failed.state == Execution.State.FAILED and current_steps(failed) == [("main", "check")]
+    assert stopped.state == Execution.State.CANCELLED and current_steps(stopped) == [("main", "nap")]
     assert succeeded.state == Execution.State.SUCCEEDED and current_steps(succeeded) == [("main", "greet")]
 
 
