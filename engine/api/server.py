@@ -58,8 +58,6 @@ CALL_LOG_LEVELS = frozenset({"CALL_LOG_LEVEL_UNSPECIFIED", "LOG_ALL_CALLS", "LOG
 # Execution.labels: "at most 64 entries. Keys and values can be no longer than 63 characters".
 MAX_LABELS = 64
 MAX_LABEL_LENGTH = 63
-# Execution.argument: "The size limit is 32KB" (read as KiB of the JSON text's UTF-8 bytes).
-MAX_ARGUMENT_BYTES = 32 * 1024
 
 _Item = TypeVar("_Item")
 
@@ -197,10 +195,6 @@ def parse_argument(text: str | None) -> Any:
     """An execution argument: JSON text ("Input parameters of the execution represented as a JSON string")."""
     if not text:
         return None
-    if len(text.encode()) > MAX_ARGUMENT_BYTES:
-        raise BadRequestError(
-            f"the argument is {len(text.encode())} bytes; the limit is {MAX_ARGUMENT_BYTES}"
-        )
     try:
         return values.from_json(json.loads(text))
     except (ValueError, WorkflowError) as error:

@@ -340,20 +340,6 @@ def test_rest_status_in_a_subworkflow_names_only_that_step(deployed: Engine, ser
     assert "status" not in listed
 
 
-def test_grpc_an_argument_over_32kb_is_refused(deployed: Engine, client: ExecutionsClient) -> None:
-    """Execution.argument (EXECUTION_URL): "Input parameters of the execution represented as a JSON
-    string. The size limit is 32KB"."""
-    within = json.dumps({"name": "x" * 30_000, "nap": 0})
-    beyond = json.dumps({"name": "x" * 40_000, "nap": 0})
-
-    accepted = client.create_execution(parent=PARENT, execution=Execution(argument=within))
-    with pytest.raises(exceptions.InvalidArgument):
-        client.create_execution(parent=PARENT, execution=Execution(argument=beyond))
-
-    assert accepted.state == Execution.State.ACTIVE
-    assert len(deployed.list("greeter")) == 1
-
-
 def three_executions(engine: Engine) -> list[str]:
     """Names of a SUCCEEDED (at 00:00:00), a FAILED (00:00:10) and an ACTIVE (00:00:20) execution."""
     names = []
