@@ -60,7 +60,7 @@ def select(records: list[ExecutionRecord], filter_text: str, order_by: str) -> l
 
 
 def _parse_filter(text: str) -> Predicate:
-    # AIP-160: "the OR operator has higher precedence than AND", so AND splits first.
+    # AIP-160 gives OR precedence over AND, so AND splits first.
     conjuncts = [_parse_disjunction(part) for part in re.split(r"\s+AND\s+", text.strip())]
     return lambda record: all(matches(record) for matches in conjuncts)
 
