@@ -129,7 +129,7 @@ class QuorumBench:
         self.engine.wait_idle(timeout=30)
         record = self.engine.get(execution_id)
         if record.state != ACTIVE or not any(
-            callback.waiting for callback in self.engine.list_callbacks(execution_id)
+            callback.waiters for callback in self.engine.list_callbacks(execution_id)
         ):
             raise RuntimeError(f"execution {execution_id} never waited: {record.error}")
 

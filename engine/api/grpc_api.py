@@ -25,7 +25,15 @@ from google.cloud.workflows.executions_v1 import (
 
 from approvals.engine.api.access import Access, AccessDenied, check_caller
 from approvals.engine.api.grpc_server import GrpcServer, unary
-from approvals.engine.api.server import BadRequestError, execution_json, parse_argument
+from approvals.engine.api.query import QueryError, select
+from approvals.engine.api.server import (
+    MAX_EXECUTIONS_PAGE,
+    BadRequestError,
+    execution_json,
+    page_of,
+    parse_argument,
+    parse_labels,
+)
 from approvals.engine.runtime.engine import Engine, FailedPreconditionError, NotFoundError
 from approvals.engine.runtime.store import ExecutionRecord
 
@@ -33,6 +41,7 @@ _STATUS = {
     NotFoundError: grpc.StatusCode.NOT_FOUND,
     FailedPreconditionError: grpc.StatusCode.FAILED_PRECONDITION,
     BadRequestError: grpc.StatusCode.INVALID_ARGUMENT,
+    QueryError: grpc.StatusCode.INVALID_ARGUMENT,
 }
 
 
@@ -118,7 +127,13 @@ class ExecutionsService(GrpcServer):
 
     def _create(self, request: CreateExecutionRequest) -> Execution:
         workflow = _parse(request.parent, self.engine, execution=False)["workflow"]
-        record = self.engine.start(workflow, parse_argument(request.execution.argument))
+        execution = request.execution
+        record = self.engine.start(
+            workflow,
+            parse_argument(execution.argument),
+            labels=parse_labels(dict(execution.labels)),
+            call_log_level=Execution.CallLogLevel(execution.call_log_level).name,
+        )
         return self._message(record)
 
     def _get(self, request: GetExecutionRequest) -> Execution:
@@ -128,7 +143,16 @@ class ExecutionsService(GrpcServer):
         workflow = _parse(request.parent, self.engine, execution=False)["workflow"]
         self.engine.workflow(workflow)
         view = _view(request.view, "BASIC")
-        return ListExecutionsResponse(executions=[self._message(r, view) for r in self.engine.list(workflow)])
+        records, token = page_of(
+            select(self.engine.list(workflow), request.filter, request.order_by),
+            lambda r: r.id,
+            request.page_size,
+            request.page_token,
+            MAX_EXECUTIONS_PAGE[view],
+        )
+        return ListExecutionsResponse(
+            executions=[self._message(r, view) for r in records], next_page_token=token
+        )
 
     def _cancel(self, request: CancelExecutionRequest) -> Execution:
         return self._message(self.engine.cancel(self._execution(request.name).id))

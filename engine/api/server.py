@@ -2,22 +2,26 @@
 
 Paths and JSON follow Google's `workflowexecutions.googleapis.com/v1`
 ("REST Resource: projects.locations.workflows.executions"): an Execution has
-name, startTime, endTime, duration, state, argument and result (JSON text),
-error {payload, context}, workflowRevisionId. Callback URLs created by the
-engine point here: the server listens on the port of the engine's base URL.
+name, createTime, startTime, endTime, duration, state, argument and result (JSON
+text), error {payload, context}, workflowRevisionId, callLogLevel, labels and
+status. Callback URLs created by the engine point here: the server listens on
+the port of the engine's base URL.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from approvals.engine.api.access import Access, AccessDenied, check_caller
 from approvals.engine.api.local_server import LocalServer, QuietHandler, free_port
+from approvals.engine.api.query import QueryError, select
 from approvals.engine.runtime import values
 from approvals.engine.runtime.engine import (
     CallbackFullError,
@@ -44,6 +48,18 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 
 # Google's list defaults to the BASIC view, get to FULL ("ExecutionView").
 BASIC_FIELDS = ("name", "startTime", "endTime", "duration", "state", "workflowRevisionId")
+# executions.list: pageSize "is 100, regardless of the selected view" when unset, at most "1000 for
+# BASIC and 100 for FULL"; callbacks.list: "The default value is 100 and is also the maximum value".
+DEFAULT_PAGE_SIZE = 100
+MAX_EXECUTIONS_PAGE = {"BASIC": 1000, "FULL": 100}
+
+# Execution.CallLogLevel, the values an execution may be created with.
+CALL_LOG_LEVELS = frozenset({"CALL_LOG_LEVEL_UNSPECIFIED", "LOG_ALL_CALLS", "LOG_ERRORS_ONLY", "LOG_NONE"})
+# Execution.labels: "at most 64 entries. Keys and values can be no longer than 63 characters".
+MAX_LABELS = 64
+MAX_LABEL_LENGTH = 63
+
+_Item = TypeVar("_Item")
 
 
 class BadRequestError(EngineError):
@@ -55,6 +71,7 @@ REFUSALS: dict[type[Exception], tuple[int, str]] = {
     NotFoundError: (404, "NOT_FOUND"),
     FailedPreconditionError: (400, "FAILED_PRECONDITION"),
     BadRequestError: (400, "INVALID_ARGUMENT"),
+    QueryError: (400, "INVALID_ARGUMENT"),
     # The docs do not say; 405 is what HTTP means by "wrong method for this resource".
     MethodNotAllowedError: (405, "METHOD_NOT_ALLOWED"),
     CallbackFullError: (429, "RESOURCE_EXHAUSTED"),
@@ -78,11 +95,19 @@ def execution_json(engine: Engine, record: ExecutionRecord, view: str = "FULL") 
     body: dict[str, Any] = {
         "name": execution_name(engine, record),
         "startTime": timestamp(record.start_time),
+        # Created and started at once: the engine has no backlog (no QUEUED state).
+        "createTime": timestamp(record.start_time),
         "state": record.state,
         "workflowRevisionId": record.revision,
         "argument": values.json_text(record.argument),
-        "callLogLevel": "CALL_LOG_LEVEL_UNSPECIFIED",
+        "callLogLevel": record.call_log_level or "CALL_LOG_LEVEL_UNSPECIFIED",
     }
+    if record.labels:
+        body["labels"] = record.labels
+    if record.current_step is not None:
+        # "Presently, if the current step is inside a subworkflow, the list only includes that step."
+        routine, step = record.current_step
+        body["status"] = {"currentSteps": [{"routine": routine, "step": step}]}
     if record.end_time is not None:
         body["endTime"] = timestamp(record.end_time)
         body["duration"] = f"{max(0.0, record.end_time - record.start_time):.6f}s"
@@ -102,8 +127,68 @@ def callback_json(engine: Engine, record: ExecutionRecord, callback: CallbackRec
         "name": f"{execution_name(engine, record)}/callbacks/{callback.id}",
         "method": callback.method,
         "availablePayloads": [] if callback.request is None else [values.json_text(callback.request)],
-        "waiters": "1" if callback.waiting else "0",
+        "waiters": str(len(callback.waiters)),
     }
+
+
+def page_of(
+    items: Sequence[_Item], key: Callable[[_Item], str], size: int, token: str, maximum: int
+) -> tuple[Sequence[_Item], str]:
+    """The page of `items` that follows the one `token` ended with, and the next page's token ("": none).
+
+    A token names the last item handed out rather than an offset, so that executions started
+    between two calls do not shift the next page (the list is newest first).
+    """
+    if size < 0:
+        raise BadRequestError("pageSize must not be negative")
+    size = min(size or DEFAULT_PAGE_SIZE, maximum)
+    start = 0
+    if token:
+        keys = [key(item) for item in items]
+        try:
+            start = keys.index(base64.urlsafe_b64decode(token.encode()).decode()) + 1
+        except (ValueError, binascii.Error) as error:
+            raise BadRequestError("the page token was not handed out by this list") from error
+    page = items[start : start + size]
+    more = start + size < len(items)
+    return page, base64.urlsafe_b64encode(key(page[-1]).encode()).decode() if more else ""
+
+
+def _label_text_ok(text: str) -> bool:
+    # "only contain lowercase letters, numeric characters, underscores, and dashes ...
+    # International characters are allowed": a letter without case (e.g. CJK) is not uppercase.
+    return len(text) <= MAX_LABEL_LENGTH and all(
+        c.isdigit() or c in "_-" or (c.isalpha() and not c.isupper()) for c in text
+    )
+
+
+def parse_labels(labels: Any) -> dict[str, str] | None:
+    """An execution's labels, checked against the rules of Execution.labels (None: none given)."""
+    if labels is None:
+        return None
+    if not isinstance(labels, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+    ):
+        raise BadRequestError("labels must map strings to strings")
+    if len(labels) > MAX_LABELS:
+        raise BadRequestError(f"an execution has at most {MAX_LABELS} labels, not {len(labels)}")
+    for key, value in labels.items():
+        starts_with_letter = key[:1].isalpha() and not key[:1].isupper()
+        if not (starts_with_letter and _label_text_ok(key) and _label_text_ok(value)):
+            raise BadRequestError(
+                f"label {key!r}: {value!r}: keys start with a lowercase letter; keys and values hold at"
+                f" most {MAX_LABEL_LENGTH} lowercase letters, digits, underscores and dashes"
+            )
+    return labels
+
+
+def parse_call_log_level(level: Any) -> str | None:
+    """An execution's callLogLevel, one of Execution.CallLogLevel (None: none given)."""
+    if level is None:
+        return None
+    if not isinstance(level, str) or level not in CALL_LOG_LEVELS:
+        raise BadRequestError(f"callLogLevel must be one of {', '.join(sorted(CALL_LOG_LEVELS))}")
+    return level
 
 
 def parse_argument(text: str | None) -> Any:
@@ -139,15 +224,34 @@ class _Api:
             raise NotFoundError(f"execution {record.id} is not an execution of {self.params['workflow']}")
         return record
 
+    def _param(self, name: str, default: str = "") -> str:
+        """A query parameter's (first) value."""
+        return (self.query.get(name) or [default])[0]
+
     def _view(self, default: str) -> str:
-        return (self.query.get("view") or [default])[0]
+        return self._param("view", default)
+
+    def _page(
+        self, items: Sequence[_Item], key: Callable[[_Item], str], maximum: int
+    ) -> tuple[Sequence[_Item], dict[str, str]]:
+        """One page as pageSize and pageToken ask, and the JSON fields it adds to the answer."""
+        size = self._param("pageSize", "0")
+        if not size.lstrip("-").isdigit():
+            raise BadRequestError(f"pageSize is not an integer: {size!r}")
+        page, token = page_of(items, key, int(size), self._param("pageToken"), maximum)
+        return page, {"nextPageToken": token} if token else {}
 
     def list_executions(self, body: bytes) -> tuple[int, Any]:
         self._check_parent()
         self.engine.workflow(self.params["workflow"])
-        records = self.engine.list(self.params["workflow"])
         view = self._view("BASIC")
-        return 200, {"executions": [execution_json(self.engine, r, view) for r in records]}
+        # What is not BASIC is shown FULL (execution_json), so it pages as FULL does.
+        maximum = MAX_EXECUTIONS_PAGE.get(view, MAX_EXECUTIONS_PAGE["FULL"])
+        records = select(
+            self.engine.list(self.params["workflow"]), self._param("filter"), self._param("orderBy")
+        )
+        records, more = self._page(records, lambda r: r.id, maximum)
+        return 200, {"executions": [execution_json(self.engine, r, view) for r in records], **more}
 
     def create_execution(self, body: bytes) -> tuple[int, Any]:
         self._check_parent()
@@ -155,8 +259,13 @@ class _Api:
             execution = json.loads(body or b"{}")
         except ValueError as error:
             raise BadRequestError(f"the body is not JSON: {error}") from error
-        argument = parse_argument(execution.get("argument") if isinstance(execution, dict) else None)
-        record = self.engine.start(self.params["workflow"], argument)
+        fields = execution if isinstance(execution, dict) else {}
+        record = self.engine.start(
+            self.params["workflow"],
+            parse_argument(fields.get("argument")),
+            labels=parse_labels(fields.get("labels")),
+            call_log_level=parse_call_log_level(fields.get("callLogLevel")),
+        )
         return 200, execution_json(self.engine, record)
 
     def get_execution(self, body: bytes) -> tuple[int, Any]:
@@ -168,8 +277,10 @@ class _Api:
 
     def list_callbacks(self, body: bytes) -> tuple[int, Any]:
         record = self._execution()
-        callbacks = self.engine.list_callbacks(record.id)
-        return 200, {"callbacks": [callback_json(self.engine, record, c) for c in callbacks]}
+        # "The returned callbacks are ordered by callback ID" (callbacks.list), not by creation.
+        callbacks = sorted(self.engine.list_callbacks(record.id), key=lambda c: c.id)
+        page, more = self._page(callbacks, lambda c: c.id, DEFAULT_PAGE_SIZE)
+        return 200, {"callbacks": [callback_json(self.engine, record, c) for c in page], **more}
 
 
 # The IAM permission each call of the Executions API needs (Workflows access control).

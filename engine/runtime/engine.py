@@ -307,8 +307,19 @@ class Engine:
             raise NotFoundError(f"workflow {workflow_id!r} not found")
         return record
 
-    def start(self, workflow_id: str, argument: Any = None) -> ExecutionRecord:
-        """Start an execution of the latest revision; it runs on the loop."""
+    def start(
+        self,
+        workflow_id: str,
+        argument: Any = None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        call_log_level: str | None = None,
+    ) -> ExecutionRecord:
+        """Start an execution of the latest revision; it runs on the loop.
+
+        `labels` and `call_log_level` are kept for the Executions API to show; the engine
+        itself neither logs calls nor reads labels.
+        """
         workflow = self.workflow(workflow_id)
         record = ExecutionRecord(
             id=random_uuid(),
@@ -317,6 +328,8 @@ class Engine:
             argument=argument,
             state=ACTIVE,
             start_time=self.clock.now(),
+            labels=None if labels is None else dict(labels),
+            call_log_level=call_log_level,
         )
         with self._cond:
             self.store.create_execution(record)
@@ -324,10 +337,18 @@ class Engine:
         return record
 
     def get(self, execution_id: str) -> ExecutionRecord:
+        """The execution; an ACTIVE one with the step its Run is at (the store has it once it ends)."""
         record = self.store.execution(execution_id)
         if record is None:
             raise NotFoundError(f"execution {execution_id!r} not found")
+        if record.state == ACTIVE:
+            return record._replace(current_step=self._current_step(execution_id))
         return record
+
+    def _current_step(self, execution_id: str) -> tuple[str, str] | None:
+        # Read from other threads than the loop's: one attribute read, so no lock.
+        live = self._live.get(execution_id)
+        return None if live is None else live.run.current_step
 
     def list(self, workflow_id: str | None = None) -> list[ExecutionRecord]:
         """Executions of `workflow_id` (or all), newest first."""
@@ -338,7 +359,11 @@ class Engine:
         with self._cond:
             record = self.get(execution_id)
             ended = self.store.finish_execution(
-                execution_id, CANCELLED, error=CANCELLED_ERROR, end_time=self.clock.now()
+                execution_id,
+                CANCELLED,
+                error=CANCELLED_ERROR,
+                end_time=self.clock.now(),
+                current_step=self._current_step(execution_id),
             )
             if not ended:
                 raise FailedPreconditionError(f"execution {execution_id!r} is {record.state}, not ACTIVE")
@@ -368,7 +393,9 @@ class Engine:
 
         "Wait using callbacks": an endpoint holds one pending request, so a call while one is
         pending is refused (CallbackFullError, 429); a call nobody awaits yet is kept for the
-        next await; after the execution ended the endpoint is gone (NotFoundError). Who may
+        next await, and one several steps await goes to the first that began to wait (callbacks.list
+        counts an endpoint's "waiters"; which one Google answers first it does not say); after the
+        execution ended the endpoint is gone (NotFoundError). Who may
         call is the API's business (`api.access`), as for every other engine request.
         """
         with self._cond, self.store.transaction():
@@ -383,9 +410,10 @@ class Engine:
             if callback.request is not None:
                 raise CallbackFullError("the callback already holds a pending request")
             value = self._request_value(request)
-            if callback.waiting is not None:
-                self.store.set_waiting(callback_id, None)
-                self._commit(execution_id, callback.waiting, result=value)
+            if callback.waiters:
+                first, _ = callback.waiters[0]
+                self.store.remove_waiter(callback_id, first)
+                self._commit(execution_id, first, result=value)
             else:
                 self.store.set_slot(callback_id, value)
 
@@ -552,7 +580,6 @@ class Engine:
     def _record_or_dispatch(self, live: _Live) -> None:
         run = live.run
         if run.done:
-            self._live.pop(live.execution_id, None)
             if run.error is not None:
                 self._finish(live.execution_id, FAILED, error=run.error.value)
                 return
@@ -573,16 +600,22 @@ class Engine:
 
     def _fail(self, execution_id: str, exc: Exception) -> None:
         """End an execution whose Run raised instead of finishing: a workflow error stays itself."""
-        self._live.pop(execution_id, None)
         if not isinstance(exc, WorkflowError):
             exc = WorkflowError.tagged(SYSTEM_ERROR, f"internal engine error: {exc}")
         self._finish(execution_id, FAILED, error=exc.value)
 
     def _finish(self, execution_id: str, state: str, *, result: Any = None, error: Any = None) -> None:
+        """Record the end, with the step the Run ended at, and let go of the Run."""
         with self._cond:
             self.store.finish_execution(
-                execution_id, state, result=result, error=error, end_time=self.clock.now()
+                execution_id,
+                state,
+                result=result,
+                error=error,
+                end_time=self.clock.now(),
+                current_step=self._current_step(execution_id),
             )
+            self._live.pop(execution_id, None)
             self._cond.notify_all()
 
     def _drop(self, execution_id: str) -> None:
@@ -695,11 +728,10 @@ class Engine:
                 self._commit(execution_id, effect_id, result=callback.request)
                 return
             # After a restart the same await resumes with its original deadline.
-            if callback.waiting == effect_id and callback.deadline is not None:
-                deadline = callback.deadline
-            else:
+            deadline = dict(callback.waiters).get(effect_id)
+            if deadline is None:
                 deadline = self.clock.now() + timeout
-            self.store.set_waiting(callback.id, effect_id, deadline)
+                self.store.add_waiter(callback.id, effect_id, deadline)
         self._add_timer(deadline, partial(self._await_timeout, execution_id, callback.id, effect_id))
 
     def _own_callback(self, execution_id: str, callback: Any) -> CallbackRecord:
@@ -719,9 +751,9 @@ class Engine:
     def _await_timeout(self, execution_id: str, callback_id: str, effect_id: str) -> None:
         with self._cond, self.store.transaction():
             callback = self.store.callback(callback_id)
-            if callback is None or callback.waiting != effect_id:
+            if callback is None or effect_id not in dict(callback.waiters):
                 return
-            self.store.set_waiting(callback_id, None)
+            self.store.remove_waiter(callback_id, effect_id)
             # "If the timeout is reached, a TimeoutError is raised" (Introducing Workflows callbacks).
             error = WorkflowError.tagged(TIMEOUT_ERROR, "Timed out waiting for the callback")
             self._commit(execution_id, effect_id, error=error)

@@ -229,13 +229,16 @@ def _check_strings(value: Any) -> None:
 class _Frame:
     """The `Context` of expressions in one scope, plus the nesting depths limits apply to."""
 
-    __slots__ = ("depth", "parallel_depth", "run", "variables")
+    __slots__ = ("depth", "parallel_depth", "routine", "run", "variables")
 
-    def __init__(self, run: Run, variables: _Scope, depth: int = 1, parallel_depth: int = 0) -> None:
+    def __init__(
+        self, run: Run, variables: _Scope, depth: int = 1, parallel_depth: int = 0, routine: str = "main"
+    ) -> None:
         self.run = run
         self.variables = variables
         self.depth = depth
         self.parallel_depth = parallel_depth
+        self.routine = routine  # the subworkflow whose steps run in this frame
 
     @property
     def host(self) -> Host:
@@ -243,7 +246,11 @@ class _Frame:
 
     def child(self, shared: frozenset[str] | None = None, parallel: bool = False) -> _Frame:
         return _Frame(
-            self.run, _Scope(self.variables, shared), self.depth, self.parallel_depth + (1 if parallel else 0)
+            self.run,
+            _Scope(self.variables, shared),
+            self.depth,
+            self.parallel_depth + (1 if parallel else 0),
+            self.routine,
         )
 
     def call(self, name: str, args: list[Any]) -> Any:
@@ -305,6 +312,8 @@ class Run:
         self.branch = "0"  # the branch running now; the engine's host journals by it
         self.memory = _Memory()
         self.steps = 0
+        # (routine, step) of the step that ran last: the Executions API's status.currentSteps.
+        self.current_step: tuple[str, str] | None = None
         self._waiting: dict[str, _Task] = {}
         self._tasks: dict[str, _Task] = {}
         self._ready: deque[_Task] = deque()
@@ -436,7 +445,7 @@ class Run:
             raise WorkflowError.tagged(
                 RECURSION_ERROR, f"calling {name}: subworkflow calls nest deeper than {MAX_CALL_DEPTH}"
             )
-        frame = _Frame(self, _Scope(memory=self.memory), caller.depth + 1, caller.parallel_depth)
+        frame = _Frame(self, _Scope(memory=self.memory), caller.depth + 1, caller.parallel_depth, name)
         try:
             for param in sub.params:
                 if param.name in args:
@@ -497,6 +506,7 @@ class Run:
 
     def _step_of(self, step: Step, frame: _Frame) -> _Gen:
         self.steps += 1
+        self.current_step = (frame.routine, step.name)
         if self.steps > MAX_STEPS:
             raise ResourceLimitError(f"step {step.name}: an execution runs at most {MAX_STEPS} steps")
         outcome = yield from self._action(step.action, step, frame)
@@ -568,7 +578,14 @@ class Run:
 
             return SleepEffect(parse_timestamp("sys.sleep_until", "time", args.get("time")))
         if name == "events.create_callback_endpoint":
-            return CreateCallbackEffect(str(args.get("http_callback_method") or "POST"))
+            method = args.get("http_callback_method") or "POST"
+            if not isinstance(method, str):
+                raise WorkflowError.tagged(
+                    TYPE_ERROR,
+                    f"events.create_callback_endpoint: http_callback_method must be a string, "
+                    f"got {type_name(method)}",
+                )
+            return CreateCallbackEffect(method)
         if name == "events.await_callback":
             callback = args.get("callback")
             if not isinstance(callback, dict):

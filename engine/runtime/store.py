@@ -3,7 +3,7 @@
 Deployed workflows, executions, the effect journal that lets a restarted
 engine replay an execution to where it stopped, the nondeterministic host
 values (now, uuid) that replay must see again, and callback endpoints with
-their one pending-request slot. Every write commits before the caller
+their one pending-request slot and the awaits waiting on them. Every write commits before the caller
 acknowledges anything, so a callback answered 200 survives the engine being
 killed (WAL with `synchronous=NORMAL`: durable across process crashes, the
 failure this engine is built to survive). Several statements that must hold
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS workflows (
 CREATE TABLE IF NOT EXISTS executions (
     number INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, workflow TEXT NOT NULL,
     revision TEXT NOT NULL, argument TEXT, state TEXT NOT NULL, result TEXT, error TEXT,
-    start_time REAL NOT NULL, end_time REAL);
+    start_time REAL NOT NULL, end_time REAL, labels TEXT, call_log_level TEXT, current_step TEXT);
 CREATE INDEX IF NOT EXISTS executions_by_workflow ON executions (workflow, number);
 CREATE TABLE IF NOT EXISTS journal (
     execution TEXT NOT NULL, seq INTEGER NOT NULL, effect_id TEXT NOT NULL, result TEXT, error TEXT,
@@ -46,9 +46,15 @@ CREATE TABLE IF NOT EXISTS host_values (
     PRIMARY KEY (execution, n));
 CREATE TABLE IF NOT EXISTS callbacks (
     id TEXT PRIMARY KEY, execution TEXT NOT NULL, method TEXT NOT NULL, created REAL NOT NULL,
-    request TEXT, waiting TEXT, deadline REAL);
+    request TEXT);
 CREATE INDEX IF NOT EXISTS callbacks_by_execution ON callbacks (execution);
+CREATE TABLE IF NOT EXISTS callback_waiters (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, callback TEXT NOT NULL, effect_id TEXT NOT NULL,
+    deadline REAL NOT NULL, UNIQUE (callback, effect_id));
 """
+
+# Columns added since the first schema, with their types: a file an older engine wrote gains them.
+_ADDED_COLUMNS = {"executions": {"labels": "TEXT", "call_log_level": "TEXT", "current_step": "TEXT"}}
 
 # JSON has no bytes; a one-key map with this key stands for base64 bytes.
 _BYTES_KEY = "\u0000bytes"
@@ -114,6 +120,9 @@ class ExecutionRecord(NamedTuple):
     result: Any = None
     error: Any = None
     end_time: float | None = None
+    labels: dict[str, str] | None = None
+    call_log_level: str | None = None  # None: not given at creation
+    current_step: tuple[str, str] | None = None  # (routine, step) it ended at
 
 
 class JournalEntry(NamedTuple):
@@ -127,15 +136,15 @@ class JournalEntry(NamedTuple):
 
 
 class CallbackRecord(NamedTuple):
-    """A callback endpoint: `request` is the pending-request slot, `waiting` the awaiting effect id."""
+    """A callback endpoint: `request` is the pending-request slot; `waiters` the await effects
+    waiting on it, (effect id, deadline) in the order they began to wait."""
 
     id: str
     execution: str
     method: str
     created: float
     request: Any = None
-    waiting: str | None = None
-    deadline: float | None = None
+    waiters: tuple[tuple[str, float], ...] = ()
 
 
 class Store:
@@ -152,6 +161,28 @@ class Store:
         # here promises); only a power cut may lose the last commits, for far fewer fsyncs.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+        self._move_waiters()
+
+    def _move_waiters(self) -> None:
+        """A file from when an endpoint had one waiter (callbacks.waiting) keeps it as its first."""
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(callbacks)")}
+        if "waiting" not in present:
+            return
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO callback_waiters (callback, effect_id, deadline)"
+                " SELECT id, waiting, deadline FROM callbacks WHERE waiting IS NOT NULL"
+            )
+            self._db.execute("ALTER TABLE callbacks DROP COLUMN waiting")
+            self._db.execute("ALTER TABLE callbacks DROP COLUMN deadline")
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -230,8 +261,8 @@ class Store:
 
     def create_execution(self, record: ExecutionRecord) -> None:
         self._write(
-            "INSERT INTO executions (id, workflow, revision, argument, state, start_time)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO executions (id, workflow, revision, argument, state, start_time, labels,"
+            " call_log_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 record.workflow,
@@ -239,6 +270,8 @@ class Store:
                 encode(record.argument),
                 record.state,
                 record.start_time,
+                None if record.labels is None else json.dumps(record.labels),
+                record.call_log_level,
             ),
         )
 
@@ -260,16 +293,25 @@ class Store:
         return [_execution(row) for row in rows]
 
     def finish_execution(
-        self, execution_id: str, state: str, *, result: Any = None, error: Any = None, end_time: float
+        self,
+        execution_id: str,
+        state: str,
+        *,
+        result: Any = None,
+        error: Any = None,
+        end_time: float,
+        current_step: tuple[str, str] | None = None,
     ) -> bool:
         """End an ACTIVE execution; False when it had already ended."""
         cursor = self._write(
-            "UPDATE executions SET state = ?, result = ?, error = ?, end_time = ? WHERE id = ? AND state = ?",
+            "UPDATE executions SET state = ?, result = ?, error = ?, end_time = ?, current_step = ?"
+            " WHERE id = ? AND state = ?",
             (
                 state,
                 None if state != SUCCEEDED else encode(result),
                 None if error is None else encode(error),
                 end_time,
+                None if current_step is None else json.dumps(current_step),
                 execution_id,
                 ACTIVE,
             ),
@@ -338,11 +380,24 @@ class Store:
 
     def callback(self, callback_id: str) -> CallbackRecord | None:
         rows = self._rows("SELECT * FROM callbacks WHERE id = ?", (callback_id,))
-        return _callback(rows[0]) if rows else None
+        return self._callback(rows[0]) if rows else None
 
     def callbacks(self, execution_id: str) -> list[CallbackRecord]:
         rows = self._rows("SELECT * FROM callbacks WHERE execution = ? ORDER BY created, id", (execution_id,))
-        return [_callback(row) for row in rows]
+        return [self._callback(row) for row in rows]
+
+    def _callback(self, row: sqlite3.Row) -> CallbackRecord:
+        waiters = self._rows(
+            "SELECT effect_id, deadline FROM callback_waiters WHERE callback = ? ORDER BY seq", (row["id"],)
+        )
+        return CallbackRecord(
+            id=row["id"],
+            execution=row["execution"],
+            method=row["method"],
+            created=row["created"],
+            request=decode(row["request"]),
+            waiters=tuple((w["effect_id"], w["deadline"]) for w in waiters),
+        )
 
     def set_slot(self, callback_id: str, request: Any) -> None:
         """Fill the pending-request slot, or empty it with None."""
@@ -351,10 +406,17 @@ class Store:
             (None if request is None else encode(request), callback_id),
         )
 
-    def set_waiting(self, callback_id: str, effect_id: str | None, deadline: float | None = None) -> None:
-        """Mark which await effect waits on the endpoint (None: nobody) and until when."""
+    def add_waiter(self, callback_id: str, effect_id: str, deadline: float) -> None:
+        """An await effect begins to wait on the endpoint, until `deadline`."""
         self._write(
-            "UPDATE callbacks SET waiting = ?, deadline = ? WHERE id = ?", (effect_id, deadline, callback_id)
+            "INSERT INTO callback_waiters (callback, effect_id, deadline) VALUES (?, ?, ?)",
+            (callback_id, effect_id, deadline),
+        )
+
+    def remove_waiter(self, callback_id: str, effect_id: str) -> None:
+        """The await effect stops waiting (answered, or timed out)."""
+        self._write(
+            "DELETE FROM callback_waiters WHERE callback = ? AND effect_id = ?", (callback_id, effect_id)
         )
 
 
@@ -369,16 +431,7 @@ def _execution(row: sqlite3.Row) -> ExecutionRecord:
         result=decode(row["result"]),
         error=decode(row["error"]),
         end_time=row["end_time"],
-    )
-
-
-def _callback(row: sqlite3.Row) -> CallbackRecord:
-    return CallbackRecord(
-        id=row["id"],
-        execution=row["execution"],
-        method=row["method"],
-        created=row["created"],
-        request=decode(row["request"]),
-        waiting=row["waiting"],
-        deadline=row["deadline"],
+        labels=None if row["labels"] is None else json.loads(row["labels"]),
+        call_log_level=row["call_log_level"],
+        current_step=None if row["current_step"] is None else tuple(json.loads(row["current_step"])),
     )

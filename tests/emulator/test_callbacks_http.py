@@ -10,10 +10,13 @@ with a JSON body decoded.
 
 from __future__ import annotations
 
+import itertools
 import urllib.parse
+import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 
 from approvals.engine.api.access import Access
@@ -164,7 +167,7 @@ def test_a_token_is_required(engine: Engine, server: WorkflowsServer, call_back:
     anonymous = call_back(url, "x", token=None)
 
     assert anonymous.status_code == 401
-    assert engine.list_callbacks(execution_id)[0].waiting is not None
+    assert engine.list_callbacks(execution_id)[0].waiters
 
 
 def test_only_identities_that_may_send_callbacks_call_back(
@@ -237,3 +240,150 @@ def test_the_rest_callback_list(engine: Engine, server: WorkflowsServer, call_ba
     assert (waiting["waiters"], waiting["availablePayloads"]) == ("1", [])
     assert holding["waiters"] == "0"
     assert len(holding["availablePayloads"]) == 1
+
+
+CALLBACKS_LIST_URL = (
+    "https://cloud.google.com/workflows/docs/reference/executions/rest/v1/"
+    "projects.locations.workflows.executions.callbacks/list"
+)
+
+# Three endpoints made a second apart, then a wait on the first.
+THREE_ENDPOINTS = """
+main:
+  steps:
+    - first:
+        call: events.create_callback_endpoint
+        result: first
+    - nap:
+        call: sys.sleep
+        args:
+          seconds: 1
+    - second:
+        call: events.create_callback_endpoint
+        result: second
+    - nap_again:
+        call: sys.sleep
+        args:
+          seconds: 1
+    - third:
+        call: events.create_callback_endpoint
+        result: third
+    - wait:
+        call: events.await_callback
+        args:
+          callback: ${first}
+          timeout: 3600
+"""
+
+
+def test_the_rest_callback_list_is_ordered_by_id_and_paged(
+    engine: Engine, server: WorkflowsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """callbacks.list (CALLBACKS_LIST_URL): "The returned callbacks are ordered by callback ID", and
+    pageSize is the "Maximum number of callbacks to return per call"."""
+    # Ids that fall as they are made, so that creation order is the reverse of id order.
+    falling = (uuid.UUID(int=n) for n in itertools.count(2**64, -1))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(falling))
+    engine.deploy("wf", THREE_ENDPOINTS)
+    execution_id = engine.start("wf").id
+    engine.advance(2)
+    created = [c.id for c in engine.list_callbacks(execution_id)]
+    listing = (
+        f"{server.url}/v1/projects/demo-approvals/locations/us-central1/workflows/wf"
+        f"/executions/{execution_id}/callbacks"
+    )
+
+    first = requests.get(f"{listing}?pageSize=2", timeout=10).json()
+    rest = requests.get(f"{listing}?pageSize=2&pageToken={first['nextPageToken']}", timeout=10).json()
+
+    listed = [c["name"].rsplit("/", 1)[1] for c in first["callbacks"] + rest["callbacks"]]
+    assert len(first["callbacks"]) == 2 and "nextPageToken" not in rest
+    assert listed == sorted(created) == created[::-1]
+
+
+# Two parallel iterations await the same endpoint at once, for 100 s and 200 s; the bodies they
+# got (or "timeout"), in arrival order.
+TWO_WAITERS = """
+main:
+  steps:
+    - init:
+        assign:
+          - got: []
+    - create:
+        call: events.create_callback_endpoint
+        result: callback
+    - wait_twice:
+        parallel:
+          shared: [got]
+          for:
+            value: i
+            in: [1, 2]
+            steps:
+              - wait:
+                  try:
+                    steps:
+                      - await:
+                          call: events.await_callback
+                          args:
+                            callback: ${callback}
+                            timeout: ${i * 100}
+                          result: request
+                      - keep:
+                          assign:
+                            - got: ${list.concat(got, request.http_request.body)}
+                  except:
+                    as: e
+                    steps:
+                      - expired:
+                          assign:
+                            - got: ${list.concat(got, e.tags[0])}
+    - done:
+        return: ${got}
+"""
+
+
+def waiters(server: WorkflowsServer, execution_id: str) -> str:
+    """The `waiters` of the execution's one callback, as callbacks.list shows it."""
+    listing = (
+        f"{server.url}/v1/projects/demo-approvals/locations/us-central1/workflows/wf"
+        f"/executions/{execution_id}/callbacks"
+    )
+    [callback] = requests.get(listing, timeout=10).json()["callbacks"]
+    return callback["waiters"]
+
+
+def test_two_steps_may_wait_on_one_endpoint(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    """A Callback of callbacks.list (CALLBACKS_LIST_URL) counts "waiters: Number of execution steps
+    waiting on this callback": more than one step may wait, and each is answered by a request of
+    its own."""
+    execution_id, url = start(engine, TWO_WAITERS)
+
+    counts = [waiters(server, execution_id)]
+    assert call_back(url, "a").status_code == 200
+    engine.wait_idle()
+    counts.append(waiters(server, execution_id))
+    assert call_back(url, "b").status_code == 200
+    engine.wait_idle()
+
+    assert counts == ["2", "1"]
+    done = engine.get(execution_id)
+    assert (done.state, sorted(done.result)) == ("SUCCEEDED", ["a", "b"])
+
+
+def test_each_waiter_times_out_on_its_own(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    """events.await_callback: "TimeoutError In case of a timeout"; of two steps waiting on one
+    endpoint, the one whose timeout (100 s) passes first times out alone: the other (200 s) still
+    waits, and takes the next request."""
+    execution_id, url = start(engine, TWO_WAITERS)
+
+    engine.advance(150)
+    left = waiters(server, execution_id)
+    assert call_back(url, "late").status_code == 200
+    engine.wait_idle()
+
+    assert left == "1"
+    assert engine.get(execution_id).result == ["TimeoutError", "late"]

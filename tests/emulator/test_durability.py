@@ -6,6 +6,7 @@ journal must not send any of them again.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from approvals.engine.api.local_server import free_port
 from approvals.engine.api.server import WorkflowsServer, loopback_url
 from approvals.engine.runtime.clock import VirtualClock
 from approvals.engine.runtime.engine import Engine
-from approvals.engine.runtime.store import Store
+from approvals.engine.runtime.store import ExecutionRecord, Store
 from tests.support.servers import RecordingServer
 
 CallBack = Callable[..., requests.Response]
@@ -208,3 +209,65 @@ main:
     assert t == started
     assert end == started + 30
     assert len(u) == 36
+
+
+def test_a_file_from_before_labels_opens_and_keeps_its_executions(tmp_path: Path) -> None:
+    """An engine file written before executions had labels and a call log level (the Execution
+    resource's "labels" and "callLogLevel") still opens: its executions read back, new ones keep both."""
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE executions (
+            number INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, workflow TEXT NOT NULL,
+            revision TEXT NOT NULL, argument TEXT, state TEXT NOT NULL, result TEXT, error TEXT,
+            start_time REAL NOT NULL, end_time REAL);
+        INSERT INTO executions (id, workflow, revision, argument, state, start_time)
+            VALUES ('old', 'wf', '000001-abc', 'null', 'SUCCEEDED', 0);
+        """
+    )
+    old.close()
+
+    store = Store(path)
+    try:
+        store.create_execution(
+            ExecutionRecord(
+                "new", "wf", "000001-abc", None, "ACTIVE", 1.0, labels={"a": "b"}, call_log_level="LOG_NONE"
+            )
+        )
+        before, after = store.execution("old"), store.execution("new")
+    finally:
+        store.close()
+
+    assert before is not None and (before.state, before.labels, before.call_log_level) == (
+        "SUCCEEDED",
+        None,
+        None,
+    )
+    assert after is not None and (after.labels, after.call_log_level) == ({"a": "b"}, "LOG_NONE")
+
+
+def test_a_file_from_before_several_waiters_keeps_its_waiter(tmp_path: Path) -> None:
+    """An engine file written when an endpoint had one waiter (callbacks.waiting and .deadline)
+    still opens, and the await waiting there keeps waiting until its deadline."""
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE callbacks (
+            id TEXT PRIMARY KEY, execution TEXT NOT NULL, method TEXT NOT NULL, created REAL NOT NULL,
+            request TEXT, waiting TEXT, deadline REAL);
+        INSERT INTO callbacks VALUES ('waited', 'e', 'POST', 0, NULL, 'effect-1', 99.0);
+        INSERT INTO callbacks VALUES ('idle', 'e', 'POST', 0, NULL, NULL, NULL);
+        """
+    )
+    old.close()
+
+    store = Store(path)
+    try:
+        waited, idle = store.callback("waited"), store.callback("idle")
+    finally:
+        store.close()
+
+    assert waited is not None and waited.waiters == (("effect-1", 99.0),)
+    assert idle is not None and idle.waiters == ()

@@ -226,3 +226,25 @@ def test_the_translation_template_runs_to_an_approval() -> None:
     assert run.result == {"text": "Hello", "translation": "Bonjour", "approved": True}
     names = [effect.name for _, effect in driver.effects if isinstance(effect, CallEffect)]
     assert "googleapis.translate.v2.translations.translate" in names
+
+
+def test_a_callback_method_that_is_not_a_string_is_a_type_error() -> None:
+    """events.create_callback_endpoint
+    (https://cloud.google.com/workflows/docs/reference/stdlib/events/create_callback_endpoint):
+    http_callback_method is a `string`; "TypeError: In case of invalid input types"."""
+    source = """
+- create:
+    try:
+      call: events.create_callback_endpoint
+      args:
+        http_callback_method: 5
+    except:
+      as: e
+      steps:
+        - refused:
+            return: ${e.tags}
+"""
+    driver = Driver()
+
+    assert driver.run(source).result == ["TypeError"]
+    assert driver.effects == []
