@@ -134,6 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local emulation of the approvals stack on Google Cloud.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run_command(commands, prog)
+    _add_up_command(commands)
+    health = commands.add_parser(
+        "health",
+        help="check the services of a running local stack",
+        description="Print each service of a running local stack; exit 0 when all are up, 1 otherwise.",
+    )
+    health.add_argument(
+        "--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the stack's origin (default: %(default)s)"
+    )
+    return parser
+
+
+def _add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], prog: str) -> None:
     run = commands.add_parser(
         "run",
         help="run one workflow to completion on the local Workflows engine",
@@ -166,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--location", default="us-central1", help="location the workflow sees (default: %(default)s)"
     )
+
+
+def _add_up_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = commands.add_parser(
         "up",
         help="run the whole stack locally, from the same program `pulumi up` deploys",
@@ -196,15 +213,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="keep the engine's executions and Firestore's data here across runs (default: a temp folder)",
     )
-    health = commands.add_parser(
-        "health",
-        help="check the services of a running local stack",
-        description="Print each service of a running local stack; exit 0 when all are up, 1 otherwise.",
-    )
-    health.add_argument(
-        "--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the stack's origin (default: %(default)s)"
-    )
-    return parser
 
 
 def run(args: argparse.Namespace | SimpleNamespace) -> int:
