@@ -22,11 +22,11 @@ from approvals.engine.runtime.clock import VirtualClock
 from approvals.engine.runtime.connectors import ConnectorSettings, call_connector
 from approvals.engine.runtime.effects import CallEffect, SleepEffect
 from approvals.engine.runtime.engine import Engine
-from approvals.engine.runtime.errors import HTTP_ERROR, DefinitionError, WorkflowError
+from approvals.engine.runtime.errors import DefinitionError, WorkflowError
 from approvals.engine.runtime.store import Store
 from approvals.engine.runtime.tokens import StaticTokens
 from tests.engine.expr_host import run
-from tests.engine.interpreter_support import START, Driver, TestHost
+from tests.engine.interpreter_support import START, Driver, TestHost, failing
 from tests.engine.interpreter_support import result_of as interpreted_result
 from tests.support import PROJECT
 
@@ -826,19 +826,6 @@ main:
     assert interpreted_result(source, host=TestHost(now=an_hour_before)) == "2024-05-08T13:22:58.000000Z"
 
 
-def answering(codes: list[int]) -> Any:
-    """A responder for http.get that fails with these HTTP status codes, then succeeds."""
-    remaining = list(codes)
-
-    def respond(effect: CallEffect) -> Any:
-        if remaining:
-            code = remaining.pop(0)
-            raise WorkflowError.tagged(HTTP_ERROR, f"HTTP {code}", code=code, headers={}, body=None)
-        return {"code": 200, "body": "ok", "headers": {}}
-
-    return respond
-
-
 def with_retry_policy(policy: str) -> str:
     return f"""
 main:
@@ -860,11 +847,11 @@ def test_http_default_retry_retries_five_times_with_the_default_backoff() -> Non
     retry.default_backoff", which "has initial backoff of 1 second, max backoff of 1 minute, and a
     multiplier of 1.25" (retry/default_backoff): five 503s are retried after 1, 1.25, 1.5625, ...
     seconds; a sixth is the step's error."""
-    driver = Driver(respond=answering([503] * 5))
+    driver = Driver(respond=failing([503] * 5))
     assert driver.run(with_retry_policy("http.default_retry")).result == "ok"
     waits = [effect.until - START for _, effect in driver.effects if isinstance(effect, SleepEffect)]
     assert waits == [1, 1 + 1.25, 1 + 1.25 + 1.5625, 1 + 1.25 + 1.5625 + 1.953125, 8.20703125]
-    failed = Driver(respond=answering([503] * 6)).run(with_retry_policy("http.default_retry"))
+    failed = Driver(respond=failing([503] * 6)).run(with_retry_policy("http.default_retry"))
     assert failed.error is not None and failed.error.value["code"] == 503
 
 
@@ -887,7 +874,7 @@ def test_http_default_retry_policies_retry_the_codes_their_pages_name(
     """REFERENCE http/default_retry: "Retries on 429 (Too Many Requests), 502 (Bad Gateway), 503
     (Service unavailable), and 504 (Gateway Timeout)"; http/default_retry_non_idempotent: "Retries
     on 429 (Too Many Requests) and 503 (Service Unavailable)"."""
-    driver = Driver(respond=answering([code]))
+    driver = Driver(respond=failing([code]))
     run = driver.run(with_retry_policy(policy))
     calls = [effect for _, effect in driver.effects if isinstance(effect, CallEffect)]
     assert (len(calls), run.error is None) == ((2, True) if retried else (1, False))

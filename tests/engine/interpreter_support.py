@@ -18,7 +18,7 @@ from approvals.engine.runtime.effects import (
     Effect,
     SleepEffect,
 )
-from approvals.engine.runtime.errors import TIMEOUT_ERROR, WorkflowError
+from approvals.engine.runtime.errors import HTTP_ERROR, TIMEOUT_ERROR, WorkflowError
 from approvals.engine.runtime.interpreter import Run
 
 START = 1_700_000_000.0
@@ -133,3 +133,16 @@ def error_of(source: str, argument: Any = None, **driver: Any) -> Any:
     run = run_workflow(source, argument, **driver)
     assert run.error is not None, f"expected an error, got result {run.result!r}"
     return run.error.value
+
+
+def failing(codes: list[int]) -> Callable[[CallEffect], Any]:
+    """A responder answering HttpErrors with these codes, then 200."""
+    remaining = list(codes)
+
+    def respond(effect: CallEffect) -> Any:
+        if remaining:
+            code = remaining.pop(0)
+            raise WorkflowError.tagged(HTTP_ERROR, f"HTTP {code}", code=code, headers={}, body=None)
+        return {"code": 200, "body": "ok", "headers": {}}
+
+    return respond

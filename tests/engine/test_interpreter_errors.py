@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
 
 from approvals.engine.runtime.effects import CallEffect, SleepEffect
-from approvals.engine.runtime.errors import HTTP_ERROR, WorkflowError
-from tests.engine.interpreter_support import START, Driver, error_of, result_of
-
-
-def failing(codes: list[int]) -> Any:
-    """A responder answering HttpErrors with these codes, then 200."""
-    remaining = list(codes)
-
-    def respond(effect: CallEffect) -> Any:
-        if remaining:
-            code = remaining.pop(0)
-            raise WorkflowError.tagged(HTTP_ERROR, f"HTTP {code}", code=code, headers={}, body=None)
-        return {"code": 200, "body": "ok", "headers": {}}
-
-    return respond
+from tests.engine.interpreter_support import START, Driver, error_of, failing, result_of
 
 
 def guarded_get(handling: str, subworkflows: str = "") -> str:
