@@ -47,11 +47,11 @@ time.sleep(600)
 
 
 @contextlib.contextmanager
-def launcher(*options: str) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
-    """The launcher once its server is ready; it, and whatever it started, killed after the block."""
+def ready_process(script: str, cwd: Path, *argv: str) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
+    """`python -c script argv` once it printed "ready"; it, and whatever it started, killed after."""
     process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, str(free_port()), *options],
-        cwd=ROOT,
+        [sys.executable, "-c", script, *argv],
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -70,6 +70,11 @@ def launcher(*options: str) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
         for pid, _ in still_running(started):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def launcher(*options: str) -> contextlib.AbstractContextManager[tuple[subprocess.Popen[str], Lines]]:
+    """The launcher once its server is ready."""
+    return ready_process(LAUNCHER, ROOT, str(free_port()), *options)
 
 
 def test_the_group_ends_when_its_launcher_is_killed() -> None:
@@ -129,25 +134,10 @@ time.sleep(600)
 
 @contextlib.contextmanager
 def janitor_launcher(folder: Path, *options: str) -> Iterator[subprocess.Popen[str]]:
-    """The launcher once its janitor runs; it, and whatever it started, killed after the block."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", JANITOR_LAUNCHER, str(folder), *options],
-        cwd=folder.parent,  # where a crash's core file, if the system writes one, goes
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    started: set[Process] = set()
-    try:
-        assert process.stdout is not None
-        Lines(process.stdout).wait_for(lambda line: line == "ready\n", timeout=60)
-        started = descendants(process.pid)
+    """The launcher once its janitor runs."""
+    # Run from the folder's parent: where a crash's core file, if the system writes one, goes.
+    with ready_process(JANITOR_LAUNCHER, folder.parent, str(folder), *options) as (process, _):
         yield process
-    finally:
-        process.kill()
-        process.wait()
-        for pid, _ in still_running(started):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 def a_folder_with_files(tmp_path: Path) -> Path:
