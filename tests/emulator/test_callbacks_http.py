@@ -21,6 +21,7 @@ import requests
 
 from approvals.engine.api.access import Access
 from approvals.engine.api.server import WorkflowsServer, loopback_url
+from approvals.engine.runtime import engine as engine_module
 from approvals.engine.runtime.clock import VirtualClock
 from approvals.engine.runtime.engine import Engine
 from approvals.engine.runtime.store import Store
@@ -282,8 +283,8 @@ def test_the_rest_callback_list_is_ordered_by_id_and_paged(
     """callbacks.list (CALLBACKS_LIST_URL): "The returned callbacks are ordered by callback ID", and
     pageSize is the "Maximum number of callbacks to return per call"."""
     # Ids that fall as they are made, so that creation order is the reverse of id order.
-    falling = (uuid.UUID(int=n) for n in itertools.count(2**64, -1))
-    monkeypatch.setattr(uuid, "uuid4", lambda: next(falling))
+    falling = (str(uuid.UUID(int=n)) for n in itertools.count(2**64, -1))
+    monkeypatch.setattr(engine_module, "random_uuid", lambda: next(falling))
     engine.deploy("wf", THREE_ENDPOINTS)
     execution_id = engine.start("wf").id
     engine.advance(2)
