@@ -49,7 +49,7 @@ DEFAULT_PORT = 5000
 
 def _json_argument(text: str) -> Any:
     try:
-        return values.from_json(json.loads(text))
+        return values.parse_json(text)
     except (ValueError, WorkflowError) as error:
         raise argparse.ArgumentTypeError(f"not JSON: {error}") from error
 
@@ -144,9 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        source = args.workflow.read_text()
+        # A workflow's source is UTF-8 (Google's deploy takes it as a string), whatever the locale.
+        source = args.workflow.read_text(encoding="utf-8")
     except OSError as error:
         print(f"{args.workflow}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as error:
+        line = error.object.count(b"\n", 0, error.start) + 1
+        print(f"{args.workflow}:{line}: the file is not UTF-8 (byte {error.start})", file=sys.stderr)
         return 2
     # Workflow ids are letters, digits, hyphens and underscores.
     workflow_id = re.sub(r"[^A-Za-z0-9_-]", "-", args.workflow.stem) or "workflow"

@@ -188,6 +188,35 @@ def from_json(obj: Any) -> Any:
     raise TypeError(f"not a JSON value: {obj!r}")
 
 
+# How deeply a JSON text from outside (an execution argument, a callback's body) may nest:
+# the engine walks values recursively, and Python's own limit is about 1,000 frames.
+MAX_JSON_DEPTH = 100
+
+
+def parse_json(text: str | bytes) -> Any:
+    """A Workflows value from JSON text that arrives from outside a workflow.
+
+    ValueError for what is not JSON (NaN and Infinity included, which Python alone reads)
+    or nests deeper than MAX_JSON_DEPTH; WorkflowError for an integer past 64 bits.
+    """
+    try:
+        value = json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError(f"the JSON nests more than {MAX_JSON_DEPTH} levels deep") from None
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"the JSON nests more than {MAX_JSON_DEPTH} levels deep")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        pending.extend((child, depth + 1) for child in children)
+    return from_json(value)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def json_size(v: Any) -> int:
     """The bytes of `v` as compact JSON in UTF-8, the measure of the engine's memory limit.
 

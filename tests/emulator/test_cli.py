@@ -184,6 +184,33 @@ def test_a_definition_error_names_file_line_and_step(tmp_path: Path) -> None:
     assert "first" in done.stderr
 
 
+def test_a_file_that_is_not_utf8_is_a_definition_error_not_a_traceback(tmp_path: Path) -> None:
+    """A workflow's source is text (Google deploys it as a string); a byte that is not UTF-8
+    is the file's error, exit 2, like any other, where a UnicodeDecodeError escaped before."""
+    workflow = tmp_path / "latin1.yaml"
+    workflow.write_bytes(b"main:\n  steps:\n    - done:\n        return: caf\xe9\n")
+
+    done = run("run", str(workflow))
+
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"{workflow}:4: the file is not UTF-8")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [("[" * 5000 + "]" * 5000, "nests more than 100 levels deep"), ('{"x": NaN}', "NaN is not valid JSON")],
+)
+def test_data_too_deep_or_not_json_is_a_bad_argument(data: str, words: str) -> None:
+    """`--data` is JSON: NaN is not, and a value nested thousands deep cannot be walked (Python's
+    RecursionError escaped as a traceback before; NaN was taken)."""
+    done = run("run", "x.yaml", "--data", data)
+
+    assert done.returncode == 2
+    assert words in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_sleep_and_callbacks_run_on_the_wall_clock(tmp_path: Path) -> None:
     workflow = write(
         tmp_path,
