@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from approvals.engine.api.access import Access, AccessDenied, check_caller
-from approvals.engine.api.local_server import LocalServer, QuietHandler, free_port
+from approvals.engine.api.local_server import BodyError, LocalServer, QuietHandler, free_port
 from approvals.engine.runtime import values
 from approvals.engine.runtime.engine import (
     CallbackFullError,
@@ -111,9 +111,55 @@ def parse_argument(text: str | None) -> Any:
     if not text:
         return None
     try:
-        return values.from_json(json.loads(text))
+        return values.parse_json(text)
     except (ValueError, WorkflowError) as error:
         raise BadRequestError(f"argument is not valid JSON: {error}") from error
+
+
+# The fields of an Execution ("REST Resource: projects.locations.workflows.executions"); a
+# create reads only `argument`, and Google's JSON reader refuses any other name.
+EXECUTION_FIELDS = frozenset(
+    {
+        "name",
+        "startTime",
+        "endTime",
+        "duration",
+        "state",
+        "argument",
+        "result",
+        "error",
+        "workflowRevisionId",
+        "callLogLevel",
+        "status",
+        "labels",
+        "stateError",
+        "disableConcurrencyQuotaOverflowBuffering",
+        "executionHistoryLevel",
+    }
+)
+
+
+def execution_body(body: bytes) -> dict[str, Any]:
+    """The Execution a create sends: a JSON object of Execution fields whose argument is text."""
+    try:
+        execution = json.loads(body or b"{}")
+    except (ValueError, RecursionError) as error:
+        reason = "it nests too deeply" if isinstance(error, RecursionError) else error
+        raise BadRequestError(f"Invalid JSON payload received: {reason}") from error
+    if not isinstance(execution, dict):
+        raise BadRequestError("Invalid JSON payload received. Expected an object (an Execution)")
+    for name in execution:
+        # The JSON mapping of a proto field takes its lowerCamelCase name or its own.
+        camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+        if camel not in EXECUTION_FIELDS:
+            raise BadRequestError(f"Invalid JSON payload received. Unknown name {name!r} at 'execution'")
+    argument = execution.get("argument")
+    if argument is not None and not isinstance(argument, str):
+        raise BadRequestError(
+            "Invalid value at 'execution.argument' (TYPE_STRING): the argument is JSON text, "
+            f"such as {json.dumps(json.dumps(argument))[:60]}"
+        )
+    return execution
 
 
 class _Api:
@@ -140,7 +186,13 @@ class _Api:
         return record
 
     def _view(self, default: str) -> str:
-        return (self.query.get("view") or [default])[0]
+        view = (self.query.get("view") or [default])[0]
+        if view == "EXECUTION_VIEW_UNSPECIFIED":
+            return default
+        if view not in ("BASIC", "FULL"):
+            # Google's words for an enum value it does not know.
+            raise BadRequestError(f"Invalid value at 'view' (ExecutionView), {view!r}")
+        return view
 
     def list_executions(self, body: bytes) -> tuple[int, Any]:
         self._check_parent()
@@ -151,11 +203,7 @@ class _Api:
 
     def create_execution(self, body: bytes) -> tuple[int, Any]:
         self._check_parent()
-        try:
-            execution = json.loads(body or b"{}")
-        except ValueError as error:
-            raise BadRequestError(f"the body is not JSON: {error}") from error
-        argument = parse_argument(execution.get("argument") if isinstance(execution, dict) else None)
+        argument = parse_argument(execution_body(body).get("argument"))
         record = self.engine.start(self.params["workflow"], argument)
         return 200, execution_json(self.engine, record)
 
@@ -187,9 +235,11 @@ class _Handler(QuietHandler):
         owner: WorkflowsServer = self.server.owner  # type: ignore[attr-defined]
         parts = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-        body = self.read_body()
         try:
+            body = self.read_body()
             status, answer = self._route(owner, parts.path, query, body)
+        except BodyError as refused:
+            self.reply_error(refused.code, refused.status, str(refused))
         except AccessDenied as denied:
             self.reply_error(denied.status, denied.status_name, str(denied))
         except tuple(REFUSALS) as refused:
