@@ -15,8 +15,9 @@ a scope is entered, values are copied when assigned or passed as arguments.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from approvals.engine.language.definition import (
@@ -596,7 +597,7 @@ class Run:
                 return outcome
         return None
 
-    def _iterations(self, loop: Loop, frame: _Frame) -> list[Any]:
+    def _iterations(self, loop: Loop, frame: _Frame) -> Iterable[Any]:
         if loop.has_items:
             items = evaluate_value(loop.items, frame)
             if not isinstance(items, list):
@@ -606,13 +607,9 @@ class Run:
         if not (isinstance(bounds, list) and len(bounds) == 2 and all(is_number(b) for b in bounds)):
             raise WorkflowError.tagged(TYPE_ERROR, "for: range must be a list of two numbers [start, end]")
         # "both inclusive" ... "must evaluate into incrementable values; that is, integer or double".
-        start, end = bounds
-        values = []
-        current = start
-        while current <= end:
-            values.append(current)
-            current += 1
-        return values
+        # Counted as the loop goes: `range: [0, 9223372036854775807]` ends at the step limit,
+        # where a list of its values would exhaust the machine's memory first.
+        return _count(*bounds)
 
     def _loop(self, loop: Loop, frame: _Frame) -> _Gen:
         for index, value in enumerate(self._iterations(loop, frame)):
@@ -642,7 +639,15 @@ class Run:
         children: list[tuple[str, _Gen]] = []
         if action.loop is not None:
             loop = action.loop
-            for index, value in enumerate(self._iterations(loop, frame)):
+            # Each iteration runs a step at least: past MAX_STEPS of them the execution must
+            # fail at the step limit, so it does now, before making a branch for each.
+            iterations = itertools.islice(self._iterations(loop, frame), MAX_STEPS + 1)
+            for index, value in enumerate(iterations):
+                if index == MAX_STEPS:
+                    raise ResourceLimitError(
+                        f"a parallel for loop of more than {MAX_STEPS} iterations "
+                        f"runs more than the {MAX_STEPS} steps an execution may run"
+                    )
                 child = frame.child(shared, parallel=True)
                 children.append(
                     (str(index), self._branch(self._iteration(loop, child.child(), index, value), child))
@@ -763,6 +768,14 @@ class _Policy(NamedTuple):
         """The wait before retry number `retries` (0-based): initial_delay * multiplier^n, capped."""
         delay = self.initial_delay * self.multiplier**retries
         return min(delay, self.max_delay) if self.max_delay else delay
+
+
+def _count(start: float, end: float) -> Iterator[float]:
+    """`start`, `start + 1`, ... up to `end` included, each made when the loop reaches it."""
+    current = start
+    while current <= end:
+        yield current
+        current += 1
 
 
 def _assign(target: Target, value: Any, frame: _Frame) -> None:

@@ -110,6 +110,53 @@ def test_an_execution_stops_after_100000_steps() -> None:
     assert "100000 steps" in error["message"]
 
 
+# A range whose end is as far as an integer goes, or a double range that stops counting (past
+# 2**53, adding 1 to a double gives the same double): each listed every value before the first
+# iteration, until the machine's memory ran out.
+_HUGE_RANGES = ["[0, 9223372036854775807]", "[9007199254740992.0, 9007199254740993.0]"]
+
+
+@pytest.mark.parametrize("bounds", _HUGE_RANGES)
+def test_a_range_too_long_to_run_stops_at_the_step_limit(bounds: str) -> None:
+    """ "Steps: the maximum number of steps executed in a single execution: 100,000"
+    (https://cloud.google.com/workflows/quotas): a range's values are counted as it runs."""
+    source = f"""
+- spin:
+    for:
+      value: i
+      range: {bounds}
+      steps:
+        - tick:
+            assign:
+              - last: ${{i}}
+"""
+    error = error_of(source)
+
+    assert error["tags"] == ["ResourceLimitError"]
+    assert "100000 steps" in error["message"]
+
+
+@pytest.mark.parametrize("bounds", _HUGE_RANGES)
+def test_a_parallel_range_past_the_step_limit_fails_before_its_branches_start(bounds: str) -> None:
+    """Each iteration of a parallel loop runs a step at least, so more than 100,000 of them
+    cannot run within the step limit: the execution fails at once, no branch made."""
+    source = f"""
+- fan:
+    parallel:
+      for:
+        value: i
+        range: {bounds}
+        steps:
+          - tick:
+              assign:
+                - x: ${{i}}
+"""
+    error = error_of(source)
+
+    assert error["tags"] == ["ResourceLimitError"]
+    assert "more than 100000 iterations" in error["message"]
+
+
 def test_a_string_past_256_kb_is_a_resource_limit_error() -> None:
     """ "String ... maximum length" (Data types,
     https://cloud.google.com/workflows/docs/reference/syntax/datatypes) is 256 KB (Syntax cheat
