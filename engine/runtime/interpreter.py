@@ -16,6 +16,7 @@ a scope is entered, values are copied when assigned or passed as arguments.
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any, NamedTuple
@@ -74,6 +75,9 @@ MAX_BRANCH_ERRORS = 100
 MEMORY_LIMIT = 512 * 1024
 MAX_STEPS = 100_000
 MAX_STRING_BYTES = 256 * 1024
+# "Maximum is 31536000 (one year)" (sys.sleep,
+# https://cloud.google.com/workflows/docs/reference/stdlib/sys/sleep); no retry waits longer.
+MAX_SLEEP_SECONDS = 31_536_000
 
 
 # What a generator of this module yields, receives and returns.
@@ -561,6 +565,13 @@ class Run:
                 )
             if seconds < 0:
                 raise WorkflowError.tagged(VALUE_ERROR, "sys.sleep: seconds must not be negative")
+            # Written so that NaN fails too: a timer at NaN or infinity is never due and stalls
+            # the engine's loop (infinity overflowed its wait, NaN spun it).
+            if not seconds <= MAX_SLEEP_SECONDS:
+                raise WorkflowError.tagged(
+                    VALUE_ERROR,
+                    f"sys.sleep: seconds must be at most {MAX_SLEEP_SECONDS} (one year), got {seconds}",
+                )
             return SleepEffect(self.host.now() + seconds)
         if name == "sys.sleep_until":
             # Imported here, like the library's modules (stdlib.lookup): zoneinfo is slow to load.
@@ -579,6 +590,11 @@ class Run:
             timeout = AWAIT_CALLBACK_TIMEOUT if timeout is None else timeout
             if not is_number(timeout):
                 raise WorkflowError.tagged(TYPE_ERROR, "events.await_callback: timeout must be a number")
+            if not math.isfinite(timeout):
+                raise WorkflowError.tagged(
+                    VALUE_ERROR,
+                    f"events.await_callback: timeout must be a finite number of seconds, got {timeout}",
+                )
             return AwaitCallbackEffect(callback, float(timeout))
         return CallEffect(name, args)
 
@@ -759,15 +775,22 @@ class _Policy(NamedTuple):
             number = backoff.get(name, default)
             if number is None:
                 number = default
-            if not is_number(number) or number < 0:
-                raise WorkflowError.tagged(TYPE_ERROR, f"retry backoff {name} must be a non-negative number")
+            if not is_number(number) or not 0 <= number < math.inf:
+                raise WorkflowError.tagged(
+                    TYPE_ERROR, f"retry backoff {name} must be a non-negative finite number"
+                )
             numbers.append(number)
         return cls(predicate, max_retries, *numbers)
 
     def delay(self, retries: int) -> float:
         """The wait before retry number `retries` (0-based): initial_delay * multiplier^n, capped."""
-        delay = self.initial_delay * self.multiplier**retries
-        return min(delay, self.max_delay) if self.max_delay else delay
+        try:
+            growth = float(self.multiplier) ** retries
+        except OverflowError:
+            growth = math.inf
+        delay = self.initial_delay * growth if self.initial_delay else 0
+        delay = min(delay, self.max_delay) if self.max_delay else delay
+        return min(delay, MAX_SLEEP_SECONDS)
 
 
 def _count(start: float, end: float) -> Iterator[float]:
