@@ -62,7 +62,15 @@ from approvals.engine.runtime.errors import (
     WorkflowError,
 )
 from approvals.engine.runtime.expressions import Slot, assign, evaluate_value, locate
-from approvals.engine.runtime.values import FunctionRef, copy_value, is_number, json_size, type_name
+from approvals.engine.runtime.values import (
+    MAX_STRING_BYTES,
+    FunctionRef,
+    check_string,
+    copy_value,
+    is_number,
+    json_size,
+    type_name,
+)
 
 # "Quotas and limits": subworkflow call stack depth, nesting of parallel steps,
 # and the unhandled branch errors one parallel step keeps.
@@ -71,10 +79,9 @@ MAX_PARALLEL_DEPTH = 2
 MAX_BRANCH_ERRORS = 100
 # Quotas and limits (https://cloud.google.com/workflows/quotas): "the maximum cumulative size
 # of variables, arguments, and events" is 512 KB, measured here as their compact JSON in
-# UTF-8; an execution runs at most 100,000 steps; a string holds at most 256 KB.
+# UTF-8; an execution runs at most 100,000 steps. (A string's 256 KB: values.MAX_STRING_BYTES.)
 MEMORY_LIMIT = 512 * 1024
 MAX_STEPS = 100_000
-MAX_STRING_BYTES = 256 * 1024
 # "Maximum is 31536000 (one year)" (sys.sleep,
 # https://cloud.google.com/workflows/docs/reference/stdlib/sys/sleep); no retry waits longer.
 MAX_SLEEP_SECONDS = 31_536_000
@@ -223,8 +230,8 @@ def _measure(value: Any) -> int:
 
 def _check_strings(value: Any) -> None:
     # Only a value whose JSON passes the string limit can hold a string that does.
-    if isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES:
-        raise ResourceLimitError(f"a string may hold at most {MAX_STRING_BYTES} bytes (256 KB)")
+    if isinstance(value, str):
+        check_string(value)
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
     for item in items:
         _check_strings(item)

@@ -14,11 +14,20 @@ import json
 import math
 from typing import Any
 
-from approvals.engine.runtime.errors import TYPE_ERROR, VALUE_ERROR, WorkflowError, describe
+from approvals.engine.runtime.errors import (
+    TYPE_ERROR,
+    VALUE_ERROR,
+    ResourceLimitError,
+    WorkflowError,
+    describe,
+)
 
 # "Integer (64 bit, signed)" -- Workflows data types (reference/syntax/datatypes).
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+# A string holds at most 256 KB ("Quotas and limits", https://cloud.google.com/workflows/quotas;
+# "unicode <= 256 KB length", Syntax cheat sheet), counted in UTF-8.
+MAX_STRING_BYTES = 256 * 1024
 
 
 class FunctionRef:
@@ -134,6 +143,30 @@ def compare(a: Any, b: Any) -> int:
     if (is_number(a) and is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
         return (a > b) - (a < b)
     raise WorkflowError.tagged(TYPE_ERROR, f"cannot compare {type_name(a)} with {type_name(b)}")
+
+
+def check_string(text: str) -> str:
+    """`text`, if it is within the string limit; else ResourceLimitError.
+
+    Every string a workflow makes passes here, a part of an expression too: nested
+    `text.replace_all` calls or `(s + s) + (s + s)` would otherwise grow a string tenfold or
+    twofold a level, past any memory, before the result were stored.
+    """
+    check_length(len(text))
+    # A character is one to four bytes: only a long string needs encoding to tell.
+    if len(text) * 4 > MAX_STRING_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES:
+        raise _string_too_long()
+    return text
+
+
+def check_length(characters: int) -> None:
+    """ResourceLimitError for a string of `characters`, if even at a byte each it is too long."""
+    if characters > MAX_STRING_BYTES:
+        raise _string_too_long()
+
+
+def _string_too_long() -> ResourceLimitError:
+    return ResourceLimitError(f"a string may hold at most {MAX_STRING_BYTES} bytes (256 KB)")
 
 
 def copy_value(v: Any) -> Any:

@@ -191,6 +191,45 @@ def compact_json_bytes(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+def _nested(depth: int, inner: str, wrap: str) -> str:
+    for _ in range(depth):
+        inner = wrap.format(inner)
+    return inner
+
+
+@pytest.mark.parametrize(
+    ("expression", "length"),
+    [
+        # Tenfold a level: 100 characters would be 10 GB at the eighth level.
+        (_nested(8, "s", 'text.replace_all({}, "a", "aaaaaaaaaa")'), 100),
+        (_nested(8, "s", 'text.replace_all_regex({}, "a", "aaaaaaaaaa")'), 100),
+        # One call: each of 200,000 "a" made 200,000 characters long, 40 GB.
+        ('text.replace_all(s, "a", s)', 200_000),
+        # Twofold a level: 2**12 copies of a 200,000-character `s` from a 20 KB expression, 800 MB.
+        (_nested(12, "s", "({0} + {0})"), 200_000),
+    ],
+)
+def test_a_string_past_256_kb_inside_an_expression_is_a_resource_limit_error(
+    expression: str, length: int
+) -> None:
+    """The 256 KB of a string hold for every string a function or an operator makes, not only
+    for those stored: these grew past the machine's memory within one expression."""
+    source = f"""
+main:
+  params: [args]
+  steps:
+    - init:
+        assign:
+          - s: ${{text.substring(args.text, 0, args.length)}}
+    - done:
+        return: ${{len({expression})}}
+"""
+    error = error_of(source, {"text": "a" * 200_000, "length": length})
+
+    assert error["tags"] == ["ResourceLimitError"]
+    assert "256 KB" in error["message"]
+
+
 def test_path_assignments_keep_the_count_at_the_variables_compact_json() -> None:
     """The 512 KB (https://cloud.google.com/workflows/quotas) are counted as the variables'
     compact JSON; a path assignment adds or replaces one entry and is counted by that alone,
