@@ -229,12 +229,19 @@ def _measure(value: Any) -> int:
 
 
 def _check_strings(value: Any) -> None:
-    # Only a value whose JSON passes the string limit can hold a string that does.
-    if isinstance(value, str):
-        check_string(value)
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    for item in items:
-        _check_strings(item)
+    # Only a value whose JSON passes the string limit can hold a string that does. A list
+    # grown to the memory limit passes here at each step: its items are looked at in a loop,
+    # not a call each, and only a string of a quarter of the limit's characters is measured.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if len(item) * 4 > MAX_STRING_BYTES:
+                check_string(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 class _Frame:
