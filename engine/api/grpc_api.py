@@ -25,7 +25,7 @@ from google.cloud.workflows.executions_v1 import (
 
 from approvals.engine.api.access import Access, AccessDenied, check_caller
 from approvals.engine.api.grpc_server import GrpcServer, unary
-from approvals.engine.api.server import BadRequestError, execution_json, parse_argument
+from approvals.engine.api.server import BadRequestError, execution_json, page, parse_argument
 from approvals.engine.runtime.engine import Engine, FailedPreconditionError, NotFoundError
 from approvals.engine.runtime.store import ExecutionRecord
 
@@ -128,7 +128,12 @@ class ExecutionsService(GrpcServer):
         workflow = _parse(request.parent, self.engine, execution=False)["workflow"]
         self.engine.workflow(workflow)
         view = _view(request.view, "BASIC")
-        return ListExecutionsResponse(executions=[self._message(r, view) for r in self.engine.list(workflow)])
+        if request.page_size < 0:
+            raise BadRequestError(f"page_size must not be negative, got {request.page_size}")
+        records, token = page(self.engine.list(workflow), view, request.page_size, request.page_token)
+        return ListExecutionsResponse(
+            executions=[self._message(r, view) for r in records], next_page_token=token
+        )
 
     def _cancel(self, request: CancelExecutionRequest) -> Execution:
         return self._message(self.engine.cancel(self._execution(request.name).id))

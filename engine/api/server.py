@@ -116,6 +116,26 @@ def parse_argument(text: str | None) -> Any:
         raise BadRequestError(f"argument is not valid JSON: {error}") from error
 
 
+# executions.list: "Max supported value depends on the selected Execution view: it's 10000
+# for BASIC and 100 for FULL. The default value used if the field is not specified is 100 ...
+# Values greater than the max value will be coerced down to it."
+MAX_PAGE_SIZES = {"BASIC": 10_000, "FULL": 100}
+DEFAULT_PAGE_SIZE = 100
+
+
+def page(
+    records: list[ExecutionRecord], view: str, size: int, token: str
+) -> tuple[list[ExecutionRecord], str]:
+    """One page of `records` and the token of the next ("" after the last); BadRequestError for
+    a token this server did not hand out. A token is the offset of the page's first record."""
+    size = min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZES[view])
+    if token and not (token.isdigit() and int(token) <= len(records)):
+        raise BadRequestError(f"invalid page token {token[:40]!r}")
+    start = int(token or 0)
+    end = start + size
+    return records[start:end], str(end) if end < len(records) else ""
+
+
 # The fields of an Execution ("REST Resource: projects.locations.workflows.executions"); a
 # create reads only `argument`, and Google's JSON reader refuses any other name.
 EXECUTION_FIELDS = frozenset(
@@ -197,9 +217,16 @@ class _Api:
     def list_executions(self, body: bytes) -> tuple[int, Any]:
         self._check_parent()
         self.engine.workflow(self.params["workflow"])
-        records = self.engine.list(self.params["workflow"])
         view = self._view("BASIC")
-        return 200, {"executions": [execution_json(self.engine, r, view) for r in records]}
+        size = (self.query.get("pageSize") or ["0"])[0]
+        if not size.isdigit():
+            raise BadRequestError(f"Invalid value at 'page_size' (TYPE_INT32), {size!r}")
+        token = (self.query.get("pageToken") or [""])[0]
+        records, next_token = page(self.engine.list(self.params["workflow"]), view, int(size), token)
+        answer: dict[str, Any] = {"executions": [execution_json(self.engine, r, view) for r in records]}
+        if next_token:
+            answer["nextPageToken"] = next_token
+        return 200, answer
 
     def create_execution(self, body: bytes) -> tuple[int, Any]:
         self._check_parent()
