@@ -101,6 +101,13 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Silence the per-request stderr line."""
 
+    def handle_one_request(self) -> None:
+        """Serve one request; a body `read_body` will not read is answered here, for every server."""
+        try:
+            super().handle_one_request()
+        except BodyError as refused:
+            self.reply_error(refused.code, refused.status, str(refused))
+
     def read_body(self) -> bytes:
         """The request body (empty when there is none); BodyError for one not to be read.
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from approvals.engine.api.access import Access, AccessDenied, check_caller
-from approvals.engine.api.local_server import BodyError, LocalServer, QuietHandler, free_port
+from approvals.engine.api.local_server import LocalServer, QuietHandler, free_port
 from approvals.engine.runtime import values
 from approvals.engine.runtime.engine import (
     CallbackFullError,
@@ -262,11 +262,9 @@ class _Handler(QuietHandler):
         owner: WorkflowsServer = self.server.owner  # type: ignore[attr-defined]
         parts = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+        body = self.read_body()
         try:
-            body = self.read_body()
             status, answer = self._route(owner, parts.path, query, body)
-        except BodyError as refused:
-            self.reply_error(refused.code, refused.status, str(refused))
         except AccessDenied as denied:
             self.reply_error(denied.status, denied.status_name, str(denied))
         except tuple(REFUSALS) as refused:
