@@ -52,7 +52,7 @@ def _json_argument(text: str) -> Any:
     import argparse
 
     try:
-        return values.from_json(json.loads(text))
+        return values.parse_json(text)
     except (ValueError, WorkflowError) as error:
         raise argparse.ArgumentTypeError(f"not JSON: {error}") from error
 
@@ -110,7 +110,7 @@ def plain_run_arguments(argv: Sequence[str]) -> SimpleNamespace | None:
         return None
     data = options["--data"]
     try:
-        data = None if data is None else values.from_json(json.loads(data))
+        data = None if data is None else values.parse_json(data)
     except (ValueError, WorkflowError):
         return None
     return SimpleNamespace(
@@ -217,13 +217,15 @@ def _add_up_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
 
 def run(args: argparse.Namespace | SimpleNamespace) -> int:
     try:
+        # A workflow's source is UTF-8 (Google's deploy takes it as a string), whatever the locale.
         with open(args.workflow, encoding="utf-8") as file:
             source = file.read()
     except OSError as error:
         print(f"{args.workflow}: {error.strerror or error}", file=sys.stderr)
         return 2
-    except UnicodeDecodeError as error:  # Workflows takes UTF-8 sources only
-        print(f"{args.workflow}: not UTF-8 text: byte {error.start} ({error.reason})", file=sys.stderr)
+    except UnicodeDecodeError as error:
+        line = error.object.count(b"\n", 0, error.start) + 1
+        print(f"{args.workflow}:{line}: the file is not UTF-8 (byte {error.start})", file=sys.stderr)
         return 2
     # Workflow ids are letters, digits, hyphens and underscores.
     stem = os.path.splitext(os.path.basename(args.workflow))[0]

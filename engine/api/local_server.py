@@ -22,6 +22,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The most a request body may hold. A workflow holds at most 512 KB of variables, so no
+# execution could keep a bigger callback body or argument anyway; past this the server stops
+# reading rather than hold whatever a client sends.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+class BodyError(ValueError):
+    """A request body the server will not read: `code` and `status` are the answer's."""
+
+    def __init__(self, code: int, status: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
 def error_body(code: int, status: str, message: str) -> dict[str, Any]:
     """Google's JSON error body: {"error": {"code", "message", "status"}}."""
     return {"error": {"code": code, "message": message, "status": status}}
@@ -86,10 +101,50 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Silence the per-request stderr line."""
 
+    def handle_one_request(self) -> None:
+        """Serve one request; a body `read_body` will not read is answered here, for every server."""
+        try:
+            super().handle_one_request()
+        except BodyError as refused:
+            self.reply_error(refused.code, refused.status, str(refused))
+
     def read_body(self) -> bytes:
-        """The request body (empty when there is none)."""
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        """The request body (empty when there is none); BodyError for one not to be read.
+
+        After a BodyError the rest of the request is unread, so the connection closes.
+        """
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunks()
+        text = self.headers.get("Content-Length") or "0"
+        if not text.isdigit():
+            self.close_connection = True
+            raise BodyError(400, "INVALID_ARGUMENT", f"Content-Length {text!r} is not a number of bytes")
+        return self.rfile.read(self._within_limit(int(text)))
+
+    def _read_chunks(self) -> bytes:
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                self.close_connection = True
+                raise BodyError(400, "INVALID_ARGUMENT", f"bad chunk size {line[:20]!r}") from None
+            if size == 0:
+                # Trailer lines, if any, end with an empty line.
+                while self.rfile.readline(1024).strip():
+                    pass
+                return bytes(body)
+            body += self.rfile.read(self._within_limit(len(body) + size) - len(body))
+            self.rfile.readline(1024)  # the CRLF after the chunk
+
+    def _within_limit(self, length: int) -> int:
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise BodyError(
+                413, "INVALID_ARGUMENT", f"the request body is larger than {MAX_BODY_BYTES} bytes"
+            )
+        return length
 
     def reply(
         self,

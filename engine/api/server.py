@@ -196,9 +196,56 @@ def parse_argument(text: str | None) -> Any:
     if not text:
         return None
     try:
-        return values.from_json(json.loads(text))
+        return values.parse_json(text)
     except (ValueError, WorkflowError) as error:
         raise BadRequestError(f"argument is not valid JSON: {error}") from error
+
+
+# The fields of an Execution ("REST Resource: projects.locations.workflows.executions"); a
+# create reads `argument`, `labels` and `callLogLevel`, and Google's JSON reader refuses any
+# other name.
+EXECUTION_FIELDS = frozenset(
+    {
+        "name",
+        "startTime",
+        "endTime",
+        "duration",
+        "state",
+        "argument",
+        "result",
+        "error",
+        "workflowRevisionId",
+        "callLogLevel",
+        "status",
+        "labels",
+        "stateError",
+        "disableConcurrencyQuotaOverflowBuffering",
+        "executionHistoryLevel",
+    }
+)
+
+
+def execution_body(body: bytes) -> dict[str, Any]:
+    """The Execution a create sends: a JSON object of Execution fields whose argument is text."""
+    try:
+        execution = json.loads(body or b"{}")
+    except (ValueError, RecursionError) as error:
+        reason = "it nests too deeply" if isinstance(error, RecursionError) else error
+        raise BadRequestError(f"Invalid JSON payload received: {reason}") from error
+    if not isinstance(execution, dict):
+        raise BadRequestError("Invalid JSON payload received. Expected an object (an Execution)")
+    for name in execution:
+        # The JSON mapping of a proto field takes its lowerCamelCase name or its own.
+        camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+        if camel not in EXECUTION_FIELDS:
+            raise BadRequestError(f"Invalid JSON payload received. Unknown name {name!r} at 'execution'")
+    argument = execution.get("argument")
+    if argument is not None and not isinstance(argument, str):
+        raise BadRequestError(
+            "Invalid value at 'execution.argument' (TYPE_STRING): the argument is JSON text, "
+            f"such as {json.dumps(json.dumps(argument))[:60]}"
+        )
+    return execution
 
 
 class _Api:
@@ -229,7 +276,13 @@ class _Api:
         return (self.query.get(name) or [default])[0]
 
     def _view(self, default: str) -> str:
-        return self._param("view", default)
+        view = self._param("view", default)
+        if view == "EXECUTION_VIEW_UNSPECIFIED":
+            return default
+        if view not in ("BASIC", "FULL"):
+            # Google's words for an enum value it does not know.
+            raise BadRequestError(f"Invalid value at 'view' (ExecutionView), {view!r}")
+        return view
 
     def _page(
         self, items: Sequence[_Item], key: Callable[[_Item], str], maximum: int
@@ -255,11 +308,7 @@ class _Api:
 
     def create_execution(self, body: bytes) -> tuple[int, Any]:
         self._check_parent()
-        try:
-            execution = json.loads(body or b"{}")
-        except ValueError as error:
-            raise BadRequestError(f"the body is not JSON: {error}") from error
-        fields = execution if isinstance(execution, dict) else {}
+        fields = execution_body(body)
         record = self.engine.start(
             self.params["workflow"],
             parse_argument(fields.get("argument")),

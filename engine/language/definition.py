@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 
 import yaml
 
+from approvals.engine.language.document import DocumentError, check_document
 from approvals.engine.language.parser import (
     Compiled,
     Const,
@@ -36,6 +37,7 @@ from approvals.engine.runtime.values import FunctionRef
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_VALUE_TAG = "tag:yaml.org,2002:value"
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
@@ -44,19 +46,19 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     Only "`true`/`false`, `True`/`False`, `TRUE`/`FALSE`" are booleans: YAML 1.1's `yes`,
     `no`, `on` and `off` stay text (a list of country codes keeps Norway's `NO`). There
     is no date type: `2024-01-01` is the string as written, not a date no value can hold.
+    A lone `=` is text too, not YAML 1.1's "value key", which no Workflows value is.
     """
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
+    first: [
+        (tag, pattern) for tag, pattern in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG, _VALUE_TAG)
+    ]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)\Z"), list("tTfF"))
 # An explicit `!!timestamp` too: its text, since no Workflows value is a date.
 _Loader.add_constructor(_TIMESTAMP_TAG, _BaseLoader.construct_yaml_str)
-# What YAML reads that is no Workflows value: !!set, !!binary, and the pairs of !!omap and
-# !!pairs. The engine would fail the run that met one.
-_NOT_VALUES = {set: "set", bytes: "binary value", tuple: "pair of an ordered map"}
 
 # Documented limits (JSON schema of the syntax and "Quotas and limits").
 MAX_ASSIGNMENTS = 50  # "assign": maxItems 50
@@ -261,17 +263,6 @@ def parse(source: str, filename: str = "<workflow>", *, strict: bool = True) -> 
     return _Parser(source, filename, strict).program()
 
 
-def _not_a_value(value: Any) -> Any:
-    """The first part of ``value`` (itself, a key or an item, at any depth) of a type in _NOT_VALUES."""
-    if isinstance(value, tuple(_NOT_VALUES)):
-        return value
-    if isinstance(value, dict):
-        parts = [*value.keys(), *value.values()]
-    else:
-        parts = value if isinstance(value, list) else []
-    return next((found for part in parts if (found := _not_a_value(part)) is not None), None)
-
-
 def line_of(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
@@ -294,20 +285,18 @@ class _Parser:
 
     # -- YAML
 
-    def value(self, node: yaml.Node) -> Any:
-        """What the node holds; a definition error for what YAML cannot read or Workflows cannot hold."""
+    def value(self, node: yaml.Node, step: str | None = None) -> Any:
+        """The value a node reads as; `root` has checked the document, so this stays small."""
         try:
-            value = self.loader.construct_object(node, deep=True)
-        except yaml.MarkedYAMLError as error:  # a recursive alias, a tag the safe loader refuses
+            return self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as error:
             raise self.yaml_error(error) from error
-        except (ValueError, KeyError, TypeError) as error:  # a scalar its tag cannot read: `!!int x`
-            raise self.error(f"invalid YAML: a value its tag cannot read: {error}", node) from error
-        foreign = _not_a_value(value)
-        if foreign is not None:
-            kind = next(name for kind, name in _NOT_VALUES.items() if isinstance(foreign, kind))
-            message = f"YAML reads {foreign} as a {kind}, a type Workflows lacks (quoted, it is text)"
-            raise self.error(message, node)
-        return value
+        except ValueError as error:
+            # `!!int abc`, an integer of thousands of digits.
+            raise self.error(f"invalid YAML value {_excerpt(node)}: {error}", node, step) from error
+        except LookupError as error:
+            # `!!bool maybe`: PyYAML looks the text up in its table of booleans.
+            raise self.error(f"invalid YAML value {_excerpt(node)} for its tag", node, step) from error
 
     def root(self) -> yaml.Node:
         try:
@@ -327,6 +316,10 @@ class _Parser:
                 raise self.yaml_error(second) from second
         if node is None:
             raise self.error("the workflow is empty", 1)
+        try:
+            check_document(node)
+        except DocumentError as error:
+            raise self.error(str(error), line_of(error.node)) from error
         return node
 
     def read(self) -> yaml.Node | None:
@@ -335,6 +328,10 @@ class _Parser:
             return self.loader.get_single_node()
         except yaml.MarkedYAMLError:
             raise
+        except yaml.reader.ReaderError as error:
+            # A character YAML refuses (a control character): its position gives the line.
+            line = self.source.count("\n", 0, error.position) + 1
+            raise self.error(f"invalid YAML: {error.reason}", line) from error
         except yaml.YAMLError as error:
             raise self.error(f"invalid YAML: {error}", None) from error
 
@@ -350,17 +347,28 @@ class _Parser:
             raise self.error(f"{what} must be a map", node, step)
         result: dict[str, yaml.Node] = {}
         for key, value in node.value:
-            name = str(key.value) if isinstance(key, yaml.ScalarNode) else str(self.value(key))
+            name = str(key.value)  # a scalar: `check_document` refused any other key
             if name in result:
                 raise self.error(f"duplicate key {name!r} in {what}", key, step)
             result[name] = value
             self.keys[id(value)] = key
         return result
 
+    def check_keys(self, node: yaml.Node, step: str | None) -> None:
+        """No map in a value repeats a key (PyYAML would keep the last one silently)."""
+        pending = [node]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, yaml.MappingNode):
+                self.mapping(item, "a map", step)
+                pending.extend(value for _, value in item.value)
+            elif isinstance(item, yaml.SequenceNode):
+                pending.extend(item.value)
+
     def scalar(self, node: yaml.Node, what: str, step: str | None) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise self.error(f"{what} must be a single value", node, step)
-        return self.value(node)
+        return self.value(node, step)
 
     def name(self, node: yaml.Node, what: str, step: str | None) -> str:
         # The source text: a step called `yes` or `1` is named "yes" or "1", not true or 1.
@@ -384,7 +392,8 @@ class _Parser:
 
     def compile(self, node: yaml.Node, step: str | None) -> Compiled:
         """A value with its `${...}` expressions compiled; checks the functions they call."""
-        raw = self.value(node)
+        self.check_keys(node, step)
+        raw = self.value(node, step)
         try:
             compiled = compile_value(raw)
         except (WorkflowError, ValueError) as error:
@@ -1367,6 +1376,12 @@ def _library_name(name: str) -> bool:
     except LookupError:
         return False
     return True
+
+
+def _excerpt(node: yaml.Node) -> str:
+    """A scalar's text, cut short, to name it in an error."""
+    text = str(node.value) if isinstance(node, yaml.ScalarNode) else ""
+    return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
 def _message(error: Exception) -> str:

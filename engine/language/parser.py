@@ -127,13 +127,36 @@ class Target(NamedTuple):
 # ---- public entry points ----------------------------------------------------
 
 
+# How deeply an expression may nest: parentheses, lists, maps, `not` and `-`, and each
+# operator of a chain such as `a + b + c`. The parser and the evaluator recurse once per
+# level; Google says "There is a limit to the expression length" (Expressions,
+# https://cloud.google.com/workflows/docs/reference/syntax/expressions) without a number.
+MAX_EXPRESSION_DEPTH = 100
+
+
 @lru_cache(maxsize=4096)
 def parse_expression(text: str) -> Expr:
     """The AST of the text inside `${...}`; the same text gives the same (immutable) AST."""
     parser = _Parser(scan(text))
     expr = parser.expression()
     parser.expect_end()
+    if _depth(expr) > MAX_EXPRESSION_DEPTH:
+        raise ExpressionSyntaxError(_TOO_DEEP, 0)
     return expr
+
+
+_TOO_DEEP = f"the expression nests more than {MAX_EXPRESSION_DEPTH} levels deep"
+
+
+def _depth(expr: Expr) -> int:
+    """How many nodes the longest path from `expr` down holds."""
+    deepest = 0
+    pending = [(expr, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in operands(node))
+    return deepest
 
 
 def compile_value(raw: Any) -> Compiled:
@@ -276,6 +299,7 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.nesting = 0  # operands being parsed inside one another
 
     # -- token helpers
     @property
@@ -326,6 +350,16 @@ class _Parser:
         return left
 
     def unary(self) -> Expr:
+        # Every nested operand comes through here: stop before Python's recursion limit does.
+        if self.nesting >= MAX_EXPRESSION_DEPTH:
+            raise self.error(_TOO_DEEP)
+        self.nesting += 1
+        try:
+            return self.operand()
+        finally:
+            self.nesting -= 1
+
+    def operand(self) -> Expr:
         if self.accept(OP, "not"):
             return Unary("not", self.unary())
         if self.accept(OP, "-"):

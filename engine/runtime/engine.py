@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import os
 import threading
 from collections import deque
@@ -793,9 +792,9 @@ def _decode_body(body: bytes, headers: Mapping[str, str]) -> Any:
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "").lower()
     if "json" in content_type:
         try:
-            return values.from_json(json.loads(body))
+            return values.parse_json(body)
         except (ValueError, WorkflowError):
-            pass  # not JSON after all: handed over as text, like any other body
+            pass  # not JSON after all (or too deep to walk): handed over as text, like any other body
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:

@@ -41,6 +41,7 @@ from approvals.engine.runtime.errors import (
 )
 from approvals.engine.runtime.values import (
     check_int,
+    check_string,
     compare,
     copy_value,
     equals,
@@ -255,7 +256,7 @@ def _add(a: Any, b: Any) -> Any:
     # are written as string() writes them; a boolean with a number, and null, a list, a
     # map or bytes with anything, are errors.
     if (isinstance(a, str) or isinstance(b, str)) and _concatenable(a) and _concatenable(b):
-        return stringify(a) + stringify(b)
+        return check_string(stringify(a) + stringify(b))
     return _arithmetic("+", lambda x, y: x + y)(a, b)
 
 

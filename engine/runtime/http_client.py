@@ -278,8 +278,8 @@ def _url(name: str, url: Any) -> str:
 def _timeout(name: str, timeout: Any) -> float:
     if not values.is_number(timeout):
         raise WorkflowError.tagged(TYPE_ERROR, f"{name}: timeout must be a number of seconds")
-    # "ValueError: If timeout is > 1800."
-    if timeout > MAX_TIMEOUT or timeout <= 0:
+    # "ValueError: If timeout is > 1800." Written so that NaN fails too (the socket refused it).
+    if not 0 < timeout <= MAX_TIMEOUT:
         raise WorkflowError.tagged(VALUE_ERROR, f"{name}: timeout must be in (0, {MAX_TIMEOUT:g}] seconds")
     return float(timeout)
 

@@ -15,8 +15,10 @@ a scope is entered, values are copied when assigned or passed as arguments.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from approvals.engine.language.definition import (
@@ -61,7 +63,15 @@ from approvals.engine.runtime.errors import (
     WorkflowError,
 )
 from approvals.engine.runtime.expressions import Slot, assign, evaluate_value, locate
-from approvals.engine.runtime.values import FunctionRef, copy_value, is_number, memory_size, type_name
+from approvals.engine.runtime.values import (
+    MAX_STRING_BYTES,
+    FunctionRef,
+    check_string,
+    copy_value,
+    is_number,
+    memory_size,
+    type_name,
+)
 
 # "Quotas and limits": subworkflow call stack depth, nesting of parallel steps,
 # and the unhandled branch errors one parallel step keeps.
@@ -70,11 +80,13 @@ MAX_PARALLEL_DEPTH = 2
 MAX_BRANCH_ERRORS = 100
 # Quotas and limits (https://cloud.google.com/workflows/quotas): "the maximum cumulative size
 # of variables, arguments, and events" is 512 KB, measured as the Variables page computes
-# memory usage (`memory_size`); an execution runs at most 100,000 steps; a string holds at
-# most 256 KB.
+# memory usage (`memory_size`); an execution runs at most 100,000 steps. (A string's 256 KB:
+# values.MAX_STRING_BYTES.)
 MEMORY_LIMIT = 512 * 1024
 MAX_STEPS = 100_000
-MAX_STRING_BYTES = 256 * 1024
+# "Maximum is 31536000 (one year)" (sys.sleep,
+# https://cloud.google.com/workflows/docs/reference/stdlib/sys/sleep); no retry waits longer.
+MAX_SLEEP_SECONDS = 31_536_000
 
 
 # What a generator of this module yields, receives and returns.
@@ -218,12 +230,19 @@ def _measure(value: Any) -> int:
 
 
 def _check_strings(value: Any) -> None:
-    # Only a value whose JSON passes the string limit can hold a string that does.
-    if isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES:
-        raise ResourceLimitError(f"a string may hold at most {MAX_STRING_BYTES} bytes (256 KB)")
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    for item in items:
-        _check_strings(item)
+    # Only a value whose size passes the string limit can hold a string that does. A list
+    # grown to the memory limit passes here at each step: its items are looked at in a loop,
+    # not a call each, and only a string of a quarter of the limit's characters is measured.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if len(item) * 4 > MAX_STRING_BYTES:
+                check_string(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 class _Frame:
@@ -571,6 +590,13 @@ class Run:
                 )
             if seconds < 0:
                 raise WorkflowError.tagged(VALUE_ERROR, "sys.sleep: seconds must not be negative")
+            # Written so that NaN fails too: a timer at NaN or infinity is never due and stalls
+            # the engine's loop (infinity overflowed its wait, NaN spun it).
+            if not seconds <= MAX_SLEEP_SECONDS:
+                raise WorkflowError.tagged(
+                    VALUE_ERROR,
+                    f"sys.sleep: seconds must be at most {MAX_SLEEP_SECONDS} (one year), got {seconds}",
+                )
             return SleepEffect(self.host.now() + seconds)
         if name == "sys.sleep_until":
             # Imported here, like the library's modules (stdlib.lookup): zoneinfo is slow to load.
@@ -596,6 +622,11 @@ class Run:
             timeout = AWAIT_CALLBACK_TIMEOUT if timeout is None else timeout
             if not is_number(timeout):
                 raise WorkflowError.tagged(TYPE_ERROR, "events.await_callback: timeout must be a number")
+            if not math.isfinite(timeout):
+                raise WorkflowError.tagged(
+                    VALUE_ERROR,
+                    f"events.await_callback: timeout must be a finite number of seconds, got {timeout}",
+                )
             return AwaitCallbackEffect(callback, float(timeout))
         return CallEffect(name, args)
 
@@ -614,7 +645,7 @@ class Run:
                 return outcome
         return None
 
-    def _iterations(self, loop: Loop, frame: _Frame) -> list[Any]:
+    def _iterations(self, loop: Loop, frame: _Frame) -> Iterable[Any]:
         if loop.has_items:
             items = evaluate_value(loop.items, frame)
             if not isinstance(items, list):
@@ -624,13 +655,9 @@ class Run:
         if not (isinstance(bounds, list) and len(bounds) == 2 and all(is_number(b) for b in bounds)):
             raise WorkflowError.tagged(TYPE_ERROR, "for: range must be a list of two numbers [start, end]")
         # "both inclusive" ... "must evaluate into incrementable values; that is, integer or double".
-        start, end = bounds
-        values = []
-        current = start
-        while current <= end:
-            values.append(current)
-            current += 1
-        return values
+        # Counted as the loop goes: `range: [0, 9223372036854775807]` ends at the step limit,
+        # where a list of its values would exhaust the machine's memory first.
+        return _count(*bounds)
 
     def _loop(self, loop: Loop, frame: _Frame) -> _Gen:
         for index, value in enumerate(self._iterations(loop, frame)):
@@ -660,7 +687,15 @@ class Run:
         children: list[tuple[str, _Gen]] = []
         if action.loop is not None:
             loop = action.loop
-            for index, value in enumerate(self._iterations(loop, frame)):
+            # Each iteration runs a step at least: past MAX_STEPS of them the execution must
+            # fail at the step limit, so it does now, before making a branch for each.
+            iterations = itertools.islice(self._iterations(loop, frame), MAX_STEPS + 1)
+            for index, value in enumerate(iterations):
+                if index == MAX_STEPS:
+                    raise ResourceLimitError(
+                        f"a parallel for loop of more than {MAX_STEPS} iterations "
+                        f"runs more than the {MAX_STEPS} steps an execution may run"
+                    )
                 child = frame.child(shared, parallel=True)
                 children.append(
                     (str(index), self._branch(self._iteration(loop, child.child(), index, value), child))
@@ -782,15 +817,30 @@ class _Policy(NamedTuple):
             number = backoff.get(name, default)
             if number is None:
                 number = default
-            if not is_number(number) or number < 0:
-                raise WorkflowError.tagged(TYPE_ERROR, f"retry backoff {name} must be a non-negative number")
+            if not is_number(number) or not 0 <= number < math.inf:
+                raise WorkflowError.tagged(
+                    TYPE_ERROR, f"retry backoff {name} must be a non-negative finite number"
+                )
             numbers.append(number)
         return cls(predicate, max_retries, *numbers)
 
     def delay(self, retries: int) -> float:
         """The wait before retry number `retries` (0-based): initial_delay * multiplier^n, capped."""
-        delay = self.initial_delay * self.multiplier**retries
-        return min(delay, self.max_delay) if self.max_delay else delay
+        try:
+            growth = float(self.multiplier) ** retries
+        except OverflowError:
+            growth = math.inf
+        delay = self.initial_delay * growth if self.initial_delay else 0
+        delay = min(delay, self.max_delay) if self.max_delay else delay
+        return min(delay, MAX_SLEEP_SECONDS)
+
+
+def _count(start: float, end: float) -> Iterator[float]:
+    """`start`, `start + 1`, ... up to `end` included, each made when the loop reaches it."""
+    current = start
+    while current <= end:
+        yield current
+        current += 1
 
 
 def _assign(target: Target, value: Any, frame: _Frame) -> None:

@@ -13,11 +13,20 @@ import json
 import math
 from typing import Any
 
-from approvals.engine.runtime.errors import TYPE_ERROR, VALUE_ERROR, WorkflowError, describe
+from approvals.engine.runtime.errors import (
+    TYPE_ERROR,
+    VALUE_ERROR,
+    ResourceLimitError,
+    WorkflowError,
+    describe,
+)
 
 # "Integer (64 bit, signed)" -- Workflows data types (reference/syntax/datatypes).
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+# A string holds at most 256 KB ("Quotas and limits", https://cloud.google.com/workflows/quotas;
+# "unicode <= 256 KB length", Syntax cheat sheet), counted in UTF-8.
+MAX_STRING_BYTES = 256 * 1024
 
 
 class FunctionRef:
@@ -135,12 +144,44 @@ def compare(a: Any, b: Any) -> int:
     raise WorkflowError.tagged(TYPE_ERROR, f"cannot compare {type_name(a)} with {type_name(b)}")
 
 
+def check_string(text: str) -> str:
+    """`text`, if it is within the string limit; else ResourceLimitError.
+
+    Every string a workflow makes passes here, a part of an expression too: nested
+    `text.replace_all` calls or `(s + s) + (s + s)` would otherwise grow a string tenfold or
+    twofold a level, past any memory, before the result were stored.
+    """
+    check_length(len(text))
+    # A character is one to four bytes: only a long string needs encoding to tell.
+    if len(text) * 4 > MAX_STRING_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES:
+        raise _string_too_long()
+    return text
+
+
+def check_length(characters: int) -> None:
+    """ResourceLimitError for a string of `characters`, if even at a byte each it is too long."""
+    if characters > MAX_STRING_BYTES:
+        raise _string_too_long()
+
+
+def _string_too_long() -> ResourceLimitError:
+    return ResourceLimitError(f"a string may hold at most {MAX_STRING_BYTES} bytes (256 KB)")
+
+
+# Values copy_value hands back as they are; testing the type inline spares a call per item.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
+
+
 def copy_value(v: Any) -> Any:
-    """A deep copy of lists and maps, so that assigning a value never aliases it."""
+    """A deep copy of lists and maps, so that assigning a value never aliases it.
+
+    A workflow growing a list one item a step copies it each step (list.concat, then the
+    assignment): a third of the time a call per item took, to reach the memory limit.
+    """
     if isinstance(v, list):
-        return [copy_value(x) for x in v]
+        return [x if type(x) in _IMMUTABLE else copy_value(x) for x in v]
     if isinstance(v, dict):
-        return {k: copy_value(x) for k, x in v.items()}
+        return {k: x if type(x) in _IMMUTABLE else copy_value(x) for k, x in v.items()}
     return v
 
 
@@ -185,6 +226,35 @@ def from_json(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): from_json(x) for k, x in obj.items()}
     raise TypeError(f"not a JSON value: {obj!r}")
+
+
+# How deeply a JSON text from outside (an execution argument, a callback's body) may nest:
+# the engine walks values recursively, and Python's own limit is about 1,000 frames.
+MAX_JSON_DEPTH = 100
+
+
+def parse_json(text: str | bytes) -> Any:
+    """A Workflows value from JSON text that arrives from outside a workflow.
+
+    ValueError for what is not JSON (NaN and Infinity included, which Python alone reads)
+    or nests deeper than MAX_JSON_DEPTH; WorkflowError for an integer past 64 bits.
+    """
+    try:
+        value = json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError(f"the JSON nests more than {MAX_JSON_DEPTH} levels deep") from None
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"the JSON nests more than {MAX_JSON_DEPTH} levels deep")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        pending.extend((child, depth + 1) for child in children)
+    return from_json(value)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def memory_size(v: Any) -> int:

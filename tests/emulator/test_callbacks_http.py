@@ -14,6 +14,7 @@ import itertools
 import urllib.parse
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -388,3 +389,33 @@ def test_each_waiter_times_out_on_its_own(
 
     assert left == "1"
     assert engine.get(execution_id).result == ["TimeoutError", "late"]
+
+
+def test_a_json_body_too_deep_to_walk_arrives_as_text(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    """A body is decoded when it is JSON the engine can hold; one nested thousands deep stays
+    its text, like any body that is not JSON (the server's thread hit Python's RecursionError
+    and dropped the connection before)."""
+    execution_id, url = start(engine, RETURN_REQUEST)
+    deep = "[" * 5000 + "]" * 5000
+
+    answer = requests.put(
+        url, data=deep, headers={"Authorization": "Bearer t", "Content-Type": "application/json"}, timeout=10
+    )
+    engine.wait_idle()
+
+    assert answer.status_code == 200
+    assert engine.get(execution_id).result["http_request"]["body"] == deep
+
+
+def test_concurrent_calls_fill_the_one_slot_once(
+    engine: Engine, server: WorkflowsServer, call_back: CallBack
+) -> None:
+    """Of calls racing to an endpoint nobody awaits yet, one is kept and the others get 429
+    ("Wait using callbacks": an endpoint holds one pending request)."""
+    _, url = start(engine, NAP_FIRST)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda n: call_back(url, {"n": n}).status_code, range(8)))
+
+    assert statuses == [200] + [429] * 7

@@ -203,16 +203,31 @@ def test_a_definition_error_names_file_line_and_step(tmp_path: Path) -> None:
     assert "first" in done.stderr
 
 
-def test_a_workflow_file_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+def test_a_file_that_is_not_utf8_is_a_definition_error_not_a_traceback(tmp_path: Path) -> None:
+    """A workflow's source is text (Google deploys it as a string); a byte that is not UTF-8
+    is the file's error, exit 2, like any other, where a UnicodeDecodeError escaped before."""
     workflow = tmp_path / "latin1.yaml"
-    source = b'- a:\n    return: "caf\xe9"\n'  # Latin-1
-    workflow.write_bytes(source)
+    workflow.write_bytes(b"main:\n  steps:\n    - done:\n        return: caf\xe9\n")
 
     done = run("run", str(workflow))
 
-    assert (done.returncode, done.stdout) == (2, "")
-    where = source.index(0xE9)
-    assert done.stderr == f"{workflow}: not UTF-8 text: byte {where} (invalid continuation byte)\n"
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"{workflow}:4: the file is not UTF-8")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [("[" * 5000 + "]" * 5000, "nests more than 100 levels deep"), ('{"x": NaN}', "NaN is not valid JSON")],
+)
+def test_data_too_deep_or_not_json_is_a_bad_argument(data: str, words: str) -> None:
+    """`--data` is JSON: NaN is not, and a value nested thousands deep cannot be walked (Python's
+    RecursionError escaped as a traceback before; NaN was taken)."""
+    done = run("run", "x.yaml", "--data", data)
+
+    assert done.returncode == 2
+    assert words in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_sleep_and_callbacks_run_on_the_wall_clock(tmp_path: Path) -> None:

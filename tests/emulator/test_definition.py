@@ -188,26 +188,6 @@ def test_definition_errors_name_the_step_and_the_line(
     assert str(error).startswith(f"test.yaml:{line}")
 
 
-@pytest.mark.parametrize(
-    ("value", "words"),
-    [
-        ("!!set {a}", "as a set"),
-        ('!!binary "aGk="', "as a binary value"),
-        ("!!omap [{a: 1}]", "as a pair of an ordered map"),
-        ("!!int abc", "invalid YAML: a value its tag cannot read"),
-        ("!!bool maybe", "invalid YAML: a value its tag cannot read"),
-        ("!!python/object:os.system x", "could not determine a constructor"),
-        ("&loop [*loop]", "recursive"),
-    ],
-)
-def test_yaml_that_holds_no_workflows_value_cannot_deploy(value: str, words: str) -> None:
-    """It failed the run that met it ("internal engine error"), or the deploy with a traceback."""
-    error = definition_error(f"- a:\n    return: {value}\n")
-
-    assert words in error.message
-    assert error.line == 2
-
-
 def test_yaml_that_reads_as_workflows_values_still_deploys() -> None:
     program = parse('- a:\n    return: ["2024-01-01", 7, 1.5, true, null, {k: [x]}]\n', "test.yaml")
 
@@ -787,3 +767,77 @@ def test_quoting_flow_expressions_leaves_strings_comments_and_block_text_alone(e
         "{a: ${key}}",
         ["it's", "k"],
     ]
+
+
+# Workflow sources come from others: YAML's own features must not get past the deploy-time
+# checks. Google documents only the Workflows data types ("Data types",
+# https://cloud.google.com/workflows/docs/reference/syntax/datatypes): null, booleans,
+# integers, doubles, strings, lists and maps, whose keys are strings. Anything else is a
+# definition error naming the line, rather than a Python traceback or a value no step can use.
+_STEP = "main:\n  steps:\n    - s:\n        return: {}\n"
+
+
+def _alias_bomb(levels: int) -> str:
+    """`levels` anchors, each a list of ten aliases of the one before: 10**levels values."""
+    lines = ["    - a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"    - a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return (
+        "main:\n  steps:\n    - s:\n        assign:\n" + "\n".join(f"      {line}" for line in lines) + "\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "words"),
+    [
+        (_STEP.format("!!python/object/apply:os.system [echo]"), 4, "tag !!python/object/apply:os.system"),
+        (_STEP.format("!!set {a, b}"), 4, "tag !!set is not a Workflows data type"),
+        (_STEP.format("!!omap [a: 1]"), 4, "tag !!omap"),
+        (_STEP.format("!!pairs [a: 1, a: 2]"), 4, "tag !!pairs"),
+        (_STEP.format("!!binary aGVsbG8="), 4, "tag !!binary"),
+        (_STEP.format("!custom 1"), 4, "tag !custom"),
+        (_STEP.format("{[1, 2]: x}"), 4, "a map key must be a string"),
+        ("main:\n  steps:\n    - [s]:\n        return: 1\n", 3, "a map key must be a string"),
+        (_STEP.format("&a [*a]"), 4, "alias refers to a value that contains it"),
+        (_STEP.format("{a: 1, a: 2}"), 4, "duplicate key 'a'"),
+        (_STEP.format("!!int abc"), 4, "invalid YAML value 'abc'"),
+        (_STEP.format("!!float abc"), 4, "invalid YAML value 'abc'"),
+        (_STEP.format("!!bool maybe"), 4, "invalid YAML value 'maybe'"),
+        (_STEP.format("9" * 5000), 4, "invalid YAML value '9999"),
+        (_STEP.format("a\x01b"), 4, "control characters are not allowed"),
+        (_STEP.format("[" * 200 + "]" * 200), 4, "nest more than 100 levels"),
+        # a4, ten of a3's 11,111 values and its own, is the first past 100,000.
+        (_alias_bomb(9), 9, "more than 100000 values once its YAML aliases are written out"),
+    ],
+)
+def test_yaml_features_beyond_the_workflows_data_types_are_definition_errors(
+    source: str, line: int, words: str
+) -> None:
+    with deadline(10):
+        error = definition_error(source)
+
+    assert words in error.message
+    assert (error.source, error.line) == ("test.yaml", line)
+
+
+def test_aliases_and_a_long_document_written_out_still_deploy(engine: Engine) -> None:
+    """Only what aliases add counts: a long file that writes its 150,000 values out deploys,
+    and so does an alias that repeats a small value."""
+    steps = "".join(f"    - s{i}:\n        assign:\n          - x: [{i}, {i}]\n" for i in range(15_000))
+    aliased = "          - a: &a {k: [1, 2]}\n          - b: *a\n"
+
+    engine.deploy("long", "main:\n  steps:\n" + steps + "    - r:\n        return: 1\n")
+    engine.deploy(
+        "aliased",
+        "main:\n  steps:\n    - s:\n        assign:\n" + aliased + "    - r:\n        return: ${b}\n",
+    )
+    execution = engine.start("aliased")
+    engine.wait_idle()
+
+    assert engine.get(execution.id).result == {"k": [1, 2]}
+
+
+def test_a_lone_equals_sign_is_text() -> None:
+    """YAML 1.1 reads a plain `=` as its "value key", which no Workflows value is: it is text."""
+    program = parse(_STEP.format("="), "test.yaml")
+
+    assert program.main.body.steps[0].action.value.value == "="  # type: ignore[union-attr]

@@ -7,8 +7,11 @@ if the execution's state is FAILED or CANCELLED", list defaults to the BASIC vie
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -121,6 +124,157 @@ def test_rest_errors(deployed: Engine, server: WorkflowsServer) -> None:
     assert unknown_workflow.status_code == 404
     assert unknown_execution.status_code == 404
     assert other_project.status_code == 404
+
+
+# A hostile or careless client's create bodies. Google's REST API reads the body as an
+# Execution ("Method: projects.locations.workflows.executions.create",
+# https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions/create)
+# whose argument is "represented as a JSON string"; its JSON reader refuses an unknown field
+# or a value of the wrong type with INVALID_ARGUMENT. Nesting past 100 levels and NaN are
+# refused here as not JSON the engine can hold (Google documents no depth).
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ([1, 2], "Expected an object"),
+        ({"argument": {"name": "Ada"}}, "Invalid value at 'execution.argument' (TYPE_STRING)"),
+        ({"argument": 5}, "Invalid value at 'execution.argument' (TYPE_STRING)"),
+        ({"argument": "{}", "arguments": "{}"}, "Unknown name 'arguments'"),
+        ({"argument": "[" * 5000 + "]" * 5000}, "nests more than 100 levels deep"),
+        ({"argument": '{"name": NaN}'}, "NaN is not valid JSON"),
+        ({"argument": '{"name": Infinity}'}, "Infinity is not valid JSON"),
+    ],
+)
+def test_rest_create_refuses_a_malformed_execution(
+    deployed: Engine, server: WorkflowsServer, body: object, words: str
+) -> None:
+    refused = rest(server, "POST", f"{PARENT}/executions", body)
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert words in refused.json()["error"]["message"]
+    assert deployed.list("greeter") == []
+
+
+def test_rest_create_takes_snake_case_and_output_fields(deployed: Engine, server: WorkflowsServer) -> None:
+    """The proto JSON mapping takes a field's own name as well as its camelCase one."""
+    body = {"argument": '{"name": "Ada", "nap": 0}', "call_log_level": "LOG_NONE", "labels": {}}
+
+    created = rest(server, "POST", f"{PARENT}/executions", body)
+
+    assert created.status_code == 200, created.text
+
+
+def test_rest_a_body_too_deep_to_read_is_invalid(deployed: Engine, server: WorkflowsServer) -> None:
+    deep = b'{"labels": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    refused = requests.post(f"{server.url}/v1/{PARENT}/executions", data=deep, timeout=10)
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_rest_an_unknown_view_is_invalid(deployed: Engine, server: WorkflowsServer) -> None:
+    """ExecutionView is BASIC or FULL (or unspecified); any other value is an invalid argument."""
+    refused = rest(server, "GET", f"{PARENT}/executions?view=EVERYTHING")
+    unspecified = rest(server, "GET", f"{PARENT}/executions?view=EXECUTION_VIEW_UNSPECIFIED")
+
+    assert refused.status_code == 400
+    assert "'EVERYTHING'" in refused.json()["error"]["message"]
+    assert unspecified.status_code == 200
+
+
+@pytest.fixture
+def many(engine: Engine) -> list[str]:
+    """101 executions of `quick`, newest first: one more than a default page."""
+    engine.deploy("quick", "main:\n  steps:\n    - done:\n        return: 1\n")
+    names = [engine.start("quick").id for _ in range(101)]
+    engine.wait_idle()
+    return names[::-1]
+
+
+QUICK = "projects/demo-approvals/locations/us-central1/workflows/quick/executions"
+
+
+def test_rest_list_pages_as_google_documents(many: list[str], server: WorkflowsServer) -> None:
+    """executions.list (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions/list):
+    pageSize defaults to 100 and is "coerced down" to 10000 (BASIC) or 100 (FULL); pageToken
+    goes on where the last page stopped. Every execution came back at once before, whatever
+    pageSize asked."""
+    first = rest(server, "GET", f"{QUICK}?pageSize=2").json()
+    second = rest(server, "GET", f"{QUICK}?pageSize=2&pageToken={first['nextPageToken']}").json()
+    default = rest(server, "GET", QUICK).json()
+    full = rest(server, "GET", f"{QUICK}?view=FULL&pageSize=500").json()
+    everything = rest(server, "GET", f"{QUICK}?pageSize=99999999999").json()
+
+    def ids(answer: dict[str, Any]) -> list[str]:
+        return [e["name"].rsplit("/", 1)[1] for e in answer["executions"]]
+
+    assert ids(first) + ids(second) == many[:4]
+    assert ids(default) == many[:100] and "nextPageToken" in default
+    assert len(ids(full)) == 100
+    assert ids(everything) == many and "nextPageToken" not in everything
+
+
+@pytest.mark.parametrize("query", ["pageSize=-1", "pageSize=ten", "pageToken=nonsense", "pageToken=999"])
+def test_rest_list_refuses_a_bad_page_size_or_token(
+    many: list[str], server: WorkflowsServer, query: str
+) -> None:
+    refused = rest(server, "GET", f"{QUICK}?{query}")
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_grpc_list_pages_and_the_client_follows(many: list[str], client: ExecutionsClient) -> None:
+    parent = QUICK.rsplit("/", 1)[0]
+
+    pager = client.list_executions(request={"parent": parent, "page_size": 2})
+    first = next(iter(pager.pages))
+
+    assert [e.name.rsplit("/", 1)[1] for e in first.executions] == many[:2]
+    assert first.next_page_token
+    assert [e.name.rsplit("/", 1)[1] for e in client.list_executions(parent=parent)] == many
+
+
+def raw_request(server: WorkflowsServer, head: str, body: bytes = b"") -> tuple[int, dict[str, Any]]:
+    """Send `head` (request line and headers) and `body` as they are; the status and JSON answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, json.loads(response.read())
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [("abc", 400), ("-5", 400), ("1e3", 400), (str(100 * 1024**3), 413), (str(10 * 1024**2 + 1), 413)],
+)
+def test_rest_a_content_length_not_to_read_is_refused(
+    deployed: Engine, server: WorkflowsServer, length: str, status: int
+) -> None:
+    """A body is read only when its Content-Length is a number within 10 MB, more than an
+    execution can hold (512 KB). The server dropped the connection with a ValueError, or
+    allocated the length it was given, before."""
+    head = f"POST /v1/{PARENT}/executions HTTP/1.1\nHost: localhost\nContent-Length: {length}\n"
+
+    code, answer = raw_request(server, head, b"{}")
+
+    assert code == status
+    assert answer["error"]["code"] == status
+    assert deployed.list("greeter") == []
+
+
+def test_rest_a_chunked_body_is_read(deployed: Engine, server: WorkflowsServer) -> None:
+    """Chunked transfer coding was ignored: the create saw no argument, and the chunks were read
+    as the next request."""
+    body = json.dumps({"argument": json.dumps({"name": "Ada", "nap": 0})}).encode()
+    chunks = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    head = f"POST /v1/{PARENT}/executions HTTP/1.1\nHost: localhost\nTransfer-Encoding: chunked\n"
+
+    code, answer = raw_request(server, head, chunks)
+
+    assert code == 200, answer
+    assert json.loads(answer["argument"]) == {"name": "Ada", "nap": 0}
 
 
 def test_grpc_client_create_get_list_cancel(deployed: Engine, client: ExecutionsClient) -> None:
@@ -403,3 +557,8 @@ def test_rest_an_execution_has_a_create_time(deployed: Engine, server: Workflows
     got = rest(server, "GET", name).json()
 
     assert got["createTime"] == got["startTime"] == "2024-01-01T00:00:00.000000Z"
+
+
+def test_grpc_an_argument_too_deep_is_invalid(deployed: Engine, client: ExecutionsClient) -> None:
+    with pytest.raises(exceptions.InvalidArgument, match="nests more than 100 levels deep"):
+        client.create_execution(parent=PARENT, execution=Execution(argument="[" * 5000 + "]" * 5000))

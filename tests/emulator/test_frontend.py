@@ -166,3 +166,22 @@ def test_all_authenticated_users_lets_any_valid_token_in(
     with FrontEnd(function.url, {"allAuthenticatedUsers"}, signer.verifier(), [CLOUD_URL]) as front_end:
         assert post(front_end, signer.id_token(DECIDE, CLOUD_URL)).status_code == 200
         assert post(front_end, None).status_code == 403
+
+
+@pytest.mark.parametrize(("length", "status"), [("abc", 400), (str(100 * 1024**3), 413)])
+def test_a_body_the_front_end_will_not_read_is_refused_not_dropped(
+    front_end: FrontEnd, function: RecordingServer, length: str, status: int
+) -> None:
+    """Every local server reads a body through the same guard: a Content-Length that is not a
+    number, or past 10 MB, is answered (the connection was dropped with a traceback, or the
+    server allocated what it was told), and nothing reaches the function."""
+    connection = http.client.HTTPConnection("127.0.0.1", front_end.port, timeout=10)
+    connection.putrequest("POST", "/")
+    connection.putheader("Content-Length", length)
+    connection.endheaders()
+
+    response = connection.getresponse()
+
+    assert response.status == status
+    assert function.calls == []
+    connection.close()

@@ -258,6 +258,7 @@ def test_a_server_that_closes_the_connection_after_answering_is_read(raw: RawSer
     ("args", "tag"),
     [
         ({"url": "http://127.0.0.1/", "timeout": 1801}, "ValueError"),  # "ValueError: If timeout is > 1800."
+        ({"url": "http://127.0.0.1/", "timeout": float("nan")}, "ValueError"),  # went on to the socket
         ({"url": "http://127.0.0.1/", "auth": {"type": "Basic"}}, "ValueError"),
         ({"url": "not a url"}, "ValueError"),
         ({"url": "http://127.0.0.1/", "headers": {"X": 1}}, "TypeError"),

@@ -351,6 +351,35 @@ def test_syntax_errors_point_at_the_offending_character(text: str, offset: int) 
     assert isinstance(caught.value, ValueError)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 5000 + "1" + ")" * 5000,
+        "[" * 5000 + "]" * 5000,
+        '{"a": ' * 3000 + "1" + "}" * 3000,
+        "-" * 10_000 + "1",
+        "not " * 10_000 + "true",
+        "+".join(["1"] * 20_000),
+        "x" + "[0]" * 5000,
+    ],
+)
+def test_an_expression_nested_past_the_limit_is_a_syntax_error(text: str) -> None:
+    """Google limits an expression's length without giving the number (Expressions,
+    https://cloud.google.com/workflows/docs/reference/syntax/expressions): here nesting past
+    100 levels, operators of a chain included, is a syntax error (Python's RecursionError
+    came out of the parser or the deploy-time checks before)."""
+    with pytest.raises(ExpressionSyntaxError) as caught:
+        parse_expression(text)
+
+    assert "nests more than 100 levels deep" in caught.value.message
+
+
+def test_an_expression_up_to_the_limit_evaluates() -> None:
+    assert run("(" * 99 + "1" + ")" * 99) == 1
+    assert run("+".join(["1"] * 100)) == 100
+    assert run("not " * 98 + "true") is True
+
+
 # ---- compiled YAML values -----------------------------------------------------
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
+
+import pytest
 
 from approvals.engine.language.definition import parse
 from approvals.engine.runtime.effects import (
@@ -14,7 +17,7 @@ from approvals.engine.runtime.effects import (
 from approvals.engine.runtime.errors import WorkflowError
 from approvals.engine.runtime.interpreter import Run
 from approvals.workflow_templates import load_template, render
-from tests.engine.interpreter_support import START, Driver, TestHost
+from tests.engine.interpreter_support import START, Driver, TestHost, error_of
 from tests.templates.examples import PLATFORM_ENV
 
 SLEEPS = """
@@ -49,6 +52,102 @@ def test_sleeps_are_effects_on_the_engine_clock() -> None:
     run.resolve("0:1")
     run.advance()
     assert run.done and run.result == START + 10
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        ('${double("nan")}', "at most 31536000 (one year), got nan"),
+        ('${double("inf")}', "at most 31536000 (one year), got inf"),
+        ("31536001", "at most 31536000 (one year)"),
+    ],
+)
+def test_a_sleep_past_one_year_is_a_value_error(seconds: str, words: str) -> None:
+    """sys.sleep: "Maximum is 31536000 (one year)"
+    (https://cloud.google.com/workflows/docs/reference/stdlib/sys/sleep). A sleep of NaN or
+    infinity was an effect the engine could never end: its loop spun on NaN, and its wait
+    overflowed on infinity, which stopped the loop thread and every execution with it."""
+    source = f"- nap:\n    call: sys.sleep\n    args:\n      seconds: {seconds}\n"
+
+    error = error_of(source)
+
+    assert error["tags"] == ["ValueError"]
+    assert words in error["message"]
+
+
+def test_a_one_year_sleep_is_an_effect() -> None:
+    run = Run(parse("- nap:\n    call: sys.sleep\n    args:\n      seconds: 31536000\n"), None, TestHost())
+    run.advance()
+
+    assert run.pending == {"0:0": SleepEffect(START + 31_536_000)}
+
+
+@pytest.mark.parametrize("timeout", ['${double("nan")}', '${double("inf")}'])
+def test_an_await_timeout_must_be_finite(timeout: str) -> None:
+    """A timeout of NaN or infinity made a timer the engine could never fire (see above)."""
+    source = f"""
+- create:
+    call: events.create_callback_endpoint
+    result: callback
+- wait:
+    call: events.await_callback
+    args:
+      callback: ${{callback}}
+      timeout: {timeout}
+"""
+    error = error_of(source)
+
+    assert error["tags"] == ["ValueError"]
+    assert "timeout must be a finite number of seconds" in error["message"]
+
+
+def test_retry_waits_grow_no_longer_than_a_year() -> None:
+    """A backoff whose multiplier overflows a double waits a year at most, the longest sleep
+    (the multiplication raised Python's OverflowError, an internal error, before)."""
+    source = """
+- flaky:
+    try:
+      call: http.get
+      args:
+        url: https://example.com/
+    retry:
+      predicate: ${http.default_retry_predicate}
+      max_retries: 3
+      backoff:
+        initial_delay: 1
+        multiplier: 1e300
+- done:
+    return: ok
+"""
+
+    def respond(effect: CallEffect) -> Any:
+        raise WorkflowError({"tags": ["HttpError"], "code": 503, "message": "busy"})
+
+    driver = Driver(respond=respond)
+    run = driver.run(source.replace("1e300", "${1e300}"))
+
+    sleeps = [effect.until for _, effect in driver.effects if isinstance(effect, SleepEffect)]
+    assert run.error is not None and run.error.value["code"] == 503
+    # 1, then 1e300 and 1e600 (past a double), each cut to a year.
+    assert [b - a for a, b in itertools.pairwise([START, *sleeps])] == [1.0, 31_536_000, 31_536_000]
+
+
+@pytest.mark.parametrize("part", ["initial_delay", "max_delay", "multiplier"])
+def test_a_backoff_of_nan_or_infinity_is_refused(part: str) -> None:
+    source = f"""
+- flaky:
+    try:
+      raise: boom
+    retry:
+      predicate: ${{http.default_retry_predicate}}
+      max_retries: 3
+      backoff:
+        {part}: ${{double("nan")}}
+"""
+    error = error_of(source)
+
+    assert error["tags"] == ["TypeError"]
+    assert f"backoff {part} must be a non-negative finite number" in error["message"]
 
 
 def test_effect_ids_are_the_same_on_a_replay() -> None:

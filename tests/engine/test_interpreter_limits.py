@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from approvals.engine.runtime import interpreter
+from approvals.engine.runtime import interpreter, values
 from approvals.engine.runtime.errors import ResourceLimitError
 from approvals.engine.runtime.expressions import Slot
 from approvals.engine.runtime.interpreter import MEMORY_LIMIT, _Scope
@@ -112,6 +112,53 @@ def test_an_execution_stops_after_100000_steps() -> None:
     assert "100000 steps" in error["message"]
 
 
+# A range whose end is as far as an integer goes, or a double range that stops counting (past
+# 2**53, adding 1 to a double gives the same double): each listed every value before the first
+# iteration, until the machine's memory ran out.
+_HUGE_RANGES = ["[0, 9223372036854775807]", "[9007199254740992.0, 9007199254740993.0]"]
+
+
+@pytest.mark.parametrize("bounds", _HUGE_RANGES)
+def test_a_range_too_long_to_run_stops_at_the_step_limit(bounds: str) -> None:
+    """ "Steps: the maximum number of steps executed in a single execution: 100,000"
+    (https://cloud.google.com/workflows/quotas): a range's values are counted as it runs."""
+    source = f"""
+- spin:
+    for:
+      value: i
+      range: {bounds}
+      steps:
+        - tick:
+            assign:
+              - last: ${{i}}
+"""
+    error = error_of(source)
+
+    assert error["tags"] == ["ResourceLimitError"]
+    assert "100000 steps" in error["message"]
+
+
+@pytest.mark.parametrize("bounds", _HUGE_RANGES)
+def test_a_parallel_range_past_the_step_limit_fails_before_its_branches_start(bounds: str) -> None:
+    """Each iteration of a parallel loop runs a step at least, so more than 100,000 of them
+    cannot run within the step limit: the execution fails at once, no branch made."""
+    source = f"""
+- fan:
+    parallel:
+      for:
+        value: i
+        range: {bounds}
+        steps:
+          - tick:
+              assign:
+                - x: ${{i}}
+"""
+    error = error_of(source)
+
+    assert error["tags"] == ["ResourceLimitError"]
+    assert "more than 100000 iterations" in error["message"]
+
+
 def test_a_string_past_256_kb_is_a_resource_limit_error() -> None:
     """ "String ... maximum length" (Data types,
     https://cloud.google.com/workflows/docs/reference/syntax/datatypes) is 256 KB (Syntax cheat
@@ -174,6 +221,52 @@ def test_path_assignments_keep_the_count_at_the_variables_memory_usage() -> None
     must still be the variables' memory usage (Variables page) after keys are added, values
     replaced (by larger and smaller ones), maps created along a path and list elements
     changed."""
+
+
+def _nested(depth: int, inner: str, wrap: str) -> str:
+    for _ in range(depth):
+        inner = wrap.format(inner)
+    return inner
+
+
+@pytest.mark.parametrize(
+    ("expression", "length"),
+    [
+        # Tenfold a level: 100 characters would be 10 GB at the eighth level.
+        (_nested(8, "s", 'text.replace_all({}, "a", "aaaaaaaaaa")'), 100),
+        (_nested(8, "s", 'text.replace_all_regex({}, "a", "aaaaaaaaaa")'), 100),
+        # One call: each of 200,000 "a" made 200,000 characters long, 40 GB.
+        ('text.replace_all(s, "a", s)', 200_000),
+        # Twofold a level: 2**12 copies of a 200,000-character `s` from a 20 KB expression, 800 MB.
+        (_nested(12, "s", "({0} + {0})"), 200_000),
+    ],
+)
+def test_a_string_past_256_kb_inside_an_expression_is_a_resource_limit_error(
+    expression: str, length: int
+) -> None:
+    """The 256 KB of a string hold for every string a function or an operator makes, not only
+    for those stored: these grew past the machine's memory within one expression."""
+    source = f"""
+main:
+  params: [args]
+  steps:
+    - init:
+        assign:
+          - s: ${{text.substring(args.text, 0, args.length)}}
+    - done:
+        return: ${{len({expression})}}
+"""
+    error = error_of(source, {"text": "a" * 200_000, "length": length})
+
+    assert error["tags"] == ["ResourceLimitError"]
+    assert "256 KB" in error["message"]
+
+
+def test_path_assignments_keep_the_count_at_the_variables_compact_json() -> None:
+    """The 512 KB (https://cloud.google.com/workflows/quotas) are counted as the variables'
+    compact JSON; a path assignment adds or replaces one entry and is counted by that alone,
+    so the count must still be the JSON's size after keys are added, values replaced (by
+    larger and smaller ones), maps created along a path and list elements changed."""
     source = """
 - init:
     assign:
@@ -241,6 +334,49 @@ main:
     assert run.error is None, run.error
     assert run.result == 20_000
     assert measured[0] < 50 * 20_000  # the map alone is over 500,000 bytes
+
+
+def test_a_list_grown_item_by_item_is_copied_and_checked_without_a_call_per_item(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A workflow that grows a list to the memory limit copies it and looks for long strings in
+    it at each step: a Python call per item made that quadratic cost twice as dear (43 s to
+    grow a list of short strings to 512 KB, 21 s now)."""
+    calls = {"copy_value": 0, "check_string": 0}
+
+    def counting(name: str, function: Any) -> Any:
+        def count(*args: Any) -> Any:
+            calls[name] += 1
+            return function(*args)
+
+        return count
+
+    # The names each module calls by (an item's copy recurses through the values module's).
+    monkeypatch.setattr(values, "copy_value", counting("copy_value", values.copy_value))
+    monkeypatch.setattr(interpreter, "check_string", counting("check_string", values.check_string))
+    source = """
+main:
+  params: [args]
+  steps:
+    - init:
+        assign:
+          - items: []
+    - grow:
+        for:
+          value: i
+          range: [1, 400]
+          steps:
+            - add:
+                assign:
+                  - items: ${list.concat(items, args.chunk)}
+    - done:
+        return: ${len(items)}
+"""
+    assert result_of(source, {"chunk": CHUNK}) == 400
+
+    # 400 steps, past 256 KB from the 263rd: a call per item was 160,000 copies and 50,000 checks.
+    assert calls["copy_value"] <= 400
+    assert calls["check_string"] == 0
 
 
 def test_a_limit_the_engine_enforces_cannot_be_caught() -> None:

@@ -155,10 +155,18 @@ def test_int(value: Any, expected: int) -> None:
         (True, "TypeError"),
         (None, "TypeError"),
         (1e30, "ValueError"),
+        ("9" * 5000, "ValueError"),  # Python's own ValueError made it a SystemError
+        ("-" + "1" * 20, "ValueError"),
     ],
 )
 def test_int_errors(value: Any, tag: str) -> None:
     fails(tag, "int", value)
+
+
+def test_int_reads_past_leading_zeros() -> None:
+    assert call("int", " -" + "0" * 5000 + "42 ") == -42
+    assert call("int", "0" * 5000) == 0
+    assert call("int", "-9223372036854775808") == -9223372036854775808
 
 
 def test_double_and_string() -> None:
@@ -408,6 +416,12 @@ def test_time_format() -> None:
     assert call("time.format", 1704903354, "Europe/Paris") == "2024-01-10T17:15:54.000000+01:00"
     fails("ValueError", "time.format", 0, "Mars/Olympus")
     fails("TypeError", "time.format", "now")
+
+
+@pytest.mark.parametrize("seconds", [1e300, -1e300, 9223372036854775807, 253402300800])
+def test_time_format_past_the_year_9999_is_a_value_error(seconds: float) -> None:
+    """A moment RFC 3339 cannot write (Python's OverflowError made it a SystemError before)."""
+    assert "between the years 1 and 9999" in fails("ValueError", "time.format", seconds)
 
 
 def test_time_parse() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from approvals.engine.runtime.effects import Host
 from approvals.engine.runtime.errors import TYPE_ERROR, WorkflowError
 from approvals.engine.runtime.stdlib.base import REQUIRED, Function, Param
-from approvals.engine.runtime.values import FunctionRef, copy_value
+from approvals.engine.runtime.values import FunctionRef, check_string, copy_value
 
 __all__ = ["REQUIRED", "Function", "Param", "bind", "call_pure", "function_names", "global_value", "lookup"]
 
@@ -133,7 +133,8 @@ def call_pure(function: Function, host: Host, args: dict[str, Any]) -> Any:
     """Run a non-blocking function with bound arguments."""
     if function.impl is None:
         raise WorkflowError.tagged(TYPE_ERROR, f"{function.name} is a blocking call; use it in a call step")
-    return function.impl(host, **args)
+    result = function.impl(host, **args)
+    return check_string(result) if isinstance(result, str) else result
 
 
 def _bind_error(function: Function, problem: str) -> WorkflowError:

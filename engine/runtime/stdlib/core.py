@@ -12,7 +12,7 @@ from typing import Any
 from approvals.engine.runtime.effects import Host
 from approvals.engine.runtime.errors import VALUE_ERROR, WorkflowError
 from approvals.engine.runtime.stdlib.base import Param, pure, type_error, want
-from approvals.engine.runtime.values import check_int, is_number, stringify, type_name
+from approvals.engine.runtime.values import INT64_MAX, check_int, is_number, stringify, type_name
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
@@ -46,7 +46,14 @@ def _int(host: Host, value: Any) -> int:
     if isinstance(value, str):
         if not _INTEGER.fullmatch(value):
             raise WorkflowError.tagged(VALUE_ERROR, f"int: {value!r} is not an integer")
-        return check_int(int(value))
+        text = value.strip()
+        sign = "-" if text.startswith("-") else ""
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        # Read without leading zeros, as Python refuses text of more than 4,300 digits; a
+        # number of more digits than 2**63 has is past 64 bits whatever they are.
+        if len(digits) > len(str(INT64_MAX)):
+            raise WorkflowError.tagged(VALUE_ERROR, f"int: {text[:24]}... is outside the 64-bit signed range")
+        return check_int(int(sign + digits))
     raise type_error("int", "value", "a string or a number", value)
 
 

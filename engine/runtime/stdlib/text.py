@@ -20,6 +20,7 @@ from urllib.parse import unquote_plus
 from approvals.engine.runtime.effects import Host
 from approvals.engine.runtime.errors import SYSTEM_ERROR, VALUE_ERROR, WorkflowError
 from approvals.engine.runtime.stdlib.base import Param, pure, want
+from approvals.engine.runtime.values import check_length
 
 # "Letters, digits, and the characters .-_ are not escaped." -- text.url_encode.
 _URL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
@@ -107,7 +108,10 @@ def _match_regex(host: Host, source: Any, regexp: Any) -> bool:
 
 def _replace_all(host: Host, source: Any, substr: Any, repl: Any) -> str:
     fn = "text.replace_all"
-    return _str(fn, "source", source).replace(_str(fn, "substr", substr), _str(fn, "repl", repl))
+    text, old, new = _str(fn, "source", source), _str(fn, "substr", substr), _str(fn, "repl", repl)
+    # Sized before it is made: 256 KB of "a" with each "a" made 256 KB long would be 64 GB.
+    check_length(len(text) + text.count(old) * (len(new) - len(old)))
+    return text.replace(old, new)
 
 
 def _replace_all_regex(host: Host, source: Any, regexp: Any, repl: Any) -> str:
@@ -116,9 +120,11 @@ def _replace_all_regex(host: Host, source: Any, regexp: Any, repl: Any) -> str:
     # "Backreferences are not supported. For example, you can't use the expression \1 to refer
     # to text previously matched by a capturing group": `repl` goes in as it is written.
     text, source = _str(fn, "repl", repl), _str(fn, "source", source)
-    out, done = [], 0
+    out, done, length = [], 0, 0
     for match in _matches(pattern, source):
         out += (source[done : match.start()], text)
+        length += match.start() - done + len(text)
+        check_length(length)  # as it grows (see _replace_all)
         done = match.end()
     out.append(source[done:])
     return "".join(out)

@@ -40,7 +40,14 @@ def format_seconds(seconds: float, timezone: Any = None) -> str:
 
 
 def _format(host: Host, seconds: Any, timezone: Any) -> str:
-    return format_seconds(want_number("time.format", "seconds", seconds), timezone)
+    number = want_number("time.format", "seconds", seconds)
+    try:
+        return format_seconds(number, timezone)
+    except (OverflowError, ValueError):
+        # Python's dates end at the years 1 and 9999, as RFC 3339's four-digit years do.
+        raise WorkflowError.tagged(
+            VALUE_ERROR, f"time.format: {number} seconds is not a moment between the years 1 and 9999"
+        ) from None
 
 
 def parse_timestamp(function: str, arg: str, value: Any, form: str = "ISO 8601") -> float:
