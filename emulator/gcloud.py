@@ -17,6 +17,10 @@ class EmulatorError(RuntimeError):
     """gcloud or java is missing, or the emulator did not come up."""
 
 
+# How many free ports an emulator that could not bind tries before it gives up.
+PORT_ATTEMPTS = 3
+
+
 class GcloudEmulator(ChildProcess, Loopback):
     """A ``gcloud ... emulators ... start`` command serving on a free (or given) 127.0.0.1 port.
 
@@ -44,6 +48,8 @@ class GcloudEmulator(ChildProcess, Loopback):
             "openjdk-17-jre-headless` (or, with a tarball install, "
             f"`gcloud components install {component}`)."
         )
+        self._command = list(command)
+        self._port_given = port is not None
         super().__init__(
             f"the {product} emulator",
             [*command, f"--host-port={self.host}"],
@@ -83,7 +89,21 @@ class GcloudEmulator(ChildProcess, Loopback):
     def start(self, timeout: float = 60.0) -> Self:
         """Start the emulator and wait until it answers; say how to install what is missing."""
         self.check()
-        try:
-            return super().start(timeout)
-        except ProcessError as error:
-            raise EmulatorError(f"{error}\n{self.install_hint}") from error
+        attempts = 1
+        while True:
+            try:
+                return super().start(timeout)
+            except ProcessError as error:
+                # The Firestore emulator binds a WebSocket server to a port the system picks
+                # before its own: now and then it takes the one free_port() just chose, and the
+                # emulator exits. A port this class chose is chosen again; a given one is not.
+                taken = "Address already in use" in str(error)
+                if not taken or self._port_given or attempts == PORT_ATTEMPTS:
+                    raise EmulatorError(f"{error}\n{self.install_hint}") from error
+            attempts += 1
+            self._move_to(free_port())
+
+    def _move_to(self, port: int) -> None:
+        self.port = port
+        self.argv = [*self._command, f"--host-port={self.host}"]
+        self.ready_url = f"{self.url}/"
