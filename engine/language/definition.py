@@ -1079,7 +1079,9 @@ class _LocalReads:
         """Check `block`, a scope or a part of one, where the names `visible` exist."""
         visible = visible | _scope_names(block)
         for step in block.steps:
-            for name in sorted((_read(step.action) & self.local) - visible):
+            # `http` in `${http.default_retry}` is the library, whatever a loop is called.
+            reads = {name for name in _read(step.action) if not _library_name(name)}
+            for name in sorted((reads & self.local) - visible):
                 raise DefinitionError(
                     f"reads {name!r}, which exists only inside the for loops or except blocks that create it",
                     line=step.line,

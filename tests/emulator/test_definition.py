@@ -307,6 +307,20 @@ def test_reading_what_an_except_block_created_after_it_cannot_deploy(name: str) 
     assert f"reads {name!r}" in error.message
 
 
+@pytest.mark.parametrize(("name", "policy"), [("retry", "retry.always"), ("http", "http.default_retry")])
+def test_a_loop_variable_named_like_a_library_leaves_the_library_readable(name: str, policy: str) -> None:
+    """`${http.default_retry}` reads the library, not a loop's `http` (it was refused as a read
+    of the loop's variable)."""
+    parse(
+        f"- each:\n    for:\n      value: {name}\n      in: [1]\n      steps:\n"
+        f"        - a:\n            assign:\n              - x: ${{{name}}}\n"
+        f"- t:\n    try:\n      call: sys.log\n      args:\n        text: hi\n"
+        f"    retry:\n      predicate: ${{{policy}}}\n      max_retries: 1\n"
+        f"      backoff:\n        initial_delay: 1\n        max_delay: 1\n        multiplier: 1\n",
+        "test.yaml",
+    )
+
+
 def test_a_loop_in_a_switch_condition_keeps_its_variables_too() -> None:
     """ "A variable created inside a for loop belongs to the local scope of that loop"
     -- https://cloud.google.com/workflows/docs/reference/syntax/variables"""
