@@ -116,7 +116,8 @@ class QuietHandler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._read_chunks()
         text = self.headers.get("Content-Length") or "0"
-        if not text.isdigit():
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        if not (text.isascii() and text.isdigit()):
             self.close_connection = True
             raise BodyError(400, "INVALID_ARGUMENT", f"Content-Length {text!r} is not a number of bytes")
         return self.rfile.read(self._within_limit(int(text)))

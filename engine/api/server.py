@@ -289,7 +289,7 @@ class _Api:
     ) -> tuple[Sequence[_Item], dict[str, str]]:
         """One page as pageSize and pageToken ask, and the JSON fields it adds to the answer."""
         size = self._param("pageSize", "0")
-        if not size.lstrip("-").isdigit():
+        if not re.fullmatch(r"-?[0-9]+", size):  # not str.isdigit(), which takes "²"
             raise BadRequestError(f"pageSize is not an integer: {size!r}")
         page, token = page_of(items, key, int(size), self._param("pageToken"), maximum)
         return page, {"nextPageToken": token} if token else {}

@@ -239,7 +239,7 @@ def test_grpc_list_pages_and_the_client_follows(many: list[str], client: Executi
 def raw_request(server: WorkflowsServer, head: str, body: bytes = b"") -> tuple[int, dict[str, Any]]:
     """Send `head` (request line and headers) and `body` as they are; the status and JSON answer."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        sock.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n" + body)
         response = http.client.HTTPResponse(sock)
         response.begin()
         return response.status, json.loads(response.read())
@@ -247,7 +247,14 @@ def raw_request(server: WorkflowsServer, head: str, body: bytes = b"") -> tuple[
 
 @pytest.mark.parametrize(
     ("length", "status"),
-    [("abc", 400), ("-5", 400), ("1e3", 400), (str(100 * 1024**3), 413), (str(10 * 1024**2 + 1), 413)],
+    [
+        ("abc", 400),
+        ("-5", 400),
+        ("1e3", 400),
+        ("\xb2", 400),  # a digit to str.isdigit(), not to int()
+        (str(100 * 1024**3), 413),
+        (str(10 * 1024**2 + 1), 413),
+    ],
 )
 def test_rest_a_content_length_not_to_read_is_refused(
     deployed: Engine, server: WorkflowsServer, length: str, status: int
