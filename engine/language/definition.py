@@ -277,6 +277,9 @@ class _Parser:
         self.params: dict[str, tuple[Param, ...]] = {}
         self.seen_steps: dict[str, int] = {}  # step names of the current subworkflow
         self.keys: dict[int, yaml.Node] = {}  # id(value node) -> its key node, for error lines
+        # Map nodes whose keys were checked: building a value merges `<<` keys into its node in
+        # place, so a second visit through an alias would see the merged keys as repeated.
+        self.checked: set[int] = set()
 
     def error(self, message: str, node: yaml.Node | int | None, step: str | None = None) -> DefinitionError:
         # An error about a field's value points at the field's name.
@@ -359,6 +362,9 @@ class _Parser:
         pending = [node]
         while pending:
             item = pending.pop()
+            if id(item) in self.checked:
+                continue
+            self.checked.add(id(item))
             if isinstance(item, yaml.MappingNode):
                 self.mapping(item, "a map", step)
                 pending.extend(value for _, value in item.value)

@@ -14,6 +14,7 @@ from approvals.engine.language.definition import Assign, Call, Loop, Parallel, S
 from approvals.engine.runtime.engine import Engine
 from approvals.engine.runtime.errors import DefinitionError
 from approvals.workflow_templates import available_templates, load_template, render
+from tests.engine.interpreter_support import result_of as interpreted_result
 from tests.templates.examples import PLATFORM_ENV, REQUIRED_PARAMS
 
 
@@ -319,6 +320,16 @@ def test_a_loop_variable_named_like_a_library_leaves_the_library_readable(name: 
         f"      backoff:\n        initial_delay: 1\n        max_delay: 1\n        multiplier: 1\n",
         "test.yaml",
     )
+
+
+def test_a_merged_map_used_again_through_an_alias_deploys() -> None:
+    """A map that merges another (`<<: *b`) and overrides a key is read once more through its
+    alias: its merged keys are no repetition (it was refused as "duplicate key 'b'")."""
+    source = (
+        "- init:\n    assign:\n      - base: &b {a: 1, b: 2}\n      - m: &m\n"
+        "          <<: *b\n          b: 3\n      - n: *m\n- done:\n    return: ${n}\n"
+    )
+    assert interpreted_result(source) == {"a": 1, "b": 3}
 
 
 def test_a_loop_in_a_switch_condition_keeps_its_variables_too() -> None:
