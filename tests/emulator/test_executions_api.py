@@ -195,26 +195,6 @@ def many(engine: Engine) -> list[str]:
 QUICK = "projects/demo-approvals/locations/us-central1/workflows/quick/executions"
 
 
-def test_rest_list_pages_as_google_documents(many: list[str], server: WorkflowsServer) -> None:
-    """executions.list (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions/list):
-    pageSize defaults to 100 and is "coerced down" to 10000 (BASIC) or 100 (FULL); pageToken
-    goes on where the last page stopped. Every execution came back at once before, whatever
-    pageSize asked."""
-    first = rest(server, "GET", f"{QUICK}?pageSize=2").json()
-    second = rest(server, "GET", f"{QUICK}?pageSize=2&pageToken={first['nextPageToken']}").json()
-    default = rest(server, "GET", QUICK).json()
-    full = rest(server, "GET", f"{QUICK}?view=FULL&pageSize=500").json()
-    everything = rest(server, "GET", f"{QUICK}?pageSize=99999999999").json()
-
-    def ids(answer: dict[str, Any]) -> list[str]:
-        return [e["name"].rsplit("/", 1)[1] for e in answer["executions"]]
-
-    assert ids(first) + ids(second) == many[:4]
-    assert ids(default) == many[:100] and "nextPageToken" in default
-    assert len(ids(full)) == 100
-    assert ids(everything) == many and "nextPageToken" not in everything
-
-
 @pytest.mark.parametrize("query", ["pageSize=-1", "pageSize=ten", "pageToken=nonsense", "pageToken=999"])
 def test_rest_list_refuses_a_bad_page_size_or_token(
     many: list[str], server: WorkflowsServer, query: str
@@ -223,17 +203,6 @@ def test_rest_list_refuses_a_bad_page_size_or_token(
 
     assert refused.status_code == 400
     assert refused.json()["error"]["status"] == "INVALID_ARGUMENT"
-
-
-def test_grpc_list_pages_and_the_client_follows(many: list[str], client: ExecutionsClient) -> None:
-    parent = QUICK.rsplit("/", 1)[0]
-
-    pager = client.list_executions(request={"parent": parent, "page_size": 2})
-    first = next(iter(pager.pages))
-
-    assert [e.name.rsplit("/", 1)[1] for e in first.executions] == many[:2]
-    assert first.next_page_token
-    assert [e.name.rsplit("/", 1)[1] for e in client.list_executions(parent=parent)] == many
 
 
 def raw_request(server: WorkflowsServer, head: str, body: bytes = b"") -> tuple[int, dict[str, Any]]:

@@ -68,7 +68,7 @@ CHUNK = "x" * 1000
 
 def test_variables_past_512_kb_are_a_resource_limit_error() -> None:
     """ "Memory ... 512 KB: the maximum cumulative size of variables, arguments, and events"
-    (https://cloud.google.com/workflows/quotas), counted here as their compact JSON."""
+    (https://cloud.google.com/workflows/quotas), counted as the Variables page computes memory usage."""
     assert result_of(COLLECT, {"rounds": 1, "count": 400, "chunk": CHUNK}) == 400
 
     error = error_of(COLLECT, {"rounds": 1, "count": 600, "chunk": CHUNK})
@@ -216,13 +216,6 @@ def test_memory_usage_is_counted_as_the_variables_page_computes_it() -> None:
     assert error["tags"] == ["ResourceLimitError"]
 
 
-def test_path_assignments_keep_the_count_at_the_variables_memory_usage() -> None:
-    """A path assignment adds or replaces one entry and is counted by that alone, so the count
-    must still be the variables' memory usage (Variables page) after keys are added, values
-    replaced (by larger and smaller ones), maps created along a path and list elements
-    changed."""
-
-
 def _nested(depth: int, inner: str, wrap: str) -> str:
     for _ in range(depth):
         inner = wrap.format(inner)
@@ -262,11 +255,11 @@ main:
     assert "256 KB" in error["message"]
 
 
-def test_path_assignments_keep_the_count_at_the_variables_compact_json() -> None:
-    """The 512 KB (https://cloud.google.com/workflows/quotas) are counted as the variables'
-    compact JSON; a path assignment adds or replaces one entry and is counted by that alone,
-    so the count must still be the JSON's size after keys are added, values replaced (by
-    larger and smaller ones), maps created along a path and list elements changed."""
+def test_path_assignments_keep_the_count_at_the_variables_memory_usage() -> None:
+    """A path assignment adds or replaces one entry and is counted by that alone, so the count
+    must still be the variables' memory usage (Variables page) after keys are added, values
+    replaced (by larger and smaller ones), maps created along a path and list elements
+    changed."""
     source = """
 - init:
     assign:
