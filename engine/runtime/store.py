@@ -303,20 +303,29 @@ class Store:
         current_step: tuple[str, str] | None = None,
     ) -> bool:
         """End an ACTIVE execution; False when it had already ended."""
-        cursor = self._write(
-            "UPDATE executions SET state = ?, result = ?, error = ?, end_time = ?, current_step = ?"
-            " WHERE id = ? AND state = ?",
-            (
-                state,
-                None if state != SUCCEEDED else encode(result),
-                None if error is None else encode(error),
-                end_time,
-                None if current_step is None else json.dumps(current_step),
-                execution_id,
-                ACTIVE,
-            ),
-        )
-        return cursor.rowcount == 1
+        with self.transaction():
+            cursor = self._write(
+                "UPDATE executions SET state = ?, result = ?, error = ?, end_time = ?, current_step = ?"
+                " WHERE id = ? AND state = ?",
+                (
+                    state,
+                    None if state != SUCCEEDED else encode(result),
+                    None if error is None else encode(error),
+                    end_time,
+                    None if current_step is None else json.dumps(current_step),
+                    execution_id,
+                    ACTIVE,
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            # An ended execution waits on nothing: no callback shows it waiting, no timer answers it.
+            self._write(
+                "DELETE FROM callback_waiters"
+                " WHERE callback IN (SELECT id FROM callbacks WHERE execution = ?)",
+                (execution_id,),
+            )
+        return True
 
     # Journal and host values
 

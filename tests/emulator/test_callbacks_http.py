@@ -391,6 +391,23 @@ def test_each_waiter_times_out_on_its_own(
     assert engine.get(execution_id).result == ["TimeoutError", "late"]
 
 
+def test_a_cancelled_execution_waits_on_nothing(engine: Engine, server: WorkflowsServer) -> None:
+    """Cancelled while two steps wait: callbacks.list shows no waiter left ("Number of execution
+    steps waiting on this callback"), and the timeouts that pass later write nothing more for
+    it (it showed them waiting, and each timeout was journaled for the ended execution)."""
+    execution_id, _ = start(engine, TWO_WAITERS)
+    assert waiters(server, execution_id) == "2"
+    journaled = len(engine.store.journal(execution_id))
+
+    engine.cancel(execution_id)
+    engine.advance(300)
+    engine.wait_idle()
+
+    assert waiters(server, execution_id) == "0"
+    assert len(engine.store.journal(execution_id)) == journaled
+    assert engine.get(execution_id).state == "CANCELLED"
+
+
 def test_a_json_body_too_deep_to_walk_arrives_as_text(
     engine: Engine, server: WorkflowsServer, call_back: CallBack
 ) -> None:
