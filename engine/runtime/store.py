@@ -165,7 +165,11 @@ class Store:
         self._move_waiters()
 
     def _move_waiters(self) -> None:
-        """A file from when an endpoint had one waiter (callbacks.waiting) keeps it as its first."""
+        """A file from when an endpoint had one waiter (callbacks.waiting) keeps it as its first.
+
+        The old columns stay, emptied: dropping a column needs SQLite 3.35, newer than some
+        systems' Python links to.
+        """
         present = {row["name"] for row in self._db.execute("PRAGMA table_info(callbacks)")}
         if "waiting" not in present:
             return
@@ -174,8 +178,7 @@ class Store:
                 "INSERT INTO callback_waiters (callback, effect_id, deadline)"
                 " SELECT id, waiting, deadline FROM callbacks WHERE waiting IS NOT NULL"
             )
-            self._db.execute("ALTER TABLE callbacks DROP COLUMN waiting")
-            self._db.execute("ALTER TABLE callbacks DROP COLUMN deadline")
+            self._db.execute("UPDATE callbacks SET waiting = NULL, deadline = NULL")
 
     def _add_missing_columns(self) -> None:
         for table, columns in _ADDED_COLUMNS.items():

@@ -17,7 +17,7 @@ from approvals.engine.api.local_server import free_port
 from approvals.engine.api.server import WorkflowsServer, loopback_url
 from approvals.engine.runtime.clock import VirtualClock
 from approvals.engine.runtime.engine import Engine
-from approvals.engine.runtime.store import ExecutionRecord, Store
+from approvals.engine.runtime.store import CallbackRecord, ExecutionRecord, Store
 from tests.support.servers import RecordingServer
 
 CallBack = Callable[..., requests.Response]
@@ -263,11 +263,13 @@ def test_a_file_from_before_several_waiters_keeps_its_waiter(tmp_path: Path) -> 
     )
     old.close()
 
-    store = Store(path)
-    try:
-        waited, idle = store.callback("waited"), store.callback("idle")
-    finally:
-        store.close()
+    for opening in range(2):  # opened again, it moves nothing twice
+        store = Store(path)
+        try:
+            waited, idle = store.callback("waited"), store.callback("idle")
+            store.create_callback(CallbackRecord(f"new-{opening}", "e", "POST", 1.0))
+        finally:
+            store.close()
 
-    assert waited is not None and waited.waiters == (("effect-1", 99.0),)
-    assert idle is not None and idle.waiters == ()
+        assert waited is not None and waited.waiters == (("effect-1", 99.0),)
+        assert idle is not None and idle.waiters == ()
