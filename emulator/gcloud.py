@@ -51,11 +51,9 @@ class GcloudEmulator(ChildProcess, Loopback):
         self._command = list(command)
         self._port_given = port is not None
         super().__init__(
-            f"the {product} emulator",
-            [*command, f"--host-port={self.host}"],
-            ready_url=f"{self.url}/",
-            env={"CLOUDSDK_CORE_DISABLE_PROMPTS": "1"},
+            f"the {product} emulator", [], ready_url="", env={"CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
         )
+        self._listen_on(self.port)
 
     def check(self) -> None:
         """Raise EmulatorError, saying how to install them, when gcloud or Java is not on PATH."""
@@ -101,9 +99,10 @@ class GcloudEmulator(ChildProcess, Loopback):
                 if not taken or self._port_given or attempts == PORT_ATTEMPTS:
                     raise EmulatorError(f"{error}\n{self.install_hint}") from error
             attempts += 1
-            self._move_to(free_port())
+            self._listen_on(free_port())
 
-    def _move_to(self, port: int) -> None:
+    def _listen_on(self, port: int) -> None:
+        """Serve on `port`: the command's --host-port, and where it answers once ready."""
         self.port = port
         self.argv = [*self._command, f"--host-port={self.host}"]
         self.ready_url = f"{self.url}/"
