@@ -15,11 +15,21 @@ from approvals.engine.api.service import LocalService, Loopback
 POLL_INTERVAL = 0.05
 
 
+# Every port free_port() handed out in this process. The system may hand the same free port
+# to two binds in a row: two services of one stack given the same port, the first to listen
+# answered for both (a stack's cancel requests reached its status function, which said 405).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that was free a moment ago, never one this process had from here."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 # The most a request body may hold. A workflow holds at most 512 KB of variables, so no

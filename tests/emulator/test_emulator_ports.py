@@ -1,4 +1,6 @@
-"""A gcloud emulator that finds the port it chose taken starts on another one.
+"""Ports for a stack's services: never one port for two of them.
+
+A gcloud emulator that finds the port it chose taken starts on another one.
 
 The Firestore emulator binds a WebSocket server to a port the system picks before it binds
 its own, and now and then the system hands it the very port free_port() had just chosen: the
@@ -8,11 +10,14 @@ emulator then exits with "Address already in use", and every test on that emulat
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 
 from approvals.emulator.firestore import FirestoreEmulator
 from approvals.emulator.gcloud import EmulatorError
+from approvals.engine.api import local_server
+from approvals.engine.api.local_server import free_port
 
 
 def _hold(port: int) -> socket.socket:
@@ -42,3 +47,34 @@ def test_an_emulator_given_a_taken_port_says_so() -> None:
         port = probe.getsockname()[1]
     with _hold(port), pytest.raises(EmulatorError, match="Address already in use"):
         FirestoreEmulator(port=port).start()
+
+
+class _Answering:
+    """A socket whose bind(0) the system answers with the next of `ports`."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+
+    def __call__(self) -> _Answering:
+        return self
+
+    def __enter__(self) -> _Answering:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        pass
+
+    def bind(self, _: Any) -> None:
+        self.port = self.ports.pop(0)
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+
+def test_free_port_never_hands_out_a_port_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system may answer two binds in a row with the same free port; two services given it,
+    the first to listen answered for both (a stack's cancel function was its status function)."""
+    monkeypatch.setattr(local_server, "_HANDED_OUT", set())
+    monkeypatch.setattr(local_server.socket, "socket", _Answering([40001, 40001, 40002]))
+
+    assert [free_port(), free_port()] == [40001, 40002]
