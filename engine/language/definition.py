@@ -1041,14 +1041,13 @@ class _ScopeWalk:
     def check_reads(self, block: Block, readable: set[str]) -> None:
         for step in block.steps:
             for name in sorted(_read(step.action) - readable):
-                if not _library_name(name):
-                    raise DefinitionError(
-                        f"reads {name!r}, which is not defined in this branch of the parallel step: "
-                        "neither the scope around the step nor this branch assigns it",
-                        line=step.line,
-                        step=step.name,
-                        source=self.filename,
-                    )
+                raise DefinitionError(
+                    f"reads {name!r}, which is not defined in this branch of the parallel step: "
+                    "neither the scope around the step nor this branch assigns it",
+                    line=step.line,
+                    step=step.name,
+                    source=self.filename,
+                )
             for child, _, _ in children(step.action):
                 self.check_reads(child, readable)
 
@@ -1085,9 +1084,7 @@ class _LocalReads:
         """Check `block`, a scope or a part of one, where the names `visible` exist."""
         visible = visible | _scope_names(block)
         for step in block.steps:
-            # `http` in `${http.default_retry}` is the library, whatever a loop is called.
-            reads = {name for name in _read(step.action) if not _library_name(name)}
-            for name in sorted((reads & self.local) - visible):
+            for name in sorted((_read(step.action) & self.local) - visible):
                 raise DefinitionError(
                     f"reads {name!r}, which exists only inside the for loops or except blocks that create it",
                     line=step.line,
@@ -1328,7 +1325,10 @@ def _expression_end(source: str, index: int, stop: int) -> int | None:
 
 
 def _read(node: object) -> set[str]:
-    """The variables a step's own expressions read (not those of the blocks nested in it)."""
+    """The variables a step's own expressions read (not those of the blocks nested in it).
+
+    `http` in `${http.default_retry}` is the library, not a variable, whatever a loop is called.
+    """
     found: set[str] = set()
     pending = [node]
     while pending:
@@ -1336,7 +1336,8 @@ def _read(node: object) -> set[str]:
             case Block():
                 continue
             case Name(name=name):
-                found.add(name)
+                if not _library_name(name):
+                    found.add(name)
             case tuple() as item:
                 pending.extend(item)
             case Mapping() as entries:
